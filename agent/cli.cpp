@@ -1,0 +1,156 @@
+#include "agent/cli.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace agent {
+namespace {
+
+struct CommandSpec {
+    std::set<std::string> flags;  // command-specific flags
+    std::string help;
+};
+
+const std::map<std::string, CommandSpec>& commands() {
+    static const std::map<std::string, CommandSpec> specs{
+        {"start",
+         {.flags = {"--dry-run"},
+          .help =
+          "Validates the configuration, then binds each VIP to lo as /32 (/128), adds a host\n"
+          "route in table main, sets arp_ignore/arp_announce, brings lo up, reads everything\n"
+          "back and verifies. Idempotent; repairs drift. On a failure part-way, what this run\n"
+          "changed is rolled back.\n"
+          "  --dry-run   print the plan against the live kernel and change nothing\n"
+          "Exit: 0 in place, 1 failed (rolled back), 2 bad usage, configuration or conflict.\n"}},
+        {"stop",
+         {.flags = {"--dry-run"},
+          .help =
+         "Undoes what start did and nothing else: removes only the addresses and routes the\n"
+         "agent added, restores each sysctl to the value it had before the agent first\n"
+         "changed it. Reads only the state dir (no configuration needed), so it works after\n"
+         "a crash or kill -9.\n"
+         "  --dry-run   print the plan and change nothing\n"
+         "Exit: 0 done or nothing to undo, 1 failed (rolled back).\n"}},
+        {"status",
+         {.flags = {"--json", "--all"},
+          .help =
+         "Prints, per VIP and per setting, what is expected and what the kernel has, with\n"
+         "the effective ARP values (max of all and the interface).\n"
+         "  --json      the same as JSON\n"
+         "  --all       also list addresses on lo that the agent does not manage\n"
+         "Exit (LSB): 0 everything in place, 3 something missing or wrong, 4 cannot tell,\n"
+         "2 bad usage or configuration.\n"}},
+        {"check",
+         {.flags = {},
+          .help =
+         "Validates a configuration and prints what start would apply; touches nothing.\n"
+         "Exit: 0 valid, 2 invalid.\n"}},
+    };
+    return specs;
+}
+
+}  // namespace
+
+std::string usage() {
+    return "usage: lvs-rs-agent COMMAND [options]\n"
+           "\n"
+           "Commands:\n"
+           "  start    make this real server DR-ready, then verify\n"
+           "  stop     undo what start did, restoring the original sysctls\n"
+           "  status   show expected and actual state (exit 0 ok, 3 not in place, 4 unknown)\n"
+           "  check    validate the configuration and show what start would apply\n"
+           "\n"
+           "Options for every command:\n"
+           "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"
+           "  --vip ADDR          a VIP (repeatable); without --config no file is read\n"
+           "  --state-dir DIR     where the agent keeps what it owns (default /run/lvs-rs-agent)\n"
+           "  -h, --help          help (also `lvs-rs-agent COMMAND --help`)\n"
+           "  --version           print the version\n";
+}
+
+std::string commandHelp(const std::string& command) {
+    auto it = commands().find(command);
+    if (it == commands().end()) return usage();
+    const auto& spec = it->second;
+    const std::string& text = spec.help;
+    return "usage: lvs-rs-agent " + command + " [-c FILE | --vip ADDR ...] [--state-dir DIR]" +
+           (spec.flags.empty() ? "" : " [" + [&] {
+               std::string s;
+               for (const auto& f : spec.flags) s += (s.empty() ? "" : "] [") + f;
+               return s;
+           }() + "]") +
+           "\n\n" + text;
+}
+
+std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args) {
+    Options o;
+    std::vector<std::string> flagsSeen;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](const std::string& name) -> std::expected<std::string, std::string> {
+            if (i + 1 >= args.size() || args[i + 1].empty())
+                return std::unexpected(name + " needs a value");
+            return args[++i];
+        };
+        std::string name = a, inlineValue;
+        bool hasInline = false;
+        if (a.rfind("--", 0) == 0) {
+            if (auto eq = a.find('='); eq != std::string::npos) {
+                name = a.substr(0, eq);
+                inlineValue = a.substr(eq + 1);
+                hasInline = true;
+            }
+        }
+        auto take = [&](const std::string& n) -> std::expected<std::string, std::string> {
+            if (hasInline) {
+                if (inlineValue.empty()) return std::unexpected(n + " needs a value");
+                return inlineValue;
+            }
+            return value(n);
+        };
+        if (name == "-c" || name == "--config") {
+            auto v = take("--config");
+            if (!v) return std::unexpected(v.error());
+            if (o.config) return std::unexpected("--config given twice");
+            o.config = *v;
+        } else if (name == "--vip") {
+            auto v = take("--vip");
+            if (!v) return std::unexpected(v.error());
+            o.vips.push_back(*v);
+        } else if (name == "--state-dir") {
+            auto v = take("--state-dir");
+            if (!v) return std::unexpected(v.error());
+            o.stateDir = *v;
+        } else if (name == "-h" || name == "--help") {
+            o.help = true;
+        } else if (name == "--version") {
+            o.version = true;
+        } else if (name == "--dry-run" || name == "--json" || name == "--all") {
+            if (hasInline) return std::unexpected(name + " takes no value");
+            flagsSeen.push_back(name);
+            if (name == "--dry-run") o.dryRun = true;
+            if (name == "--json") o.json = true;
+            if (name == "--all") o.all = true;
+        } else if (!a.empty() && a[0] == '-') {
+            return std::unexpected("unknown option " + a);
+        } else if (o.command.empty()) {
+            if (a == "help") {
+                o.help = true;
+                continue;
+            }
+            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check)");
+            o.command = a;
+        } else {
+            return std::unexpected("unexpected argument \"" + a + "\"");
+        }
+    }
+    if (o.help || o.version) return o;
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check)");
+    const auto& allowed = commands().at(o.command).flags;
+    for (const auto& f : flagsSeen)
+        if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
+    return o;
+}
+
+}  // namespace agent

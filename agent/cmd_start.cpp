@@ -1,0 +1,80 @@
+#include <chrono>
+#include <cstdio>
+
+#include "agent/commands.h"
+#include "agent/config.h"
+#include "agent/lock.h"
+#include "agent/log.h"
+#include "agent/session.h"
+
+namespace agent {
+
+std::optional<Config> loadOrReport(const Options& o) {
+    try {
+        return loadConfig(o.config, o.vips);
+    } catch (const ConfigError& e) {
+        for (const auto& p : e.problems()) logError(p);
+        logError("configuration rejected; nothing was changed");
+        return std::nullopt;
+    }
+}
+
+int runStart(const Options& o) {
+    auto cfg = loadOrReport(o);
+    if (!cfg) return kUsage;
+    const Desired desired = desiredFrom(*cfg);
+    auto session = Session::open(o.stateDir);
+    if (!session) {
+        logError(session.error());
+        return kFailed;
+    }
+    if (o.dryRun) {
+        auto owned = session->stateFile().load();
+        if (!owned) {
+            logError(owned.error());
+            return kFailed;
+        }
+        auto observed = session->observe(desired, *owned);
+        if (!observed) {
+            logError(observed.error());
+            return kFailed;
+        }
+        const Plan p = plan(desired, *observed, *owned);
+        printPlan(p);
+        return p.conflicts.empty() ? kOk : kUsage;
+    }
+    if (auto d = ensureStateDir(o.stateDir); !d) {
+        logError(d.error());
+        return kFailed;
+    }
+    auto lock = DirLock::acquire(o.stateDir, std::chrono::seconds(30), logInfo);
+    if (!lock) {
+        logError(lock.error());
+        return kFailed;
+    }
+    auto owned = session->stateFile().load();
+    if (!owned) {
+        logError(owned.error());
+        return kFailed;
+    }
+    const auto result = session->converge(desired, *owned, logInfo);
+    if (!result.error.empty()) {
+        if (result.conflict) {
+            for (std::size_t start = 0, end; start <= result.error.size(); start = end + 1) {
+                end = result.error.find('\n', start);
+                if (end == std::string::npos) end = result.error.size();
+                logError(result.error.substr(start, end - start));
+            }
+            logError("refused; nothing was changed");
+            return kUsage;
+        }
+        logError(result.error);
+        return kFailed;
+    }
+    const std::size_t n = desired.vips.size();
+    std::printf("%zu VIP%s in place%s\n", n, n == 1 ? "" : "s",
+                result.changes == 0 ? ", nothing changed" : (", " + std::to_string(result.changes) + " change" + (result.changes == 1 ? "" : "s")).c_str());
+    return kOk;
+}
+
+}  // namespace agent

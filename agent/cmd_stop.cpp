@@ -1,0 +1,65 @@
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "agent/commands.h"
+#include "agent/lock.h"
+#include "agent/log.h"
+#include "agent/session.h"
+
+namespace agent {
+
+int runStop(const Options& o) {
+    struct stat st {};
+    if (::stat(o.stateDir.c_str(), &st) != 0) {
+        std::printf("nothing to undo: the agent has not changed anything (no %s)\n", o.stateDir.c_str());
+        return kOk;
+    }
+    auto session = Session::open(o.stateDir);
+    if (!session) {
+        logError(session.error());
+        return kFailed;
+    }
+    const Desired nothing{.vips = {}, .hostRoutes = false, .sysctls = {}};
+    if (o.dryRun) {
+        auto owned = session->stateFile().load();
+        if (!owned) {
+            logError(owned.error());
+            return kFailed;
+        }
+        auto observed = session->observe(nothing, *owned);
+        if (!observed) {
+            logError(observed.error());
+            return kFailed;
+        }
+        const Plan p = plan(nothing, *observed, *owned);
+        if (p.actions.empty()) std::printf("nothing to undo\n");
+        for (const auto& a : p.actions) std::printf("would %s\n", describe(a).c_str());
+        return kOk;
+    }
+    auto lock = DirLock::acquire(o.stateDir, std::chrono::seconds(30), logInfo);
+    if (!lock) {
+        logError(lock.error());
+        return kFailed;
+    }
+    auto owned = session->stateFile().load();
+    if (!owned) {
+        logError(owned.error());
+        return kFailed;
+    }
+    if (owned->empty()) {
+        std::printf("nothing to undo: the agent owns nothing here\n");
+        return kOk;
+    }
+    const auto result = session->converge(nothing, *owned, logInfo);
+    if (!result.error.empty()) {
+        logError(result.error);
+        return kFailed;
+    }
+    std::printf(result.changes == 0 ? "nothing left to undo\n" : "undone: %d change%s\n", result.changes,
+                result.changes == 1 ? "" : "s");
+    return kOk;
+}
+
+}  // namespace agent

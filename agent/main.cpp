@@ -1,0 +1,31 @@
+// Wires the command line to the commands.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "agent/cli.h"
+#include "agent/commands.h"
+#include "agent/version.h"
+
+int main(int argc, char** argv) {
+    using namespace agent;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    auto options = parseArgs(args);
+    if (!options) {
+        std::fprintf(stderr, "lvs-rs-agent: %s\n\n%s", options.error().c_str(), usage().c_str());
+        return kUsage;
+    }
+    if (options->version) {
+        std::printf("lvs-rs-agent %s\n", kVersion);
+        return kOk;
+    }
+    if (options->help) {
+        std::fputs((options->command.empty() ? usage() : commandHelp(options->command)).c_str(), stdout);
+        return kOk;
+    }
+    const std::string& c = options->command;
+    if (c == "start") return runStart(*options);
+    if (c == "stop") return runStop(*options);
+    if (c == "status") return runStatus(*options);
+    return runCheck(*options);
+}

@@ -1,0 +1,49 @@
+#pragma once
+// What the agent owns: the addresses and routes it added and the sysctl values it found
+// before it first changed them. Kept in STATE_DIR/state.json, replaced atomically
+// (temp file, fsync, rename, fsync of the folder) before the kernel is changed, so a
+// crash or kill -9 at any point leaves a file that a later `stop` can undo from.
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+
+#include "netcfg/ip_address.h"
+#include "sysctl/sysctl.h"
+
+namespace agent {
+
+struct Owned {
+    std::set<netcfg::IpAddress> addresses;  // host addresses on lo
+    std::set<netcfg::IpAddress> routes;     // host routes via lo in table main
+    std::map<sysctl::ConfKey, int> sysctlOriginals;
+
+    bool empty() const { return addresses.empty() && routes.empty() && sysctlOriginals.empty(); }
+    bool operator==(const Owned&) const = default;
+};
+
+// Everything either side owns: what a crash part-way may have left in the kernel.
+Owned unite(const Owned& a, const Owned& b);
+
+class StateFile {
+public:
+    explicit StateFile(std::filesystem::path dir);
+
+    std::filesystem::path path() const { return dir_ / "state.json"; }
+    const std::filesystem::path& dir() const { return dir_; }
+
+    // A missing file is an empty state. A leftover temp file (a write torn by a crash)
+    // is ignored: the rename never happened, so state.json is the last complete state.
+    std::expected<Owned, std::string> load() const;
+    // Writes atomically; an empty state removes the file.
+    std::expected<void, std::string> save(const Owned& owned) const;
+
+private:
+    std::filesystem::path dir_;
+};
+
+// Creates the state folder (mode 0700) if missing.
+std::expected<void, std::string> ensureStateDir(const std::filesystem::path& dir);
+
+}  // namespace agent

@@ -1,0 +1,75 @@
+#include "sysctl/sysctl.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace sysctl {
+namespace {
+
+SysctlError fail(int err, const std::string& doing) {
+    return SysctlError{.err = err, .message = doing + ": " + std::strerror(err)};
+}
+
+}  // namespace
+
+std::string dotted(const ConfKey& key) { return "net.ipv4.conf." + key.iface + "." + key.name; }
+
+bool isValidInterfaceName(std::string_view name) {
+    if (name.empty() || name.size() >= 16 || name == "." || name == "..") return false;
+    for (unsigned char c : name)
+        if (c == '/' || c == ':' || c <= ' ' || c == 0x7f) return false;
+    return true;
+}
+
+SysctlTree::SysctlTree(std::filesystem::path root) : root_(std::move(root)) {}
+
+std::filesystem::path SysctlTree::pathOf(const ConfKey& key) const {
+    return root_ / "net" / "ipv4" / "conf" / key.iface / key.name;
+}
+
+std::expected<int, SysctlError> SysctlTree::read(const ConfKey& key) const {
+    const std::string what = "reading " + dotted(key);
+    if (!isValidInterfaceName(key.iface)) return std::unexpected(fail(EINVAL, what));
+    const int fd = ::open(pathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::unexpected(fail(errno, what));
+    char buf[32] = {};
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    const int readErr = errno;
+    ::close(fd);
+    if (n < 0) return std::unexpected(fail(readErr, what));
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(buf, &end, 10);
+    if (end == buf || errno != 0 || (*end != '\n' && *end != '\0'))
+        return std::unexpected(SysctlError{.err = EINVAL, .message = what + ": not a number"});
+    return static_cast<int>(v);
+}
+
+std::expected<void, SysctlError> SysctlTree::write(const ConfKey& key, int value) const {
+    const std::string what = "writing " + dotted(key);
+    if (!isValidInterfaceName(key.iface)) return std::unexpected(fail(EINVAL, what));
+    // No O_CREAT: a missing interface must fail, not leave a stray file.
+    const int fd = ::open(pathOf(key).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return std::unexpected(fail(errno, what));
+    const std::string text = std::to_string(value) + "\n";
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    const int writeErr = errno;
+    if (::close(fd) != 0 && n >= 0) return std::unexpected(fail(errno, what));
+    if (n < 0) return std::unexpected(fail(writeErr, what));
+    if (static_cast<size_t>(n) != text.size()) return std::unexpected(fail(EIO, what));
+    return {};
+}
+
+std::vector<std::string> SysctlTree::interfaces() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(root_ / "net" / "ipv4" / "conf", ec))
+        names.push_back(e.path().filename().string());
+    return names;
+}
+
+}  // namespace sysctl

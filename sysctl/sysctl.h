@@ -1,0 +1,48 @@
+#pragma once
+// Reads and writes net/ipv4/conf/<iface>/<key> under an injectable root (/proc/sys by
+// default, a temporary folder in unit tests). Paths are built with '/', since interface
+// names may contain dots.
+#include <compare>
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sysctl {
+
+struct ConfKey {
+    std::string iface;  // "all", "default", "lo", "eth0", ...
+    std::string name;   // "arp_ignore", "arp_announce"
+    auto operator<=>(const ConfKey&) const = default;
+};
+
+// "net.ipv4.conf.lo.arp_ignore", as sysctl(8) and operators write it.
+std::string dotted(const ConfKey& key);
+
+// The kernel's dev_valid_name(): 1-15 bytes, not "." or "..", no '/', ':' or space.
+bool isValidInterfaceName(std::string_view name);
+
+struct SysctlError {
+    int err = 0;  // errno
+    std::string message;
+};
+
+class SysctlTree {
+public:
+    explicit SysctlTree(std::filesystem::path root = "/proc/sys");
+
+    std::filesystem::path pathOf(const ConfKey& key) const;
+    std::expected<int, SysctlError> read(const ConfKey& key) const;
+    std::expected<void, SysctlError> write(const ConfKey& key, int value) const;
+    // Interface folders under net/ipv4/conf, "all" and "default" included.
+    std::vector<std::string> interfaces() const;
+
+private:
+    std::filesystem::path root_;
+};
+
+// The kernel applies max(conf/all, conf/<iface>) for arp_ignore and arp_announce.
+inline int effective(int all, int iface) { return all > iface ? all : iface; }
+
+}  // namespace sysctl
