@@ -28,8 +28,7 @@ bool hasOwnRoute(const Observed& o, int ifindex, const IpAddress& ip) {
 }
 
 std::string sysctlLine(const SetSysctl& s) {
-    return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to) +
-           (s.restore ? " (restored)" : "");
+    return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
 }
 
 }  // namespace
@@ -134,7 +133,7 @@ std::string pastTense(const Action& a) {
     return std::visit(
         [](const auto& x) -> std::string {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, SetSysctl>) return sysctlLine(x);
+            if constexpr (std::is_same_v<T, SetSysctl>) return sysctlLine(x) + (x.restore ? " (restored)" : "");
             if constexpr (std::is_same_v<T, BringLinkUp>) return "brought " + x.name + " up";
             if constexpr (std::is_same_v<T, AddAddress>) return "added " + x.vip.hostCidr() + " to lo";
             if constexpr (std::is_same_v<T, DeleteAddress>) return "removed " + x.vip.hostCidr() + " from lo";

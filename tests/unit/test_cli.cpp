@@ -1,1 +1,33 @@
 #include <doctest/doctest.h>
+
+#include "agent/cli.h"
+
+using agent::parseArgs;
+
+TEST_SUITE("cli") {
+    TEST_CASE("commands and common options") {
+        auto o = parseArgs({"start", "--vip", "198.51.100.1", "--vip=198.51.100.2", "-c", "x.json", "--state-dir", "/tmp/s"});
+        REQUIRE(o);
+        CHECK(o->command == "start");
+        CHECK(o->vips == std::vector<std::string>{"198.51.100.1", "198.51.100.2"});
+        CHECK(o->config == "x.json");
+        CHECK(o->stateDir == "/tmp/s");
+        CHECK(parseArgs({"status", "--json", "--all"})->json);
+        CHECK(parseArgs({"stop", "--dry-run"})->dryRun);
+        CHECK(parseArgs({"status"})->stateDir == "/run/lvs-rs-agent");
+        CHECK(parseArgs({"--version"})->version);
+        CHECK(parseArgs({"start", "--help"})->help);
+    }
+
+    TEST_CASE("bad usage names the problem") {
+        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check)");
+        CHECK(parseArgs({"strat"}).error().find("unknown command \"strat\"") == 0);
+        CHECK(parseArgs({"start", "--vip"}).error() == "--vip needs a value");
+        CHECK(parseArgs({"start", "--vip="}).error() == "--vip needs a value");
+        CHECK(parseArgs({"start", "--bogus"}).error() == "unknown option --bogus");
+        CHECK(parseArgs({"status", "--dry-run"}).error() == "--dry-run is not an option of status");
+        CHECK(parseArgs({"start", "--json"}).error() == "--json is not an option of start");
+        CHECK(parseArgs({"start", "extra"}).error() == "unexpected argument \"extra\"");
+        CHECK(parseArgs({"start", "-c", "a", "-c", "b"}).error() == "--config given twice");
+    }
+}

@@ -1,1 +1,160 @@
 #include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+
+using agent::ConfigError;
+using agent::parseConfig;
+
+namespace {
+
+// The problems reported for a document, joined; empty when it is valid.
+std::string problemsOf(const std::string& text, const std::vector<std::string>& cli = {}) {
+    try {
+        parseConfig(text, "cfg.json", cli);
+        return "";
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+}
+
+struct BadCase {
+    const char* name;
+    const char* json;
+    const char* expected;  // must appear in the message
+};
+
+const BadCase kBad[] = {
+    {"empty file", "", "cfg.json: (document): the file is empty"},
+    {"whitespace only", "  \n ", "the file is empty"},
+    {"truncated", R"({"vips": ["198.51.100.1")", "not valid JSON (truncated or mistyped?)"},
+    {"trailing garbage", R"({"vips": ["198.51.100.1"]} x)", "not valid JSON"},
+    {"array document", R"(["198.51.100.1"])", "(document): must be a JSON object, not array"},
+    {"string document", R"("198.51.100.1")", "must be a JSON object, not string"},
+    {"null document", "null", "must be a JSON object, not null"},
+    {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes)"},
+    {"missing vips", "{}", "vips: missing"},
+    {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
+    {"empty vips", R"({"vips": []})", "vips: is empty"},
+    {"vip not a string", R"({"vips": [42]})", "vips[0]: must be a string"},
+    {"malformed address", R"({"vips": ["198.51.100"]})", "vips[0]: \"198.51.100\" is not an IPv4 or IPv6 address"},
+    {"hostname", R"({"vips": ["www.example.com"]})", "is not an IPv4 or IPv6 address"},
+    {"prefix /24", R"({"vips": ["198.51.100.188/24"]})", "has prefix /24; DR binds a VIP as a host address (/32): write \"198.51.100.188\""},
+    {"ipv6 prefix /64", R"({"vips": ["2001:db8::1/64"]})", "has prefix /64; DR binds a VIP as a host address (/128)"},
+    {"duplicate", R"({"vips": ["198.51.100.1", "198.51.100.1"]})", "vips[1]: \"198.51.100.1\" duplicates vips[0]"},
+    {"duplicate ipv6 spelling", R"({"vips": ["2001:db8::1", "2001:DB8:0::1"]})", "vips[1]: \"2001:DB8:0::1\" duplicates vips[0]"},
+    {"network address", R"({"vips": ["198.51.100.0"]})", "198.51.100.0 is a network address"},
+    {"broadcast address", R"({"vips": ["198.51.100.255"]})", "198.51.100.255 is a broadcast address"},
+    {"limited broadcast", R"({"vips": ["255.255.255.255"]})", "is the broadcast address"},
+    {"loopback v4", R"({"vips": ["127.0.0.2"]})", "127.0.0.2 is a loopback address"},
+    {"loopback v6", R"({"vips": ["::1"]})", "::1 is the loopback address"},
+    {"multicast v4", R"({"vips": ["224.0.0.5"]})", "224.0.0.5 is a multicast address"},
+    {"multicast v6", R"({"vips": ["ff02::1"]})", "ff02::1 is a multicast address"},
+    {"unspecified v4", R"({"vips": ["0.0.0.0"]})", "0.0.0.0 is the unspecified address"},
+    {"unspecified v6", R"({"vips": ["::"]})", ":: is the unspecified address"},
+    {"link-local v6", R"({"vips": ["fe80::1"]})", "fe80::1 is a link-local address"},
+    {"v4-mapped", R"({"vips": ["::ffff:198.51.100.1"]})", "is an IPv4-mapped address"},
+    {"arp not object", R"({"vips": ["198.51.100.1"], "arp": 1})", "arp: must be an object"},
+    {"arp typo", R"({"vips": ["198.51.100.1"], "arp": {"ignor": 1}})", "arp.ignor: unknown key \"ignor\" (did you mean \"ignore\"?)"},
+    {"arp_ignore too big", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 9}})", "arp.ignore: 9 is out of the kernel's range 0-8"},
+    {"arp_ignore negative", R"({"vips": ["198.51.100.1"], "arp": {"ignore": -1}})", "arp.ignore: -1 is out of the kernel's range 0-8"},
+    {"arp_ignore zero", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 0}})", "arp.ignore: 0 lets this host answer ARP"},
+    {"arp_ignore reserved", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 5}})", "5 is reserved by the kernel"},
+    {"arp_ignore string", R"({"vips": ["198.51.100.1"], "arp": {"ignore": "1"}})", "arp.ignore: must be a whole number"},
+    {"arp_ignore float", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 1.5}})", "arp.ignore: must be a whole number"},
+    {"arp_announce too big", R"({"vips": ["198.51.100.1"], "arp": {"announce": 3}})", "arp.announce: 3 is out of the kernel's range 0-2"},
+    {"arp_announce zero", R"({"vips": ["198.51.100.1"], "arp": {"announce": 0}})", "arp.announce: 0 lets this host announce the VIP"},
+    {"interfaces empty", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": []}})", "arp.interfaces: must be a non-empty list"},
+    {"interface with slash", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": ["lo/x"]}})", "arp.interfaces[0]: \"lo/x\" is not a valid interface name"},
+    {"interface too long", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": ["abcdefghijklmnop"]}})", "\"abcdefghijklmnop\" is not a valid interface name"},
+    {"interface dotdot", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": [".."]}})", "\"..\" is not a valid interface name"},
+    {"interface twice", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": ["lo", "lo"]}})", "arp.interfaces[1]: \"lo\" is listed twice"},
+    {"interface not string", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": [1]}})", "arp.interfaces[0]: must be a string"},
+    {"host_routes not bool", R"({"vips": ["198.51.100.1"], "host_routes": "yes"})", "host_routes: must be true or false"},
+};
+
+}  // namespace
+
+TEST_SUITE("config") {
+    TEST_CASE("every bad input is rejected with a message naming the file, the field and the problem") {
+        CHECK(std::size(kBad) >= 25);
+        for (const auto& c : kBad) {
+            CAPTURE(c.name);
+            const std::string msg = problemsOf(c.json);
+            CHECK_MESSAGE(msg.find(c.expected) != std::string::npos, "got: " << msg);
+            CHECK(msg.rfind("cfg.json: ", 0) == 0);
+        }
+    }
+
+    TEST_CASE("all problems are reported, not just the first") {
+        const std::string msg = problemsOf(R"({"vip": 1, "vips": ["198.51.100.0", "x"], "arp": {"ignore": 9}})");
+        CHECK(msg.find("unknown key \"vip\"") != std::string::npos);
+        CHECK(msg.find("vips[0]") != std::string::npos);
+        CHECK(msg.find("vips[1]") != std::string::npos);
+        CHECK(msg.find("arp.ignore") != std::string::npos);
+    }
+
+    TEST_CASE("defaults") {
+        const auto cfg = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::10/128", "203.0.113.7/32"]})", "f");
+        REQUIRE(cfg.vips.size() == 3);
+        CHECK(cfg.vips[0].str() == "198.51.100.188");
+        CHECK(cfg.vips[1].str() == "2001:db8::10");
+        CHECK(cfg.vips[2].str() == "203.0.113.7");
+        CHECK(cfg.arp.ignore == 1);
+        CHECK(cfg.arp.announce == 2);
+        CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "all"});
+        CHECK(cfg.hostRoutes);
+    }
+
+    TEST_CASE("every key is honoured") {
+        const auto cfg = parseConfig(
+            R"({"vips": ["198.51.100.1"], "arp": {"ignore": 2, "announce": 1, "interfaces": ["lo", "eth0.100"]}, "host_routes": false})",
+            "f");
+        CHECK(cfg.arp.ignore == 2);
+        CHECK(cfg.arp.announce == 1);
+        CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "eth0.100"});
+        CHECK_FALSE(cfg.hostRoutes);
+    }
+
+    TEST_CASE("--vip replaces the file's vips and is validated the same way") {
+        const auto cfg = parseConfig(R"({"vips": ["198.51.100.1"]})", "f", {"203.0.113.9"});
+        REQUIRE(cfg.vips.size() == 1);
+        CHECK(cfg.vips[0].str() == "203.0.113.9");
+        CHECK(problemsOf("{}", {"198.51.100.5/24"}).find("--vip[0]: \"198.51.100.5/24\" has prefix /24") != std::string::npos);
+        CHECK(problemsOf("{}", {"198.51.100.5", "198.51.100.5"}).find("--vip[1]") != std::string::npos);
+    }
+
+    TEST_CASE("loadConfig: missing, unreadable, directory, --vip without a file") {
+        namespace fs = std::filesystem;
+        const fs::path dir = fs::temp_directory_path() / ("lvs-cfg-" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        auto msgOf = [](const std::optional<std::string>& path, std::vector<std::string> vips = {}) {
+            try {
+                agent::loadConfig(path, vips);
+                return std::string();
+            } catch (const ConfigError& e) {
+                return std::string(e.what());
+            }
+        };
+        CHECK(msgOf((dir / "nope.json").string()).find("nope.json: cannot read: No such file or directory") != std::string::npos);
+        CHECK(msgOf(dir.string()).find("is a directory") != std::string::npos);
+        {
+            std::ofstream(dir / "trunc.json") << R"({"vips": ["198.51.1)";
+        }
+        CHECK(msgOf((dir / "trunc.json").string()).find("trunc.json: (document): not valid JSON") != std::string::npos);
+        {
+            std::ofstream(dir / "ok.json") << R"({"vips": ["198.51.100.188"]})";
+        }
+        CHECK(msgOf((dir / "ok.json").string()).empty());
+        CHECK(agent::loadConfig(std::nullopt, {"198.51.100.7"}).source == "--vip");
+        fs::remove_all(dir);
+    }
+}

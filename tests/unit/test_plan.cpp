@@ -1,1 +1,175 @@
 #include <doctest/doctest.h>
+
+#include "fixtures.h"
+
+using namespace fixtures;
+using namespace agent;
+
+TEST_SUITE("plan") {
+    TEST_CASE("fresh host: sysctls first, then lo up, addresses, routes") {
+        const Plan p = plan(desired({"198.51.100.188", "2001:db8::10"}), observed(false), Owned{});
+        CHECK(p.conflicts.empty());
+        CHECK(described(p) == std::vector<std::string>{
+                                  "set net.ipv4.conf.all.arp_announce: 0 -> 2",
+                                  "set net.ipv4.conf.all.arp_ignore: 0 -> 1",
+                                  "set net.ipv4.conf.lo.arp_announce: 0 -> 2",
+                                  "set net.ipv4.conf.lo.arp_ignore: 0 -> 1",
+                                  "bring lo up",
+                                  "add 198.51.100.188/32 to lo",
+                                  "add 2001:db8::10/128 to lo",
+                                  "add route 198.51.100.188/32 dev lo table main",
+                                  "add route 2001:db8::10/128 dev lo table main",
+                              });
+        CHECK(p.ownedAfter.addresses.size() == 2);
+        CHECK(p.ownedAfter.routes.size() == 2);
+        CHECK(p.ownedAfter.sysctlOriginals.size() == 4);
+        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+    }
+
+    TEST_CASE("everything in place: empty plan, ownership kept") {
+        Observed o = observed();
+        bind(o, "198.51.100.188");
+        route(o, "198.51.100.188");
+        arpDone(o);
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.188"));
+        owned.routes.insert(ip("198.51.100.188"));
+        owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+        const Plan p = plan(desired({"198.51.100.188"}), o, owned);
+        CHECK(p.empty());
+        CHECK(p.ownedAfter == owned);
+    }
+
+    TEST_CASE("a pre-existing address and route are used, never owned") {
+        Observed o = observed();
+        bind(o, "198.51.100.188");
+        route(o, "198.51.100.188", /*protocol boot*/ 3);
+        arpDone(o);
+        const Plan p = plan(desired({"198.51.100.188"}), o, Owned{});
+        CHECK(p.empty());
+        CHECK(p.ownedAfter.empty());
+    }
+
+    TEST_CASE("drift: a removed VIP and route are re-added, a changed sysctl is reset, originals kept") {
+        Observed o = observed();
+        arpDone(o);
+        o.sysctls[{.iface = "all", .name = "arp_ignore"}] = 0;
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.188"));
+        owned.routes.insert(ip("198.51.100.188"));
+        owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+        owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 3;
+        const Plan p = plan(desired({"198.51.100.188"}), o, owned);
+        CHECK(described(p) == std::vector<std::string>{"set net.ipv4.conf.all.arp_ignore: 0 -> 1",
+                                                       "add 198.51.100.188/32 to lo",
+                                                       "add route 198.51.100.188/32 dev lo table main"});
+        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "lo", .name = "arp_ignore"}) == 3);
+        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+    }
+
+    TEST_CASE("stop (nothing desired) removes only what is owned and restores originals last") {
+        Observed o = observed();
+        arpDone(o);
+        bind(o, "198.51.100.188");
+        bind(o, "198.51.100.189");  // was there before: not owned
+        route(o, "198.51.100.188");
+        route(o, "198.51.100.189", 3);
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.188"));
+        owned.routes.insert(ip("198.51.100.188"));
+        owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+        owned.sysctlOriginals[{.iface = "lo", .name = "arp_announce"}] = 1;
+        const Plan p = plan(Desired{}, o, owned);
+        CHECK(described(p) == std::vector<std::string>{
+                                  "remove route 198.51.100.188/32 dev lo table main",
+                                  "remove 198.51.100.188/32 from lo",
+                                  "restore net.ipv4.conf.all.arp_ignore: 1 -> 0",
+                                  "restore net.ipv4.conf.lo.arp_announce: 2 -> 1",
+                              });
+        CHECK(p.ownedAfter.empty());
+    }
+
+    TEST_CASE("stop after everything is already undone: empty plan, ownership dropped") {
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.188"));
+        owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+        const Plan p = plan(Desired{}, observed(), owned);
+        CHECK(p.actions.empty());
+        CHECK(p.ownedAfter.empty());
+    }
+
+    TEST_CASE("a route of the same destination that is not ours is never deleted") {
+        Observed o = observed();
+        route(o, "198.51.100.188", 4);
+        Owned owned;
+        owned.routes.insert(ip("198.51.100.188"));
+        CHECK(plan(Desired{}, o, owned).actions.empty());
+    }
+
+    TEST_CASE("VIPs removed from the configuration are unbound, new ones bound") {
+        Observed o = observed();
+        arpDone(o);
+        bind(o, "198.51.100.1");
+        route(o, "198.51.100.1");
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.1"));
+        owned.routes.insert(ip("198.51.100.1"));
+        const Plan p = plan(desired({"198.51.100.2"}), o, owned);
+        CHECK(described(p) == std::vector<std::string>{"add 198.51.100.2/32 to lo",
+                                                       "add route 198.51.100.2/32 dev lo table main",
+                                                       "remove route 198.51.100.1/32 dev lo table main",
+                                                       "remove 198.51.100.1/32 from lo"});
+        CHECK(p.ownedAfter.addresses == std::set<netcfg::IpAddress>{ip("198.51.100.2")});
+    }
+
+    TEST_CASE("host_routes false: no route added, an owned one removed") {
+        Observed o = observed();
+        arpDone(o);
+        bind(o, "198.51.100.1");
+        route(o, "198.51.100.1");
+        Owned owned;
+        owned.routes.insert(ip("198.51.100.1"));
+        const Plan p = plan(desired({"198.51.100.1"}, false), o, owned);
+        CHECK(described(p) == std::vector<std::string>{"remove route 198.51.100.1/32 dev lo table main"});
+    }
+
+    TEST_CASE("interfaces no longer configured get their originals back") {
+        Observed o = observed();
+        arpDone(o);
+        o.sysctls[{.iface = "eth0", .name = "arp_ignore"}] = 1;
+        Owned owned;
+        owned.sysctlOriginals[{.iface = "eth0", .name = "arp_ignore"}] = 0;
+        const Plan p = plan(desired({}), o, owned);
+        CHECK(described(p) == std::vector<std::string>{"restore net.ipv4.conf.eth0.arp_ignore: 1 -> 0"});
+    }
+
+    TEST_CASE("conflicts: VIP on a real interface, a route via another device, a missing interface") {
+        Observed o = observed();
+        bind(o, "198.51.100.50", 2);
+        route(o, "198.51.100.70", 4, 2);
+        o.sysctlErrors[{.iface = "eth9", .name = "arp_ignore"}] = {.err = ENOENT, .message = "reading net.ipv4.conf.eth9.arp_ignore: No such file or directory"};
+        Desired d = desired({"198.51.100.50", "198.51.100.70"});
+        d.sysctls[{.iface = "eth9", .name = "arp_ignore"}] = 1;
+        const Plan p = plan(d, o, Owned{});
+        CHECK(p.actions.empty());
+        REQUIRE(p.conflicts.size() == 3);
+        CHECK(p.conflicts[0].find("198.51.100.50 is already an address of eth0") == 0);
+        CHECK(p.conflicts[1] == "table main has a route for 198.51.100.70/32 via eth0, not lo: remove it first");
+        CHECK(p.conflicts[2].find("interface eth9 (arp.interfaces) does not exist") == 0);
+    }
+
+    TEST_CASE("the RIP itself as a VIP is a conflict (this host holds it on eth0)") {
+        const Plan p = plan(desired({"198.51.100.60"}), observed(), Owned{});
+        REQUIRE(p.conflicts.size() == 1);
+        CHECK(p.conflicts[0].find("is already an address of eth0") != std::string::npos);
+    }
+
+    TEST_CASE("inverse actions undo") {
+        const Action add = AddAddress{.vip = ip("198.51.100.1"), .ifindex = 1};
+        CHECK(describe(*inverse(add)) == "remove 198.51.100.1/32 from lo");
+        const Action set = SetSysctl{.key = {.iface = "all", .name = "arp_ignore"}, .from = 0, .to = 1};
+        CHECK(describe(*inverse(set)) == "restore net.ipv4.conf.all.arp_ignore: 1 -> 0");
+        CHECK_FALSE(inverse(BringLinkUp{.ifindex = 1, .name = "lo"}));
+        CHECK(pastTense(add) == "added 198.51.100.1/32 to lo");
+    }
+}

@@ -1,1 +1,109 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/lock.h"
+#include "agent/state_file.h"
+#include "fixtures.h"
+
+namespace fs = std::filesystem;
+using namespace agent;
+using fixtures::ip;
+
+namespace {
+
+struct TempDir {
+    fs::path path = fs::temp_directory_path() / ("lvs-state-" + std::to_string(::getpid()));
+    TempDir() { fs::create_directories(path); }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+Owned sample() {
+    Owned o;
+    o.addresses = {ip("198.51.100.188"), ip("2001:db8::10")};
+    o.routes = {ip("198.51.100.188")};
+    o.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+    o.sysctlOriginals[{.iface = "eth0.100", .name = "arp_announce"}] = 1;
+    return o;
+}
+
+}  // namespace
+
+TEST_SUITE("state_file") {
+    TEST_CASE("round trip") {
+        TempDir dir;
+        StateFile f(dir.path);
+        CHECK(f.load().value().empty());
+        REQUIRE(f.save(sample()));
+        CHECK(f.load().value() == sample());
+        CHECK((fs::status(f.path()).permissions() & fs::perms::others_read) == fs::perms::none);
+    }
+
+    TEST_CASE("an empty state removes the file") {
+        TempDir dir;
+        StateFile f(dir.path);
+        REQUIRE(f.save(sample()));
+        REQUIRE(f.save(Owned{}));
+        CHECK_FALSE(fs::exists(f.path()));
+        CHECK(f.load().value().empty());
+    }
+
+    TEST_CASE("a torn temp file from a crash is ignored and replaced by the next save") {
+        TempDir dir;
+        StateFile f(dir.path);
+        REQUIRE(f.save(sample()));
+        std::ofstream(dir.path / "state.json.tmp") << R"({"format": 1, "addresses": ["198.51.1)";
+        CHECK(f.load().value() == sample());
+        Owned more = sample();
+        more.addresses.insert(ip("203.0.113.5"));
+        REQUIRE(f.save(more));
+        CHECK(f.load().value() == more);
+        CHECK_FALSE(fs::exists(dir.path / "state.json.tmp"));
+    }
+
+    TEST_CASE("a damaged state file is an error that says what to do, never silently empty") {
+        TempDir dir;
+        std::ofstream(dir.path / "state.json") << "{not json";
+        auto r = StateFile(dir.path).load();
+        REQUIRE_FALSE(r);
+        CHECK(r.error().find("is damaged") != std::string::npos);
+        CHECK(r.error().find("move it aside") != std::string::npos);
+    }
+
+    TEST_CASE("unite keeps the first original") {
+        Owned a, b;
+        a.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
+        b.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 1;
+        b.addresses.insert(ip("198.51.100.1"));
+        const Owned u = unite(a, b);
+        CHECK(u.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+        CHECK(u.addresses.size() == 1);
+    }
+
+    TEST_CASE("state dir is created 0700") {
+        TempDir dir;
+        const auto sd = dir.path / "run";
+        REQUIRE(ensureStateDir(sd));
+        struct stat st {};
+        REQUIRE(::stat(sd.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0700);
+        CHECK(ensureStateDir(sd));
+        std::ofstream(dir.path / "file") << "x";
+        CHECK_FALSE(ensureStateDir(dir.path / "file"));
+    }
+
+    TEST_CASE("the lock is exclusive and released with its owner") {
+        TempDir dir;
+        {
+            auto first = DirLock::acquire(dir.path, std::chrono::milliseconds(0));
+            REQUIRE(first);
+            auto second = DirLock::acquire(dir.path, std::chrono::milliseconds(50));
+            REQUIRE_FALSE(second);
+            CHECK(second.error().find("another lvs-rs-agent holds") != std::string::npos);
+        }
+        CHECK(DirLock::acquire(dir.path, std::chrono::milliseconds(0)));
+    }
+}
