@@ -18,7 +18,7 @@ std::expected<void, std::string> Executor::run(const Action& action) const {
         [&](const auto& x) -> std::expected<void, std::string> {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, SetSysctl>) return asStatus(sysctls.write(x.key, x.to));
-            if constexpr (std::is_same_v<T, BringLinkUp>) return asStatus(netlink.setLinkUp(x.ifindex));
+            if constexpr (std::is_same_v<T, BringLinkUp>) return asStatus(netlink.setLinkUp(x.ifindex, x.up));
             if constexpr (std::is_same_v<T, AddAddress>) return asStatus(netlink.addAddress(x.ifindex, x.vip));
             if constexpr (std::is_same_v<T, DeleteAddress>) return asStatus(netlink.deleteAddress(x.ifindex, x.vip));
             if constexpr (std::is_same_v<T, AddRoute>) return asStatus(netlink.addHostRoute(x.ifindex, x.vip));
@@ -47,12 +47,11 @@ std::expected<void, std::string> Executor::apply(const Plan& plan, Owned& owned)
             // Undo in reverse; whatever cannot be undone stays owned so stop can retry.
             Owned left = before;
             for (auto it = done.rbegin(); it != done.rend(); ++it) {
-                const auto undo = inverse(**it);
-                if (!undo) continue;
-                if (auto u = run(*undo); u) {
-                    if (log) log("rolled back: " + pastTense(*undo));
+                const Action undo = inverse(**it);
+                if (auto u = run(undo); u) {
+                    if (log) log("rolled back: " + pastTense(undo));
                 } else {
-                    if (log) log("rollback failed: " + describe(*undo) + ": " + u.error());
+                    if (log) log("rollback failed: " + describe(undo) + ": " + u.error());
                     left = unite(left, during);
                 }
             }

@@ -120,7 +120,7 @@ std::string describe(const Action& a) {
         [](const auto& x) -> std::string {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, SetSysctl>) return (x.restore ? "restore " : "set ") + sysctlLine(x);
-            if constexpr (std::is_same_v<T, BringLinkUp>) return "bring " + x.name + " up";
+            if constexpr (std::is_same_v<T, BringLinkUp>) return "bring " + x.name + (x.up ? " up" : " down");
             if constexpr (std::is_same_v<T, AddAddress>) return "add " + x.vip.hostCidr() + " to lo";
             if constexpr (std::is_same_v<T, DeleteAddress>) return "remove " + x.vip.hostCidr() + " from lo";
             if constexpr (std::is_same_v<T, AddRoute>) return "add route " + x.vip.hostCidr() + " dev lo table main";
@@ -134,7 +134,7 @@ std::string pastTense(const Action& a) {
         [](const auto& x) -> std::string {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, SetSysctl>) return sysctlLine(x) + (x.restore ? " (restored)" : "");
-            if constexpr (std::is_same_v<T, BringLinkUp>) return "brought " + x.name + " up";
+            if constexpr (std::is_same_v<T, BringLinkUp>) return "brought " + x.name + (x.up ? " up" : " down");
             if constexpr (std::is_same_v<T, AddAddress>) return "added " + x.vip.hostCidr() + " to lo";
             if constexpr (std::is_same_v<T, DeleteAddress>) return "removed " + x.vip.hostCidr() + " from lo";
             if constexpr (std::is_same_v<T, AddRoute>) return "added route " + x.vip.hostCidr() + " dev lo table main";
@@ -143,13 +143,13 @@ std::string pastTense(const Action& a) {
         a);
 }
 
-std::optional<Action> inverse(const Action& a) {
+Action inverse(const Action& a) {
     return std::visit(
-        [](const auto& x) -> std::optional<Action> {
+        [](const auto& x) -> Action {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, SetSysctl>)
                 return SetSysctl{.key = x.key, .from = x.to, .to = x.from, .restore = !x.restore};
-            if constexpr (std::is_same_v<T, BringLinkUp>) return std::nullopt;
+            if constexpr (std::is_same_v<T, BringLinkUp>) return BringLinkUp{.ifindex = x.ifindex, .name = x.name, .up = !x.up};
             if constexpr (std::is_same_v<T, AddAddress>) return DeleteAddress{.vip = x.vip, .ifindex = x.ifindex};
             if constexpr (std::is_same_v<T, DeleteAddress>) return AddAddress{.vip = x.vip, .ifindex = x.ifindex};
             if constexpr (std::is_same_v<T, AddRoute>) return DeleteRoute{.vip = x.vip, .ifindex = x.ifindex};

@@ -19,6 +19,7 @@ struct SetSysctl {
 struct BringLinkUp {
     int ifindex = 0;
     std::string name;
+    bool up = true;  // false only when a rollback puts a link back down
 };
 struct AddAddress {
     netcfg::IpAddress vip;
@@ -55,7 +56,7 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned);
 
 std::string describe(const Action& a);    // "add 198.51.100.188/32 to lo"
 std::string pastTense(const Action& a);   // "added 198.51.100.188/32 to lo"
-// The action that undoes a (rollback). BringLinkUp has none: lo stays up.
-std::optional<Action> inverse(const Action& a);
+// The action that undoes a (rollback).
+Action inverse(const Action& a);
 
 }  // namespace agent

@@ -54,10 +54,10 @@ NetStatus FakeNetlink::deleteHostRoute(int ifindex, const IpAddress& dst) {
     return {};
 }
 
-NetStatus FakeNetlink::setLinkUp(int ifindex) {
-    if (auto e = injected("link up " + std::to_string(ifindex))) return std::unexpected(*e);
+NetStatus FakeNetlink::setLinkUp(int ifindex, bool up) {
+    if (auto e = injected(std::string("link ") + (up ? "up " : "down ") + std::to_string(ifindex))) return std::unexpected(*e);
     for (auto& l : state.links)
-        if (l.ifindex == ifindex) l.up = true;
+        if (l.ifindex == ifindex) l.up = up;
     return {};
 }
 

@@ -23,7 +23,7 @@ public:
     NetStatus deleteAddress(int ifindex, const IpAddress& address) override;
     NetStatus addHostRoute(int ifindex, const IpAddress& dst) override;
     NetStatus deleteHostRoute(int ifindex, const IpAddress& dst) override;
-    NetStatus setLinkUp(int ifindex) override;
+    NetStatus setLinkUp(int ifindex, bool up) override;
 
 private:
     std::optional<NetError> injected(const std::string& what);

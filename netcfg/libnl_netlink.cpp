@@ -100,16 +100,19 @@ public:
         return {};
     }
 
-    NetStatus setLinkUp(int ifindex) override {
+    NetStatus setLinkUp(int ifindex, bool up) override {
         NlLink orig(rtnl_link_alloc());
         NlLink change(rtnl_link_alloc());
         if (!orig || !change)
             return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
         rtnl_link_set_ifindex(orig.get(), ifindex);
-        rtnl_link_set_flags(change.get(), IFF_UP);
+        if (up)
+            rtnl_link_set_flags(change.get(), IFF_UP);
+        else
+            rtnl_link_unset_flags(change.get(), IFF_UP);
         const int err = rtnl_link_change(sock_.get(), orig.get(), change.get(), 0);
         if (err < 0)
-            return std::unexpected(nlError(err, "setting link " + std::to_string(ifindex) + " up"));
+            return std::unexpected(nlError(err, "setting link " + std::to_string(ifindex) + (up ? " up" : " down")));
         return {};
     }
 

@@ -63,7 +63,7 @@ public:
     virtual NetStatus addHostRoute(int ifindex, const IpAddress& dst) = 0;
     // Deletes only the route marked kRouteProtocol.
     virtual NetStatus deleteHostRoute(int ifindex, const IpAddress& dst) = 0;
-    virtual NetStatus setLinkUp(int ifindex) = 0;
+    virtual NetStatus setLinkUp(int ifindex, bool up) = 0;
 };
 
 // Opens a NETLINK_ROUTE socket in the calling process's network namespace.

@@ -1,0 +1,67 @@
+# Shared helpers for the namespace tests. Each test re-runs itself inside a fresh network
+# namespace (unshare -n, plus a mount namespace where asked), so nothing it does can reach
+# the host's network; the namespace disappears with the test's process.
+# Usage at the top of a test:  source lib.sh; enter_netns "$@"
+set -u
+AGENT=${1:?usage: $0 PATH_TO_lvs-rs-agent}
+VIP4=198.51.100.188
+VIP6=2001:db8::188
+
+skip_or_fail() {
+  if [ -n "${CI:-}" ]; then echo "FAIL: $1 (in CI a skipped namespace test is a failure)"; exit 1; fi
+  echo "SKIP: $1"; exit 77
+}
+
+enter_netns() {
+  if [ -z "${LVS_IN_NETNS:-}" ]; then
+    [ "$(id -u)" = 0 ] || skip_or_fail "needs root to create network namespaces"
+    unshare -n true 2>/dev/null || skip_or_fail "cannot create a network namespace (unshare -n)"
+    local extra=()
+    [ -n "${NEED_MOUNT_NS:-}" ] && extra=(-m --propagation private)
+    LVS_IN_NETNS=1 exec unshare -n "${extra[@]}" bash "$0" "$@"
+  fi
+  STATE=$(mktemp -d /tmp/lvs-test-state.XXXXXX)
+  trap 'rm -rf "$STATE"' EXIT
+}
+
+FAILS=0
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+
+# run CMD...: sets OUT (stdout+stderr) and RC
+run() { OUT=$("$@" 2>&1); RC=$?; }
+
+expect_rc() {  # expect_rc WANT DESCRIPTION CMD...
+  local want=$1 what=$2; shift 2
+  run "$@"
+  if [ "$RC" = "$want" ]; then pass "$what (exit $RC)"; else fail "$what: exit $RC, wanted $want"; echo "$OUT" | sed 's/^/    /'; fi
+}
+
+contains() {  # contains HAYSTACK NEEDLE DESCRIPTION
+  if grep -qF -- "$2" <<<"$1"; then pass "$3"; else fail "$3: missing '$2' in:"; echo "$1" | sed 's/^/    /'; fi
+}
+lacks() {
+  if grep -qF -- "$2" <<<"$1"; then fail "$3: unexpected '$2' in:"; echo "$1" | sed 's/^/    /'; else pass "$3"; fi
+}
+equals() {  # equals GOT WANT DESCRIPTION
+  if [ "$1" = "$2" ]; then pass "$3"; else fail "$3: got '$1', wanted '$2'"; fi
+}
+
+sysv() { cat "/proc/sys/net/ipv4/conf/$1/$2"; }
+setsys() { echo "$3" > "/proc/sys/net/ipv4/conf/$1/$2"; }
+arp_all() { echo "$(sysv all arp_ignore) $(sysv all arp_announce) $(sysv lo arp_ignore) $(sysv lo arp_announce)"; }
+has_addr() { ip -o addr show dev lo | grep -qw "inet6\? $1/$2"; }
+has_route() { ip route show table main | grep -q "^$1 dev lo proto 177"; }
+has_route6() { ip -6 route show table main | grep -q "^$1 dev lo proto 177"; }
+# Everything the agent may touch, for "nothing changed" comparisons.
+kernel_snapshot() {
+  ip -o addr show; ip route show table all; ip -6 route show table all
+  ip -o link show lo; arp_all
+}
+
+agent() { "$AGENT" "$@" --state-dir "$STATE"; }
+
+finish() {
+  if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
+  echo "all checks passed"; exit 0
+}
