@@ -36,7 +36,7 @@ expect_rc 0 "status on rs1" in_ns rs1 "$AGENT" status --vip $VIP --state-dir "$S
 
 # The director never sees the replies: they go from the real servers to the client.
 equals "$(replies_seen_by_director)" "0" "no reply passed through the director"
-in_ns rs1 ping -c 1 -W 1 -I $VIP $DIP >/dev/null 2>&1   # control: a packet from the VIP to the director
+in_ns rs1 curl -s --max-time 1 --interface $VIP "http://$DIP:9/" >/dev/null 2>&1  # control: a packet from the VIP to the director
 [ "$(replies_seen_by_director)" -ge 1 ] && pass "control: the director's counter does count packets from the VIP" || fail "counter never counts"
 
 expect_rc 0 "agent stop on rs1" in_ns rs1 "$AGENT" stop --state-dir "$ST1"
