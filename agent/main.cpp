@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
         std::fputs((options->command.empty() ? usage() : commandHelp(options->command)).c_str(), stdout);
         return kOk;
     }
+    // One write for all the change lines of a run instead of one per line (10,000 VIPs
+    // make 20,000 lines); flushed when the command returns.
+    static char logBuffer[1 << 16];
+    std::setvbuf(stderr, logBuffer, _IOFBF, sizeof logBuffer);
     const std::string& c = options->command;
     if (c == "start") return runStart(*options);
     if (c == "stop") return runStop(*options);

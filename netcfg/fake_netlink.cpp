@@ -9,55 +9,53 @@ FakeNetlink::FakeNetlink() {
                    Link{.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
 }
 
-std::optional<NetError> FakeNetlink::injected(const std::string& what) {
-    ++operations;
-    return failWhen ? failWhen(what) : std::nullopt;
-}
-
 std::expected<KernelState, NetError> FakeNetlink::dump() {
     if (auto e = failWhen ? failWhen("dump") : std::nullopt) return std::unexpected(*e);
     return state;
 }
 
-NetStatus FakeNetlink::addAddress(int ifindex, const IpAddress& ip) {
-    if (auto e = injected("add " + ip.hostCidr())) return std::unexpected(*e);
-    auto& a = state.addresses;
-    if (std::none_of(a.begin(), a.end(), [&](const InterfaceAddress& x) {
-            return x.ifindex == ifindex && x.address == ip && x.prefixlen == ip.hostPrefix();
-        }))
-        a.push_back({.ifindex = ifindex, .address = ip, .prefixlen = ip.hostPrefix()});
-    return {};
+std::vector<NetStatus> FakeNetlink::apply(const std::vector<NetOp>& ops) {
+    std::vector<NetStatus> results;
+    for (const auto& op : ops) {
+        results.push_back(applyOne(op));
+        if (!results.back()) break;
+    }
+    return results;
 }
 
-NetStatus FakeNetlink::deleteAddress(int ifindex, const IpAddress& ip) {
-    if (auto e = injected("delete " + ip.hostCidr())) return std::unexpected(*e);
-    std::erase_if(state.addresses, [&](const InterfaceAddress& x) {
-        return x.ifindex == ifindex && x.address == ip && x.prefixlen == ip.hostPrefix();
-    });
-    return {};
-}
-
-NetStatus FakeNetlink::addHostRoute(int ifindex, const IpAddress& dst) {
-    if (auto e = injected("add route " + dst.hostCidr())) return std::unexpected(*e);
-    auto& r = state.routes;
-    if (std::any_of(r.begin(), r.end(), [&](const HostRoute& x) { return x.dst == dst; }))
-        return std::unexpected(NetError{.code = 6, .message = "adding route " + dst.hostCidr() + ": Object exists"});
-    r.push_back({.dst = dst, .table = kMainTable, .protocol = kRouteProtocol, .oif = ifindex});
-    return {};
-}
-
-NetStatus FakeNetlink::deleteHostRoute(int ifindex, const IpAddress& dst) {
-    if (auto e = injected("delete route " + dst.hostCidr())) return std::unexpected(*e);
-    std::erase_if(state.routes, [&](const HostRoute& x) {
-        return x.dst == dst && x.oif == ifindex && x.protocol == kRouteProtocol;
-    });
-    return {};
-}
-
-NetStatus FakeNetlink::setLinkUp(int ifindex, bool up) {
-    if (auto e = injected(std::string("link ") + (up ? "up " : "down ") + std::to_string(ifindex))) return std::unexpected(*e);
-    for (auto& l : state.links)
-        if (l.ifindex == ifindex) l.up = up;
+NetStatus FakeNetlink::applyOne(const NetOp& op) {
+    ++operations;
+    if (auto e = failWhen ? failWhen(describe(op)) : std::nullopt) return std::unexpected(*e);
+    const IpAddress& ip = op.address;
+    auto sameAddress = [&](const InterfaceAddress& x) {
+        return x.ifindex == op.ifindex && x.address == ip && x.prefixlen == ip.hostPrefix();
+    };
+    auto& addrs = state.addresses;
+    auto& routes = state.routes;
+    switch (op.kind) {
+        case NetOp::Kind::AddAddress:
+            if (std::none_of(addrs.begin(), addrs.end(), sameAddress))
+                addrs.push_back({.ifindex = op.ifindex, .address = ip, .prefixlen = ip.hostPrefix()});
+            break;
+        case NetOp::Kind::DeleteAddress:
+            std::erase_if(addrs, sameAddress);
+            break;
+        case NetOp::Kind::AddRoute:
+            if (std::any_of(routes.begin(), routes.end(), [&](const HostRoute& r) { return r.dst == ip; }))
+                return std::unexpected(NetError{.code = 6, .message = "adding route " + ip.hostCidr() + ": Object exists"});
+            routes.push_back({.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex});
+            break;
+        case NetOp::Kind::DeleteRoute:
+            std::erase_if(routes, [&](const HostRoute& r) {
+                return r.dst == ip && r.oif == op.ifindex && r.protocol == kRouteProtocol;
+            });
+            break;
+        case NetOp::Kind::LinkUp:
+        case NetOp::Kind::LinkDown:
+            for (auto& l : state.links)
+                if (l.ifindex == op.ifindex) l.up = op.kind == NetOp::Kind::LinkUp;
+            break;
+    }
     return {};
 }
 

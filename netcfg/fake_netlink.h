@@ -3,6 +3,7 @@
 // an address on a link, a host route, a link flag. Unit tests inject failures by
 // operation, so rollback and error paths are tested without root.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "netcfg/netlink.h"
@@ -14,19 +15,15 @@ public:
     FakeNetlink();  // starts with lo (ifindex 1, down) and eth0 (ifindex 2, up)
 
     KernelState state;
-    int operations = 0;  // mutating calls made
-    // Called with a description such as "add 198.51.100.1/32"; a returned error fails it.
+    int operations = 0;  // ops attempted
+    // Called with describe(op) (or "dump"); a returned error fails that op.
     std::function<std::optional<NetError>(const std::string&)> failWhen;
 
     std::expected<KernelState, NetError> dump() override;
-    NetStatus addAddress(int ifindex, const IpAddress& address) override;
-    NetStatus deleteAddress(int ifindex, const IpAddress& address) override;
-    NetStatus addHostRoute(int ifindex, const IpAddress& dst) override;
-    NetStatus deleteHostRoute(int ifindex, const IpAddress& dst) override;
-    NetStatus setLinkUp(int ifindex, bool up) override;
+    std::vector<NetStatus> apply(const std::vector<NetOp>& ops) override;
 
 private:
-    std::optional<NetError> injected(const std::string& what);
+    NetStatus applyOne(const NetOp& op);
 };
 
 }  // namespace netcfg

@@ -13,7 +13,10 @@
 #include <netlink/socket.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "netcfg/netlink.h"
 #include "netcfg/nl_ptr.h"
@@ -45,15 +48,11 @@ NlAddr toNlAddr(const IpAddress& ip) {
     return a;
 }
 
-bool ignorable(int err, std::initializer_list<int> done) {
-    for (int d : done)
-        if (-err == d) return true;
-    return false;
-}
-
 class KernelNetlink final : public Netlink {
 public:
-    explicit KernelNetlink(NlSock sock) : sock_(std::move(sock)) {}
+    // Two sockets: libnl reads dumps on one and checks their sequence numbers; the
+    // batched changes read their acks on the other themselves.
+    KernelNetlink(NlSock dumps, NlSock changes) : dumpSock_(std::move(dumps)), sock_(std::move(changes)) {}
 
     std::expected<KernelState, NetError> dump() override {
         KernelState state;
@@ -63,63 +62,146 @@ public:
         return state;
     }
 
-    NetStatus addAddress(int ifindex, const IpAddress& ip) override {
-        auto addr = buildAddress(ifindex, ip);
-        if (!addr) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
-        if (!ip.isV4()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
-        const int err = rtnl_addr_add(sock_.get(), addr.get(), 0);
-        if (err < 0 && !ignorable(err, {NLE_EXIST}))
-            return std::unexpected(nlError(err, "adding " + ip.hostCidr()));
-        return {};
-    }
-
-    NetStatus deleteAddress(int ifindex, const IpAddress& ip) override {
-        auto addr = buildAddress(ifindex, ip);
-        if (!addr) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
-        const int err = rtnl_addr_delete(sock_.get(), addr.get(), 0);
-        if (err < 0 && !ignorable(err, {NLE_NOADDR, NLE_OBJ_NOTFOUND, NLE_NODEV}))
-            return std::unexpected(nlError(err, "deleting " + ip.hostCidr()));
-        return {};
-    }
-
-    NetStatus addHostRoute(int ifindex, const IpAddress& dst) override {
-        auto route = buildRoute(ifindex, dst);
-        if (!route) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
-        const int err = rtnl_route_add(sock_.get(), route.get(), NLM_F_EXCL);
-        if (err < 0)
-            return std::unexpected(nlError(err, "adding route " + dst.hostCidr()));
-        return {};
-    }
-
-    NetStatus deleteHostRoute(int ifindex, const IpAddress& dst) override {
-        auto route = buildRoute(ifindex, dst);
-        if (!route) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
-        const int err = rtnl_route_delete(sock_.get(), route.get(), 0);
-        if (err < 0 && !ignorable(err, {NLE_OBJ_NOTFOUND, NLE_NODEV}))
-            return std::unexpected(nlError(err, "deleting route " + dst.hostCidr()));
-        return {};
-    }
-
-    NetStatus setLinkUp(int ifindex, bool up) override {
-        NlLink orig(rtnl_link_alloc());
-        NlLink change(rtnl_link_alloc());
-        if (!orig || !change)
-            return std::unexpected(NetError{.code = NLE_NOMEM, .message = "out of memory"});
-        rtnl_link_set_ifindex(orig.get(), ifindex);
-        if (up)
-            rtnl_link_set_flags(change.get(), IFF_UP);
-        else
-            rtnl_link_unset_flags(change.get(), IFF_UP);
-        const int err = rtnl_link_change(sock_.get(), orig.get(), change.get(), 0);
-        if (err < 0)
-            return std::unexpected(nlError(err, "setting link " + std::to_string(ifindex) + (up ? " up" : " down")));
-        return {};
+    std::vector<NetStatus> apply(const std::vector<NetOp>& ops) override {
+        std::vector<NetStatus> results;
+        for (std::size_t start = 0; start < ops.size(); start += kBatch) {
+            const std::size_t end = std::min(ops.size(), start + kBatch);
+            if (!applyChunk(ops, start, end, results)) break;
+        }
+        return results;
     }
 
 private:
+    // Up to kBatch requests go out in one sendmsg (rtnetlink handles every message of a
+    // datagram in order); each gets its own ack. Half the syscalls of one request at a time.
+    static constexpr std::size_t kBatch = 128;
+
+    // Appends a result per op of [start, end) that was sent; false once one has failed.
+    bool applyChunk(const std::vector<NetOp>& ops, std::size_t start, std::size_t end,
+                    std::vector<NetStatus>& results) {
+        std::vector<char> batch;
+        std::uint32_t firstSeq = 0;
+        std::size_t built = start;
+        std::optional<NetError> buildError;
+        for (; built < end; ++built) {
+            NlMsg msg;
+            if (int err = buildRequest(ops[built], msg); err < 0) {
+                buildError = nlError(err, "building the request to " + describe(ops[built]));
+                break;
+            }
+            nl_complete_msg(sock_.get(), msg.get());
+            const nlmsghdr* hdr = nlmsg_hdr(msg.get());
+            if (built == start) firstSeq = hdr->nlmsg_seq;
+            const char* bytes = reinterpret_cast<const char*>(hdr);
+            batch.insert(batch.end(), bytes, bytes + NLMSG_ALIGN(hdr->nlmsg_len));
+        }
+        const std::size_t sent = built - start;
+        if (sent > 0) {
+            if (int err = nl_sendto(sock_.get(), batch.data(), batch.size()); err < 0) {
+                results.push_back(std::unexpected(nlError(err, "sending " + describe(ops[start]))));
+                return false;
+            }
+            std::vector<std::optional<int>> acks(sent);  // errno per op, 0 for success
+            if (auto r = receiveAcks(firstSeq, acks); !r) {
+                results.push_back(std::unexpected(r.error()));
+                return false;
+            }
+            bool ok = true;
+            for (std::size_t i = 0; i < sent; ++i) {
+                results.push_back(outcome(ops[start + i], *acks[i]));
+                ok = ok && results.back().has_value();
+            }
+            if (!ok) return false;
+        }
+        if (buildError) {
+            results.push_back(std::unexpected(*buildError));
+            return false;
+        }
+        return true;
+    }
+
+    NetStatus receiveAcks(std::uint32_t firstSeq, std::vector<std::optional<int>>& acks) {
+        std::size_t remaining = acks.size();
+        const int fd = nl_socket_get_fd(sock_.get());
+        while (remaining > 0) {
+            const ssize_t n = ::recv(fd, recvBuffer_.data(), recvBuffer_.size(), 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return std::unexpected(NetError{.code = nl_syserr2nlerr(errno),
+                                                .message = std::string("reading acks: ") + std::strerror(errno)});
+            }
+            int len = static_cast<int>(n);
+            for (auto* h = reinterpret_cast<nlmsghdr*>(recvBuffer_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+                if (h->nlmsg_type != NLMSG_ERROR) continue;
+                const std::uint32_t index = h->nlmsg_seq - firstSeq;
+                if (index >= acks.size() || acks[index]) continue;
+                acks[index] = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
+                --remaining;
+            }
+        }
+        return {};
+    }
+
+    static NetStatus outcome(const NetOp& op, int err) {
+        using K = NetOp::Kind;
+        if (err == 0) return {};
+        const bool done = (op.kind == K::AddAddress && err == EEXIST) ||
+                          (op.kind == K::DeleteAddress && (err == EADDRNOTAVAIL || err == ENOENT || err == ENODEV)) ||
+                          (op.kind == K::DeleteRoute && (err == ESRCH || err == ENOENT || err == ENODEV));
+        if (done) return {};
+        std::string hint;
+        if (op.kind == K::AddAddress && !op.address.isV4() && err == EACCES) hint = " (is IPv6 disabled on the interface?)";
+        if (op.kind == K::AddRoute && err == EEXIST) hint = " (a route for it already exists)";
+        return std::unexpected(NetError{.code = nl_syserr2nlerr(err),
+                                        .message = describe(op) + ": " + std::strerror(err) + hint});
+    }
+
+    int buildRequest(const NetOp& op, NlMsg& out) {
+        using K = NetOp::Kind;
+        nl_msg* raw = nullptr;
+        int err = -NLE_NOMEM;
+        switch (op.kind) {
+            case K::AddAddress:
+            case K::DeleteAddress: {
+                auto addr = buildAddress(op.ifindex, op.address);
+                if (!addr) break;
+                if (op.kind == K::AddAddress) {
+                    if (!op.address.isV4()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+                    err = rtnl_addr_build_add_request(addr.get(), 0, &raw);
+                } else {
+                    err = rtnl_addr_build_delete_request(addr.get(), 0, &raw);
+                }
+                break;
+            }
+            case K::AddRoute:
+            case K::DeleteRoute: {
+                auto route = buildRoute(op.ifindex, op.address);
+                if (!route) break;
+                err = op.kind == K::AddRoute ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
+                                             : rtnl_route_build_del_request(route.get(), 0, &raw);
+                break;
+            }
+            case K::LinkUp:
+            case K::LinkDown: {
+                NlLink orig(rtnl_link_alloc());
+                NlLink change(rtnl_link_alloc());
+                if (!orig || !change) break;
+                rtnl_link_set_ifindex(orig.get(), op.ifindex);
+                if (op.kind == K::LinkUp)
+                    rtnl_link_set_flags(change.get(), IFF_UP);
+                else
+                    rtnl_link_unset_flags(change.get(), IFF_UP);
+                err = rtnl_link_build_change_request(orig.get(), change.get(), 0, &raw);
+                break;
+            }
+        }
+        out.reset(raw);
+        return err < 0 ? err : 0;
+    }
+
     NetStatus dumpLinks(KernelState& state) {
         nl_cache* raw = nullptr;
-        if (int err = rtnl_link_alloc_cache(sock_.get(), AF_UNSPEC, &raw); err < 0)
+        if (int err = rtnl_link_alloc_cache(dumpSock_.get(), AF_UNSPEC, &raw); err < 0)
             return std::unexpected(nlError(err, "dumping links"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
@@ -136,7 +218,7 @@ private:
 
     NetStatus dumpAddresses(KernelState& state) {
         nl_cache* raw = nullptr;
-        if (int err = rtnl_addr_alloc_cache(sock_.get(), &raw); err < 0)
+        if (int err = rtnl_addr_alloc_cache(dumpSock_.get(), &raw); err < 0)
             return std::unexpected(nlError(err, "dumping addresses"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
@@ -152,7 +234,7 @@ private:
 
     NetStatus dumpRoutes(KernelState& state) {
         nl_cache* raw = nullptr;
-        if (int err = rtnl_route_alloc_cache(sock_.get(), AF_UNSPEC, 0, &raw); err < 0)
+        if (int err = rtnl_route_alloc_cache(dumpSock_.get(), AF_UNSPEC, 0, &raw); err < 0)
             return std::unexpected(nlError(err, "dumping routes"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
@@ -199,19 +281,38 @@ private:
         return route;
     }
 
+    NlSock dumpSock_;
     NlSock sock_;
+    std::array<char, 64 << 10> recvBuffer_{};
 };
 
 }  // namespace
 
-std::expected<std::unique_ptr<Netlink>, NetError> openKernelNetlink() {
+namespace {
+
+std::expected<NlSock, NetError> openSocket() {
     NlSock sock(nl_socket_alloc());
     if (!sock) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "allocating a netlink socket"});
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
         return std::unexpected(nlError(err, "connecting to rtnetlink"));
-    // Large dumps (10,000 VIPs bring 20,000 routes) need more than the default buffer.
+    // Large dumps (10,000 VIPs bring 20,000 routes) and batches of acks need more than
+    // the default buffer.
     nl_socket_set_buffer_size(sock.get(), 4 << 20, 1 << 20);
-    return std::make_unique<KernelNetlink>(std::move(sock));
+    // One recvmsg per message instead of a MSG_PEEK first: half the syscalls. The
+    // buffer must hold the largest dump message the kernel sends (32 KiB).
+    nl_socket_disable_msg_peek(sock.get());
+    nl_socket_set_msg_buf_size(sock.get(), 64 << 10);
+    return sock;
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<Netlink>, NetError> openKernelNetlink() {
+    auto dumps = openSocket();
+    if (!dumps) return std::unexpected(dumps.error());
+    auto changes = openSocket();
+    if (!changes) return std::unexpected(changes.error());
+    return std::make_unique<KernelNetlink>(std::move(*dumps), std::move(*changes));
 }
 
 }  // namespace netcfg

@@ -52,18 +52,26 @@ struct NetError {
 
 using NetStatus = std::expected<void, NetError>;
 
+// One change. Every kind is idempotent: adding what exists and deleting what is gone
+// succeed. Addresses use the host prefix (/32, /128; IPv6 without DAD); routes are host
+// routes via ifindex in table main marked kRouteProtocol, and only those are deleted.
+struct NetOp {
+    enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown };
+    Kind kind = Kind::AddAddress;
+    int ifindex = 0;
+    IpAddress address;  // unused for LinkUp/LinkDown
+};
+
+std::string describe(const NetOp& op);  // "add 198.51.100.1/32", "link up 1", ...
+
 class Netlink {
 public:
     virtual ~Netlink() = default;
     virtual std::expected<KernelState, NetError> dump() = 0;
-    // Each operation is idempotent: adding what exists and deleting what is gone succeed.
-    virtual NetStatus addAddress(int ifindex, const IpAddress& address) = 0;     // host prefix
-    virtual NetStatus deleteAddress(int ifindex, const IpAddress& address) = 0;  // host prefix
-    // A route to the host address via ifindex in table main, marked kRouteProtocol.
-    virtual NetStatus addHostRoute(int ifindex, const IpAddress& dst) = 0;
-    // Deletes only the route marked kRouteProtocol.
-    virtual NetStatus deleteHostRoute(int ifindex, const IpAddress& dst) = 0;
-    virtual NetStatus setLinkUp(int ifindex, bool up) = 0;
+    // Applies ops in order. Returns one result per op attempted: every op up to the
+    // first failure, and possibly some after it (the kernel implementation sends ops in
+    // batches); ops past the returned size were not attempted.
+    virtual std::vector<NetStatus> apply(const std::vector<NetOp>& ops) = 0;
 };
 
 // Opens a NETLINK_ROUTE socket in the calling process's network namespace.

@@ -73,6 +73,7 @@ lab_get() { in_ns cl curl -s --max-time 3 --local-port "$1" "http://$VIP/"; }
 
 lab_down() {
   local p n
+  set +e   # runs from EXIT traps: every step must run even if one fails
   for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   for n in cl dir rs1 rs2 sw; do
     for p in $(ip netns pids "$(ns $n)" 2>/dev/null); do kill "$p" 2>/dev/null; done

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need from Debian's packages. Idempotent:
+# apt-get runs only when a package is missing.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake pkg-config                  # toolchain
+  libnl-3-dev libnl-route-3-dev                      # rtnetlink
+  nlohmann-json3-dev libcpp-httplib-dev doctest-dev  # JSON, HTTP, tests
+  libsystemd-dev                                     # sd_notify
+  iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
+  haproxy                                            # a real director-side poller in tests
+)
+PACKAGES+=("$@")
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
