@@ -11,62 +11,16 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "agent/config_parse.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
 namespace {
 
 using nlohmann::json;
+using namespace config_parse;
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
-
-std::string joinLines(const std::vector<std::string>& lines) {
-    std::string s;
-    for (const auto& l : lines) s += (s.empty() ? "" : "\n") + l;
-    return s;
-}
-
-std::size_t editDistance(const std::string& a, const std::string& b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-std::string unknownKey(const std::string& key, const std::vector<std::string>& known) {
-    std::string msg = "unknown key \"" + key + "\"";
-    for (const auto& k : known)
-        if (editDistance(key, k) <= 2) return msg + " (did you mean \"" + k + "\"?)";
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return msg + " (known keys: " + list + ")";
-}
-
-bool isWholeNumber(const json& v) { return v.is_number_integer() || v.is_number_unsigned(); }
-
-// Collects problems with the file name in front; never stops at the first.
-class Problems {
-public:
-    explicit Problems(std::string source) : source_(std::move(source)) {}
-    void add(const std::string& field, const std::string& problem) {
-        list_.push_back(source_ + ": " + field + ": " + problem);
-    }
-    void throwIfAny() const {
-        if (!list_.empty()) throw ConfigError(list_);
-    }
-
-private:
-    std::string source_;
-    std::vector<std::string> list_;
-};
 
 std::optional<std::string> ipv4Problem(const netcfg::IpAddress& a) {
     const auto* b = a.bytes.data();
@@ -120,10 +74,7 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
         problems.add("arp", "must be an object such as {\"ignore\": 1, \"announce\": 2, \"interfaces\": [\"lo\", \"all\"]}");
         return;
     }
-    static const std::vector<std::string> known{"ignore", "announce", "interfaces"};
-    for (const auto& [key, value] : arp.items())
-        if (std::find(known.begin(), known.end(), key) == known.end())
-            problems.add("arp." + key, unknownKey(key, known));
+    rejectUnknownKeys(arp, "arp", {"ignore", "announce", "interfaces"}, problems);
     if (arp.contains("ignore")) {
         const json& v = arp["ignore"];
         if (!isWholeNumber(v)) {
@@ -218,9 +169,9 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("(document)", std::string("must be a JSON object, not ") + doc.type_name());
         problems.throwIfAny();
     }
-    static const std::vector<std::string> known{"vips", "arp", "host_routes"};
-    for (const auto& [key, value] : doc.items())
-        if (std::find(known.begin(), known.end(), key) == known.end()) problems.add(key, unknownKey(key, known));
+    std::vector<std::string> known{"vips", "arp", "host_routes"};
+    known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
+    rejectUnknownKeys(doc, "", known, problems);
 
     Config cfg;
     cfg.source = source;
@@ -254,6 +205,7 @@ Config parseConfig(const std::string& text, const std::string& source,
         else
             cfg.hostRoutes = doc["host_routes"].get<bool>();
     }
+    parseRuntime(doc, problems, cfg);
     problems.throwIfAny();
     return cfg;
 }

@@ -40,7 +40,7 @@ const BadCase kBad[] = {
     {"string document", R"("198.51.100.1")", "must be a JSON object, not string"},
     {"null document", "null", "must be a JSON object, not null"},
     {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
-    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, check_interval_ms, drain_seconds, keep_on_exit, api, services)"},
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},
@@ -79,6 +79,22 @@ const BadCase kBad[] = {
     {"interface twice", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": ["lo", "lo"]}})", "arp.interfaces[1]: \"lo\" is listed twice"},
     {"interface not string", R"({"vips": ["198.51.100.1"], "arp": {"interfaces": [1]}})", "arp.interfaces[0]: must be a string"},
     {"host_routes not bool", R"({"vips": ["198.51.100.1"], "host_routes": "yes"})", "host_routes: must be true or false"},
+    {"check interval too small", R"({"vips": ["198.51.100.1"], "check_interval_ms": 1})", "check_interval_ms: 1 is out of range 10-60000"},
+    {"drain negative", R"({"vips": ["198.51.100.1"], "drain_seconds": -5})", "drain_seconds: -5 is out of range 0-3600"},
+    {"keep_on_exit not bool", R"({"vips": ["198.51.100.1"], "keep_on_exit": 1})", "keep_on_exit: must be true or false"},
+    {"api without listen", R"({"vips": ["198.51.100.1"], "api": {}})", "api.listen: missing"},
+    {"api listen no port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1"}})", "api.listen: \"127.0.0.1\" must be ADDR:PORT"},
+    {"api listen bad port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:99999"}})", "api.listen: port \"99999\" must be 0-65535"},
+    {"api listen hostname", R"({"vips": ["198.51.100.1"], "api": {"listen": "localhost:9100"}})", "api.listen: \"localhost\" is not an IP address"},
+    {"api typo", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "tokenfile": "x"}})", "api.tokenfile: unknown key \"tokenfile\" (did you mean \"token_file\"?)"},
+    {"token file missing", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": "/nonexistent/token"}})", "api.token_file: cannot read /nonexistent/token"},
+    {"agent check port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "agent_check_port": 0}})", "api.agent_check_port: 0 is out of range 1-65535"},
+    {"service vip unknown", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.2", "port": 80}]})", "services[0].vip: \"198.51.100.2\" is not one of the configured vips"},
+    {"service port missing", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1"}]})", "services[0].port: missing"},
+    {"service type", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "type": "udp"}]})", "services[0].type: must be \"tcp\" or \"http\""},
+    {"service path", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "type": "http", "path": "health"}]})", "services[0].path: must be an absolute URL path"},
+    {"service timeout > interval", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "interval_ms": 500, "timeout_ms": 900}]})", "services[0].timeout_ms: 900 is longer than interval_ms 500"},
+    {"service twice", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80}, {"vip": "198.51.100.1", "port": 80}]})", "services: tcp 198.51.100.1:80 is checked twice"},
 };
 
 }  // namespace
@@ -122,6 +138,31 @@ TEST_SUITE("config") {
         CHECK(cfg.arp.announce == 1);
         CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "eth0.100"});
         CHECK_FALSE(cfg.hostRoutes);
+    }
+
+    TEST_CASE("watch-mode keys") {
+        const auto cfg = parseConfig(R"({"vips": ["198.51.100.1", "2001:db8::1"], "check_interval_ms": 250, "drain_seconds": 0,
+            "keep_on_exit": true, "api": {"listen": "[::1]:9100", "agent_check_port": 9101, "agent_check_weight": 50},
+            "services": [{"vip": "2001:db8::1", "port": 80, "type": "http", "path": "/health", "expect_status": 204,
+                          "interval_ms": 500, "timeout_ms": 200, "rise": 1, "fall": 2}]})",
+                                     "f");
+        CHECK(cfg.checkIntervalMs == 250);
+        CHECK(cfg.drainSeconds == 0);
+        CHECK(cfg.keepOnExit);
+        CHECK(cfg.api.enabled);
+        CHECK(cfg.api.host == "::1");
+        CHECK(cfg.api.port == 9100);
+        CHECK(cfg.api.agentCheckPort == 9101);
+        CHECK(cfg.api.agentCheckWeight == 50);
+        REQUIRE(cfg.services.size() == 1);
+        CHECK(cfg.services[0].name() == "http [2001:db8::1]:80/health");
+        CHECK(cfg.services[0].expectStatus == 204);
+        CHECK(cfg.services[0].rise == 1);
+        const auto defaults = parseConfig(R"({"vips": ["198.51.100.1"]})", "f");
+        CHECK(defaults.checkIntervalMs == 1000);
+        CHECK(defaults.drainSeconds == 5);
+        CHECK_FALSE(defaults.keepOnExit);
+        CHECK_FALSE(defaults.api.enabled);
     }
 
     TEST_CASE("--vip replaces the file's vips and is validated the same way") {
