@@ -41,6 +41,26 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --all       also list addresses on lo that the agent does not manage\n"
          "Exit (LSB): 0 everything in place, 3 something missing or wrong, 4 cannot tell,\n"
          "2 bad usage or configuration.\n"}},
+        {"run",
+         {.flags = {},
+          .help =
+         "Applies the configuration like start, then keeps it in place: rtnetlink events\n"
+         "trigger an immediate repair of a removed VIP, route or a downed lo; the ARP sysctls\n"
+         "are re-read every check_interval_ms; a full resync runs every 30 s. Serves the\n"
+         "readiness API when \"api\" is configured. SIGHUP reloads the configuration (a bad\n"
+         "file is rejected and the running one stays); SIGTERM reports not ready for\n"
+         "drain_seconds, then undoes everything (unless keep_on_exit) and exits 0.\n"
+         "Speaks systemd's notify protocol (Type=notify, WatchdogSec).\n"
+         "Exit: 0 stopped cleanly, 1 failed, 2 bad usage, configuration or conflict.\n"}},
+        {"drain",
+         {.flags = {},
+          .help =
+         "Asks the running daemon (through STATE_DIR/control.sock) to report not ready\n"
+         "(/ready 503, agent-check \"drain\") while the VIPs stay bound, so established\n"
+         "connections finish. Exit: 0 done, 1 no daemon reachable.\n"}},
+        {"undrain",
+         {.flags = {},
+          .help = "Ends a drain: readiness follows the checks again. Exit: 0 done, 1 no daemon reachable.\n"}},
         {"check",
          {.flags = {},
           .help =
@@ -60,6 +80,9 @@ std::string usage() {
            "  stop     undo what start did, restoring the original sysctls\n"
            "  status   show expected and actual state (exit 0 ok, 3 not in place, 4 unknown)\n"
            "  check    validate the configuration and show what start would apply\n"
+           "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
+           "  drain    make the running daemon report not ready (VIPs stay bound)\n"
+           "  undrain  end a drain\n"
            "\n"
            "Options for every command:\n"
            "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"
@@ -139,14 +162,14 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check)");
+            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain)");
             o.command = a;
         } else {
             return std::unexpected("unexpected argument \"" + a + "\"");
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);

@@ -5,6 +5,7 @@
 
 #include "agent/cli.h"
 #include "agent/commands.h"
+#include "agent/daemon.h"
 #include "agent/version.h"
 
 int main(int argc, char** argv) {
@@ -23,13 +24,18 @@ int main(int argc, char** argv) {
         std::fputs((options->command.empty() ? usage() : commandHelp(options->command)).c_str(), stdout);
         return kOk;
     }
-    // One write for all the change lines of a run instead of one per line (10,000 VIPs
-    // make 20,000 lines); flushed when the command returns.
-    static char logBuffer[1 << 16];
-    std::setvbuf(stderr, logBuffer, _IOFBF, sizeof logBuffer);
     const std::string& c = options->command;
+    // A one-shot command writes all its change lines at once (10,000 VIPs make 20,000
+    // lines); the daemon's go out line by line as they happen.
+    static char logBuffer[1 << 16];
+    if (c == "run")
+        std::setvbuf(stderr, nullptr, _IOLBF, 0);
+    else
+        std::setvbuf(stderr, logBuffer, _IOFBF, sizeof logBuffer);
     if (c == "start") return runStart(*options);
     if (c == "stop") return runStop(*options);
     if (c == "status") return runStatus(*options);
+    if (c == "run") return runDaemon(*options);
+    if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
     return runCheck(*options);
 }

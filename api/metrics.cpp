@@ -1,0 +1,81 @@
+#include "api/metrics.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace api {
+namespace {
+
+// Label values escape backslash, double quote and newline.
+std::string label(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string num(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+
+class Writer {
+public:
+    void family(const std::string& name, const std::string& type, const std::string& help) {
+        out_ << "# HELP lvs_rs_agent_" << name << " " << help << "\n# TYPE lvs_rs_agent_" << name << " " << type << "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, double v) {
+        out_ << "lvs_rs_agent_" << name << (labels.empty() ? "" : "{" + labels + "}") << " " << num(v) << "\n";
+    }
+    std::string str() const { return out_.str(); }
+
+private:
+    std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string renderMetrics(const Snapshot& s, double nowUnix) {
+    Writer w;
+    w.family("ready", "gauge", "1 when this real server is ready for traffic (every VIP in place, services up, not draining).");
+    w.sample("ready", "", s.ready);
+    w.family("vip_ready", "gauge", "1 when this VIP is ready.");
+    for (const auto& v : s.vips) w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", v.ready);
+    w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
+    for (const auto& v : s.vips) w.sample("vip_bound", "vip=\"" + label(v.vip) + "\"", v.bound);
+    w.family("draining", "gauge", "1 while draining (reported not ready, VIPs kept).");
+    w.sample("draining", "", s.draining);
+    w.family("fighting", "gauge", "1 while something keeps undoing the agent's settings (repairs are backed off).");
+    w.sample("fighting", "", s.fighting);
+    w.family("repairs_total", "counter", "Settings the agent put back after something undid them, by kind.");
+    for (const char* kind : {"address", "route", "sysctl", "link"}) {
+        auto it = s.repairs.find(kind);
+        w.sample("repairs_total", std::string("kind=\"") + kind + "\"", it == s.repairs.end() ? 0 : it->second);
+    }
+    w.family("drift_events_total", "counter", "Reconcile passes that found the kernel drifted from the desired state.");
+    w.sample("drift_events_total", "", static_cast<double>(s.driftEvents));
+    w.family("reconcile_duration_seconds", "summary", "Time of reconcile passes (dump, plan, apply).");
+    w.sample("reconcile_duration_seconds_sum", "", s.reconcileSecondsSum);
+    w.sample("reconcile_duration_seconds_count", "", static_cast<double>(s.reconcileCount));
+    w.family("last_reconcile_duration_seconds", "gauge", "Time of the last reconcile pass.");
+    w.sample("last_reconcile_duration_seconds", "", s.lastReconcileSeconds);
+    w.family("service_up", "gauge", "1 when the service check passes (after rise/fall).");
+    for (const auto& sv : s.services)
+        w.sample("service_up",
+                 "vip=\"" + label(sv.vip) + "\",port=\"" + std::to_string(sv.port) + "\",type=\"" + label(sv.type) + "\"",
+                 sv.up);
+    w.family("uptime_seconds", "gauge", "Seconds since the agent started.");
+    w.sample("uptime_seconds", "", s.startedAtUnix > 0 ? nowUnix - s.startedAtUnix : 0);
+    w.family("build_info", "gauge", "Build information.");
+    w.sample("build_info", "version=\"" + label(s.version) + "\"", 1);
+    return w.str();
+}
+
+}  // namespace api

@@ -1,0 +1,72 @@
+#include "api/socket_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace api {
+
+int listenTcp(const std::string& host, int port, std::string& why) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family = AF_INET;
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(static_cast<uint16_t>(port));
+        len = sizeof *sin;
+    } else if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
+        family = AF_INET6;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(static_cast<uint16_t>(port));
+        len = sizeof *sin6;
+    } else {
+        why = host + " is not an IP address";
+        return -1;
+    }
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        why = std::string("socket: ") + std::strerror(errno);
+        return -1;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 64) != 0) {
+        why = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int boundPort(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+bool waitForClient(int listenFd, int stopFd) {
+    pollfd fds[2] = {{.fd = listenFd, .events = POLLIN, .revents = 0}, {.fd = stopFd, .events = POLLIN, .revents = 0}};
+    while (::poll(fds, 2, -1) < 0)
+        if (errno != EINTR) return false;
+    return (fds[1].revents & POLLIN) == 0;
+}
+
+void writeAll(int fd, const std::string& text) {
+    std::size_t off = 0;
+    while (off < text.size()) {
+        const ssize_t n = ::send(fd, text.data() + off, text.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) return;
+        off += static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace api

@@ -1,0 +1,14 @@
+#pragma once
+// Small socket helpers shared by the agent-check responder and the control socket.
+#include <string>
+
+namespace api {
+
+// A listening TCP socket on host:port (port 0: any); fd or -1 with why set.
+int listenTcp(const std::string& host, int port, std::string& why);
+int boundPort(int fd);
+// Waits for the listening fd or the stop pipe; false when stopping.
+bool waitForClient(int listenFd, int stopFd);
+void writeAll(int fd, const std::string& text);
+
+}  // namespace api
