@@ -1,0 +1,137 @@
+#include <doctest/doctest.h>
+
+#include "agent/flap_damper.h"
+#include "agent/readiness.h"
+#include "api/agent_check.h"
+#include "api/metrics.h"
+#include "fixtures.h"
+
+using namespace agent;
+using namespace std::chrono_literals;
+using fixtures::ip;
+
+TEST_SUITE("daemon_logic") {
+    TEST_CASE("flap damper: repairs below the threshold are not delayed") {
+        FlapDamper d;
+        const auto t = FlapDamper::Clock::now();
+        CHECK_FALSE(d.recordRepairs({"address 198.51.100.1/32"}, t));
+        CHECK_FALSE(d.recordRepairs({"address 198.51.100.1/32"}, t + 1s));
+        CHECK_FALSE(d.fighting());
+        CHECK(d.nextAllowed() == t + 1s);
+    }
+
+    TEST_CASE("flap damper: a fight backs off exponentially to the cap, one log line per step") {
+        FlapDamper d;
+        auto t = FlapDamper::Clock::now();
+        const std::string item = "net.ipv4.conf.all.arp_ignore";
+        d.recordRepairs({item}, t);
+        d.recordRepairs({item}, t + 10ms);
+        auto line = d.recordRepairs({item}, t + 20ms);
+        REQUIRE(line);
+        CHECK(*line == "fighting: something keeps undoing net.ipv4.conf.all.arp_ignore; next repair in 100 ms");
+        CHECK(d.fighting());
+        CHECK(d.nextAllowed() == t + 20ms + 100ms);
+        std::vector<long long> steps;
+        int lines = 1;
+        for (int i = 0; i < 10; ++i) {
+            t += 10ms;
+            if (d.recordRepairs({item}, t + 20ms)) ++lines;
+            steps.push_back(d.backoff().count());
+        }
+        CHECK(steps == std::vector<long long>{200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000, 5000});
+        CHECK(lines == 7);  // 100, 200, 400, 800, 1600, 3200, 5000: no line once capped
+        CHECK(d.fightingWith() == std::vector<std::string>{item});
+    }
+
+    TEST_CASE("flap damper: quiet for the window ends the fight") {
+        FlapDamper d;
+        const auto t = FlapDamper::Clock::now();
+        for (int i = 0; i < 3; ++i) d.recordRepairs({"route 198.51.100.1/32"}, t + i * 1ms);
+        REQUIRE(d.fighting());
+        CHECK_FALSE(d.recordQuiet(t + 5s));  // still within the window
+        CHECK(d.fighting());
+        auto line = d.recordQuiet(t + 11s);
+        REQUIRE(line);
+        CHECK(line->find("no longer fighting") == 0);
+        CHECK_FALSE(d.fighting());
+        CHECK(d.backoff().count() == 0);
+    }
+
+    TEST_CASE("snapshot: readiness per VIP with reasons from the report, services and drain") {
+        Config cfg;
+        cfg.vips = {ip("198.51.100.1"), ip("198.51.100.2")};
+        Observed o = fixtures::observed();
+        fixtures::arpDone(o);
+        fixtures::bind(o, "198.51.100.1");
+        fixtures::route(o, "198.51.100.1");
+        fixtures::route(o, "198.51.100.2");
+        const auto report = buildReport(desiredFrom(cfg), o, Owned{});
+        DaemonState st;
+        st.converged = true;
+        ServiceStatus web;
+        web.check.vip = ip("198.51.100.1");
+        web.check.port = 80;
+        web.up = false;
+        web.lastError = "connect: Connection refused";
+        auto s = buildSnapshot(cfg, report, {web}, st, "test");
+        CHECK_FALSE(s.ready);
+        REQUIRE(s.vips.size() == 2);
+        CHECK_FALSE(s.vips[0].ready);
+        CHECK(s.vips[0].reasons == std::vector<std::string>{"service tcp 198.51.100.1:80 is down: connect: Connection refused"});
+        CHECK(s.vips[1].reasons == std::vector<std::string>{"198.51.100.2/32 is not bound on lo"});
+        CHECK(s.status["services"][0]["up"] == false);
+
+        fixtures::bind(o, "198.51.100.2");
+        web.up = true;
+        auto ok = buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "test");
+        CHECK(ok.ready);
+        CHECK(statusLine(ok) == "ready: 2 VIP(s) in place");
+        st.draining = true;
+        auto drained = buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "test");
+        CHECK_FALSE(drained.ready);
+        CHECK(drained.vips[1].reasons == std::vector<std::string>{"draining"});
+        CHECK(statusLine(drained) == "not ready: draining");
+        st.converged = false;
+        st.draining = false;
+        CHECK_FALSE(buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "t").ready);
+    }
+
+    TEST_CASE("agent-check replies") {
+        api::Snapshot s;
+        CHECK(api::agentCheckReply(s) == "down\n");
+        s.ready = true;
+        CHECK(api::agentCheckReply(s) == "ready\n");
+        s.agentCheckWeight = 50;
+        CHECK(api::agentCheckReply(s) == "ready 50%\n");
+        s.draining = true;
+        s.ready = false;
+        CHECK(api::agentCheckReply(s) == "drain\n");
+    }
+
+    TEST_CASE("metrics: text format 0.0.4 with HELP, TYPE and escaped labels") {
+        api::Snapshot s;
+        s.ready = true;
+        s.version = "1.2.3";
+        s.vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}}};
+        s.repairs = {{"address", 3}};
+        s.services = {{.name = "tcp", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = true, .lastError = ""}};
+        s.driftEvents = 2;
+        s.reconcileCount = 5;
+        s.reconcileSecondsSum = 0.01;
+        const std::string m = api::renderMetrics(s, 0);
+        for (const char* needle : {"# HELP lvs_rs_agent_ready ", "# TYPE lvs_rs_agent_ready gauge\nlvs_rs_agent_ready 1\n",
+                                   "lvs_rs_agent_vip_bound{vip=\"198.51.100.1\"} 1\n",
+                                   "# TYPE lvs_rs_agent_repairs_total counter\n",
+                                   "lvs_rs_agent_repairs_total{kind=\"address\"} 3\n",
+                                   "lvs_rs_agent_repairs_total{kind=\"route\"} 0\n",
+                                   "lvs_rs_agent_drift_events_total 2\n",
+                                   "lvs_rs_agent_reconcile_duration_seconds_count 5\n",
+                                   "lvs_rs_agent_service_up{vip=\"198.51.100.1\",port=\"80\",type=\"tcp\"} 1\n",
+                                   "lvs_rs_agent_build_info{version=\"1.2.3\"} 1\n"}) {
+            CAPTURE(needle);
+            CHECK(m.find(needle) != std::string::npos);
+        }
+        s.version = "a\"b\\c\nd";
+        CHECK(api::renderMetrics(s, 0).find("version=\"a\\\"b\\\\c\\nd\"") != std::string::npos);
+    }
+}
