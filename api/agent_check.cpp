@@ -10,11 +10,14 @@
 
 namespace api {
 
+// HAProxy takes several words in one reply. "up" undoes an earlier "down" (the
+// operational state) and "ready" undoes an earlier "drain" (the administrative state);
+// each leaves the other alone, so ready and drain send both.
 std::string agentCheckReply(const Snapshot& s) {
-    if (s.draining) return "drain\n";
+    if (s.draining) return "up drain\n";
     if (!s.ready) return "down\n";
-    if (s.agentCheckWeight >= 0) return "ready " + std::to_string(s.agentCheckWeight) + "%\n";
-    return "ready\n";
+    if (s.agentCheckWeight >= 0) return "up ready " + std::to_string(s.agentCheckWeight) + "%\n";
+    return "up ready\n";
 }
 
 AgentCheckResponder::~AgentCheckResponder() { stop(); }

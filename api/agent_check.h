@@ -1,7 +1,7 @@
 #pragma once
 // The HAProxy agent-check responder: on each connection it writes one line for this
-// server's state and closes: "ready" (optionally "ready 50%"), "drain" or "down".
-// HAProxy leaves drain only on "ready" (not "up"), so that is what ready sends.
+// server's state and closes: "up ready" (optionally "up ready 50%"), "up drain" or
+// "down". HAProxy leaves drain only on "ready" and down only on "up".
 #include <expected>
 #include <string>
 #include <thread>

@@ -65,3 +65,28 @@ finish() {
   if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
   echo "all checks passed"; exit 0
 }
+
+# The daemon: start_daemon CONFIG_JSON starts `run` in the background (PID in DAEMON),
+# logging to $STATE/daemon.log, and waits until its API answers on API (host:port).
+API=127.0.0.1:9100
+start_daemon() {
+  printf '%s' "$1" > "$STATE/config.json"
+  "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 &
+  DAEMON=$!
+  for _ in $(seq 1 200); do
+    curl -s -o /dev/null "http://$API/healthz" && return 0
+    kill -0 $DAEMON 2>/dev/null || { echo "daemon exited:"; cat "$STATE/daemon.log"; return 1; }
+    sleep 0.02
+  done
+  echo "daemon did not come up"; cat "$STATE/daemon.log"; return 1
+}
+stop_daemon() {  # SIGTERM, wait; sets DAEMON_RC
+  kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON"; DAEMON_RC=$?
+}
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+# wait_for DESCRIPTION CMD...: retries CMD for up to 5 s
+wait_for() {
+  local what=$1; shift
+  for _ in $(seq 1 250); do "$@" >/dev/null 2>&1 && { pass "$what"; return 0; }; sleep 0.02; done
+  fail "$what (not within 5 s)"; return 1
+}

@@ -100,12 +100,12 @@ TEST_SUITE("daemon_logic") {
         api::Snapshot s;
         CHECK(api::agentCheckReply(s) == "down\n");
         s.ready = true;
-        CHECK(api::agentCheckReply(s) == "ready\n");
+        CHECK(api::agentCheckReply(s) == "up ready\n");
         s.agentCheckWeight = 50;
-        CHECK(api::agentCheckReply(s) == "ready 50%\n");
+        CHECK(api::agentCheckReply(s) == "up ready 50%\n");
         s.draining = true;
         s.ready = false;
-        CHECK(api::agentCheckReply(s) == "drain\n");
+        CHECK(api::agentCheckReply(s) == "up drain\n");
     }
 
     TEST_CASE("metrics: text format 0.0.4 with HELP, TYPE and escaped labels") {

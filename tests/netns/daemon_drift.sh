@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `run` repairs each kind of drift at once (address, route, lo down, sysctl), counts the
+# repairs in /metrics and lists them in /status.
+source "$(dirname "$0")/lib.sh"; enter_netns "$@"
+trap 'kill $DAEMON 2>/dev/null; rm -rf "$STATE"' EXIT
+
+start_daemon '{"vips": ["198.51.100.188", "2001:db8::188"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
+equals "$(http_code http://$API/ready)" "200" "ready after start"
+ip addr del $VIP4/32 dev lo
+wait_for "removed IPv4 VIP re-added" has_addr $VIP4 32
+ip -6 addr del $VIP6/128 dev lo
+wait_for "removed IPv6 VIP re-added" has_addr $VIP6 128
+ip route del $VIP4/32 dev lo proto 177
+wait_for "removed host route re-added" has_route $VIP4
+ip link set lo down
+wait_for "lo brought back up" sh -c "ip -o link show lo | grep -q ',UP'"
+wait_for "routes back after lo up" has_route6 $VIP6
+setsys all arp_ignore 0
+wait_for "arp_ignore reset within the check interval" sh -c '[ "$(cat /proc/sys/net/ipv4/conf/all/arp_ignore)" = 1 ]'
+setsys lo arp_announce 0
+wait_for "arp_announce reset" sh -c '[ "$(cat /proc/sys/net/ipv4/conf/lo/arp_announce)" = 2 ]'
+wait_for "ready again" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+metrics=$(curl -s http://$API/metrics)
+for kind in address route sysctl link; do
+  v=$(grep "^lvs_rs_agent_repairs_total{kind=\"$kind\"}" <<<"$metrics" | awk '{print $2}')
+  [ "${v:-0}" -ge 1 ] && pass "repairs_total{kind=$kind} = $v" || fail "repairs_total{kind=$kind} = ${v:-missing}"
+done
+contains "$metrics" "# TYPE lvs_rs_agent_drift_events_total counter" "metrics have TYPE lines"
+status=$(curl -s http://$API/status)
+echo "$status" | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+whats=[e["what"] for e in d["recent_drift"]]
+assert any("added 198.51.100.188/32 to lo" in w for w in whats), whats
+assert d["repairs"]["address"] >= 2 and d["drift_events_total"] >= 5, d
+assert d["config"]["vips"] == ["198.51.100.188", "2001:db8::188"]
+assert d["state"]["in_place"] is True
+' && pass "/status lists drift events, counters, config and state" || fail "/status: $status"
+contains "$(cat $STATE/daemon.log)" "drift repaired: added $VIP4/32 to lo" "repairs logged one line each"
+stop_daemon
+equals "$DAEMON_RC" "0" "SIGTERM exits 0"
+equals "$(arp_all)" "0 0 0 0" "exit undid the sysctls"
+has_addr $VIP4 32 && fail "VIP left after exit" || pass "VIP removed at exit"
+finish

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# /ready and /ready/<vip> follow the truth: a service that listens only on another
+# address fails its check on the VIP, drain (CLI and token) reports 503 while the VIPs
+# stay bound, a conflict (the VIP on a real interface) is named; agent-check answers.
+source "$(dirname "$0")/lib.sh"; enter_netns "$@"
+WEB=
+trap 'kill $DAEMON $WEB 2>/dev/null; rm -rf "$STATE"' EXIT
+command -v python3 >/dev/null || skip_or_fail "python3 is not installed"
+
+printf 'tok-0123456789abcdef\n' > "$STATE/token"
+start_daemon "{\"vips\": [\"$VIP4\", \"198.51.100.189\"], \"check_interval_ms\": 100, \"drain_seconds\": 0,
+  \"api\": {\"listen\": \"127.0.0.1:9100\", \"token_file\": \"$STATE/token\", \"agent_check_port\": 9101},
+  \"services\": [{\"vip\": \"$VIP4\", \"port\": 8080, \"type\": \"http\", \"path\": \"/\", \"interval_ms\": 100, \"timeout_ms\": 50, \"rise\": 2, \"fall\": 2}]}" || exit 1
+agent_check() { exec 3<>/dev/tcp/127.0.0.1/9101 && cat <&3; exec 3<&-; }
+
+equals "$(http_code http://$API/ready)" "503" "not ready while the service is down"
+body=$(curl -s http://$API/ready/$VIP4)
+contains "$body" "service http $VIP4:8080/ is down" "per-VIP reason names the service"
+equals "$(http_code http://$API/ready/198.51.100.189)" "200" "the other VIP (no service) is ready"
+equals "$(http_code http://$API/ready/203.0.113.1)" "404" "an unmanaged VIP is 404"
+equals "$(agent_check)" "down" "agent-check says down"
+
+# A service bound to another address only: DR traffic to the VIP would never reach it.
+python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & WEB=$!
+sleep 0.5
+equals "$(http_code http://$API/ready/$VIP4)" "503" "service on 127.0.0.1 only is still down on the VIP"
+kill $WEB; wait $WEB 2>/dev/null
+python3 -m http.server 8080 --bind $VIP4 >/dev/null 2>&1 & WEB=$!
+wait_for "service on the VIP brings /ready to 200" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+equals "$(agent_check)" "up ready" "agent-check says up ready"
+kill $WEB; wait $WEB 2>/dev/null; WEB=
+wait_for "service stopped: 503 after fall" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 503 ]"
+python3 -m http.server 8080 --bind $VIP4 >/dev/null 2>&1 & WEB=$!
+wait_for "service back: 200" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+
+# Drain from the CLI
+expect_rc 0 "drain (CLI)" "$AGENT" drain --state-dir "$STATE"
+contains "$OUT" "ok draining" "CLI confirms"
+wait_for "/ready 503 while draining" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 503 ]"
+contains "$(curl -s http://$API/ready)" '"draining"' "reason says draining"
+equals "$(agent_check)" "up drain" "agent-check says drain"
+has_addr $VIP4 32 && pass "VIP stays bound while draining" || fail "drain unbound the VIP"
+expect_rc 0 "undrain (CLI)" "$AGENT" undrain --state-dir "$STATE"
+wait_for "/ready 200 after undrain" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+expect_rc 1 "drain with no daemon behind the state dir" "$AGENT" drain --state-dir "$STATE/none"
+contains "$OUT" "cannot reach the running agent" "says why"
+
+# Drain over HTTP: token required
+equals "$(http_code -X POST http://$API/drain)" "401" "POST /drain without a token"
+equals "$(http_code -X POST -H 'Authorization: Bearer wrong-token-000000' http://$API/drain)" "401" "POST /drain with a wrong token"
+equals "$(http_code http://$API/ready)" "200" "still ready after refused drains"
+equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef' http://$API/drain)" "200" "POST /drain with the token"
+wait_for "drained over HTTP" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 503 ]"
+equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef' http://$API/undrain)" "200" "POST /undrain with the token"
+wait_for "undrained over HTTP" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+equals "$(http_code -X DELETE http://$API/ready)" "405" "wrong method is 405"
+equals "$(http_code -H 'Content-Length: 5' --data-binary 'xxxxx' -X GET http://$API/ready)" "400" "GET with a body is 400"
+
+# A conflict appears: the second VIP is bound on a real interface.
+ip link add veth0 type veth peer name veth1; ip link set veth0 up
+ip addr add 198.51.100.189/32 dev veth0
+wait_for "conflict makes that VIP not ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready/198.51.100.189)\" = 503 ]"
+contains "$(curl -s http://$API/ready/198.51.100.189)" "also bound on veth0" "the reason names the interface"
+ip addr del 198.51.100.189/32 dev veth0
+wait_for "conflict resolved: ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
+equals "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_service_up' | awk '{print $2}')" "1" "service_up metric"
+finish
