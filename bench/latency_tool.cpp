@@ -1,0 +1,153 @@
+// Measurement helper for bench/watch (not part of the product):
+//   latency_tool repair address|route VIP...   delete each VIP's address (or host route)
+//       through rtnetlink and time until the kernel announces it back (the agent's repair)
+//   latency_tool http-rate HOST PORT PATH RPS SECONDS   GETs at a fixed rate on one
+//       keep-alive connection, latency of each
+// Prints p50/p99/max in milliseconds.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void report(const char* what, std::vector<double> ms, int failures) {
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+    std::printf("%-28s n=%zu p50=%.3f ms p99=%.3f ms max=%.3f ms failures=%d\n", what, ms.size(), pct(0.50), pct(0.99),
+                ms.empty() ? 0.0 : ms.back(), failures);
+}
+
+// Waits for RTM_NEWADDR / RTM_NEWROUTE announcing `addr` (4 bytes).
+bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point deadline) {
+    char buf[65536];
+    while (Clock::now() < deadline) {
+        pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+        const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+        if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) continue;
+        int len = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (!route && h->nlmsg_type == RTM_NEWADDR) {
+                auto* ifa = static_cast<ifaddrmsg*>(NLMSG_DATA(h));
+                int alen = IFA_PAYLOAD(h);
+                for (auto* a = IFA_RTA(ifa); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                    if (a->rta_type == IFA_LOCAL && std::memcmp(RTA_DATA(a), &addr, 4) == 0) return true;
+            }
+            if (route && h->nlmsg_type == RTM_NEWROUTE) {
+                auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
+                if (rt->rtm_table != RT_TABLE_MAIN) continue;
+                int alen = RTM_PAYLOAD(h);
+                for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                    if (a->rta_type == RTA_DST && std::memcmp(RTA_DATA(a), &addr, 4) == 0) return true;
+            }
+        }
+    }
+    return false;
+}
+
+int repair(bool route, const std::vector<std::string>& vips) {
+    nl_sock* ops = nl_socket_alloc();
+    nl_sock* events = nl_socket_alloc();
+    nl_connect(ops, NETLINK_ROUTE);
+    nl_socket_disable_seq_check(events);
+    nl_connect(events, NETLINK_ROUTE);
+    nl_socket_add_memberships(events, route ? RTNLGRP_IPV4_ROUTE : RTNLGRP_IPV4_IFADDR, 0);
+    nl_socket_set_buffer_size(events, 4 << 20, 0);
+    const int efd = nl_socket_get_fd(events);
+    std::vector<double> ms;
+    int failures = 0;
+    for (const auto& v : vips) {
+        in_addr a{};
+        inet_pton(AF_INET, v.c_str(), &a);
+        nl_addr* na = nl_addr_build(AF_INET, &a, 4);
+        nl_addr_set_prefixlen(na, 32);
+        char junk[65536];
+        while (::recv(efd, junk, sizeof junk, MSG_DONTWAIT) > 0) {
+        }
+        const auto t0 = Clock::now();
+        int err;
+        if (route) {
+            rtnl_route* r = rtnl_route_alloc();
+            rtnl_route_set_family(r, AF_INET);
+            rtnl_route_set_table(r, RT_TABLE_MAIN);
+            rtnl_route_set_dst(r, na);
+            rtnl_route_set_protocol(r, 177);
+            rtnl_route_set_scope(r, RT_SCOPE_LINK);
+            rtnl_nexthop* nh = rtnl_route_nh_alloc();
+            rtnl_route_nh_set_ifindex(nh, 1);
+            rtnl_route_add_nexthop(r, nh);
+            err = rtnl_route_delete(ops, r, 0);
+            rtnl_route_put(r);
+        } else {
+            rtnl_addr* ad = rtnl_addr_alloc();
+            rtnl_addr_set_ifindex(ad, 1);
+            rtnl_addr_set_family(ad, AF_INET);
+            rtnl_addr_set_local(ad, na);
+            rtnl_addr_set_prefixlen(ad, 32);
+            err = rtnl_addr_delete(ops, ad, 0);
+            rtnl_addr_put(ad);
+        }
+        nl_addr_put(na);
+        if (err < 0) {
+            ++failures;
+            continue;
+        }
+        if (waitAnnounced(efd, route, a, t0 + std::chrono::seconds(2)))
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        else
+            ++failures;
+    }
+    report(route ? "repair latency (route)" : "repair latency (address)", ms, failures);
+    nl_socket_free(ops);
+    nl_socket_free(events);
+    return 0;
+}
+
+int httpRate(const std::string& host, int port, const std::string& path, int rps, int seconds) {
+    httplib::Client c(host, port);
+    c.set_keep_alive(true);
+    std::vector<double> ms;
+    int failures = 0;
+    const auto period = std::chrono::nanoseconds(1000000000LL / rps);
+    auto next = Clock::now();
+    const auto end = next + std::chrono::seconds(seconds);
+    while (next < end) {
+        std::this_thread::sleep_until(next);
+        const auto t0 = Clock::now();
+        auto r = c.Get(path.c_str());
+        if (!r) {
+            ++failures;
+        } else {
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+        next += period;
+    }
+    report(("GET " + path + " at " + std::to_string(rps) + "/s").c_str(), ms, failures);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() >= 3 && a[0] == "repair") return repair(a[1] == "route", {a.begin() + 2, a.end()});
+    if (a.size() == 6 && a[0] == "http-rate") return httpRate(a[1], std::stoi(a[2]), a[3], std::stoi(a[4]), std::stoi(a[5]));
+    std::fprintf(stderr, "usage: latency_tool repair address|route VIP... | http-rate HOST PORT PATH RPS SECONDS\n");
+    return 2;
+}
