@@ -6,7 +6,6 @@ PACKAGES=(
   build-essential cmake pkg-config                  # toolchain
   libnl-3-dev libnl-route-3-dev                      # rtnetlink
   nlohmann-json3-dev libcpp-httplib-dev doctest-dev  # JSON, HTTP, tests
-  libsystemd-dev                                     # sd_notify
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
   haproxy                                            # a real director-side poller in tests
 )

@@ -1,5 +1,6 @@
 #include "agent/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -414,6 +415,9 @@ int Daemon::finish() {
 int runDaemon(const Options& o) {
     auto cfg = loadOrReport(o);
     if (!cfg) return kUsage;
+    // A long-running process with a handful of mostly idle threads: one malloc arena per
+    // thread would only hold on to memory.
+    mallopt(M_ARENA_MAX, 2);
     Daemon d(o, std::move(*cfg));
     return d.run();
 }

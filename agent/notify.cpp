@@ -1,13 +1,46 @@
 #include "agent/notify.h"
 
-#include <systemd/sd-daemon.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 namespace agent {
+namespace {
+
+// sd_notify(3)'s documented datagram protocol: one datagram of NEWLINE-separated
+// assignments to the AF_UNIX socket named in $NOTIFY_SOCKET ('@' for the abstract
+// namespace). Written here instead of linking libsystemd, which brings in half a dozen
+// compression and crypto libraries that a daemon this small would carry in its memory.
+void sd_notify(int, const char* state) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || !*path) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t len = std::strlen(path);
+    if (len >= sizeof addr.sun_path || (path[0] != '/' && path[0] != '@')) return;
+    std::memcpy(addr.sun_path, path, len);
+    if (path[0] == '@') addr.sun_path[0] = '\0';
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+    ::close(fd);
+}
+
+}  // namespace
 
 SystemdNotifier::SystemdNotifier() {
-    uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) watchdogUsec_ = std::chrono::microseconds(usec);
+    // WATCHDOG_USEC applies to this process only if WATCHDOG_PID is unset or names it.
+    const char* usec = std::getenv("WATCHDOG_USEC");
+    const char* pid = std::getenv("WATCHDOG_PID");
+    if (usec && (!pid || std::atol(pid) == static_cast<long>(::getpid()))) {
+        const long long v = std::atoll(usec);
+        if (v > 0) watchdogUsec_ = std::chrono::microseconds(v);
+    }
 }
 
 void SystemdNotifier::ready(const std::string& status) {

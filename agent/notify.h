@@ -1,7 +1,7 @@
 #pragma once
-// systemd's notify protocol (Type=notify) through libsystemd's sd_notify: READY=1,
-// STATUS=, RELOADING=1, STOPPING=1 and WATCHDOG=1 when WATCHDOG_USEC is set. Outside
-// systemd (no NOTIFY_SOCKET) every call does nothing.
+// systemd's notify protocol (Type=notify): READY=1, STATUS=, RELOADING=1, STOPPING=1
+// and WATCHDOG=1 when WATCHDOG_USEC is set. Outside systemd (no NOTIFY_SOCKET) every
+// call does nothing.
 #include <chrono>
 #include <optional>
 #include <string>

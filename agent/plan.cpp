@@ -9,24 +9,6 @@ namespace {
 
 using netcfg::IpAddress;
 
-bool hasAddress(const Observed& o, int ifindex, const IpAddress& ip) {
-    return std::any_of(o.kernel.addresses.begin(), o.kernel.addresses.end(), [&](const auto& a) {
-        return a.ifindex == ifindex && a.address == ip && a.prefixlen == ip.hostPrefix();
-    });
-}
-
-// A host route for ip via ifindex in table main, whoever added it.
-bool hasRouteVia(const Observed& o, int ifindex, const IpAddress& ip) {
-    return std::any_of(o.kernel.routes.begin(), o.kernel.routes.end(),
-                       [&](const auto& r) { return r.dst == ip && r.oif == ifindex; });
-}
-
-bool hasOwnRoute(const Observed& o, int ifindex, const IpAddress& ip) {
-    return std::any_of(o.kernel.routes.begin(), o.kernel.routes.end(), [&](const auto& r) {
-        return r.dst == ip && r.oif == ifindex && r.protocol == netcfg::kRouteProtocol;
-    });
-}
-
 std::string sysctlLine(const SetSysctl& s) {
     return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
 }
@@ -36,6 +18,7 @@ std::string sysctlLine(const SetSysctl& s) {
 Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) {
     Plan p;
     const int lo = observed.loIndex;
+    const KernelIndex index(observed.kernel);
     const bool wantsVips = !desired.vips.empty();
     std::set<IpAddress> wanted(desired.vips.begin(), desired.vips.end());
 
@@ -44,13 +27,12 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
 
     // Conflicts: a VIP that a real interface holds, or whose main route points elsewhere.
     for (const auto& vip : desired.vips) {
-        for (const auto& a : observed.kernel.addresses)
-            if (a.address == vip && a.ifindex != lo)
+        for (const auto& a : index.addressesOf(vip))
+            if (a.ifindex != lo)
                 p.conflicts.push_back(vip.str() + " is already an address of " + observed.linkName(a.ifindex) +
                                       ": this host is a director, or the VIP is wrong; binding it on lo would not help");
-        if (desired.hostRoutes && lo != 0 && !hasRouteVia(observed, lo, vip))
-            for (const auto& r : observed.kernel.routes)
-                if (r.dst == vip)
+        if (desired.hostRoutes && lo != 0 && !index.hasRouteVia(lo, vip))
+            for (const auto& r : index.routesTo(vip))
                     p.conflicts.push_back("table main has a route for " + vip.hostCidr() + " via " +
                                           observed.linkName(r.oif) + ", not lo: remove it first");
     }
@@ -79,7 +61,7 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
     // 2. lo up, 3. addresses, 4. routes.
     if (wantsVips && !observed.loUp) p.actions.push_back(BringLinkUp{.ifindex = lo, .name = observed.linkName(lo)});
     for (const auto& vip : desired.vips) {
-        if (!hasAddress(observed, lo, vip)) {
+        if (!index.hasAddress(lo, vip)) {
             p.actions.push_back(AddAddress{.vip = vip, .ifindex = lo});
             after.addresses.insert(vip);
         } else if (owned.addresses.contains(vip)) {
@@ -88,20 +70,20 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
     }
     if (desired.hostRoutes) {
         for (const auto& vip : desired.vips) {
-            if (!hasRouteVia(observed, lo, vip)) {
+            if (!index.hasRouteVia(lo, vip)) {
                 p.actions.push_back(AddRoute{.vip = vip, .ifindex = lo});
                 after.routes.insert(vip);
-            } else if (owned.routes.contains(vip) && hasOwnRoute(observed, lo, vip)) {
+            } else if (owned.routes.contains(vip) && index.hasOwnRoute(lo, vip)) {
                 after.routes.insert(vip);
             }
         }
     }
     // 5. What the agent owns but no longer wants: routes, then addresses.
     for (const auto& vip : owned.routes)
-        if ((!desired.hostRoutes || !wanted.contains(vip)) && hasOwnRoute(observed, lo, vip))
+        if ((!desired.hostRoutes || !wanted.contains(vip)) && index.hasOwnRoute(lo, vip))
             p.actions.push_back(DeleteRoute{.vip = vip, .ifindex = lo});
     for (const auto& vip : owned.addresses)
-        if (!wanted.contains(vip) && hasAddress(observed, lo, vip))
+        if (!wanted.contains(vip) && index.hasAddress(lo, vip))
             p.actions.push_back(DeleteAddress{.vip = vip, .ifindex = lo});
     // 6. Sysctls the agent changed but no longer manages go back to what it found.
     for (const auto& [key, original] : owned.sysctlOriginals) {

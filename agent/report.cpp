@@ -19,6 +19,7 @@ std::string valueOr(const std::optional<int>& v, const std::string& none) {
 ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned) {
     ReadinessReport r;
     const int lo = observed.loIndex;
+    const KernelIndex index(observed.kernel);
     r.loUp = observed.loUp;
     if (lo == 0) r.problems.push_back("no loopback interface");
     else if (!observed.loUp && !desired.vips.empty()) r.problems.push_back("lo is down");
@@ -27,16 +28,15 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         VipReport v;
         v.vip = vip;
         v.routeWanted = desired.hostRoutes;
-        for (const auto& a : observed.kernel.addresses) {
-            if (a.address != vip) continue;
+        for (const auto& a : index.addressesOf(vip)) {
             if (a.ifindex == lo && a.prefixlen == vip.hostPrefix()) v.bound = true;
             if (a.ifindex != lo)
                 v.problems.push_back(vip.str() + " is also bound on " + observed.linkName(a.ifindex) +
                                      ", which answers ARP for it");
         }
         v.addressOwned = v.bound && owned.addresses.contains(vip);
-        for (const auto& rt : observed.kernel.routes) {
-            if (rt.dst != vip || rt.oif != lo) continue;
+        for (const auto& rt : index.routesTo(vip)) {
+            if (rt.oif != lo) continue;
             v.routePresent = true;
             if (rt.protocol == netcfg::kRouteProtocol && owned.routes.contains(vip)) v.routeOwned = true;
         }

@@ -1,5 +1,7 @@
 #include "agent/state_model.h"
 
+#include <algorithm>
+
 namespace agent {
 
 Desired desiredFrom(const Config& cfg) {
@@ -20,6 +22,38 @@ const netcfg::Link* Observed::link(int ifindex) const {
 std::string Observed::linkName(int ifindex) const {
     const auto* l = link(ifindex);
     return l ? l->name : "if" + std::to_string(ifindex);
+}
+
+KernelIndex::KernelIndex(const netcfg::KernelState& k) {
+    for (const auto& a : k.addresses) addresses_.emplace(a.address, a);
+    for (const auto& r : k.routes) routes_.emplace(r.dst, r);
+}
+
+bool KernelIndex::hasAddress(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = addresses_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.ifindex == ifindex && p.second.prefixlen == ip.hostPrefix(); });
+}
+
+bool KernelIndex::hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = routes_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex; });
+}
+
+bool KernelIndex::hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = routes_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex && p.second.protocol == netcfg::kRouteProtocol; });
+}
+
+std::vector<netcfg::InterfaceAddress> KernelIndex::addressesOf(const netcfg::IpAddress& ip) const {
+    std::vector<netcfg::InterfaceAddress> out;
+    for (auto [b, e] = addresses_.equal_range(ip); b != e; ++b) out.push_back(b->second);
+    return out;
+}
+
+std::vector<netcfg::HostRoute> KernelIndex::routesTo(const netcfg::IpAddress& ip) const {
+    std::vector<netcfg::HostRoute> out;
+    for (auto [b, e] = routes_.equal_range(ip); b != e; ++b) out.push_back(b->second);
+    return out;
 }
 
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,

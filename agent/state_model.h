@@ -34,6 +34,24 @@ struct Observed {
     std::string linkName(int ifindex) const;
 };
 
+// Lookups by address into a kernel dump, built once per plan or report: with thousands
+// of VIPs a scan of every address and route per VIP would dominate a pass.
+class KernelIndex {
+public:
+    explicit KernelIndex(const netcfg::KernelState& k);
+    // VIP/hostPrefix on ifindex.
+    bool hasAddress(int ifindex, const netcfg::IpAddress& ip) const;
+    // A host route for ip via ifindex in table main, whoever added it.
+    bool hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const;
+    bool hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::InterfaceAddress> addressesOf(const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::HostRoute> routesTo(const netcfg::IpAddress& ip) const;
+
+private:
+    std::multimap<netcfg::IpAddress, netcfg::InterfaceAddress> addresses_;
+    std::multimap<netcfg::IpAddress, netcfg::HostRoute> routes_;
+};
+
 // Dumps the kernel once and reads the sysctls the plan and the report need: the desired
 // and owned keys, and arp_* of "all" and of every configured interface.
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
