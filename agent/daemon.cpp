@@ -152,7 +152,8 @@ int Daemon::startServers() {
             api::HttpApiOptions{.host = cfg_.api.host,
                                 .port = cfg_.api.port,
                                 .token = cfg_.api.token,
-                                .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs)});
+                                .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs),
+                                .workers = 8});
         auto port = http_->start();
         if (!port) {
             logError("api.listen: " + port.error());
@@ -346,6 +347,7 @@ void Daemon::pass() {
 void Daemon::publish() {
     auto snap = std::make_shared<api::Snapshot>(
         buildSnapshot(cfg_, report_, checker_ ? checker_->statuses() : std::vector<ServiceStatus>{}, state_, kVersion));
+    snap->renderBodies();
     notifier_.status(statusLine(*snap));
     store_.publish(std::move(snap));
 }

@@ -199,13 +199,23 @@ void HttpApi::routes() {
 
     s.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
         const auto snap = store_.get();
-        sendJson(res, snap->ready ? 200 : 503, readiness(snap->ready, snap->reasons));
+        res.status = snap->ready ? 200 : 503;
+        if (snap->readyBody.empty())
+            res.set_content(readiness(snap->ready, snap->reasons).dump() + "\n", "application/json");
+        else
+            res.set_content(snap->readyBody, "application/json");
     });
     s.Get(R"(/ready/([0-9A-Fa-f.:]{1,45}))", [this](const httplib::Request& req, httplib::Response& res) {
         const auto snap = store_.get();
         const std::string vip = canonical(req.matches[1]);
-        for (const auto& v : snap->vips)
-            if (!vip.empty() && v.vip == vip) return sendJson(res, v.ready ? 200 : 503, readiness(v.ready, v.reasons));
+        for (const auto& v : snap->vips) {
+            if (vip.empty() || v.vip != vip) continue;
+            res.status = v.ready ? 200 : 503;
+            const auto body = snap->vipBodies.find(vip);
+            res.set_content(body != snap->vipBodies.end() ? body->second : readiness(v.ready, v.reasons).dump() + "\n",
+                            "application/json");
+            return;
+        }
         sendJson(res, 404, {{"error", std::string(req.matches[1]) + " is not a VIP managed by this agent"}});
     });
     s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {

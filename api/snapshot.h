@@ -46,7 +46,22 @@ struct Snapshot {
     double startedAtUnix = 0;
     int agentCheckWeight = -1;
     nlohmann::json status;  // the full /status document
+
+    // The /ready and /ready/<vip> bodies, rendered once when the snapshot is published
+    // rather than on each of the director's polls.
+    std::string readyBody;
+    std::map<std::string, std::string> vipBodies;
+    void renderBodies();
 };
+
+inline void Snapshot::renderBodies() {
+    auto body = [](bool ready, const std::vector<std::string>& reasons) {
+        return nlohmann::json{{"ready", ready}, {"reasons", reasons}}.dump() + "\n";
+    };
+    readyBody = body(ready, reasons);
+    vipBodies.clear();
+    for (const auto& v : vips) vipBodies[v.vip] = body(v.ready, v.reasons);
+}
 
 // One writer (the loop), many readers (API threads).
 class SnapshotStore {
