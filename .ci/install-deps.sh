@@ -7,7 +7,7 @@ PACKAGES=(
   libnl-3-dev libnl-route-3-dev                      # rtnetlink
   nlohmann-json3-dev libcpp-httplib-dev doctest-dev  # JSON, HTTP, tests
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
-  haproxy                                            # a real director-side poller in tests
+  haproxy keepalived                                 # director-side: a real poller, config checks
 )
 PACKAGES+=("$@")
 missing=()

@@ -61,6 +61,17 @@ const std::map<std::string, CommandSpec>& commands() {
         {"undrain",
          {.flags = {},
           .help = "Ends a drain: readiness follows the checks again. Exit: 0 done, 1 no daemon reachable.\n"}},
+        {"director-config",
+         {.flags = {"--format", "--director-check"},
+          .help =
+         "Prints what the director needs for this real server, ready to paste: a keepalived\n"
+         "virtual_server block (lb_kind DR) whose real_server has an HTTP_GET check of\n"
+         "/ready/<vip>, or HAProxy backends with option httpchk and agent-check. One block\n"
+         "per configured service (port 80 assumed for a VIP without one).\n"
+         "  --format keepalived|haproxy   required\n"
+         "  --director-check URL          where the director reaches this agent's API,\n"
+         "                                e.g. http://198.51.100.60:9100 (default: api.listen)\n"
+         "Exit: 0 printed, 2 bad usage or configuration.\n"}},
         {"check",
          {.flags = {},
           .help =
@@ -83,6 +94,7 @@ std::string usage() {
            "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
            "  drain    make the running daemon report not ready (VIPs stay bound)\n"
            "  undrain  end a drain\n"
+           "  director-config  print the keepalived or HAProxy configuration for this server\n"
            "\n"
            "Options for every command:\n"
            "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"
@@ -145,6 +157,11 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             auto v = take("--state-dir");
             if (!v) return std::unexpected(v.error());
             o.stateDir = *v;
+        } else if (name == "--format" || name == "--director-check") {
+            auto v = take(name);
+            if (!v) return std::unexpected(v.error());
+            flagsSeen.push_back(name);
+            (name == "--format" ? o.format : o.directorCheck) = *v;
         } else if (name == "-h" || name == "--help") {
             o.help = true;
         } else if (name == "--version") {
@@ -162,17 +179,19 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain)");
+            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, director-config)");
             o.command = a;
         } else {
             return std::unexpected("unexpected argument \"" + a + "\"");
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, director-config)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
+    if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
+        return std::unexpected("director-config needs --format keepalived or --format haproxy");
     return o;
 }
 

@@ -17,6 +17,8 @@ struct Options {
     bool dryRun = false;
     bool json = false;
     bool all = false;
+    std::string format;         // director-config
+    std::string directorCheck;  // director-config
     bool help = false;
     bool version = false;
 };

@@ -14,6 +14,7 @@ int runStart(const Options& o);
 int runStop(const Options& o);
 int runStatus(const Options& o);
 int runCheck(const Options& o);
-int runDrain(const Options& o, bool drain);  // drain / undrain a running daemon
+int runDrain(const Options& o, bool drain);
+int runDirectorConfig(const Options& o);  // drain / undrain a running daemon
 
 }  // namespace agent

@@ -37,5 +37,6 @@ int main(int argc, char** argv) {
     if (c == "status") return runStatus(*options);
     if (c == "run") return runDaemon(*options);
     if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
+    if (c == "director-config") return runDirectorConfig(*options);
     return runCheck(*options);
 }

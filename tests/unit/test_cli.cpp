@@ -19,8 +19,18 @@ TEST_SUITE("cli") {
         CHECK(parseArgs({"start", "--help"})->help);
     }
 
+    TEST_CASE("director-config options") {
+        auto o = parseArgs({"director-config", "--format", "haproxy", "--director-check=http://198.51.100.60:9100"});
+        REQUIRE(o);
+        CHECK(o->format == "haproxy");
+        CHECK(o->directorCheck == "http://198.51.100.60:9100");
+        CHECK(parseArgs({"director-config"}).error() == "director-config needs --format keepalived or --format haproxy");
+        CHECK(parseArgs({"director-config", "--format", "nginx"}).error() == "director-config needs --format keepalived or --format haproxy");
+        CHECK(parseArgs({"start", "--format", "haproxy"}).error() == "--format is not an option of start");
+    }
+
     TEST_CASE("bad usage names the problem") {
-        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain)");
+        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain, director-config)");
         CHECK(parseArgs({"strat"}).error().find("unknown command \"strat\"") == 0);
         CHECK(parseArgs({"start", "--vip"}).error() == "--vip needs a value");
         CHECK(parseArgs({"start", "--vip="}).error() == "--vip needs a value");

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `director-config` prints configuration that haproxy -c and keepalived -t accept.
+set -u
+AGENT=${1:?usage: $0 PATH_TO_lvs-rs-agent}
+for t in haproxy keepalived; do
+  command -v $t >/dev/null || { [ -n "${CI:-}" ] && { echo "FAIL: $t missing"; exit 1; }; echo "SKIP: $t missing"; exit 77; }
+done
+D=$(mktemp -d /tmp/lvs-director.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+FAILS=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; FAILS=$((FAILS+1)); }
+cat > "$D/config.json" <<'JSON'
+{"vips": ["198.51.100.188", "2001:db8::188"],
+ "api": {"listen": "0.0.0.0:9100", "agent_check_port": 9101},
+ "services": [{"vip": "198.51.100.188", "port": 80}, {"vip": "198.51.100.188", "port": 443, "type": "tcp"}]}
+JSON
+for f in keepalived haproxy; do
+  "$AGENT" director-config -c "$D/config.json" --format $f --director-check http://198.51.100.60:9100 > "$D/$f.out" 2>"$D/$f.err" \
+    && ok "director-config --format $f" || { bad "director-config --format $f: $(cat "$D/$f.err")"; }
+done
+grep -q "real_server 198.51.100.60 443" "$D/keepalived.out" && ok "keepalived: a block per service" || bad "keepalived output: $(cat "$D/keepalived.out")"
+grep -q "2001:db8::188 80: LVS-DR needs a real server address of the VIP's family" "$D/keepalived.out" && ok "keepalived: an IPv6 VIP with an IPv4 RIP is explained, not emitted" || bad "no IPv6 note"
+"$AGENT" director-config -c "$D/config.json" --format keepalived --director-check 'http://[2001:db8::60]:9100' > "$D/ka6.out"
+grep -q "path /ready/2001:db8::188" "$D/ka6.out" && keepalived -t -f "$D/ka6.out" >/dev/null 2>&1 && ok "keepalived: IPv6 VIP with an IPv6 RIP accepted" || bad "IPv6 keepalived: $(cat "$D/ka6.out")"
+keepalived -t -f "$D/keepalived.out" >"$D/ka.log" 2>&1 && ok "keepalived -t accepts it" || bad "keepalived -t: $(cat "$D/ka.log")"
+{ printf 'defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:8080\n  default_backend lvs_198_51_100_188_80\n'; cat "$D/haproxy.out"; } > "$D/haproxy.cfg"
+grep -q "agent-check agent-addr 198.51.100.60 agent-port 9101" "$D/haproxy.out" && ok "haproxy: agent-check wired" || bad "haproxy output: $(cat "$D/haproxy.out")"
+haproxy -c -f "$D/haproxy.cfg" >"$D/hap.log" 2>&1 && ok "haproxy -c accepts it" || bad "haproxy -c: $(cat "$D/hap.log")"
+# Without --director-check a wildcard api.listen cannot tell the director where to poll.
+"$AGENT" director-config -c "$D/config.json" --format haproxy > /dev/null 2>"$D/err"; rc=$?
+[ $rc = 2 ] && grep -q "give --director-check" "$D/err" && ok "wildcard listen needs --director-check (exit 2)" || bad "exit $rc: $(cat "$D/err")"
+[ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }

@@ -1,0 +1,49 @@
+#include <doctest/doctest.h>
+
+#include "agent/director_config.h"
+
+using namespace agent;
+
+TEST_SUITE("director_config") {
+    TEST_CASE("the target comes from --director-check or api.listen") {
+        Config cfg = parseConfig(R"({"vips": ["198.51.100.188"], "api": {"listen": "198.51.100.60:9100"}})", "f");
+        auto t = directorTarget(cfg, "");
+        REQUIRE(t);
+        CHECK(t->rip == "198.51.100.60");
+        CHECK(t->apiPort == 9100);
+        auto u = directorTarget(cfg, "http://[2001:db8::60]:9200/ready");
+        REQUIRE(u);
+        CHECK(u->rip == "2001:db8::60");
+        CHECK(u->apiPort == 9200);
+        CHECK(directorTarget(cfg, "https://198.51.100.60:9100").error().find("must look like http://") != std::string::npos);
+        CHECK(directorTarget(cfg, "http://rs1:9100").error() == "--director-check: \"rs1\" is not an IP address");
+        CHECK(directorTarget(cfg, "http://198.51.100.60").error().find("missing port") != std::string::npos);
+        CHECK(directorTarget(cfg, "http://198.51.100.60:0").error() == "--director-check: port \"0\" must be 1-65535");
+        Config wild = parseConfig(R"({"vips": ["198.51.100.188"], "api": {"listen": "0.0.0.0:9100"}})", "f");
+        CHECK(directorTarget(wild, "").error().find("give --director-check") != std::string::npos);
+        Config none = parseConfig(R"({"vips": ["198.51.100.188"]})", "f");
+        CHECK(directorTarget(none, "").error().find("no \"api\"") != std::string::npos);
+    }
+
+    TEST_CASE("keepalived: a DR virtual_server per service with an HTTP_GET of /ready/<vip>") {
+        Config cfg = parseConfig(R"({"vips": ["198.51.100.188", "198.51.100.189"], "api": {"listen": "198.51.100.60:9100"},
+                                     "services": [{"vip": "198.51.100.188", "port": 443}]})", "f");
+        const std::string k = renderDirectorConfig(cfg, DirectorFormat::Keepalived, *directorTarget(cfg, ""));
+        for (const char* needle : {"virtual_server 198.51.100.188 443 {", "lb_kind DR", "real_server 198.51.100.60 443 {",
+                                   "path /ready/198.51.100.188", "connect_port 9100", "status_code 200",
+                                   "# no service configured for 198.51.100.189: port 80 assumed",
+                                   "virtual_server 198.51.100.189 80 {"}) {
+            CAPTURE(needle);
+            CHECK(k.find(needle) != std::string::npos);
+        }
+    }
+
+    TEST_CASE("haproxy: httpchk on the agent's port, agent-check when configured") {
+        Config cfg = parseConfig(R"({"vips": ["2001:db8::188"], "api": {"listen": "[2001:db8::60]:9100", "agent_check_port": 9101}})", "f");
+        const std::string h = renderDirectorConfig(cfg, DirectorFormat::Haproxy, *directorTarget(cfg, ""));
+        CHECK(h.find("backend lvs_2001_db8__188_80\n") != std::string::npos);
+        CHECK(h.find("option httpchk GET /ready/2001:db8::188") != std::string::npos);
+        CHECK(h.find("server rs_2001_db8__60 [2001:db8::60]:80 check addr 2001:db8::60 port 9100") != std::string::npos);
+        CHECK(h.find("agent-check agent-addr 2001:db8::60 agent-port 9101") != std::string::npos);
+    }
+}
