@@ -61,6 +61,18 @@ const std::map<std::string, CommandSpec>& commands() {
         {"undrain",
          {.flags = {},
           .help = "Ends a drain: readiness follows the checks again. Exit: 0 done, 1 no daemon reachable.\n"}},
+        {"doctor",
+         {.flags = {"--json", "--sysroot"},
+          .help =
+         "A read-only diagnosis of this real server, one line per check with a verdict, the\n"
+         "reason and the fix: VIPs on lo (and not on a real interface, and as /32 or /128),\n"
+         "effective ARP settings per interface that is up, sysctl files that would set them\n"
+         "back, services listening on VIP:port, rp_filter, this host also being an IPVS\n"
+         "director for its VIPs, the default route through the director (\"director\" in the\n"
+         "configuration), and ifupdown / ifcfg / NetworkManager configuration of lo aliases.\n"
+         "  --json          the findings as JSON\n"
+         "  --sysroot DIR   read /etc from DIR (a chroot or image); default /\n"
+         "Exit: 0 nothing wrong, 1 something failed or warned, 2 bad usage or configuration.\n"}},
         {"director-config",
          {.flags = {"--format", "--director-check"},
           .help =
@@ -94,6 +106,7 @@ std::string usage() {
            "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
            "  drain    make the running daemon report not ready (VIPs stay bound)\n"
            "  undrain  end a drain\n"
+           "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
            "  director-config  print the keepalived or HAProxy configuration for this server\n"
            "\n"
            "Options for every command:\n"
@@ -157,11 +170,11 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             auto v = take("--state-dir");
             if (!v) return std::unexpected(v.error());
             o.stateDir = *v;
-        } else if (name == "--format" || name == "--director-check") {
+        } else if (name == "--format" || name == "--director-check" || name == "--sysroot") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
             flagsSeen.push_back(name);
-            (name == "--format" ? o.format : o.directorCheck) = *v;
+            (name == "--format" ? o.format : name == "--sysroot" ? o.sysroot : o.directorCheck) = *v;
         } else if (name == "-h" || name == "--help") {
             o.help = true;
         } else if (name == "--version") {
@@ -179,14 +192,14 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, director-config)");
+            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, doctor, director-config)");
             o.command = a;
         } else {
             return std::unexpected("unexpected argument \"" + a + "\"");
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, director-config)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, doctor, director-config)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);

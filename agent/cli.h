@@ -19,6 +19,7 @@ struct Options {
     bool all = false;
     std::string format;         // director-config
     std::string directorCheck;  // director-config
+    std::string sysroot = "/";  // doctor
     bool help = false;
     bool version = false;
 };

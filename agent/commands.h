@@ -15,6 +15,7 @@ int runStop(const Options& o);
 int runStatus(const Options& o);
 int runCheck(const Options& o);
 int runDrain(const Options& o, bool drain);
-int runDirectorConfig(const Options& o);  // drain / undrain a running daemon
+int runDirectorConfig(const Options& o);
+int runDoctor(const Options& o);  // drain / undrain a running daemon
 
 }  // namespace agent

@@ -52,6 +52,8 @@ struct Config {
     bool keepOnExit = false;     // leave everything in place when `run` exits
     ApiSettings api;
     std::vector<ServiceCheck> services;
+    // The director's own address, for doctor: DR replies must not route back through it.
+    std::optional<netcfg::IpAddress> director;
 };
 
 // Every problem found, one line each: "FILE: FIELD: PROBLEM".

@@ -41,7 +41,7 @@ namespace config_parse {
 // The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
 // Needs cfg.vips parsed first (services name a VIP).
 void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg);
-inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "keep_on_exit", "api", "services"};
+inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "keep_on_exit", "api", "services", "director"};
 }  // namespace config_parse
 }  // namespace agent
 

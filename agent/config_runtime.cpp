@@ -155,6 +155,13 @@ void parseRuntime(const json& doc, Problems& problems, Config& cfg) {
             cfg.keepOnExit = doc["keep_on_exit"].get<bool>();
     }
     if (doc.contains("api")) parseApi(doc["api"], problems, cfg.api);
+    if (doc.contains("director")) {
+        const auto ip = doc["director"].is_string() ? netcfg::IpAddress::parse(doc["director"].get<std::string>()) : std::nullopt;
+        if (!ip)
+            problems.add("director", "must be the director's IP address, e.g. \"198.51.100.50\"");
+        else
+            cfg.director = ip;
+    }
     if (doc.contains("services")) {
         const json& list = doc["services"];
         if (!list.is_array()) {

@@ -38,5 +38,6 @@ int main(int argc, char** argv) {
     if (c == "run") return runDaemon(*options);
     if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
     if (c == "director-config") return runDirectorConfig(*options);
+    if (c == "doctor") return runDoctor(*options);
     return runCheck(*options);
 }
