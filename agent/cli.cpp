@@ -73,6 +73,20 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --json          the findings as JSON\n"
          "  --sysroot DIR   read /etc from DIR (a chroot or image); default /\n"
          "Exit: 0 nothing wrong, 1 something failed or warned, 2 bad usage or configuration.\n"}},
+        {"import",
+         {.flags = {"--from", "--sysroot"},
+          .help =
+         "Reads what an old LVS-DR setup left behind and prints the equivalent config.json on\n"
+         "stdout; on stderr, the lines and files to delete once the agent runs. Understands\n"
+         "ifconfig lo:N / ip addr add ... dev lo / route add -host / ip route add lines and\n"
+         "the echo > /proc/sys/... and sysctl -w arp lines of rc.local and init scripts (with\n"
+         "their shell variables), ifcfg-lo:N files, ifupdown lo:N stanzas and sysctl files.\n"
+         "  --from FILE     read this file (repeatable) instead of the usual places:\n"
+         "                  /etc/rc.local, /etc/rc.d/rc.local, /etc/init.d/* mentioning\n"
+         "                  arp_ignore or lo:, ifcfg-lo*, /etc/network/interfaces(.d),\n"
+         "                  /etc/sysctl.conf, /etc/sysctl.d\n"
+         "  --sysroot DIR   look for the usual places under DIR; default /\n"
+         "Exit: 0 printed, 1 no VIP found, 2 bad usage.\n"}},
         {"director-config",
          {.flags = {"--format", "--director-check"},
           .help =
@@ -107,6 +121,7 @@ std::string usage() {
            "  drain    make the running daemon report not ready (VIPs stay bound)\n"
            "  undrain  end a drain\n"
            "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
+           "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
            "  director-config  print the keepalived or HAProxy configuration for this server\n"
            "\n"
            "Options for every command:\n"
@@ -170,6 +185,11 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             auto v = take("--state-dir");
             if (!v) return std::unexpected(v.error());
             o.stateDir = *v;
+        } else if (name == "--from") {
+            auto v = take(name);
+            if (!v) return std::unexpected(v.error());
+            flagsSeen.push_back(name);
+            o.fromFiles.push_back(*v);
         } else if (name == "--format" || name == "--director-check" || name == "--sysroot") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
@@ -192,14 +212,14 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, doctor, director-config)");
+            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
             o.command = a;
         } else {
             return std::unexpected("unexpected argument \"" + a + "\"");
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, doctor, director-config)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);

@@ -19,7 +19,8 @@ struct Options {
     bool all = false;
     std::string format;         // director-config
     std::string directorCheck;  // director-config
-    std::string sysroot = "/";  // doctor
+    std::string sysroot = "/";  // doctor, import
+    std::vector<std::string> fromFiles;  // import
     bool help = false;
     bool version = false;
 };

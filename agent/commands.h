@@ -16,6 +16,7 @@ int runStatus(const Options& o);
 int runCheck(const Options& o);
 int runDrain(const Options& o, bool drain);
 int runDirectorConfig(const Options& o);
-int runDoctor(const Options& o);  // drain / undrain a running daemon
+int runDoctor(const Options& o);
+int runImport(const Options& o);  // drain / undrain a running daemon
 
 }  // namespace agent

@@ -39,5 +39,6 @@ int main(int argc, char** argv) {
     if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
     if (c == "director-config") return runDirectorConfig(*options);
     if (c == "doctor") return runDoctor(*options);
+    if (c == "import") return runImport(*options);
     return runCheck(*options);
 }
