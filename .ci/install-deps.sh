@@ -8,6 +8,7 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev doctest-dev  # JSON, HTTP, tests
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
   haproxy keepalived                                 # director-side: a real poller, config checks
+  rpm                                                # rpmbuild, for the .rpm package test
 )
 PACKAGES+=("$@")
 missing=()

@@ -416,7 +416,11 @@ int Daemon::finish() {
 
 int runDaemon(const Options& o) {
     auto cfg = loadOrReport(o);
-    if (!cfg) return kUsage;
+    if (!cfg) {
+        // Under systemd this line is what `systemctl status` shows next to the failure.
+        SystemdNotifier().status("configuration rejected, nothing changed: see `journalctl -u lvs-rs-agent`");
+        return kUsage;
+    }
     // A long-running process with a handful of mostly idle threads: one malloc arena per
     // thread would only hold on to memory.
     mallopt(M_ARENA_MAX, 2);

@@ -37,6 +37,12 @@ has_addr 203.0.113.10 32 && pass "second VIP bound" || fail "second VIP missing"
 has_route $VIP4 && fail "host_routes false still added a route" || pass "no route with host_routes false"
 equals "$(sysv all arp_ignore)" "2" "arp.ignore honoured"
 expect_rc 0 "stop" agent stop
+# Under systemd (JOURNAL_STREAM set) each line carries its syslog priority for the journal.
+OUT=$(JOURNAL_STREAM=8:1 "$AGENT" start --vip 203.0.113.99 --state-dir "$STATE" 2>&1 >/dev/null)
+contains "$OUT" "<6>added 203.0.113.99/32 to lo" "info lines carry <6>"
+OUT=$(JOURNAL_STREAM=8:1 "$AGENT" start --vip 203.0.113.99/24 --state-dir "$STATE" 2>&1 >/dev/null)
+contains "$OUT" "<3>--vip: --vip[0]:" "errors carry <3>"
+agent stop >/dev/null 2>&1
 expect_rc 0 "--version" "$AGENT" --version
 contains "$OUT" "lvs-rs-agent " "version printed"
 expect_rc 0 "--help" "$AGENT" start --help

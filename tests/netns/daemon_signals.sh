@@ -55,7 +55,33 @@ stop_daemon
 equals "$DAEMON_RC" "0" "exit 0"
 has_addr 198.51.100.1 32 && pass "keep_on_exit leaves the VIP" || fail "keep_on_exit removed the VIP"
 expect_rc 0 "stop afterwards" agent stop
-# A bad configuration at start: exit 2, nothing changed, no daemon left
+# systemd's notify protocol: READY=1 with a STATUS after the first converge, STOPPING=1 at exit.
+listen_notify() {  # collects datagrams on $1 for $2 seconds into $1.log
+  python3 - "$1" "$2" > "$1.log" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(0.2)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try: print(s.recv(4096).decode().replace("\n", " | "), flush=True)
+    except socket.timeout: pass
+PY
+  NOTIFY_PID=$!; sleep 0.3
+}
+listen_notify "$STATE/notify.sock" 3
+printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 & DAEMON=$!
+sleep 1; kill -TERM $DAEMON; wait $DAEMON; wait $NOTIFY_PID
+contains "$(cat $STATE/notify.sock.log)" "READY=1 | STATUS=ready: 1 VIP(s) in place" "READY=1 with a status line"
+contains "$(cat $STATE/notify.sock.log)" "STOPPING=1" "STOPPING=1 at exit"
+rm -f "$STATE/notify.sock" "$STATE/notify.sock.log"
+
+# A bad configuration at start: exit 2, nothing changed, no daemon left, and the reason
+# where `systemctl status` shows it.
+listen_notify "$STATE/notify.sock" 2
+printf '%s' '{"vips": ["198.51.100.1/24"]}' > "$STATE/config.json"
+NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >/dev/null 2>&1
+wait $NOTIFY_PID
+contains "$(cat $STATE/notify.sock.log)" "STATUS=configuration rejected, nothing changed" "STATUS= names the configuration error"
 before=$(kernel_snapshot)
 printf '%s' '{"vips": ["198.51.100.1/24"]}' > "$STATE/config.json"
 expect_rc 2 "run with a bad configuration" "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the .deb (prefix /usr) and checks its metadata and contents with dpkg-deb.
+# Builds the .deb (prefix /usr) and checks its metadata and contents with dpkg-deb; the
+# .rpm too where rpmbuild is present (rpm -qp). And cmake --install keeps an existing config.
 set -u
 SRC=${1:?usage: $0 SOURCE_DIR}
 command -v dpkg-deb >/dev/null && command -v cpack >/dev/null || { echo "SKIP: no dpkg-deb/cpack"; exit 77; }
@@ -37,4 +38,22 @@ echo '{"vips": ["203.0.113.77"]}' > "$B/inst/etc/lvs-rs-agent/config.json"
 out=$(DESTDIR=$B/inst cmake --install "$B")
 grep -q "203.0.113.77" "$B/inst/etc/lvs-rs-agent/config.json" && ok "an existing config is kept" || bad "config overwritten"
 grep -q "Keeping existing" <<<"$out" && ok "install says it kept it" || bad "no message"
+if command -v rpmbuild >/dev/null; then
+  (cd "$B" && cpack -G RPM >/dev/null 2>"$B/rpm.err") || bad "cpack -G RPM: $(tail -5 "$B/rpm.err")"
+  rpm=$(ls "$B"/lvs-rs-agent-*.rpm 2>/dev/null | head -1)
+  if [ -f "$rpm" ]; then
+    ok "built $(basename "$rpm")"
+    list=$(rpm -qpl "$rpm" 2>/dev/null)
+    for want in /usr/sbin/lvs-rs-agent /usr/lib/systemd/system/lvs-rs-agent.service /etc/lvs-rs-agent/config.json /usr/share/man/man8/lvs-rs-agent.8; do
+      grep -qx -- "$want" <<<"$list" && ok "rpm contains $want" || bad "rpm lacks $want"
+    done
+    grep -qx /etc/lvs-rs-agent/config.json <<<"$(rpm -qpc "$rpm" 2>/dev/null)" && ok "rpm: config is %config" || bad "rpm: config not %config"
+    grep -q "^libnl3" <<<"$(rpm -qp --requires "$rpm" 2>/dev/null)" && ok "rpm requires libnl3" || bad "rpm requires: $(rpm -qp --requires "$rpm")"
+    grep -q "daemon-reload" <<<"$(rpm -qp --scripts "$rpm" 2>/dev/null)" && ok "rpm %post reloads systemd" || bad "rpm scripts"
+  else
+    bad "no .rpm built"
+  fi
+else
+  [ -n "${CI:-}" ] && bad "rpmbuild missing in CI" || echo "note: no rpmbuild here, .rpm not built"
+fi
 [ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }
