@@ -29,19 +29,13 @@ int runStart(const Options& o) {
         return kFailed;
     }
     if (o.dryRun) {
-        auto owned = session->stateFile().load();
-        if (!owned) {
-            logError(owned.error());
+        auto p = session->dryRun(desired);
+        if (!p) {
+            logError(p.error());
             return kFailed;
         }
-        auto observed = session->observe(desired, *owned);
-        if (!observed) {
-            logError(observed.error());
-            return kFailed;
-        }
-        const Plan p = plan(desired, *observed, *owned);
-        printPlan(p);
-        return p.conflicts.empty() ? kOk : kUsage;
+        printPlan(*p);
+        return p->conflicts.empty() ? kOk : kUsage;
     }
     if (auto d = ensureStateDir(o.stateDir); !d) {
         logError(d.error());
@@ -58,19 +52,7 @@ int runStart(const Options& o) {
         return kFailed;
     }
     const auto result = session->converge(desired, *owned, logInfo);
-    if (!result.error.empty()) {
-        if (result.conflict) {
-            for (std::size_t start = 0, end; start <= result.error.size(); start = end + 1) {
-                end = result.error.find('\n', start);
-                if (end == std::string::npos) end = result.error.size();
-                logError(result.error.substr(start, end - start));
-            }
-            logError("refused; nothing was changed");
-            return kUsage;
-        }
-        logError(result.error);
-        return kFailed;
-    }
+    if (!result.ok()) return result.logFailure();
     const std::size_t n = desired.vips.size();
     std::printf("%zu VIP%s in place%s\n", n, n == 1 ? "" : "s",
                 result.changes == 0 ? ", nothing changed" : (", " + std::to_string(result.changes) + " change" + (result.changes == 1 ? "" : "s")).c_str());

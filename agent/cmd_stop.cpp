@@ -23,19 +23,13 @@ int runStop(const Options& o) {
     }
     const Desired nothing{.vips = {}, .hostRoutes = false, .sysctls = {}};
     if (o.dryRun) {
-        auto owned = session->stateFile().load();
-        if (!owned) {
-            logError(owned.error());
+        auto p = session->dryRun(nothing);
+        if (!p) {
+            logError(p.error());
             return kFailed;
         }
-        auto observed = session->observe(nothing, *owned);
-        if (!observed) {
-            logError(observed.error());
-            return kFailed;
-        }
-        const Plan p = plan(nothing, *observed, *owned);
-        if (p.actions.empty()) std::printf("nothing to undo\n");
-        for (const auto& a : p.actions) std::printf("would %s\n", describe(a).c_str());
+        if (p->actions.empty()) std::printf("nothing to undo\n");
+        for (const auto& a : p->actions) std::printf("would %s\n", describe(a).c_str());
         return kOk;
     }
     auto lock = DirLock::acquire(o.stateDir, std::chrono::seconds(30), logInfo);
@@ -53,10 +47,7 @@ int runStop(const Options& o) {
         return kOk;
     }
     const auto result = session->converge(nothing, *owned, logInfo);
-    if (!result.error.empty()) {
-        logError(result.error);
-        return kFailed;
-    }
+    if (!result.ok()) return result.logFailure();
     std::printf(result.changes == 0 ? "nothing left to undo\n" : "undone: %d change%s\n", result.changes,
                 result.changes == 1 ? "" : "s");
     return kOk;

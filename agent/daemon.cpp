@@ -184,19 +184,7 @@ int Daemon::run() {
     if (int rc = startServers(); rc != kOk) return rc;
     // The first pass is the same as `start`: a conflict refuses to run at all.
     const auto first = session_->converge(desired_, owned_, [](const std::string& l) { logInfo(l); });
-    if (!first.error.empty()) {
-        if (first.conflict) {
-            for (std::size_t b = 0, e; b <= first.error.size(); b = e + 1) {
-                e = first.error.find('\n', b);
-                if (e == std::string::npos) e = first.error.size();
-                logError(first.error.substr(b, e - b));
-            }
-            logError("refused; nothing was changed");
-            return kUsage;
-        }
-        logError(first.error);
-        return kFailed;
-    }
+    if (!first.ok()) return first.logFailure();
     state_.converged = true;
     dirty_ = true;  // build the first report from a fresh look
     pass();
@@ -402,9 +390,9 @@ int Daemon::finish() {
     } else {
         const Desired nothing{.vips = {}, .hostRoutes = false, .sysctls = {}};
         const auto r = session_->converge(nothing, owned_, [](const std::string& l) { logInfo(l); });
-        if (!r.error.empty()) {
-            logError("undoing at exit: " + r.error);
-            rc = kFailed;
+        if (!r.ok()) {
+            logError("undoing at exit failed");
+            rc = r.logFailure();
         }
     }
     http_.reset();

@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "agent/cli.h"
+#include "agent/log.h"
+
 namespace agent {
 
 Session::Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir)
@@ -18,11 +21,7 @@ Session::PassResult Session::converge(const Desired& desired, Owned& owned, LogL
     auto observed = observe(desired, owned);
     if (!observed) return {.error = "reading the kernel state: " + observed.error()};
     const Plan p = plan(desired, *observed, owned);
-    if (!p.conflicts.empty()) {
-        std::string all;
-        for (const auto& c : p.conflicts) all += (all.empty() ? "" : "\n") + c;
-        return {.error = all, .conflict = true};
-    }
+    if (!p.conflicts.empty()) return {.conflicts = p.conflicts};
     if (auto applied = executor(log).apply(p, owned); !applied)
         return {.changes = 0, .error = applied.error() + "; what this run changed was rolled back"};
     result.changes = static_cast<int>(p.actions.size());
@@ -37,6 +36,24 @@ Session::PassResult Session::converge(const Desired& desired, Owned& owned, LogL
         result.error = "verification failed: the kernel still needs: " + left;
     }
     return result;
+}
+
+int Session::PassResult::logFailure() const {
+    for (const auto& c : conflicts) logError(c);
+    if (!conflicts.empty()) {
+        logError("refused; nothing was changed");
+        return kUsage;
+    }
+    logError(error);
+    return kFailed;
+}
+
+std::expected<Plan, std::string> Session::dryRun(const Desired& desired) {
+    auto owned = stateFile_.load();
+    if (!owned) return std::unexpected(owned.error());
+    auto observed = observe(desired, *owned);
+    if (!observed) return std::unexpected(observed.error());
+    return plan(desired, *observed, *owned);
 }
 
 void printPlan(const Plan& p) {

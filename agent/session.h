@@ -28,12 +28,17 @@ public:
 
     struct PassResult {
         int changes = 0;
-        std::string error;        // empty on success
-        bool conflict = false;    // refused before any change
+        std::string error;                   // empty on success
+        std::vector<std::string> conflicts;  // refused before any change
+        bool ok() const { return error.empty() && conflicts.empty(); }
+        // Logs the failure; returns the exit code (2 for a conflict, 1 otherwise).
+        int logFailure() const;
     };
     // Observe, plan, apply, then observe and plan again: success means the second plan
     // is empty. The caller holds the lock.
     PassResult converge(const Desired& desired, Owned& owned, LogLine log);
+    // The plan against the live kernel and the state file, changing nothing (--dry-run).
+    std::expected<Plan, std::string> dryRun(const Desired& desired);
 
 private:
     Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir);
