@@ -184,7 +184,10 @@ int Daemon::run() {
     if (int rc = startServers(); rc != kOk) return rc;
     // The first pass is the same as `start`: a conflict refuses to run at all.
     const auto first = session_->converge(desired_, owned_, [](const std::string& l) { logInfo(l); });
-    if (!first.ok()) return first.logFailure();
+    if (first.drifted)  // something undid a setting while it was being applied: the loop repairs it
+        logWarning(first.error + "; repairing");
+    else if (!first.ok())
+        return first.logFailure();
     state_.converged = true;
     dirty_ = true;  // build the first report from a fresh look
     pass();

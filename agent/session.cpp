@@ -18,22 +18,30 @@ std::expected<Session, std::string> Session::open(const std::string& stateDir) {
 
 Session::PassResult Session::converge(const Desired& desired, Owned& owned, LogLine log) {
     PassResult result;
+    auto failed = [&](std::string why) {
+        result.error = std::move(why);
+        return result;
+    };
     auto observed = observe(desired, owned);
-    if (!observed) return {.error = "reading the kernel state: " + observed.error()};
+    if (!observed) return failed("reading the kernel state: " + observed.error());
     const Plan p = plan(desired, *observed, owned);
-    if (!p.conflicts.empty()) return {.conflicts = p.conflicts};
+    if (!p.conflicts.empty()) {
+        result.conflicts = p.conflicts;
+        return result;
+    }
     if (auto applied = executor(log).apply(p, owned); !applied)
-        return {.changes = 0, .error = applied.error() + "; what this run changed was rolled back"};
+        return failed(applied.error() + "; what this run changed was rolled back");
     result.changes = static_cast<int>(p.actions.size());
 
     auto again = observe(desired, owned);
-    if (!again) return {.changes = result.changes, .error = "verifying: " + again.error()};
+    if (!again) return failed("verifying: " + again.error());
     const Plan check = plan(desired, *again, owned);
     if (!check.empty()) {
         std::string left;
         for (const auto& a : check.actions) left += (left.empty() ? "" : "; ") + describe(a);
         for (const auto& c : check.conflicts) left += (left.empty() ? "" : "; ") + c;
         result.error = "verification failed: the kernel still needs: " + left;
+        result.drifted = true;
     }
     return result;
 }

@@ -30,6 +30,7 @@ public:
         int changes = 0;
         std::string error;                   // empty on success
         std::vector<std::string> conflicts;  // refused before any change
+        bool drifted = false;                // applied, but the re-read found something undone meanwhile
         bool ok() const { return error.empty() && conflicts.empty(); }
         // Logs the failure; returns the exit code (2 for a conflict, 1 otherwise).
         int logFailure() const;

@@ -67,14 +67,16 @@ finish() {
 }
 
 # The daemon: start_daemon CONFIG_JSON starts `run` in the background (PID in DAEMON),
-# logging to $STATE/daemon.log, and waits until its API answers on API (host:port).
+# logging to $STATE/daemon.log, and waits until its first converge is done (the log says
+# "running:") and its API answers on API (host:port).
 API=127.0.0.1:9100
 start_daemon() {
   printf '%s' "$1" > "$STATE/config.json"
+  : > "$STATE/daemon.log"
   "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 &
   DAEMON=$!
   for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://$API/healthz" && return 0
+    grep -q "^running:" "$STATE/daemon.log" 2>/dev/null && curl -s -o /dev/null "http://$API/healthz" && return 0
     kill -0 $DAEMON 2>/dev/null || { echo "daemon exited:"; cat "$STATE/daemon.log"; return 1; }
     sleep 0.02
   done
