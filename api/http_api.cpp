@@ -1,6 +1,8 @@
 #include "api/http_api.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <httplib.h>
 
 #include <condition_variable>
@@ -15,6 +17,10 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxBody = 1024;
+
+// API threads run at a lower priority (nice 10, which needs no privilege) so that a flood
+// of polls never delays the reconcile loop's repairs.
+void yieldToTheLoop() { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); }
 constexpr std::size_t kMaxQueued = 64;
 
 // A fixed pool of workers with a bounded queue. When the queue is full the connection is
@@ -23,7 +29,11 @@ constexpr std::size_t kMaxQueued = 64;
 class BoundedPool final : public httplib::TaskQueue {
 public:
     explicit BoundedPool(int workers) {
-        for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+        for (int i = 0; i < workers; ++i)
+            threads_.emplace_back([this] {
+                yieldToTheLoop();
+                work();
+            });
     }
     void enqueue(std::function<void()> fn) override {
         {
@@ -261,7 +271,10 @@ std::expected<int, std::string> HttpApi::start() {
         return std::unexpected("cannot listen on " + options_.host + ":" + std::to_string(port) +
                                " (address in use, not local, or a privileged port)");
     }
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    thread_ = std::thread([this] {
+        yieldToTheLoop();
+        server_->listen_after_bind();
+    });
     return port;
 }
 
