@@ -41,17 +41,13 @@ int runStart(const Options& o) {
         logError(d.error());
         return kFailed;
     }
-    auto lock = DirLock::acquire(o.stateDir, std::chrono::seconds(30), logInfo);
-    if (!lock) {
-        logError(lock.error());
+    auto locked = session->lockAndLoad(std::chrono::seconds(30));
+    if (!locked) {
+        logError(locked.error());
         return kFailed;
     }
-    auto owned = session->stateFile().load();
-    if (!owned) {
-        logError(owned.error());
-        return kFailed;
-    }
-    const auto result = session->converge(desired, *owned, logInfo);
+    Owned& owned = locked->owned;
+    const auto result = session->converge(desired, owned, logInfo);
     if (!result.ok()) return result.logFailure();
     const std::size_t n = desired.vips.size();
     std::printf("%zu VIP%s in place%s\n", n, n == 1 ? "" : "s",

@@ -32,21 +32,17 @@ int runStop(const Options& o) {
         for (const auto& a : p->actions) std::printf("would %s\n", describe(a).c_str());
         return kOk;
     }
-    auto lock = DirLock::acquire(o.stateDir, std::chrono::seconds(30), logInfo);
-    if (!lock) {
-        logError(lock.error());
+    auto locked = session->lockAndLoad(std::chrono::seconds(30));
+    if (!locked) {
+        logError(locked.error());
         return kFailed;
     }
-    auto owned = session->stateFile().load();
-    if (!owned) {
-        logError(owned.error());
-        return kFailed;
-    }
-    if (owned->empty()) {
+    Owned& owned = locked->owned;
+    if (owned.empty()) {
         std::printf("nothing to undo: the agent owns nothing here\n");
         return kOk;
     }
-    const auto result = session->converge(nothing, *owned, logInfo);
+    const auto result = session->converge(nothing, owned, logInfo);
     if (!result.ok()) return result.logFailure();
     std::printf(result.changes == 0 ? "nothing left to undo\n" : "undone: %d change%s\n", result.changes,
                 result.changes == 1 ? "" : "s");

@@ -96,24 +96,19 @@ int Daemon::setUp() {
         logError(d.error());
         return kFailed;
     }
-    auto lock = DirLock::acquire(options_.stateDir, std::chrono::seconds(5), logInfo);
-    if (!lock) {
-        logError(lock.error());
-        return kFailed;
-    }
-    lock_.emplace(std::move(*lock));
     auto session = Session::open(options_.stateDir);
     if (!session) {
         logError(session.error());
         return kFailed;
     }
     session_.emplace(std::move(*session));
-    auto owned = session_->stateFile().load();
-    if (!owned) {
-        logError(owned.error());
+    auto locked = session_->lockAndLoad(std::chrono::seconds(5));
+    if (!locked) {
+        logError(locked.error());
         return kFailed;
     }
-    owned_ = *owned;
+    lock_.emplace(std::move(locked->lock));
+    owned_ = std::move(locked->owned);
     if (!owned_.empty()) logInfo("adopting the state of an earlier run from " + session_->stateFile().path().string());
     auto events = netcfg::ChangeEvents::open();
     if (!events) {

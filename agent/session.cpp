@@ -56,6 +56,14 @@ int Session::PassResult::logFailure() const {
     return kFailed;
 }
 
+std::expected<Session::Locked, std::string> Session::lockAndLoad(std::chrono::milliseconds wait) {
+    auto lock = DirLock::acquire(stateFile_.dir(), wait, logInfo);
+    if (!lock) return std::unexpected(lock.error());
+    auto owned = stateFile_.load();
+    if (!owned) return std::unexpected(owned.error());
+    return Locked{.lock = std::move(*lock), .owned = std::move(*owned)};
+}
+
 std::expected<Plan, std::string> Session::dryRun(const Desired& desired) {
     auto owned = stateFile_.load();
     if (!owned) return std::unexpected(owned.error());

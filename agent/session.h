@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/executor.h"
+#include "agent/lock.h"
 #include "agent/plan.h"
 #include "agent/state_file.h"
 #include "agent/state_model.h"
@@ -38,6 +39,12 @@ public:
     // Observe, plan, apply, then observe and plan again: success means the second plan
     // is empty. The caller holds the lock.
     PassResult converge(const Desired& desired, Owned& owned, LogLine log);
+    // Takes the state-dir lock (waiting up to `wait`), then reads what the agent owns.
+    struct Locked {
+        DirLock lock;
+        Owned owned;
+    };
+    std::expected<Locked, std::string> lockAndLoad(std::chrono::milliseconds wait);
     // The plan against the live kernel and the state file, changing nothing (--dry-run).
     std::expected<Plan, std::string> dryRun(const Desired& desired);
 

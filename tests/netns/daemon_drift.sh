@@ -2,7 +2,7 @@
 # `run` repairs each kind of drift at once (address, route, lo down, sysctl), counts the
 # repairs in /metrics and lists them in /status.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
-trap 'kill $DAEMON 2>/dev/null; rm -rf "$STATE"' EXIT
+trap 'end_started "${DAEMON:-}"' EXIT
 
 start_daemon '{"vips": ["198.51.100.188", "2001:db8::188"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
 equals "$(http_code http://$API/ready)" "200" "ready after start"

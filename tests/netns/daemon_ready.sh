@@ -4,7 +4,7 @@
 # stay bound, a conflict (the VIP on a real interface) is named; agent-check answers.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
 WEB=
-trap 'kill $DAEMON $WEB 2>/dev/null; rm -rf "$STATE"' EXIT
+trap 'end_started "${DAEMON:-}" "${WEB:-}"' EXIT
 command -v python3 >/dev/null || skip_or_fail "python3 is not installed"
 
 printf 'tok-0123456789abcdef\n' > "$STATE/token"

@@ -4,7 +4,7 @@
 # then undoes everything; kill -9 leaves a state that a new `run` adopts, and a later
 # `stop` still restores the original sysctls. keep_on_exit leaves things in place.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
-trap 'kill $DAEMON 2>/dev/null; rm -rf "$STATE"' EXIT
+trap 'end_started "${DAEMON:-}"' EXIT
 
 setsys lo arp_ignore 3   # a non-default original to restore in the end
 start_daemon '{"vips": ["198.51.100.1", "198.51.100.2"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' || exit 1

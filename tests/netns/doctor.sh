@@ -3,7 +3,7 @@
 # --sysroot of the test's own), and the verdict asserted.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
 WEB=
-trap 'kill $WEB 2>/dev/null; rm -rf "$STATE"' EXIT
+trap 'end_started "${WEB:-}"' EXIT
 command -v python3 >/dev/null || skip_or_fail "python3 is not installed"
 ROOT=$STATE/root; mkdir -p "$ROOT/etc"
 CFG=$STATE/config.json

@@ -4,7 +4,7 @@
 # configuration, and UP again; the same through agent-check (DRAIN on drain).
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
 WEB= HAP=
-trap 'kill $DAEMON $WEB $HAP 2>/dev/null; rm -rf "$STATE"' EXIT
+trap 'end_started "${DAEMON:-}" "${WEB:-}" "${HAP:-}"' EXIT
 for t in haproxy python3; do command -v $t >/dev/null || skip_or_fail "$t is not installed"; done
 
 CFG_ON='{"vips": ["198.51.100.188", "198.51.100.189"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100", "agent_check_port": 9101}}'

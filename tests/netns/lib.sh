@@ -82,6 +82,14 @@ start_daemon() {
   done
   echo "daemon did not come up"; cat "$STATE/daemon.log"; return 1
 }
+# For EXIT traps: end what the test started (by PID) and wait, so the daemon has finished
+# writing into $STATE before it is removed.
+end_started() {
+  local p
+  for p in "$@"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  for p in "$@"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+  rm -rf "$STATE"
+}
 stop_daemon() {  # SIGTERM, wait; sets DAEMON_RC
   kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON"; DAEMON_RC=$?
 }
