@@ -62,3 +62,29 @@ step "stop undoes exactly what the agent did and restores the original sysctls"
 show in_ns rs1 "$AGENT" stop --state-dir "$ST1"
 show in_ns rs1 cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce
 in_ns rs2 "$AGENT" stop --state-dir "$ST2" >/dev/null 2>&1
+
+step "Watch mode on rs2: lvs-rs-agent run keeps it in place and tells the director (API on $RIP2:9100)"
+cat > "$ST2/config.json" <<JSON
+{"vips": ["$VIP"], "check_interval_ms": 200, "drain_seconds": 1,
+ "api": {"listen": "$RIP2:9100", "agent_check_port": 9101},
+ "services": [{"vip": "$VIP", "port": 80, "type": "http", "path": "/", "interval_ms": 500, "timeout_ms": 200, "rise": 1, "fall": 1}]}
+JSON
+# ip netns exec execs the agent, so $! is the agent itself (a function would add a subshell)
+ip netns exec "$(ns rs2)" "$AGENT" run -c "$ST2/config.json" --state-dir "$ST2" > "$ST2/run.log" 2>&1 &
+RUN_PID=$!; LAB_PIDS+=($RUN_PID)
+poll() { echo "  director polls /ready/$VIP -> $(in_ns dir curl -s -o /dev/null -w '%{http_code}' http://$RIP2:9100/ready/$VIP) $(in_ns dir curl -s http://$RIP2:9100/ready/$VIP)"; }
+for _ in $(seq 1 100); do [ "$(in_ns dir curl -s -o /dev/null -w '%{http_code}' http://$RIP2:9100/ready)" = 200 ] && break; sleep 0.1; done
+kill -0 $RUN_PID 2>/dev/null || { echo "lvs-rs-agent run exited:"; cat "$ST2/run.log"; exit 1; }
+poll
+echo "  \$ ip addr del $VIP/32 dev lo   (someone's ifdown)"
+in_ns rs2 ip addr del $VIP/32 dev lo; sleep 0.05
+echo "  50 ms later: $(in_ns rs2 ip -o addr show dev lo | grep -c " $VIP/32") VIP on lo; the log says: $(grep 'drift repaired' "$ST2/run.log" | head -1)"
+show in_ns rs2 "$AGENT" drain --state-dir "$ST2"
+sleep 0.2; poll
+echo "  agent-check (HAProxy) answers: $(in_ns dir bash -c "exec 3<>/dev/tcp/$RIP2/9101; cat <&3")"
+show in_ns rs2 "$AGENT" undrain --state-dir "$ST2"
+sleep 0.2; poll
+echo "  metrics: $(in_ns dir curl -s http://$RIP2:9100/metrics | grep -E '^lvs_rs_agent_(ready|repairs_total\{kind="address"\})' | tr '\n' ' ')"
+echo "  \$ kill -TERM <run>   (systemctl stop): drains for drain_seconds, then undoes"
+kill -TERM $RUN_PID; sleep 0.3; poll; wait $RUN_PID || true
+echo "  after exit: $(in_ns rs2 ip -o addr show dev lo | grep -c " $VIP/32") VIP on lo, arp_ignore $(in_ns rs2 cat /proc/sys/net/ipv4/conf/all/arp_ignore)"
