@@ -49,6 +49,7 @@ int runStart(const Options& o) {
     Owned& owned = locked->owned;
     const auto result = session->converge(desired, owned, logInfo);
     if (!result.ok()) return result.logFailure();
+    std::fflush(stderr);  // the change lines first, then the summary
     const std::size_t n = desired.vips.size();
     std::printf("%zu VIP%s in place%s\n", n, n == 1 ? "" : "s",
                 result.changes == 0 ? ", nothing changed" : (", " + std::to_string(result.changes) + " change" + (result.changes == 1 ? "" : "s")).c_str());

@@ -44,6 +44,7 @@ int runStop(const Options& o) {
     }
     const auto result = session->converge(nothing, owned, logInfo);
     if (!result.ok()) return result.logFailure();
+    std::fflush(stderr);  // the change lines first, then the summary
     std::printf(result.changes == 0 ? "nothing left to undo\n" : "undone: %d change%s\n", result.changes,
                 result.changes == 1 ? "" : "s");
     return kOk;
