@@ -37,6 +37,19 @@ assert d["config"]["vips"] == ["198.51.100.188", "2001:db8::188"]
 assert d["state"]["in_place"] is True
 ' && pass "/status lists drift events, counters, config and state" || fail "/status: $status"
 contains "$(cat $STATE/daemon.log)" "drift repaired: added $VIP4/32 to lo" "repairs logged one line each"
+# A fight (something keeps deleting the VIP): repairs back off instead of spinning.
+# Bounded: at most 60 deletions, 20 ms apart.
+for _ in $(seq 1 60); do ip addr del $VIP4/32 dev lo 2>/dev/null; sleep 0.02; done
+contains "$(cat $STATE/daemon.log)" "fighting: something keeps undoing address $VIP4/32; next repair in" "the fight is logged with the backoff"
+steps=$(grep -c "^fighting:" "$STATE/daemon.log")
+[ "$steps" -ge 2 ] && [ "$steps" -le 8 ] && pass "one log line per backoff step ($steps)" || fail "$steps fighting lines"
+repairs=$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_repairs_total\{kind="address"\}/ {print $2}')
+[ "$repairs" -lt 40 ] && pass "backoff: $repairs address repairs for 60 deletions" || fail "no backoff: $repairs repairs"
+equals "$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_fighting / {print $2}')" "1" "metrics say fighting"
+curl -s http://$API/status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["fighting"]["active"] and "address 198.51.100.188/32" in d["fighting"]["with"], d["fighting"]' \
+  && pass "/status names what is fought over" || fail "/status fighting"
+wait_for "the VIP is put back after the fight" has_addr $VIP4 32
+
 stop_daemon
 equals "$DAEMON_RC" "0" "SIGTERM exits 0"
 equals "$(arp_all)" "0 0 0 0" "exit undid the sysctls"
