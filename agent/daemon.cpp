@@ -293,7 +293,7 @@ void Daemon::pass() {
         for (const auto& c : p.conflicts) logError(c + "; not ready until it is resolved");
         lastConflicts_ = conflicts;
     }
-    if (p.conflicts.empty() && !p.actions.empty()) {
+    if (!p.actions.empty()) {  // conflicts block only what they concern
         const bool repair = state_.converged;
         auto applied = session_->executor([&](const std::string& l) { logInfo(repair ? "drift repaired: " + l : l); })
                            .apply(p, owned_);

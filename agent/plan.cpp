@@ -22,37 +22,48 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
     const bool wantsVips = !desired.vips.empty();
     std::set<IpAddress> wanted(desired.vips.begin(), desired.vips.end());
 
-    if (lo == 0 && (wantsVips || !owned.addresses.empty() || !owned.routes.empty()))
+    if (lo == 0 && (wantsVips || !owned.addresses.empty() || !owned.routes.empty())) {
         p.conflicts.push_back("no loopback interface found in this network namespace");
-
-    // Conflicts: a VIP that a real interface holds, or whose main route points elsewhere.
-    for (const auto& vip : desired.vips) {
-        for (const auto& a : index.addressesOf(vip))
-            if (a.ifindex != lo)
-                p.conflicts.push_back(vip.str() + " is already an address of " + observed.linkName(a.ifindex) +
-                                      ": this host is a director, or the VIP is wrong; binding it on lo would not help");
-        if (desired.hostRoutes && lo != 0 && !index.hasRouteVia(lo, vip))
-            for (const auto& r : index.routesTo(vip))
-                    p.conflicts.push_back("table main has a route for " + vip.hostCidr() + " via " +
-                                          observed.linkName(r.oif) + ", not lo: remove it first");
-    }
-    for (const auto& [key, value] : desired.sysctls)
-        if (auto e = observed.sysctlErrors.find(key); e != observed.sysctlErrors.end())
-            p.conflicts.push_back(e->second.err == ENOENT
-                                      ? "interface " + key.iface + " (arp.interfaces) does not exist: " + e->second.message
-                                      : e->second.message);
-    if (!p.conflicts.empty()) {
         p.ownedAfter = owned;
         return p;
     }
 
+    // Conflicts: a VIP that a real interface holds, or whose main route points elsewhere,
+    // and a configured interface whose settings cannot be read. What they concern is left
+    // as it is; the rest is still planned (`start` refuses the whole plan, `run` applies
+    // the rest so one bad VIP does not stop the repair of the others).
+    std::set<IpAddress> blocked;
+    std::set<sysctl::ConfKey> unreadable;
+    for (const auto& vip : desired.vips) {
+        for (const auto& a : index.addressesOf(vip))
+            if (a.ifindex != lo) {
+                blocked.insert(vip);
+                p.conflicts.push_back(vip.str() + " is already an address of " + observed.linkName(a.ifindex) +
+                                      ": this host is a director, or the VIP is wrong; binding it on lo would not help");
+            }
+        if (desired.hostRoutes && !index.hasRouteVia(lo, vip))
+            for (const auto& r : index.routesTo(vip)) {
+                blocked.insert(vip);
+                p.conflicts.push_back("table main has a route for " + vip.hostCidr() + " via " +
+                                      observed.linkName(r.oif) + ", not lo: remove it first");
+            }
+    }
+    for (const auto& [key, value] : desired.sysctls)
+        if (auto e = observed.sysctlErrors.find(key); e != observed.sysctlErrors.end()) {
+            unreadable.insert(key);
+            p.conflicts.push_back(e->second.err == ENOENT
+                                      ? "interface " + key.iface + " (arp.interfaces) does not exist: " + e->second.message
+                                      : e->second.message);
+        }
+
     Owned after;
     // 1. ARP sysctls to their desired values.
     for (const auto& [key, value] : desired.sysctls) {
-        const int current = observed.sysctls.at(key);
         const auto original = owned.sysctlOriginals.find(key);
         if (original != owned.sysctlOriginals.end())
             after.sysctlOriginals[key] = original->second;
+        if (unreadable.contains(key)) continue;
+        const int current = observed.sysctls.at(key);
         if (current != value) {
             p.actions.push_back(SetSysctl{.key = key, .from = current, .to = value, .restore = false});
             after.sysctlOriginals.emplace(key, current);
@@ -61,6 +72,11 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
     // 2. lo up, 3. addresses, 4. routes.
     if (wantsVips && !observed.loUp) p.actions.push_back(BringLinkUp{.ifindex = lo, .name = observed.linkName(lo)});
     for (const auto& vip : desired.vips) {
+        if (blocked.contains(vip)) {
+            if (owned.addresses.contains(vip)) after.addresses.insert(vip);
+            if (owned.routes.contains(vip)) after.routes.insert(vip);
+            continue;
+        }
         if (!index.hasAddress(lo, vip)) {
             p.actions.push_back(AddAddress{.vip = vip, .ifindex = lo});
             after.addresses.insert(vip);
@@ -70,6 +86,7 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned) 
     }
     if (desired.hostRoutes) {
         for (const auto& vip : desired.vips) {
+            if (blocked.contains(vip)) continue;
             if (!index.hasRouteVia(lo, vip)) {
                 p.actions.push_back(AddRoute{.vip = vip, .ifindex = lo});
                 after.routes.insert(vip);

@@ -61,6 +61,8 @@ ip link add veth0 type veth peer name veth1; ip link set veth0 up
 ip addr add 198.51.100.189/32 dev veth0
 wait_for "conflict makes that VIP not ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready/198.51.100.189)\" = 503 ]"
 contains "$(curl -s http://$API/ready/198.51.100.189)" "also bound on veth0" "the reason names the interface"
+ip addr del $VIP4/32 dev lo
+wait_for "the other VIP is still repaired during the conflict" has_addr $VIP4 32
 ip addr del 198.51.100.189/32 dev veth0
 wait_for "conflict resolved: ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
 equals "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_service_up' | awk '{print $2}')" "1" "service_up metric"

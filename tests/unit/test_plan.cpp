@@ -150,8 +150,17 @@ TEST_SUITE("plan") {
         o.sysctlErrors[{.iface = "eth9", .name = "arp_ignore"}] = {.err = ENOENT, .message = "reading net.ipv4.conf.eth9.arp_ignore: No such file or directory"};
         Desired d = desired({"198.51.100.50", "198.51.100.70"});
         d.sysctls[{.iface = "eth9", .name = "arp_ignore"}] = 1;
-        const Plan p = plan(d, o, Owned{});
-        CHECK(p.actions.empty());
+        Owned owned;
+        owned.addresses.insert(ip("198.51.100.50"));  // bound by the agent earlier
+        owned.sysctlOriginals[{.iface = "eth9", .name = "arp_ignore"}] = 0;
+        const Plan p = plan(d, o, owned);
+        // What the conflicts concern is left alone; the rest is planned.
+        CHECK(described(p) == std::vector<std::string>{"set net.ipv4.conf.all.arp_announce: 0 -> 2",
+                                                       "set net.ipv4.conf.all.arp_ignore: 0 -> 1",
+                                                       "set net.ipv4.conf.lo.arp_announce: 0 -> 2",
+                                                       "set net.ipv4.conf.lo.arp_ignore: 0 -> 1"});
+        CHECK(p.ownedAfter.addresses.contains(ip("198.51.100.50")));
+        CHECK(p.ownedAfter.sysctlOriginals.contains({.iface = "eth9", .name = "arp_ignore"}));
         REQUIRE(p.conflicts.size() == 3);
         CHECK(p.conflicts[0].find("198.51.100.50 is already an address of eth0") == 0);
         CHECK(p.conflicts[1] == "table main has a route for 198.51.100.70/32 via eth0, not lo: remove it first");
