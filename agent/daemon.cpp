@@ -331,10 +331,8 @@ void Daemon::pass() {
 }
 
 void Daemon::publish() {
-    auto snap = std::make_shared<api::Snapshot>(
-        buildSnapshot(cfg_, report_, checker_ ? checker_->statuses() : std::vector<ServiceStatus>{}, state_, kVersion));
-    snap->renderBodies();
-    notifier_.status(statusLine(*snap));
+    auto snap = buildSnapshot(cfg_, report_, checker_ ? checker_->statuses() : std::vector<ServiceStatus>{}, state_, kVersion);
+    notifier_.status(statusLine(snap));
     store_.publish(std::move(snap));
 }
 

@@ -46,7 +46,6 @@ private:
     int finish();
     bool sysctlsDrifted() const;
     void wake();
-    std::string pastTenseLogged(const std::string& line, bool repair);
 
     Options options_;
     Config cfg_;

@@ -82,10 +82,6 @@ void sendJson(httplib::Response& res, int status, const json& body) {
     res.set_content(body.dump() + "\n", "application/json");
 }
 
-json readiness(bool ready, const std::vector<std::string>& reasons) {
-    return json{{"ready", ready}, {"reasons", reasons}};
-}
-
 // The VIP in canonical form, or "" if the text is not an address.
 std::string canonical(const std::string& text) {
     unsigned char buf[16];
@@ -210,10 +206,7 @@ void HttpApi::routes() {
     s.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
         const auto snap = store_.get();
         res.status = snap->ready ? 200 : 503;
-        if (snap->readyBody.empty())
-            res.set_content(readiness(snap->ready, snap->reasons).dump() + "\n", "application/json");
-        else
-            res.set_content(snap->readyBody, "application/json");
+        res.set_content(snap->readyBody, "application/json");
     });
     s.Get(R"(/ready/([0-9A-Fa-f.:]{1,45}))", [this](const httplib::Request& req, httplib::Response& res) {
         const auto snap = store_.get();
@@ -221,9 +214,7 @@ void HttpApi::routes() {
         for (const auto& v : snap->vips) {
             if (vip.empty() || v.vip != vip) continue;
             res.status = v.ready ? 200 : 503;
-            const auto body = snap->vipBodies.find(vip);
-            res.set_content(body != snap->vipBodies.end() ? body->second : readiness(v.ready, v.reasons).dump() + "\n",
-                            "application/json");
+            res.set_content(snap->vipBodies.at(vip), "application/json");
             return;
         }
         sendJson(res, 404, {{"error", std::string(req.matches[1]) + " is not a VIP managed by this agent"}});

@@ -47,8 +47,8 @@ struct Snapshot {
     int agentCheckWeight = -1;
     nlohmann::json status;  // the full /status document
 
-    // The /ready and /ready/<vip> bodies, rendered once when the snapshot is published
-    // rather than on each of the director's polls.
+    // The /ready and /ready/<vip> bodies, rendered once by SnapshotStore::publish rather
+    // than on each of the director's polls.
     std::string readyBody;
     std::map<std::string, std::string> vipBodies;
     void renderBodies();
@@ -66,9 +66,13 @@ inline void Snapshot::renderBodies() {
 // One writer (the loop), many readers (API threads).
 class SnapshotStore {
 public:
-    void publish(std::shared_ptr<const Snapshot> s) {
+    SnapshotStore() { publish(Snapshot{}); }
+    // Renders the response bodies (outside the lock), then swaps the snapshot in.
+    void publish(Snapshot s) {
+        s.renderBodies();
+        auto next = std::make_shared<const Snapshot>(std::move(s));
         std::lock_guard lock(mu_);
-        current_ = std::move(s);
+        current_ = std::move(next);
     }
     std::shared_ptr<const Snapshot> get() const {
         std::lock_guard lock(mu_);
@@ -84,7 +88,7 @@ public:
 
 private:
     mutable std::mutex mu_;
-    std::shared_ptr<const Snapshot> current_ = std::make_shared<Snapshot>();
+    std::shared_ptr<const Snapshot> current_;
     std::atomic<std::int64_t> heartbeatMs_{0};
 };
 

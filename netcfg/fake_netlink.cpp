@@ -24,7 +24,6 @@ std::vector<NetStatus> FakeNetlink::apply(const std::vector<NetOp>& ops) {
 }
 
 NetStatus FakeNetlink::applyOne(const NetOp& op) {
-    ++operations;
     if (auto e = failWhen ? failWhen(describe(op)) : std::nullopt) return std::unexpected(*e);
     const IpAddress& ip = op.address;
     auto sameAddress = [&](const InterfaceAddress& x) {

@@ -15,7 +15,6 @@ public:
     FakeNetlink();  // starts with lo (ifindex 1, down) and eth0 (ifindex 2, up)
 
     KernelState state;
-    int operations = 0;  // ops attempted
     // Called with describe(op) (or "dump"); a returned error fails that op.
     std::function<std::optional<NetError>(const std::string&)> failWhen;
 

@@ -26,13 +26,13 @@ struct Harness {
     int port = 0;
     explicit Harness(std::string token = "")
         : api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = std::move(token), .healthyWithinMs = 5000, .workers = 2}) {
-        auto s = std::make_shared<Snapshot>();
-        s->ready = false;
-        s->reasons = {"198.51.100.2/32 is not bound on lo"};
-        s->vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}},
+        Snapshot s;
+        s.ready = false;
+        s.reasons = {"198.51.100.2/32 is not bound on lo"};
+        s.vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}},
                    {.vip = "2001:db8::1", .ready = false, .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}}};
-        s->status = {{"version", "t"}};
-        store.publish(s);
+        s.status = {{"version", "t"}};
+        store.publish(std::move(s));
         store.beat();
         port = api.start().value();
     }
