@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "agent/text_file.h"
+
 namespace agent {
 namespace {
 
@@ -149,6 +151,7 @@ std::string commandHelp(const std::string& command) {
 std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args) {
     Options o;
     std::vector<std::string> flagsSeen;
+    bool stateDirGiven = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&](const std::string& name) -> std::expected<std::string, std::string> {
@@ -184,6 +187,8 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         } else if (name == "--state-dir") {
             auto v = take("--state-dir");
             if (!v) return std::unexpected(v.error());
+            if (stateDirGiven) return std::unexpected("--state-dir given twice");
+            stateDirGiven = true;
             o.stateDir = *v;
         } else if (name == "--from") {
             auto v = take(name);
@@ -193,6 +198,8 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         } else if (name == "--format" || name == "--director-check" || name == "--sysroot") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
+            if (std::find(flagsSeen.begin(), flagsSeen.end(), name) != flagsSeen.end())
+                return std::unexpected(name + " given twice");
             flagsSeen.push_back(name);
             (name == "--format" ? o.format : name == "--sysroot" ? o.sysroot : o.directorCheck) = *v;
         } else if (name == "-h" || name == "--help") {
@@ -206,16 +213,16 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             if (name == "--json") o.json = true;
             if (name == "--all") o.all = true;
         } else if (!a.empty() && a[0] == '-') {
-            return std::unexpected("unknown option " + a);
+            return std::unexpected("unknown option " + quoteInput(a, false));
         } else if (o.command.empty()) {
             if (a == "help") {
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command \"" + a + "\" (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
+            if (!commands().contains(a)) return std::unexpected("unknown command " + quoteInput(a) + " (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
             o.command = a;
         } else {
-            return std::unexpected("unexpected argument \"" + a + "\"");
+            return std::unexpected("unexpected argument " + quoteInput(a));
         }
     }
     if (o.help || o.version) return o;

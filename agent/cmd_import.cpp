@@ -3,31 +3,41 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "agent/commands.h"
 #include "agent/importer.h"
 #include "agent/log.h"
+#include "agent/text_file.h"
 
 namespace agent {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<TextFile> readText(const fs::path& p, const std::string& shownAs) {
-    std::ifstream in(p);
-    if (!in) return std::nullopt;
-    std::stringstream s;
-    s << in.rdbuf();
-    return TextFile{.path = shownAs, .content = s.str()};
+// Missing files are simply not there; one that cannot be read within the limits is
+// named on stderr and passed over.
+std::expected<TextFile, std::string> readText(const fs::path& p, const std::string& shownAs) {
+    auto text = readLimited(p.string());
+    if (!text) return std::unexpected(shownAs + ": cannot read: " + text.error());
+    return TextFile{.path = shownAs, .content = std::move(*text)};
+}
+
+std::optional<TextFile> readIfThere(const fs::path& p, const std::string& shownAs) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return std::nullopt;
+    auto f = readText(p, shownAs);
+    if (!f) {
+        logWarning(f.error() + ", ignoring");
+        return std::nullopt;
+    }
+    return *f;
 }
 
 // The usual places an old setup lives, under sysroot.
 std::vector<TextFile> usualFiles(const fs::path& root) {
     std::vector<TextFile> out;
     auto add = [&](const fs::path& rel) {
-        if (auto f = readText(root / rel, "/" + rel.string())) out.push_back(*f);
+        if (auto f = readIfThere(root / rel, "/" + rel.string())) out.push_back(*f);
     };
     auto addDir = [&](const fs::path& rel, const std::string& prefix, const std::string& suffix, bool onlyLvs) {
         std::error_code ec;
@@ -39,7 +49,7 @@ std::vector<TextFile> usualFiles(const fs::path& root) {
         }
         std::sort(names.begin(), names.end());
         for (const auto& n : names) {
-            auto f = readText(root / n, "/" + n.string());
+            auto f = readIfThere(root / n, "/" + n.string());
             if (f && (!onlyLvs || f->content.find("arp_ignore") != std::string::npos || f->content.find("lo:") != std::string::npos))
                 out.push_back(*f);
         }
@@ -63,7 +73,7 @@ int runImport(const Options& o) {
         for (const auto& f : o.fromFiles) {
             auto t = readText(f, f);
             if (!t) {
-                logError(f + ": cannot read: " + std::strerror(errno));
+                logError(t.error());
                 return kUsage;
             }
             files.push_back(*t);

@@ -5,13 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
-#include <sys/stat.h>
 
 #include "agent/config_parse.h"
+#include "agent/text_file.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
@@ -43,6 +41,11 @@ std::optional<std::string> ipv6Problem(const netcfg::IpAddress& a) {
     const bool zeroHead = std::all_of(b.begin(), b.begin() + 15, [](auto x) { return x == 0; });
     if (zeroHead && b[15] == 0) return s + " is the unspecified address";
     if (zeroHead && b[15] == 1) return s + " is the loopback address";
+    if (std::all_of(b.begin(), b.begin() + 12, [](auto x) { return x == 0; })) {
+        const std::string v4 = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) + "." +
+                               std::to_string(b[15]);
+        return s + " is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address " + v4 + " instead";
+    }
     if (b[0] == 0xff) return s + " is a multicast address";
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return s + " is a link-local address";
     const bool mapped = std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; }) &&
@@ -61,7 +64,7 @@ void checkVips(const std::vector<std::string>& texts, const std::vector<std::siz
         if (auto p = vipProblem(texts[k], ip)) {
             problems.add(where, *p);
         } else if (auto [it, fresh] = seen.emplace(ip, index[k]); !fresh) {
-            problems.add(where, "\"" + texts[k] + "\" duplicates " + field + "[" +
+            problems.add(where, quoteInput(texts[k]) + " duplicates " + field + "[" +
                                     std::to_string(it->second) + "]");
         } else {
             out.push_back(ip);
@@ -79,8 +82,8 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
         const json& v = arp["ignore"];
         if (!isWholeNumber(v)) {
             problems.add("arp.ignore", "must be a whole number (1, 2, 3 or 8)");
-        } else if (const auto n = v.get<long long>(); n < 0 || n > 8) {
-            problems.add("arp.ignore", std::to_string(n) + " is out of the kernel's range 0-8");
+        } else if (const auto n = wholeNumber(v); n < 0 || n > 8) {
+            problems.add("arp.ignore", v.dump() + " is out of the kernel's range 0-8");
         } else if (n == 0) {
             problems.add("arp.ignore", "0 lets this host answer ARP for the VIP and steal it from the director; DR needs 1 (or 2, 3, 8)");
         } else if (n >= 4 && n <= 7) {
@@ -93,8 +96,8 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
         const json& v = arp["announce"];
         if (!isWholeNumber(v)) {
             problems.add("arp.announce", "must be a whole number (1 or 2)");
-        } else if (const auto n = v.get<long long>(); n < 0 || n > 2) {
-            problems.add("arp.announce", std::to_string(n) + " is out of the kernel's range 0-2");
+        } else if (const auto n = wholeNumber(v); n < 0 || n > 2) {
+            problems.add("arp.announce", v.dump() + " is out of the kernel's range 0-2");
         } else if (n == 0) {
             problems.add("arp.announce", "0 lets this host announce the VIP as ARP source and poison neighbours' caches; DR needs 2 (or 1)");
         } else {
@@ -116,7 +119,7 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
             }
             const std::string name = v[i].get<std::string>();
             if (!sysctl::isValidInterfaceName(name)) {
-                problems.add(where, "\"" + name + "\" is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+                problems.add(where, quoteInput(name) + " is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
             } else if (std::find(names.begin(), names.end(), name) != names.end()) {
                 problems.add(where, "\"" + name + "\" is listed twice");
             } else {
@@ -138,13 +141,13 @@ std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress
         addr = text.substr(0, slash);
         const std::string prefix = text.substr(slash + 1);
         auto ip = netcfg::IpAddress::parse(addr);
-        if (!ip) return "\"" + text + "\" is not an IPv4 or IPv6 address";
+        if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
         if (prefix != std::to_string(ip->hostPrefix()))
-            return "\"" + text + "\" has prefix /" + prefix + "; DR binds a VIP as a host address (/" +
+            return quoteInput(text) + " has prefix /" + quoteInput(prefix, false) + "; DR binds a VIP as a host address (/" +
                    std::to_string(ip->hostPrefix()) + "): write \"" + ip->str() + "\"";
     }
     auto ip = netcfg::IpAddress::parse(addr);
-    if (!ip) return "\"" + text + "\" is not an IPv4 or IPv6 address";
+    if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
     if (auto p = ip->isV4() ? ipv4Problem(*ip) : ipv6Problem(*ip)) return p;
     out = *ip;
     return std::nullopt;
@@ -157,9 +160,14 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("(document)", "the file is empty; it must hold a JSON object such as {\"vips\": [\"198.51.100.188\"]}");
         problems.throwIfAny();
     }
+    if (const auto nul = firstNul(text)) {
+        // nlohmann::json stops at a NUL: whatever follows would be ignored without a word.
+        problems.add("(document)", "holds a NUL byte at byte " + std::to_string(*nul) + "; a configuration is JSON text");
+        problems.throwIfAny();
+    }
     json doc;
     try {
-        doc = json::parse(text);
+        doc = parseStrictJson(text, problems);
     } catch (const json::parse_error& e) {
         problems.add("(document)", std::string("not valid JSON (truncated or mistyped?) at byte ") +
                                        std::to_string(e.byte) + ": " + e.what());
@@ -213,21 +221,14 @@ Config parseConfig(const std::string& text, const std::string& source,
 Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips) {
     if (!path && !cliVips.empty()) return parseConfig("{}", "--vip", cliVips);
     const std::string file = path.value_or(kDefaultConfigPath);
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        const int err = errno;
-        std::string hint = err == ENOENT && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
-        throw ConfigError({file + ": cannot read: " + std::strerror(err) + hint});
+    // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
+    auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = true});
+    if (!text) {
+        const bool missing = text.error() == std::strerror(ENOENT);
+        std::string hint = missing && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
+        throw ConfigError({file + ": cannot read: " + text.error() + hint});
     }
-    if (S_ISDIR(st.st_mode)) throw ConfigError({file + ": cannot read: is a directory"});
-    if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes)
-        throw ConfigError({file + ": cannot read: larger than 1 MiB"});
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigError({file + ": cannot read: " + std::strerror(errno)});
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw ConfigError({file + ": cannot read: I/O error"});
-    return parseConfig(text.str(), file, cliVips);
+    return parseConfig(*text, file, cliVips);
 }
 
 }  // namespace agent

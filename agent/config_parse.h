@@ -28,6 +28,13 @@ std::string unknownKey(const std::string& key, const std::vector<std::string>& k
 void rejectUnknownKeys(const nlohmann::json& obj, const std::string& prefix, const std::vector<std::string>& known,
                        Problems& problems);
 bool isWholeNumber(const nlohmann::json& v);
+// A whole number's value, saturated to the range of long long (18446744073709551615 is
+// "very large", never -1). Report the value itself with v.dump().
+long long wholeNumber(const nlohmann::json& v);
+// Parses JSON text and refuses a key that appears twice in one object (nlohmann::json
+// would keep the last one without a word): each one a problem naming the field.
+// Throws nlohmann::json::parse_error for text that is not JSON.
+nlohmann::json parseStrictJson(const std::string& text, Problems& problems);
 // obj[key] as an integer in [lo, hi], or `fallback` when absent; a problem otherwise.
 int boundedInt(const nlohmann::json& obj, const std::string& key, const std::string& field, long long lo,
                long long hi, int fallback, Problems& problems);
@@ -45,6 +52,3 @@ inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_s
 }  // namespace config_parse
 }  // namespace agent
 
-namespace agent::config_parse {
-
-}  // namespace agent::config_parse

@@ -2,12 +2,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
 
 #include "agent/config.h"
 #include "agent/config_parse.h"
+#include "agent/text_file.h"
 
 namespace agent {
 
@@ -21,6 +19,7 @@ namespace config_parse {
 namespace {
 
 using nlohmann::json;
+constexpr std::size_t kMaxTokenFileBytes = 4096;
 
 // "ADDR:PORT" or "[V6ADDR]:PORT".
 bool parseListen(const std::string& text, std::string& host, int& port, std::string& why) {
@@ -28,7 +27,7 @@ bool parseListen(const std::string& text, std::string& host, int& port, std::str
     if (!text.empty() && text[0] == '[') {
         const auto close = text.find("]:");
         if (close == std::string::npos) {
-            why = "\"" + text + "\" must be ADDR:PORT or [IPV6]:PORT";
+            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
             return false;
         }
         h = text.substr(1, close - 1);
@@ -36,18 +35,19 @@ bool parseListen(const std::string& text, std::string& host, int& port, std::str
     } else {
         const auto colon = text.rfind(':');
         if (colon == std::string::npos || text.find(':') != colon) {
-            why = "\"" + text + "\" must be ADDR:PORT or [IPV6]:PORT";
+            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
             return false;
         }
         h = text.substr(0, colon);
         p = text.substr(colon + 1);
     }
     if (!netcfg::IpAddress::parse(h)) {
-        why = "\"" + h + "\" is not an IP address to listen on";
+        why = quoteInput(h) + " is not an IP address to listen on";
         return false;
     }
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535) {
-        why = "port \"" + p + "\" must be 0-65535";
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535 ||
+        std::stoi(p) == 0) {
+        why = "port " + quoteInput(p) + " must be 1-65535 (port 0 would listen on a random port the director cannot know)";
         return false;
     }
     host = h;
@@ -75,13 +75,13 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
             problems.add("api.token_file", "must be a file path");
         } else {
             out.tokenFile = api["token_file"].get<std::string>();
-            std::ifstream in(out.tokenFile);
-            std::stringstream text;
-            if (in) text << in.rdbuf();
-            std::string token = text.str();
+            auto text = readLimited(out.tokenFile, {.maxBytes = kMaxTokenFileBytes, .deadline = std::chrono::seconds(2)});
+            std::string token = text.value_or("");
             while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-            if (!in)
-                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + std::strerror(errno));
+            if (!text)
+                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + text.error());
+            else if (firstNul(token))
+                problems.add("api.token_file", out.tokenFile + " holds a NUL byte; a token is one line of text");
             else if (token.size() < 16)
                 problems.add("api.token_file", out.tokenFile + " must hold a token of at least 16 characters");
             else
@@ -107,7 +107,7 @@ void parseService(const json& s, const std::string& where, const Config& cfg, Pr
         ok = false;
     } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
                !ip || std::find(cfg.vips.begin(), cfg.vips.end(), *ip) == cfg.vips.end()) {
-        problems.add(where + ".vip", "\"" + s["vip"].get<std::string>() + "\" is not one of the configured vips");
+        problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
         ok = false;
     } else {
         c.vip = *ip;

@@ -10,6 +10,7 @@
 
 #include "agent/config.h"
 #include "agent/state_model.h"
+#include "agent/text_file.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
@@ -21,11 +22,6 @@ struct Finding {
     Verdict verdict = Verdict::Ok;
     std::string what;
     std::string fix;  // empty for ok
-};
-
-struct TextFile {
-    std::string path;
-    std::string content;
 };
 
 struct Listener {

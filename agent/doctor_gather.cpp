@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "agent/doctor.h"
@@ -11,12 +10,11 @@
 namespace agent {
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    if (in) s << in.rdbuf();
-    return s.str();
+// /proc tables may be large on a busy host; files under /etc are small.
+std::string slurp(const std::filesystem::path& p, std::size_t maxBytes = std::size_t{1} << 20) {
+    return readLimited(p.string(), {.maxBytes = maxBytes}).value_or("");
 }
+constexpr std::size_t kProcTableBytes = std::size_t{64} << 20;
 
 void collect(const std::filesystem::path& p, std::vector<TextFile>& out, const std::filesystem::path& sysroot) {
     std::error_code ec;
@@ -120,11 +118,11 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     for (const auto& i : ifaces)
         for (const char* k : {"arp_ignore", "arp_announce", "rp_filter"})
             if (auto v = tree.read({.iface = i, .name = k})) in.sysctls[i][k] = *v;
-    in.listeners = parseProcNetTcp(slurp("/proc/net/tcp"), false);
-    auto v6 = parseProcNetTcp(slurp("/proc/net/tcp6"), true);
+    in.listeners = parseProcNetTcp(slurp("/proc/net/tcp", kProcTableBytes), false);
+    auto v6 = parseProcNetTcp(slurp("/proc/net/tcp6", kProcTableBytes), true);
     in.listeners.insert(in.listeners.end(), v6.begin(), v6.end());
-    in.ipvs = slurp("/proc/net/ip_vs");
-    in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route"));
+    in.ipvs = slurp("/proc/net/ip_vs", kProcTableBytes);
+    in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route", kProcTableBytes));
     collect(sysroot / "etc/sysctl.conf", in.sysctlFiles, sysroot);
     for (const char* d : {"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d"})
         collectDir(sysroot / d, in.sysctlFiles, sysroot, "", ".conf");

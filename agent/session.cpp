@@ -59,6 +59,11 @@ int Session::PassResult::logFailure() const {
 std::expected<Session::Locked, std::string> Session::lockAndLoad(std::chrono::milliseconds wait) {
     auto lock = DirLock::acquire(stateFile_.dir(), wait, logInfo);
     if (!lock) return std::unexpected(lock.error());
+    if (auto torn = stateFile_.discardTornWrite(); !torn)
+        return std::unexpected(torn.error());
+    else if (*torn)
+        logInfo("removed " + (stateFile_.dir() / "state.json.tmp").string() +
+                ", left by a write that a crash cut short (nothing it lists was applied)");
     auto owned = stateFile_.load();
     if (!owned) return std::unexpected(owned.error());
     return Locked{.lock = std::move(*lock), .owned = std::move(*owned)};

@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "agent/text_file.h"
 
 namespace agent {
 namespace {
@@ -69,19 +69,27 @@ Owned unite(const Owned& a, const Owned& b) {
 StateFile::StateFile(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
 std::expected<Owned, std::string> StateFile::load() const {
-    std::ifstream in(path());
-    if (!in) {
-        if (errno == ENOENT) return Owned{};
-        return std::unexpected(sysErr("reading " + path().string()));
+    // 10,000 VIPs take about 0.5 MiB; anything far larger is not a file the agent wrote.
+    auto text = readLimited(path().string(), {.maxBytes = std::size_t{64} << 20});
+    if (!text) {
+        std::error_code ec;
+        if (!std::filesystem::exists(path(), ec) && !ec) return Owned{};
+        return std::unexpected("reading " + path().string() + ": " + text.error());
     }
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-        return fromJson(json::parse(text.str()));
+        if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
+        return fromJson(json::parse(*text));
     } catch (const std::exception& e) {
         return std::unexpected(path().string() + " is damaged (" + e.what() +
                                "); it lists what the agent added: inspect it, then move it aside");
     }
+}
+
+std::expected<bool, std::string> StateFile::discardTornWrite() const {
+    const auto tmp = dir_ / "state.json.tmp";
+    if (::unlink(tmp.c_str()) == 0) return true;
+    if (errno == ENOENT) return false;
+    return std::unexpected(sysErr("removing " + tmp.string()));
 }
 
 std::expected<void, std::string> StateFile::save(const Owned& owned) const {

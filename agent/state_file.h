@@ -36,6 +36,10 @@ public:
     // A missing file is an empty state. A leftover temp file (a write torn by a crash)
     // is ignored: the rename never happened, so state.json is the last complete state.
     std::expected<Owned, std::string> load() const;
+    // Removes the temp file of a write torn by a crash (true if there was one). The state
+    // file is written before the kernel is changed, so what the temp file lists was never
+    // applied. Call it holding the state-dir lock.
+    std::expected<bool, std::string> discardTornWrite() const;
     // Writes atomically; an empty state removes the file.
     std::expected<void, std::string> save(const Owned& owned) const;
 

@@ -39,5 +39,11 @@ TEST_SUITE("cli") {
         CHECK(parseArgs({"start", "--json"}).error() == "--json is not an option of start");
         CHECK(parseArgs({"start", "extra"}).error() == "unexpected argument \"extra\"");
         CHECK(parseArgs({"start", "-c", "a", "-c", "b"}).error() == "--config given twice");
+        CHECK(parseArgs({"start", "--state-dir", "a", "--state-dir=b"}).error() == "--state-dir given twice");
+        CHECK(parseArgs({"doctor", "--sysroot", "a", "--sysroot", "b"}).error() == "--sysroot given twice");
+        const std::string huge(100000, 'x');
+        CHECK(parseArgs({"start", huge}).error() == "unexpected argument \"" + std::string(64, 'x') + "...\" (100000 bytes)");
+        CHECK(parseArgs({huge}).error().size() < 300);
+        CHECK(parseArgs({"start", "--" + huge}).error().size() < 300);
     }
 }

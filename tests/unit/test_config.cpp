@@ -84,7 +84,16 @@ const BadCase kBad[] = {
     {"keep_on_exit not bool", R"({"vips": ["198.51.100.1"], "keep_on_exit": 1})", "keep_on_exit: must be true or false"},
     {"api without listen", R"({"vips": ["198.51.100.1"], "api": {}})", "api.listen: missing"},
     {"api listen no port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1"}})", "api.listen: \"127.0.0.1\" must be ADDR:PORT"},
-    {"api listen bad port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:99999"}})", "api.listen: port \"99999\" must be 0-65535"},
+    {"api listen bad port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:99999"}})", "api.listen: port \"99999\" must be 1-65535"},
+    {"api listen port 0", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:0"}})", "api.listen: port \"0\" must be 1-65535 (port 0 would listen on a random port"},
+    {"duplicate key", R"({"vips": ["198.51.100.1"], "vips": ["198.51.100.2"]})", "cfg.json: vips: appears twice in the same object"},
+    {"duplicate nested key", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80}, {"vip": "198.51.100.1", "port": 81, "port": 82}]})", "services[1].port: appears twice in the same object"},
+    {"duplicate key in arp", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 1, "ignore": 2}})", "arp.ignore: appears twice"},
+    {"overflowing number", R"({"vips": ["198.51.100.1"], "check_interval_ms": 18446744073709551615})", "check_interval_ms: 18446744073709551615 is out of range 10-60000"},
+    {"overflowing arp_ignore", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 18446744073709551615}})", "arp.ignore: 18446744073709551615 is out of the kernel's range 0-8"},
+    {"huge negative", R"({"vips": ["198.51.100.1"], "drain_seconds": -9223372036854775808})", "drain_seconds: -9223372036854775808 is out of range 0-3600"},
+    {"ipv4-compatible v6", R"({"vips": ["::198.51.100.1"]})", "::198.51.100.1 is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address 198.51.100.1 instead"},
+    {"control character in a key", "{\"vips\": [\"198.51.100.1\"], \"a\\u0001b\": 1}", "unknown key \"a\\x01b\""},
     {"api listen hostname", R"({"vips": ["198.51.100.1"], "api": {"listen": "localhost:9100"}})", "api.listen: \"localhost\" is not an IP address"},
     {"api typo", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "tokenfile": "x"}})", "api.tokenfile: unknown key \"tokenfile\" (did you mean \"token_file\"?)"},
     {"token file missing", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": "/nonexistent/token"}})", "api.token_file: cannot read /nonexistent/token"},
@@ -108,6 +117,20 @@ TEST_SUITE("config") {
             CHECK_MESSAGE(msg.find(c.expected) != std::string::npos, "got: " << msg);
             CHECK(msg.rfind("cfg.json: ", 0) == 0);
         }
+    }
+
+    TEST_CASE("a NUL byte is refused, not taken as the end of the document") {
+        const std::string text = std::string(R"({"vips": ["198.51.100.1"]})") + '\0' + R"({"vips": ["198.51.100.2"]})";
+        CHECK(problemsOf(text) == "cfg.json: (document): holds a NUL byte at byte 26; a configuration is JSON text");
+    }
+
+    TEST_CASE("long input is echoed cut short, with its length") {
+        const std::string longVip(100000, 'a');
+        const std::string msg = problemsOf("{}", {longVip});
+        CHECK(msg.size() < 300);
+        CHECK(msg.find("...\" (100000 bytes) is not an IPv4 or IPv6 address") != std::string::npos);
+        const std::string longKey = "{\"vips\": [\"198.51.100.1\"], \"" + std::string(5000, 'k') + "\": 1}";
+        CHECK(problemsOf(longKey).size() < 1000);
     }
 
     TEST_CASE("all problems are reported, not just the first") {
@@ -196,6 +219,14 @@ TEST_SUITE("config") {
         }
         CHECK(msgOf((dir / "ok.json").string()).empty());
         CHECK(agent::loadConfig(std::nullopt, {"198.51.100.7"}).source == "--vip");
+        // Devices and sockets are refused before a byte is read; size is checked on what
+        // is read, not on st_size.
+        CHECK(msgOf("/dev/zero") == "/dev/zero: cannot read: is a character device, not a regular file");
+        {
+            std::ofstream big(dir / "big.json");
+            big << R"({"vips": ["198.51.100.1"], "x": ")" << std::string(1 << 20, 'x') << "\"}";
+        }
+        CHECK(msgOf((dir / "big.json").string()).find("big.json: cannot read: larger than 1 MiB") != std::string::npos);
         fs::remove_all(dir);
     }
 }

@@ -64,6 +64,24 @@ TEST_SUITE("state_file") {
         CHECK_FALSE(fs::exists(dir.path / "state.json.tmp"));
     }
 
+    TEST_CASE("a temp file left by a crash during the very first write is discarded") {
+        TempDir dir;
+        StateFile f(dir.path);
+        std::ofstream(dir.path / "state.json.tmp") << R"({"format": 1, "addresses": ["198.51.100.1"], "routes": [], "sysctl_originals": []})";
+        CHECK(f.load().value().empty());  // the rename never happened: nothing was applied
+        CHECK(f.discardTornWrite().value());
+        CHECK_FALSE(fs::exists(dir.path / "state.json.tmp"));
+        CHECK_FALSE(f.discardTornWrite().value());
+    }
+
+    TEST_CASE("a state file that is not a regular file is an error, not read forever") {
+        TempDir dir;
+        REQUIRE(::mkfifo((dir.path / "state.json").c_str(), 0600) == 0);
+        auto r = StateFile(dir.path).load();
+        REQUIRE_FALSE(r);
+        CHECK(r.error().find("is a FIFO (named pipe), not a regular file") != std::string::npos);
+    }
+
     TEST_CASE("a damaged state file is an error that says what to do, never silently empty") {
         TempDir dir;
         std::ofstream(dir.path / "state.json") << "{not json";

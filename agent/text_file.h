@@ -1,0 +1,42 @@
+#pragma once
+// Reading a file the agent is handed (configuration, API token, state file, the old
+// setups import and doctor read) with hard limits: a regular file (a pipe only where
+// asked), at most maxBytes whatever st_size says, within a deadline. A device, a FIFO
+// with a writer that never finishes or a file that keeps growing is refused with a
+// reason instead of being read forever.
+#include <chrono>
+#include <cstddef>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace agent {
+
+struct TextFile {
+    std::string path;  // as shown to the operator
+    std::string content;
+};
+
+struct ReadLimits {
+    std::size_t maxBytes = std::size_t{1} << 20;
+    std::chrono::milliseconds deadline{5000};
+    bool allowPipe = false;  // a FIFO or pipe (e.g. -c /dev/stdin), still bounded by the deadline
+};
+
+// The file's bytes, or why not ("is a character device, not a regular file",
+// "larger than 1 MiB", ...), prefixed with nothing: the caller names the file.
+std::expected<std::string, std::string> readLimited(const std::string& path, const ReadLimits& limits = {});
+
+// "1 MiB", "4 KiB", "300 bytes".
+std::string sizeText(std::size_t bytes);
+
+// Input text as it may be echoed in a message: in double quotes (unless withQuotes is
+// false), control characters escaped, and cut after 64 characters with the full length
+// named, so a 100 KB argument or key is never echoed whole.
+std::string quoteInput(std::string_view text, bool withQuotes = true);
+
+// Where the first NUL byte is, if any: a text file never holds one.
+std::optional<std::size_t> firstNul(std::string_view text);
+
+}  // namespace agent
