@@ -141,7 +141,6 @@ void ServiceChecker::loop() {
             if (stopping_) return;
             auto& s = statuses_[i];
             ++s.checks;
-            const bool wasUp = s.up;
             if (err) {
                 s.lastError = *err;
                 s.successes = 0;
@@ -152,7 +151,7 @@ void ServiceChecker::loop() {
                 if (++s.successes >= check.rise) s.up = true;
             }
             due[i] = Clock::now() + std::chrono::milliseconds(check.intervalMs);
-            if (wasUp != s.up && onChange_) onChange_();
+            if (onChange_) onChange_();
         }
     }
 }

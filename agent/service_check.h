@@ -28,7 +28,8 @@ struct ServiceStatus {
 
 class ServiceChecker {
 public:
-    // onChange is called (from the checker thread) when a service goes up or down.
+    // onChange is called (from the checker thread) after every probe, so that what
+    // /status shows (checks, last_error) is never older than one check interval.
     ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange);
     ~ServiceChecker();
     ServiceChecker(const ServiceChecker&) = delete;

@@ -79,7 +79,8 @@ public:
         return current_;
     }
     // The loop's heartbeat, for /healthz: milliseconds on the steady clock.
-    void beat() { heartbeatMs_.store(nowMs()); }
+    void beat() { beatAt(nowMs()); }
+    void beatAt(std::int64_t steadyMs) { heartbeatMs_.store(steadyMs); }
     std::int64_t msSinceBeat() const { return nowMs() - heartbeatMs_.load(); }
     static std::int64_t nowMs() {
         return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())

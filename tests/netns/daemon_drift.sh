@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
 trap 'end_started "${DAEMON:-}"' EXIT
 
-start_daemon '{"vips": ["198.51.100.188", "2001:db8::188"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
+start_daemon '{"vips": ["198.51.100.188", "2001:db8::188", "198.51.100.189"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
 equals "$(http_code http://$API/ready)" "200" "ready after start"
 ip addr del $VIP4/32 dev lo
 wait_for "removed IPv4 VIP re-added" has_addr $VIP4 32
@@ -33,22 +33,35 @@ d=json.load(sys.stdin)
 whats=[e["what"] for e in d["recent_drift"]]
 assert any("added 198.51.100.188/32 to lo" in w for w in whats), whats
 assert d["repairs"]["address"] >= 2 and d["drift_events_total"] >= 5, d
-assert d["config"]["vips"] == ["198.51.100.188", "2001:db8::188"]
+assert d["config"]["vips"] == ["198.51.100.188", "2001:db8::188", "198.51.100.189"]
 assert d["state"]["in_place"] is True
 ' && pass "/status lists drift events, counters, config and state" || fail "/status: $status"
 contains "$(cat $STATE/daemon.log)" "drift repaired: added $VIP4/32 to lo" "repairs logged one line each"
-# A fight (something keeps deleting the VIP): repairs back off instead of spinning.
-# Bounded: at most 60 deletions, 20 ms apart.
-for _ in $(seq 1 60); do ip addr del $VIP4/32 dev lo 2>/dev/null; sleep 0.02; done
-contains "$(cat $STATE/daemon.log)" "fighting: something keeps undoing address $VIP4/32; next repair in" "the fight is logged with the backoff"
-steps=$(grep -c "^fighting:" "$STATE/daemon.log")
-[ "$steps" -ge 2 ] && [ "$steps" -le 8 ] && pass "one log line per backoff step ($steps)" || fail "$steps fighting lines"
-repairs=$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_repairs_total\{kind="address"\}/ {print $2}')
-[ "$repairs" -lt 40 ] && pass "backoff: $repairs address repairs for 60 deletions" || fail "no backoff: $repairs repairs"
-equals "$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_fighting / {print $2}')" "1" "metrics say fighting"
-curl -s http://$API/status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["fighting"]["active"] and "address 198.51.100.188/32" in d["fighting"]["with"], d["fighting"]' \
+# A fight over a VIP nothing else touched (so no earlier repair counts toward the
+# damper's window): something deletes it each time it is back (7 times, bounded by a 60 s
+# deadline each). Without damping the 7 repairs would take milliseconds; the damper
+# must log one line per backoff step (100, 200, 400, 800, 1600 ms from the third repair
+# on; each delays the repair after it) and space the repairs at least that far apart. Waits are on the VIP, not on time.
+FOUGHT=198.51.100.189
+addr_repairs() { curl -s http://$API/metrics | awk '/^lvs_rs_agent_repairs_total\{kind="address"\}/ {print $2}'; }
+fighting_metric() { [ "$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_fighting / {print $2}')" = 1 ]; }
+r0=$(addr_repairs); l0=$(grep -c "^fighting:" "$STATE/daemon.log")
+t0=$(now_us)
+for i in $(seq 1 7); do
+  wait_until 60 has_addr $FOUGHT 32 || { fail "VIP not repaired before deletion $i"; break; }
+  ip addr del $FOUGHT/32 dev lo
+  [ "$i" = 5 ] && wait_for "metrics say fighting during the fight" fighting_metric
+done
+wait_until 60 has_addr $FOUGHT 32
+elapsed_ms=$(( ($(now_us) - t0) / 1000 ))
+equals "$(( $(addr_repairs) - r0 ))" "7" "one repair per deletion, no spinning"
+[ "$elapsed_ms" -ge 1500 ] && pass "repairs backed off: 7 deletions took $elapsed_ms ms (>= 100+200+400+800 before repairs 4-7)" || fail "no backoff: 7 repairs in $elapsed_ms ms"
+contains "$(cat $STATE/daemon.log)" "fighting: something keeps undoing address $FOUGHT/32; next repair in" "the fight is logged with the backoff"
+steps=$(( $(grep -c "^fighting:" "$STATE/daemon.log") - l0 ))
+equals "$steps" "5" "one log line per backoff step"
+curl -s http://$API/status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["fighting"]["active"] and "address 198.51.100.189/32" in d["fighting"]["with"], d["fighting"]' \
   && pass "/status names what is fought over" || fail "/status fighting"
-wait_for "the VIP is put back after the fight" has_addr $VIP4 32
+wait_for "the VIP is put back after the fight" has_addr $FOUGHT 32
 
 stop_daemon
 equals "$DAEMON_RC" "0" "SIGTERM exits 0"

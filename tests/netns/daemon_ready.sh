@@ -21,9 +21,16 @@ equals "$(http_code http://$API/ready/203.0.113.1)" "404" "an unmanaged VIP is 4
 equals "$(agent_check)" "down" "agent-check says down"
 
 # A service bound to another address only: DR traffic to the VIP would never reach it.
+# The checker must have probed a few times (rise is 2) while the listener was up, and
+# still say down: checks are counted in /status.
 python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & WEB=$!
-sleep 0.5
+wait_listening 127.0.0.1 8080 || exit 1
+checks() { json_at "http://$API/status" 'd["services"][0]["checks"]'; }
+checks_at_least() { [ "$(checks)" -ge "$1" ]; }
+c0=$(checks)
+wait_for "the checker probed 3 more times with the listener up" checks_at_least $((c0 + 3))
 equals "$(http_code http://$API/ready/$VIP4)" "503" "service on 127.0.0.1 only is still down on the VIP"
+contains "$(json_at "http://$API/status" 'd["services"][0]["last_error"]')" "refused" "the check's last error says the VIP refused"
 kill $WEB; wait $WEB 2>/dev/null
 python3 -m http.server 8080 --bind $VIP4 >/dev/null 2>&1 & WEB=$!
 wait_for "service on the VIP brings /ready to 200" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"

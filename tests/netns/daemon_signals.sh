@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # SIGHUP reloads (a good file binds new VIPs and unbinds removed ones; a bad file is
-# rejected and the old configuration keeps running); SIGTERM drains for drain_seconds,
-# then undoes everything; kill -9 leaves a state that a new `run` adopts, and a later
+# rejected and the old configuration keeps running); SIGTERM drains for drain_seconds
+# (a second SIGTERM cuts the drain short), then undoes everything; kill -9 leaves a state that a new `run` adopts, and a later
 # `stop` still restores the original sysctls. keep_on_exit leaves things in place.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
-trap 'end_started "${DAEMON:-}"' EXIT
+NOTIFY_PID=
+trap 'end_started "${DAEMON:-}" "${NOTIFY_PID:-}"' EXIT
 
 setsys lo arp_ignore 3   # a non-default original to restore in the end
 start_daemon '{"vips": ["198.51.100.1", "198.51.100.2"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
 
-# SIGHUP with a good file
-printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+# SIGHUP with a good file (and a drain long enough to look at, cut short below)
+printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3"], "check_interval_ms": 100, "drain_seconds": 60, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 kill -HUP $DAEMON
 wait_for "reload binds the new VIP" has_addr 198.51.100.3 32
 wait_for "reload unbinds the removed VIP" sh -c "! ip -o addr show dev lo | grep -q ' 198.51.100.1/32'"
@@ -27,16 +28,25 @@ has_addr 198.51.100.3 32 && pass "old configuration still applied" || fail "bad 
 equals "$(http_code http://$API/ready)" "200" "still ready after a bad reload"
 kill -0 $DAEMON && pass "daemon still running" || fail "daemon died on a bad reload"
 
-# SIGTERM: drain, then undo
+# SIGTERM: drain (60 s, so there is time to look), then a second SIGTERM skips the rest
 kill -TERM $DAEMON
-sleep 0.3
-equals "$(http_code http://$API/ready)" "503" "not ready while draining before exit"
+wait_for "drain logged" log_has "stopping: reporting not ready for 60 s"
+wait_for "not ready while draining before exit" http_is 503 "http://$API/ready"
 has_addr 198.51.100.3 32 && pass "VIPs still bound during the drain" || fail "VIPs removed before the drain ended"
+kill -0 $DAEMON && pass "still running during the drain" || fail "exited before the drain ended"
+kill -TERM $DAEMON
 wait $DAEMON; rc=$?
-equals "$rc" "0" "exit 0 after the drain"
+equals "$rc" "0" "exit 0 after a drain cut short"
+contains "$(cat $STATE/daemon.log)" "second stop signal: skipping the rest of the drain" "second signal logged"
 has_addr 198.51.100.3 32 && fail "VIP left after exit" || pass "VIPs removed after the drain"
 equals "$(sysv lo arp_ignore)" "3" "original lo arp_ignore restored at exit"
-contains "$(cat $STATE/daemon.log)" "stopping: reporting not ready for 1 s" "drain logged"
+
+# A drain that runs out by itself
+start_daemon '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
+kill -TERM $DAEMON; wait $DAEMON; rc=$?
+equals "$rc" "0" "exit 0 after the drain ran out"
+contains "$(cat $STATE/daemon.log)" "stopping: reporting not ready for 1 s" "1 s drain logged"
+has_addr 198.51.100.1 32 && fail "VIP left after a drain ran out" || pass "VIP removed after the drain ran out"
 
 # kill -9, then a new run adopts, then stop restores the originals
 start_daemon '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
@@ -56,32 +66,38 @@ equals "$DAEMON_RC" "0" "exit 0"
 has_addr 198.51.100.1 32 && pass "keep_on_exit leaves the VIP" || fail "keep_on_exit removed the VIP"
 expect_rc 0 "stop afterwards" agent stop
 # systemd's notify protocol: READY=1 with a STATUS after the first converge, STOPPING=1 at exit.
-listen_notify() {  # collects datagrams on $1 for $2 seconds into $1.log
-  python3 - "$1" "$2" > "$1.log" <<'PY' &
+# listen_notify SOCKET: collects datagrams on SOCKET into SOCKET.log, one line each, until
+# ended (at most 120 s); returns once the socket is bound ("bound" is its first line).
+listen_notify() {
+  python3 - "$1" > "$1.log" <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(0.2)
-end = time.time() + float(sys.argv[2])
+print("bound", flush=True)
+end = time.time() + 120
 while time.time() < end:
     try: print(s.recv(4096).decode().replace("\n", " | "), flush=True)
     except socket.timeout: pass
 PY
-  NOTIFY_PID=$!; sleep 0.3
+  NOTIFY_PID=$!
+  wait_until 20 grep -qx bound "$1.log" || { echo "notify listener did not bind"; return 1; }
 }
-listen_notify "$STATE/notify.sock" 3
+end_notify() { kill "$NOTIFY_PID" 2>/dev/null; wait "$NOTIFY_PID" 2>/dev/null; NOTIFY_PID=; }
+listen_notify "$STATE/notify.sock" || exit 1
 printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 & DAEMON=$!
-sleep 1; kill -TERM $DAEMON; wait $DAEMON; wait $NOTIFY_PID
-contains "$(cat $STATE/notify.sock.log)" "READY=1 | STATUS=ready: 1 VIP(s) in place" "READY=1 with a status line"
-contains "$(cat $STATE/notify.sock.log)" "STOPPING=1" "STOPPING=1 at exit"
+wait_for "READY=1 with a status line" log_has "READY=1 | STATUS=ready: 1 VIP(s) in place" "$STATE/notify.sock.log"
+kill -TERM $DAEMON; wait $DAEMON
+wait_for "STOPPING=1 at exit" log_has "STOPPING=1" "$STATE/notify.sock.log"
+end_notify
 rm -f "$STATE/notify.sock" "$STATE/notify.sock.log"
 
 # A bad configuration at start: exit 2, nothing changed, no daemon left, and the reason
 # where `systemctl status` shows it.
-listen_notify "$STATE/notify.sock" 2
+listen_notify "$STATE/notify.sock" || exit 1
 printf '%s' '{"vips": ["198.51.100.1/24"]}' > "$STATE/config.json"
 NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >/dev/null 2>&1
-wait $NOTIFY_PID
-contains "$(cat $STATE/notify.sock.log)" "STATUS=configuration rejected, nothing changed" "STATUS= names the configuration error"
+wait_for "STATUS= names the configuration error" log_has "STATUS=configuration rejected, nothing changed" "$STATE/notify.sock.log"
+end_notify
 before=$(kernel_snapshot)
 printf '%s' '{"vips": ["198.51.100.1/24"]}' > "$STATE/config.json"
 expect_rc 2 "run with a bad configuration" "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE"

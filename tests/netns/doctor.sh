@@ -32,11 +32,11 @@ doctor; contains "$OUT" "FAIL  vip-on-real-interface: $VIP4 is also bound on vet
 ip addr del $VIP4/32 dev veth1
 
 python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & WEB=$!
-sleep 0.5
+wait_listening 127.0.0.1 8080 || exit 1
 doctor; contains "$OUT" "FAIL  service-listening: port 8080 listens only on 127.0.0.1, not on the VIP" "service on another address"
 kill $WEB; wait $WEB 2>/dev/null
 python3 -m http.server 8080 --bind 0.0.0.0 >/dev/null 2>&1 & WEB=$!
-sleep 0.5
+wait_listening 0.0.0.0 8080 || exit 1
 doctor; contains "$OUT" "ok  service-listening: something listens on $VIP4:8080" "service on the wildcard"
 
 mkdir -p "$ROOT/etc/sysctl.d"

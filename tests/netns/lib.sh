@@ -75,12 +75,13 @@ start_daemon() {
   : > "$STATE/daemon.log"
   "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 &
   DAEMON=$!
-  for _ in $(seq 1 200); do
-    grep -q "^running:" "$STATE/daemon.log" 2>/dev/null && curl -s -o /dev/null "http://$API/healthz" && return 0
-    kill -0 $DAEMON 2>/dev/null || { echo "daemon exited:"; cat "$STATE/daemon.log"; return 1; }
-    sleep 0.02
-  done
-  echo "daemon did not come up"; cat "$STATE/daemon.log"; return 1
+  if wait_until 30 daemon_up; then return 0; fi
+  kill -0 $DAEMON 2>/dev/null && echo "daemon did not come up within 30 s:" || echo "daemon exited:"
+  cat "$STATE/daemon.log"; return 1
+}
+daemon_up() {
+  kill -0 "$DAEMON" 2>/dev/null || return 2
+  grep -q "^running:" "$STATE/daemon.log" 2>/dev/null && curl -s -o /dev/null "http://$API/healthz"
 }
 # For EXIT traps: end what the test started (by PID) and wait, so the daemon has finished
 # writing into $STATE before it is removed.
@@ -94,9 +95,35 @@ stop_daemon() {  # SIGTERM, wait; sets DAEMON_RC
   kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON"; DAEMON_RC=$?
 }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-# wait_for DESCRIPTION CMD...: retries CMD for up to 5 s
+# Waiting is for a condition, never for a time: wait_until SECONDS CMD... polls CMD every
+# 20 ms until it succeeds (0) or the deadline passes (1). A CMD that returns 2 means it
+# can never succeed (a process it waits for has died): stop at once.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+wait_until() {
+  local limit=$1 rc; shift
+  local end=$(( $(now_us) + limit * 1000000 ))
+  while :; do
+    "$@" >/dev/null 2>&1; rc=$?
+    [ "$rc" = 0 ] && return 0
+    [ "$rc" = 2 ] && return 1
+    [ "$(now_us)" -ge "$end" ] && return 1
+    sleep 0.02
+  done
+}
+# wait_for DESCRIPTION CMD...: a check that passes once CMD succeeds within 10 s
 wait_for() {
   local what=$1; shift
-  for _ in $(seq 1 250); do "$@" >/dev/null 2>&1 && { pass "$what"; return 0; }; sleep 0.02; done
-  fail "$what (not within 5 s)"; return 1
+  if wait_until 10 "$@"; then pass "$what"; return 0; fi
+  fail "$what (not within 10 s)"; return 1
 }
+# listening ADDR PORT: a TCP listener on exactly ADDR:PORT ("*" or "0.0.0.0" for any)
+listening() { ss -Hltn "sport = :$2" | awk '{print $4}' | grep -qxF "$1:$2"; }
+# wait_listening ADDR PORT: a started server is up when ss shows its socket (20 s)
+wait_listening() {
+  wait_until 20 listening "$1" "$2" && return 0
+  echo "nothing listens on $1:$2 after 20 s"; return 1
+}
+http_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$2")" = "$1" ]; }  # http_is CODE URL
+log_has() { grep -qF -- "$1" "${2:-$STATE/daemon.log}"; }  # log_has TEXT [FILE]
+# json_at URL PYEXPR: evaluates PYEXPR over the JSON document d fetched from URL
+json_at() { curl -s "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }

@@ -91,13 +91,17 @@ TEST_SUITE("http_api") {
     TEST_CASE("/healthz follows the loop's heartbeat") {
         SnapshotStore store;
         RecordingControl control;
-        HttpApi api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = "", .healthyWithinMs = 50, .workers = 1});
+        // The window is wide and the stale beat is set, not waited for: no timing race.
+        HttpApi api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = "", .healthyWithinMs = 60000, .workers = 1});
         const int port = api.start().value();
         httplib::Client c("127.0.0.1", port);
         store.beat();
         CHECK(c.Get("/healthz")->status == 200);
-        usleep(120000);
-        CHECK(c.Get("/healthz")->status == 500);
+        store.beatAt(SnapshotStore::nowMs() - 120000);
+        auto stale = c.Get("/healthz");
+        REQUIRE(stale);
+        CHECK(stale->status == 500);
+        CHECK(nlohmann::json::parse(stale->body)["alive"] == false);
     }
 
     TEST_CASE("/status and /metrics") {

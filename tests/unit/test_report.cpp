@@ -38,8 +38,11 @@ TEST_SUITE("report") {
         CHECK(has("net.ipv4.conf.all.arp_ignore is 0, expected 1"));
         CHECK(has("net.ipv4.conf.lo.arp_announce is 0, expected 2"));
         // lo's effective arp_announce is max(all=2, lo=0) = 2
-        for (const auto& s : r.sysctls)
-            if (s.key.iface == "lo" && s.key.name == "arp_announce") CHECK(*s.effective == 2);
+        const auto lo = std::find_if(r.sysctls.begin(), r.sysctls.end(),
+                                     [](const auto& s) { return s.key.iface == "lo" && s.key.name == "arp_announce"; });
+        REQUIRE(lo != r.sysctls.end());
+        REQUIRE(lo->effective.has_value());
+        CHECK(*lo->effective == 2);
         CHECK(toJson(r)["problems"].size() == p.size());
     }
 
