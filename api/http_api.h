@@ -1,6 +1,6 @@
 #pragma once
-// The readiness API over HTTP (cpp-httplib), reading only the published snapshot:
-//   GET /ready, /ready/<vip>, /healthz, /status, /metrics; POST /drain, /undrain (token).
+// The readiness API over HTTP: cpp-httplib parses, api/routes answers (reading only the
+// published snapshot).
 // Hardened for Debian's cpp-httplib 0.11.4: an exception handler (0.11.4 would leak
 // e.what() in a header), a payload limit, bounded timeouts and worker pool, no static
 // files, bodies and Transfer-Encoding refused on GET, JSON for every error.
@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "api/routes.h"
 #include "api/snapshot.h"
 
 namespace httplib {
@@ -39,18 +40,12 @@ public:
     void setToken(const std::string& token);
 
 private:
-    void routes();
-    bool authorized(const std::string& header, int& status, std::string& why) const;
+    void configure();
 
-    const SnapshotStore& store_;
-    DrainControl& control_;
+    Routes routes_;
     HttpApiOptions options_;
-    mutable std::mutex tokenMu_;
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
 };
-
-// Constant-time comparison (the time does not depend on where the inputs differ).
-bool tokensEqual(const std::string& a, const std::string& b);
 
 }  // namespace api

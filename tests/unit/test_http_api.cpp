@@ -166,9 +166,14 @@ TEST_SUITE("http_api") {
         Harness h("s3cret-token-0123456789");
         auto c = h.client();
         httplib::Headers right{{"Authorization", "Bearer s3cret-token-0123456789"}};
-        auto big = c.Post("/ready", right, std::string(100000, 'x'), "text/plain");
+        auto big = c.Post("/drain", right, std::string(100000, 'x'), "text/plain");
         REQUIRE(big);
         CHECK(big->status == 413);
+        CHECK(h.control.requests.empty());
+        auto wrongMethod = c.Post("/ready", right, std::string(100000, 'x'), "text/plain");
+        REQUIRE(wrongMethod);
+        CHECK(wrongMethod->status == 405);
+        CHECK(wrongMethod->get_header_value("Connection") == "close");
     }
 
     TEST_CASE("constant-time token comparison") {

@@ -1,0 +1,192 @@
+#include "api/routes.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "api/metrics.h"
+
+namespace api {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse jsonResponse(int status, const json& body) {
+    return {.status = status, .contentType = "application/json", .body = body.dump() + "\n", .headers = {}, .close = false};
+}
+
+HttpResponse refuse(int status, const std::string& why) {
+    auto r = jsonResponse(status, {{"error", why}});
+    r.close = true;
+    return r;
+}
+
+// The VIP in canonical form, or "" if the text is not an address.
+std::string canonical(const std::string& text) {
+    if (text.empty() || text.size() > 45 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':'; }))
+        return "";
+    unsigned char buf[16];
+    char out[INET6_ADDRSTRLEN];
+    for (int family : {AF_INET, AF_INET6})
+        if (inet_pton(family, text.c_str(), buf) == 1 && inet_ntop(family, buf, out, sizeof out)) return out;
+    return "";
+}
+
+double nowUnix() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// Only printable ASCII is echoed back in an error body, and only a little of it.
+std::string shown(const std::string& text) {
+    std::string out;
+    for (char c : text.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return out;
+}
+
+enum class Route { Ready, ReadyVip, Healthz, Status, Metrics, Drain, Undrain, None };
+
+Route routeOf(const std::string& path) {
+    if (path == "/ready") return Route::Ready;
+    if (path.rfind("/ready/", 0) == 0) return Route::ReadyVip;
+    if (path == "/healthz") return Route::Healthz;
+    if (path == "/status") return Route::Status;
+    if (path == "/metrics") return Route::Metrics;
+    if (path == "/drain") return Route::Drain;
+    if (path == "/undrain") return Route::Undrain;
+    return Route::None;
+}
+
+}  // namespace
+
+const std::string* HttpRequest::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return &v;
+    return nullptr;
+}
+
+bool tokensEqual(const std::string& a, const std::string& b) {
+    // Compare over the longer length so the time depends on neither content nor prefix.
+    const std::size_t n = std::max(a.size(), b.size());
+    unsigned char diff = static_cast<unsigned char>(a.size() != b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+        diff |= static_cast<unsigned char>(x ^ y);
+    }
+    return diff == 0;
+}
+
+Routes::Routes(const SnapshotStore& store, DrainControl& control, RouteOptions options)
+    : store_(store), control_(control), options_(std::move(options)) {}
+
+void Routes::setToken(const std::string& token) {
+    std::lock_guard lock(tokenMu_);
+    options_.token = token;
+}
+
+bool Routes::authorized(const HttpRequest& req, HttpResponse& refusal) const {
+    std::lock_guard lock(tokenMu_);
+    if (options_.token.empty()) {
+        refusal = refuse(403, "remote drain is disabled: configure api.token_file");
+        return false;
+    }
+    const std::string prefix = "Bearer ";
+    const std::string* auth = req.header("Authorization");
+    if (!auth || auth->rfind(prefix, 0) != 0) {
+        refusal = refuse(401, "missing bearer token");
+        refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return false;
+    }
+    if (!tokensEqual(auth->substr(prefix.size()), options_.token)) {
+        refusal = refuse(401, "wrong token");
+        refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return false;
+    }
+    return true;
+}
+
+HttpResponse Routes::handle(const HttpRequest& req) const {
+    HttpResponse r = answer(req);
+    // The engine hands over no body it has not read: whatever a request announces as
+    // its body must never be taken for the next request on the connection.
+    const std::string* length = req.header("Content-Length");
+    if (req.header("Transfer-Encoding") || (length && *length != "0") || !req.body.empty()) r.close = true;
+    return r;
+}
+
+HttpResponse Routes::answer(const HttpRequest& req) const {
+    const Route route = routeOf(req.path);
+    if (route == Route::None) return jsonResponse(404, {{"error", "not found"}});
+    const bool post = route == Route::Drain || route == Route::Undrain;
+    const bool read = req.method == "GET" || req.method == "HEAD";
+    if ((post && req.method != "POST") || (!post && !read)) {
+        const char* allow = post ? "POST" : "GET, HEAD";
+        auto r = jsonResponse(405, {{"error", "method not allowed"}, {"allow", allow}});
+        r.headers.emplace_back("Allow", allow);
+        return r;
+    }
+    // A body where no route takes one could be a second request smuggled inside the
+    // first: refused, and the connection closed.
+    const std::string* length = req.header("Content-Length");
+    if (req.header("Transfer-Encoding") || req.header("Content-Encoding") || req.header("Range"))
+        return refuse(400, "Transfer-Encoding, Content-Encoding and Range are not accepted");
+    if (read && ((length && *length != "0") || !req.body.empty())) return refuse(400, "a GET request takes no body");
+    const bool lengthOk = !length || (!length->empty() && length->size() <= 4 &&
+                                      std::all_of(length->begin(), length->end(), ::isdigit) &&
+                                      std::stoul(*length) <= kMaxRequestBody);
+    if (post && (req.body.size() > kMaxRequestBody || !lengthOk)) return refuse(413, "payload too large");
+
+    switch (route) {
+        case Route::Drain:
+        case Route::Undrain: {
+            HttpResponse refusal;
+            if (!authorized(req, refusal)) return refusal;
+            const bool drain = route == Route::Drain;
+            control_.requestDrain(drain);
+            auto r = jsonResponse(200, {{"draining", drain}});
+            r.close = true;
+            return r;
+        }
+        case Route::Ready: {
+            const auto snap = store_.get();
+            return {.status = snap->ready ? 200 : 503, .contentType = "application/json", .body = snap->readyBody, .headers = {}, .close = false};
+        }
+        case Route::ReadyVip: {
+            const std::string text = req.path.substr(7);
+            const std::string vip = canonical(text);
+            const auto snap = store_.get();
+            if (const auto it = snap->vipBodies.find(vip); !vip.empty() && it != snap->vipBodies.end()) {
+                const auto v = std::find_if(snap->vips.begin(), snap->vips.end(), [&](const auto& x) { return x.vip == vip; });
+                const bool ready = v != snap->vips.end() && v->ready;
+                return {.status = ready ? 200 : 503, .contentType = "application/json", .body = it->second, .headers = {}, .close = false};
+            }
+            return jsonResponse(404, {{"error", shown(text) + " is not a VIP managed by this agent"}});
+        }
+        case Route::Healthz: {
+            const auto since = store_.msSinceBeat();
+            const bool alive = since <= options_.healthyWithinMs;
+            return jsonResponse(alive ? 200 : 500, {{"alive", alive}, {"last_tick_ms_ago", since}});
+        }
+        case Route::Status: {
+            const auto snap = store_.get();
+            json body = snap->status;
+            body["uptime_seconds"] = snap->startedAtUnix > 0 ? nowUnix() - snap->startedAtUnix : 0.0;
+            return jsonResponse(200, body);
+        }
+        case Route::Metrics:
+            return {.status = 200, .contentType = "text/plain; version=0.0.4; charset=utf-8",
+                    .body = renderMetrics(*store_.get(), nowUnix()), .headers = {}, .close = false};
+        case Route::None: break;
+    }
+    return jsonResponse(404, {{"error", "not found"}});
+}
+
+}  // namespace api
