@@ -9,6 +9,7 @@ PACKAGES=(
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
   haproxy keepalived                                 # director-side: a real poller, config checks
   rpm                                                # rpmbuild, for the .rpm package test
+  clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected)
 )
 PACKAGES+=("$@")
 missing=()

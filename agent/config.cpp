@@ -172,6 +172,11 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("(document)", std::string("not valid JSON (truncated or mistyped?) at byte ") +
                                        std::to_string(e.byte) + ": " + e.what());
         problems.throwIfAny();
+    } catch (const json::exception& e) {
+        // A number too large for a double (1e400) is valid JSON text that nlohmann::json
+        // refuses with out_of_range rather than parse_error.
+        problems.add("(document)", std::string("cannot be read: ") + e.what());
+        problems.throwIfAny();
     }
     if (!doc.is_object()) {
         problems.add("(document)", std::string("must be a JSON object, not ") + doc.type_name());

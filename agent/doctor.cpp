@@ -87,7 +87,7 @@ void checkSysctlFiles(const DoctorInput& in, std::vector<Finding>& out) {
             std::smatch m;
             if (!std::regex_match(l, m, line)) continue;
             const std::string iface = m[1], key = m[2];
-            const int value = std::stoi(m[3]);
+            const int value = boundedNumber(m[3].str()).value_or(0);
             const int want = key == "arp_ignore" ? in.config.arp.ignore : in.config.arp.announce;
             if (value >= want || iface == "default") continue;
             any = true;

@@ -5,6 +5,10 @@
 #include <regex>
 #include <sstream>
 
+#include "agent/config.h"
+#include "netcfg/ip_address.h"
+#include "sysctl/sysctl.h"
+
 namespace agent {
 namespace {
 
@@ -23,6 +27,12 @@ public:
     void addVip(const std::string& text, const std::string& where, int prefix) {
         auto ip = netcfg::IpAddress::parse(text);
         if (!ip) return;
+        // The same rule as the configuration's, so what import prints, check accepts.
+        netcfg::IpAddress checked;
+        if (auto why = vipProblem(ip->str(), checked)) {
+            r.notes.push_back(where + ": " + *why + "; left out");
+            return;
+        }
         if (prefix >= 0 && prefix != ip->hostPrefix())
             r.notes.push_back(where + ": " + ip->str() + " had prefix /" + std::to_string(prefix) +
                               "; DR needs a host address, the configuration binds it as /" + std::to_string(ip->hostPrefix()));
@@ -30,7 +40,14 @@ public:
     }
 
     // The largest value seen wins: the old scripts' stop branches write 0 to undo.
-    void setArp(const std::string& iface, const std::string& key, int value) {
+    void setArp(const std::string& iface, const std::string& key, const std::string& digits, const std::string& where) {
+        // Only names the configuration accepts (and JSON can carry: printable ASCII).
+        if (!sysctl::isValidInterfaceName(iface) ||
+            !std::all_of(iface.begin(), iface.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; })) {
+            r.notes.push_back(where + ": " + quoteInput(iface) + " is not an interface name, ignoring");
+            return;
+        }
+        const int value = boundedNumber(digits, 255).value_or(255);
         auto& m = key == "arp_ignore" ? r.arpIgnore : r.arpAnnounce;
         m[iface] = std::max(m.contains(iface) ? m[iface] : 0, value);
     }
@@ -66,7 +83,7 @@ public:
             const std::string where = f.path + ":" + std::to_string(n);
             bool used = false;
             if (std::regex_search(line, m, ifconfig)) {
-                int prefix = m[2].matched ? std::stoi(m[2]) : -1;
+                int prefix = m[2].matched ? boundedNumber(m[2].str(), 999).value_or(999) : -1;
                 std::smatch nm;
                 const std::string rest = m[3];
                 if (std::regex_search(rest, nm, netmask)) prefix = prefixOfNetmask(nm[1]);
@@ -74,7 +91,7 @@ public:
                 used = true;
             }
             if (std::regex_search(line, m, ipaddr)) {
-                addVip(m[1], where, m[2].matched ? std::stoi(m[2]) : -1);
+                addVip(m[1], where, m[2].matched ? boundedNumber(m[2].str(), 999).value_or(999) : -1);
                 used = true;
             }
             if (std::regex_search(line, m, route) || std::regex_search(line, m, iproute)) {
@@ -82,10 +99,10 @@ public:
                 used = true;
             }
             if (std::regex_search(line, m, echoSys)) {
-                setArp(m[2], m[3], std::stoi(m[1]));
+                setArp(m[2], m[3], m[1], where);
                 used = true;
             } else if (std::regex_search(line, m, sysctlW) || std::regex_match(line, m, sysctlConf)) {
-                setArp(m[1], m[2], std::stoi(m[3]));
+                setArp(m[1], m[2], m[3], where);
                 used = true;
             }
             if (used) r.toDelete.push_back(where + ": " + raw);
@@ -136,7 +153,7 @@ public:
                 flush();
             } else if (!alias.empty() && std::regex_search(line, m, address)) {
                 vip = m[1];
-                if (m[2].matched) prefix = std::stoi(m[2]);
+                if (m[2].matched) prefix = boundedNumber(m[2].str(), 999).value_or(999);
             } else if (!alias.empty() && std::regex_search(line, m, mask)) {
                 prefix = prefixOfNetmask(m[1]);
             }

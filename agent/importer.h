@@ -3,10 +3,11 @@
 // ifconfig/route/ip/echo/sysctl lines, ifcfg-lo:N files, ifupdown lo aliases, the arp
 // lines of sysctl files) and derives the equivalent configuration, plus the list of
 // lines to delete once the agent runs.
+#include <map>
 #include <string>
 #include <vector>
 
-#include "agent/doctor.h"
+#include "agent/text_file.h"
 
 namespace agent {
 

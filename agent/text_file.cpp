@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace agent {
@@ -63,6 +64,16 @@ std::string quoteInput(std::string_view text, bool withQuotes) {
     if (withQuotes) out += '"';
     if (text.size() > kShown) out += " (" + std::to_string(text.size()) + " bytes)";
     return out;
+}
+
+std::optional<int> boundedNumber(std::string_view digits, int cap) {
+    if (digits.empty()) return std::nullopt;
+    long long v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = std::min<long long>(cap, v * 10 + (c - '0'));
+    }
+    return static_cast<int>(v);
 }
 
 std::optional<std::size_t> firstNul(std::string_view text) {

@@ -36,6 +36,10 @@ std::string sizeText(std::size_t bytes);
 // named, so a 100 KB argument or key is never echoed whole.
 std::string quoteInput(std::string_view text, bool withQuotes = true);
 
+// Digits as a number, saturated at `cap` (a long digit string from a script or a file is
+// a big number, never an exception); nullopt when text holds anything but digits.
+std::optional<int> boundedNumber(std::string_view digits, int cap = 1'000'000);
+
 // Where the first NUL byte is, if any: a text file never holds one.
 std::optional<std::size_t> firstNul(std::string_view text);
 

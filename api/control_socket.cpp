@@ -60,16 +60,18 @@ std::expected<void, std::string> ControlServer::start(const std::filesystem::pat
     return {};
 }
 
-std::string ControlServer::handle(const std::string& line) {
+std::string controlReply(const std::string& line, DrainControl& control) {
     if (line == "drain") {
-        control_.requestDrain(true);
+        control.requestDrain(true);
         return "ok draining: /ready answers 503, VIPs stay bound\n";
     }
     if (line == "undrain") {
-        control_.requestDrain(false);
+        control.requestDrain(false);
         return "ok undrained: /ready follows the checks again\n";
     }
-    return "error unknown command \"" + line.substr(0, 40) + "\" (drain, undrain)\n";
+    std::string shown;
+    for (char c : line.substr(0, 40)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return "error unknown command \"" + shown + "\" (drain, undrain)\n";
 }
 
 void ControlServer::serve() {
@@ -77,7 +79,7 @@ void ControlServer::serve() {
         const int c = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0) continue;
         setTimeout(c, 1);
-        writeAll(c, handle(readLine(c)));
+        writeAll(c, controlReply(readLine(c), control_));
         ::close(c);
     }
 }

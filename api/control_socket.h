@@ -22,13 +22,16 @@ public:
 
 private:
     void serve();
-    std::string handle(const std::string& line);
     DrainControl& control_;
     std::filesystem::path path_;
     int listenFd_ = -1;
     int stopPipe_[2] = {-1, -1};
     std::thread thread_;
 };
+
+// The reply to one command line (without its newline), applying it to control: one line
+// starting "ok " or "error ", ending in a newline.
+std::string controlReply(const std::string& line, DrainControl& control);
 
 // Sends one command ("drain", "undrain") and returns the daemon's reply line.
 std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command);

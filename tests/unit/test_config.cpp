@@ -92,6 +92,7 @@ const BadCase kBad[] = {
     {"overflowing number", R"({"vips": ["198.51.100.1"], "check_interval_ms": 18446744073709551615})", "check_interval_ms: 18446744073709551615 is out of range 10-60000"},
     {"overflowing arp_ignore", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 18446744073709551615}})", "arp.ignore: 18446744073709551615 is out of the kernel's range 0-8"},
     {"huge negative", R"({"vips": ["198.51.100.1"], "drain_seconds": -9223372036854775808})", "drain_seconds: -9223372036854775808 is out of range 0-3600"},
+    {"number beyond a double", R"({"vips": ["198.51.100.1"], "drain_seconds": 1e400})", "cfg.json: (document): cannot be read: [json.exception.out_of_range.406] number overflow parsing '1e400'"},
     {"ipv4-compatible v6", R"({"vips": ["::198.51.100.1"]})", "::198.51.100.1 is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address 198.51.100.1 instead"},
     {"control character in a key", "{\"vips\": [\"198.51.100.1\"], \"a\\u0001b\": 1}", "unknown key \"a\\x01b\""},
     {"api listen hostname", R"({"vips": ["198.51.100.1"], "api": {"listen": "localhost:9100"}})", "api.listen: \"localhost\" is not an IP address"},

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "agent/config.h"
 #include "agent/importer.h"
@@ -86,6 +87,23 @@ TEST_SUITE("import") {
         const Config cfg = parseConfig(r.configJson(), "imported");
         CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "eth0"});
         CHECK(cfg.vips.size() == 3);
+    }
+
+    TEST_CASE("hostile text: long digit strings and bytes that are no interface name") {
+        const std::string script = "echo 99999999999999999999 > /proc/sys/net/ipv4/conf/all/arp_ignore\n"
+                                   "echo 2 > /proc/sys/net/ipv4/conf/al\x9a/arp_announce\n"
+                                   "ip addr add 198.51.100.5/99999999999999999 dev lo\n"
+                                   "ip addr add 198.51.100.6/32 dev lo\n"
+                                   "ip addr add 198.51.100.0/32 dev lo\n";
+        const auto r = importSetup({{.path = "/etc/rc.local", .content = script}});
+        CHECK(r.vips == std::vector<std::string>{"198.51.100.5", "198.51.100.6"});
+        CHECK(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+            return n == "/etc/rc.local:2: \"al\x9a\" is not an interface name, ignoring";
+        }));
+        CHECK(std::find(r.notes.begin(), r.notes.end(),
+                        "/etc/rc.local:5: 198.51.100.0 is a network address (host part .0); a VIP must be a host address; left out") != r.notes.end());
+        // Whatever it derives, the agent itself accepts.
+        CHECK_NOTHROW((void)parseConfig(r.configJson(), "imported"));
     }
 
     TEST_CASE("nothing to import") {
