@@ -272,7 +272,7 @@ void Daemon::onWake() {
     publish();
 }
 
-void Daemon::pass() {
+void Daemon::pass(bool fromReload) {
     const auto t0 = Clock::now();
     dirty_ = false;
     auto observed = session_->observe(desired_, owned_);
@@ -294,8 +294,10 @@ void Daemon::pass() {
         lastConflicts_ = conflicts;
     }
     if (!p.actions.empty()) {  // conflicts block only what they concern
-        const bool repair = state_.converged;
-        auto applied = session_->executor([&](const std::string& l) { logInfo(repair ? "drift repaired: " + l : l); })
+        const bool repair = state_.converged && !fromReload;
+        auto applied = session_->executor([&](const std::string& l) {
+                                    logInfo(repair ? "drift repaired: " + l : fromReload ? "reload: " + l : l);
+                                })
                            .apply(p, owned_);
         if (!applied) {
             state_.error = applied.error() + "; what this pass changed was rolled back";
@@ -361,7 +363,7 @@ void Daemon::reload() {
         desired_ = desiredFrom(cfg_);
         dirty_ = true;
         logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
-        pass();
+        pass(true);
     } catch (const ConfigError& e) {
         for (const auto& p : e.problems()) logError(p);
         logError("reload rejected; the running configuration stays in force");

@@ -39,7 +39,9 @@ private:
     void onTick();
     void onSignal();
     void onWake();
-    void pass();
+    // One reconcile pass. A reload's own changes are applied as such: not drift, not
+    // counted as repairs, never a reason for the flap damper to back off.
+    void pass(bool fromReload = false);
     void publish();
     void reload();
     void beginExit();

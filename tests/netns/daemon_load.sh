@@ -9,7 +9,8 @@ trap 'end_started "${DAEMON:-}" "${CLIENTS[@]}"' EXIT
 
 vips_json() { python3 -c "import json,sys; print(json.dumps([f'198.51.100.{h}' for h in range(1, int(sys.argv[1]) + 1)] + ['2001:db8::1']))" "$1"; }
 config() { printf '{"vips": %s, "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' "$(vips_json "$1")"; }
-start_daemon "$(config 20)" || exit 1
+config 20 > "$STATE/config-20.json"; config 25 > "$STATE/config-25.json"
+start_daemon "$(cat "$STATE/config-20.json")" || exit 1
 
 # Each client counts answers that were not a known status; it stops when the flag goes.
 touch "$STATE/polling"
@@ -35,7 +36,7 @@ for i in $(seq 1 40); do
   if [ $((i % 4)) = 0 ]; then ip route del "$v/32" dev lo proto 177 2>/dev/null; fi
 done
 for i in $(seq 1 30); do
-  if [ $((i % 2)) = 1 ]; then config 25 > "$STATE/config.json"; else config 20 > "$STATE/config.json"; fi
+  if [ $((i % 2)) = 1 ]; then cp "$STATE/config-25.json" "$STATE/config.json"; else cp "$STATE/config-20.json" "$STATE/config.json"; fi
   kill -HUP "$DAEMON"
   want=$([ $((i % 2)) = 1 ] && echo 198.51.100.25 || echo "")
   if [ -n "$want" ]; then wait_until 20 has_addr "$want" 32 || fail "reload $i did not bind $want"

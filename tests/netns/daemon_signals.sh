@@ -16,6 +16,9 @@ kill -HUP $DAEMON
 wait_for "reload binds the new VIP" has_addr 198.51.100.3 32
 wait_for "reload unbinds the removed VIP" sh -c "! ip -o addr show dev lo | grep -q ' 198.51.100.1/32'"
 has_addr 198.51.100.2 32 && pass "kept VIP stays" || fail "kept VIP lost"
+contains "$(cat $STATE/daemon.log)" "reload: added 198.51.100.3/32 to lo" "the reload's change is logged as the reload's"
+lacks "$(cat $STATE/daemon.log)" "drift repaired: added 198.51.100.3" "a reload is not drift"
+equals "$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_repairs_total\{kind="address"\}/ {print $2}')" "0" "no address repair counted for a reload"
 equals "$(http_code http://$API/ready/198.51.100.1)" "404" "removed VIP is no longer managed"
 equals "$(http_code http://$API/ready/198.51.100.3)" "200" "new VIP is ready"
 
