@@ -130,6 +130,7 @@ public:
         std::istringstream in(f.content);
         std::string line;
         static const std::regex stanza(R"(^\s*iface\s+(lo:\S+)\s+inet6?\s+static)");
+        static const std::regex otherStanza(R"(^\s*(iface|auto|allow-|mapping|source))");
         static const std::regex address(R"(^\s*address\s+([0-9a-fA-F.:]+)(?:/(\d+))?)");
         static const std::regex mask(R"(^\s*netmask\s+([0-9.]+))");
         std::string alias, vip, start;
@@ -149,7 +150,7 @@ public:
                 flush();
                 alias = m[1];
                 start = f.path + ":" + std::to_string(n);
-            } else if (std::regex_search(line, std::regex(R"(^\s*(iface|auto|allow-|mapping|source))"))) {
+            } else if (std::regex_search(line, otherStanza)) {
                 flush();
             } else if (!alias.empty() && std::regex_search(line, m, address)) {
                 vip = m[1];
@@ -187,12 +188,13 @@ std::string ImportResult::configJson() const {
 }
 
 ImportResult importSetup(const std::vector<TextFile>& files) {
+    static const std::regex loAliasStanza(R"((^|\n)\s*iface\s+lo:)");
     Importer im;
     for (const auto& f : files) {
         const std::string name = f.path.substr(f.path.rfind('/') + 1);
         if (name.rfind("ifcfg-lo", 0) == 0)
             im.ifcfg(f);
-        else if (std::regex_search(f.content, std::regex(R"((^|\n)\s*iface\s+lo:)")))
+        else if (std::regex_search(f.content, loAliasStanza))
             im.interfaces(f);
         else
             im.shell(f);

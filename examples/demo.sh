@@ -73,18 +73,23 @@ JSON
 ip netns exec "$(ns rs2)" "$AGENT" run -c "$ST2/config.json" --state-dir "$ST2" > "$ST2/run.log" 2>&1 &
 RUN_PID=$!; LAB_PIDS+=($RUN_PID)
 poll() { echo "  director polls /ready/$VIP -> $(in_ns dir curl -s -o /dev/null -w '%{http_code}' http://$RIP2:9100/ready/$VIP) $(in_ns dir curl -s http://$RIP2:9100/ready/$VIP)"; }
-for _ in $(seq 1 100); do [ "$(in_ns dir curl -s -o /dev/null -w '%{http_code}' http://$RIP2:9100/ready)" = 200 ] && break; sleep 0.1; done
+# until CMD... succeeds, polling every 20 ms for at most 20 s (the demo waits for what it shows)
+until_ok() { local i; for i in $(seq 1 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.02; done; return 1; }
+ready_is() { [ "$(in_ns dir curl -s -o /dev/null -w '%{http_code}' http://$RIP2:9100/ready)" = "$1" ]; }
+vip_on_rs2() { in_ns rs2 ip -o addr show dev lo | grep -q " $VIP/32"; }
+until_ok ready_is 200
 kill -0 $RUN_PID 2>/dev/null || { echo "lvs-rs-agent run exited:"; cat "$ST2/run.log"; exit 1; }
 poll
 echo "  \$ ip addr del $VIP/32 dev lo   (someone's ifdown)"
-in_ns rs2 ip addr del $VIP/32 dev lo; sleep 0.05
-echo "  50 ms later: $(in_ns rs2 ip -o addr show dev lo | grep -c " $VIP/32") VIP on lo; the log says: $(grep 'drift repaired' "$ST2/run.log" | head -1)"
+t0=${EPOCHREALTIME/./}
+in_ns rs2 ip addr del $VIP/32 dev lo; until_ok vip_on_rs2
+echo "  back on lo $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms later (as seen from this shell); the log says: $(grep 'drift repaired' "$ST2/run.log" | head -1)"
 show in_ns rs2 "$AGENT" drain --state-dir "$ST2"
-sleep 0.2; poll
+until_ok ready_is 503; poll
 echo "  agent-check (HAProxy) answers: $(in_ns dir bash -c "exec 3<>/dev/tcp/$RIP2/9101; cat <&3")"
 show in_ns rs2 "$AGENT" undrain --state-dir "$ST2"
-sleep 0.2; poll
+until_ok ready_is 200; poll
 echo "  metrics: $(in_ns dir curl -s http://$RIP2:9100/metrics | grep -E '^lvs_rs_agent_(ready|repairs_total\{kind="address"\})' | tr '\n' ' ')"
 echo "  \$ kill -TERM <run>   (systemctl stop): drains for drain_seconds, then undoes"
-kill -TERM $RUN_PID; sleep 0.3; poll; wait $RUN_PID || true
+kill -TERM $RUN_PID; until_ok grep -q "^stopping:" "$ST2/run.log"; poll; wait $RUN_PID || true
 echo "  after exit: $(in_ns rs2 ip -o addr show dev lo | grep -c " $VIP/32") VIP on lo, arp_ignore $(in_ns rs2 cat /proc/sys/net/ipv4/conf/all/arp_ignore)"
