@@ -11,24 +11,12 @@
 #include <chrono>
 #include <cstring>
 
+#include "agent/unique_fd.h"
+
 namespace agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 int remainingMs(Clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -97,7 +85,7 @@ std::optional<std::string> probeService(const ServiceCheck& check) {
     const auto deadline = Clock::now() + std::chrono::milliseconds(check.timeoutMs);
     int raw = -1;
     auto err = connectTo(check, deadline, raw);
-    Fd fd(raw);
+    UniqueFd fd(raw);
     if (err || check.type == ServiceCheck::Type::Tcp) return err;
     return httpGet(check, fd.get(), deadline);
 }

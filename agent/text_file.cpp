@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include "agent/unique_fd.h"
 
 namespace agent {
 namespace {
@@ -20,20 +22,6 @@ const char* kindOf(mode_t mode) {
     if (S_ISSOCK(mode)) return "a socket";
     return "not a regular file";
 }
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -84,7 +72,7 @@ std::optional<std::size_t> firstNul(std::string_view text) {
 
 std::expected<std::string, std::string> readLimited(const std::string& path, const ReadLimits& limits) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: never adopt a terminal.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (fd.get() < 0) return std::unexpected(std::string(std::strerror(errno)));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return std::unexpected(std::string(std::strerror(errno)));

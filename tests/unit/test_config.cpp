@@ -121,7 +121,9 @@ TEST_SUITE("config") {
     }
 
     TEST_CASE("a NUL byte is refused, not taken as the end of the document") {
-        const std::string text = std::string(R"({"vips": ["198.51.100.1"]})") + '\0' + R"({"vips": ["198.51.100.2"]})";
+        std::string text = R"({"vips": ["198.51.100.1"]})";
+        text.push_back('\0');
+        text += R"({"vips": ["198.51.100.2"]})";
         CHECK(problemsOf(text) == "cfg.json: (document): holds a NUL byte at byte 26; a configuration is JSON text");
     }
 

@@ -8,18 +8,14 @@
 #include "agent/lock.h"
 #include "agent/state_file.h"
 #include "fixtures.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace agent;
 using fixtures::ip;
+using fixtures::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("lvs-state-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 Owned sample() {
     Owned o;

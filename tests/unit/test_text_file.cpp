@@ -8,17 +8,12 @@
 #include <fstream>
 
 #include "agent/text_file.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using agent::readLimited;
 
-namespace {
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("lvs-text-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
+using fixtures::TempDir;
 
 TEST_SUITE("text_file") {
     TEST_CASE("a regular file within the limit is read whole") {
