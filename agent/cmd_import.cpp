@@ -18,19 +18,15 @@ namespace fs = std::filesystem;
 // named on stderr and passed over.
 std::expected<TextFile, std::string> readText(const fs::path& p, const std::string& shownAs) {
     auto text = readLimited(p.string());
-    if (!text) return std::unexpected(shownAs + ": cannot read: " + text.error());
+    if (!text) return std::unexpected(shownAs + ": cannot read: " + text.error().message);
     return TextFile{.path = shownAs, .content = std::move(*text)};
 }
 
 std::optional<TextFile> readIfThere(const fs::path& p, const std::string& shownAs) {
-    std::error_code ec;
-    if (!fs::exists(p, ec)) return std::nullopt;
-    auto f = readText(p, shownAs);
-    if (!f) {
-        logWarning(f.error() + ", ignoring");
-        return std::nullopt;
-    }
-    return *f;
+    auto text = readLimited(p.string());
+    if (text) return TextFile{.path = shownAs, .content = std::move(*text)};
+    if (text.error().err != ENOENT) logWarning(shownAs + ": cannot read: " + text.error().message + ", ignoring");
+    return std::nullopt;
 }
 
 // The usual places an old setup lives, under sysroot.

@@ -229,9 +229,8 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
     // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
     auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = true});
     if (!text) {
-        const bool missing = text.error() == std::strerror(ENOENT);
-        std::string hint = missing && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
-        throw ConfigError({file + ": cannot read: " + text.error() + hint});
+        std::string hint = text.error().err == ENOENT && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
+        throw ConfigError({file + ": cannot read: " + text.error().message + hint});
     }
     return parseConfig(*text, file, cliVips);
 }

@@ -79,7 +79,7 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
             std::string token = text.value_or("");
             while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
             if (!text)
-                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + text.error());
+                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + text.error().message);
             else if (firstNul(token))
                 problems.add("api.token_file", out.tokenFile + " holds a NUL byte; a token is one line of text");
             else if (token.size() < 16)

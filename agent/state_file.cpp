@@ -72,9 +72,8 @@ std::expected<Owned, std::string> StateFile::load() const {
     // 10,000 VIPs take about 0.5 MiB; anything far larger is not a file the agent wrote.
     auto text = readLimited(path().string(), {.maxBytes = std::size_t{64} << 20});
     if (!text) {
-        std::error_code ec;
-        if (!std::filesystem::exists(path(), ec) && !ec) return Owned{};
-        return std::unexpected("reading " + path().string() + ": " + text.error());
+        if (text.error().err == ENOENT) return Owned{};
+        return std::unexpected("reading " + path().string() + ": " + text.error().message);
     }
     try {
         if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");

@@ -70,17 +70,19 @@ std::optional<std::size_t> firstNul(std::string_view text) {
     return p;
 }
 
-std::expected<std::string, std::string> readLimited(const std::string& path, const ReadLimits& limits) {
+std::expected<std::string, ReadError> readLimited(const std::string& path, const ReadLimits& limits) {
+    auto sysFail = [](int err) { return std::unexpected(ReadError{.err = err, .message = std::strerror(err)}); };
+    auto refuse = [](std::string why) { return std::unexpected(ReadError{.err = 0, .message = std::move(why)}); };
     // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: never adopt a terminal.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (fd.get() < 0) return std::unexpected(std::string(std::strerror(errno)));
+    if (fd.get() < 0) return sysFail(errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return std::unexpected(std::string(std::strerror(errno)));
+    if (::fstat(fd.get(), &st) != 0) return sysFail(errno);
     const bool pipe = S_ISFIFO(st.st_mode);
     if (!S_ISREG(st.st_mode) && !(pipe && limits.allowPipe))
-        return std::unexpected(std::string("is ") + kindOf(st.st_mode) + ", not a regular file");
+        return refuse(std::string("is ") + kindOf(st.st_mode) + ", not a regular file");
     if (S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) > limits.maxBytes)
-        return std::unexpected("larger than " + sizeText(limits.maxBytes));
+        return refuse("larger than " + sizeText(limits.maxBytes));
 
     const auto deadline = std::chrono::steady_clock::now() + limits.deadline;
     std::string out;
@@ -91,18 +93,18 @@ std::expected<std::string, std::string> readLimited(const std::string& path, con
             out.append(buf, static_cast<std::size_t>(n));
             // The size is checked on what was read, not on st_size (which /proc files,
             // pipes and growing files do not tell truthfully).
-            if (out.size() > limits.maxBytes) return std::unexpected("larger than " + sizeText(limits.maxBytes));
+            if (out.size() > limits.maxBytes) return refuse("larger than " + sizeText(limits.maxBytes));
         } else if (n == 0) {
             return out;
         } else if (errno == EINTR) {
             continue;
         } else if (errno != EAGAIN) {
-            return std::unexpected(std::string(std::strerror(errno)));
+            return sysFail(errno);
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
-            return std::unexpected("not read completely within " + std::to_string(limits.deadline.count()) +
-                                   " ms (a pipe whose writer never finishes?)");
+            return refuse("not read completely within " + std::to_string(limits.deadline.count()) +
+                          " ms (a pipe whose writer never finishes?)");
         if (n < 0) {
             pollfd p{.fd = fd.get(), .events = POLLIN, .revents = 0};
             ::poll(&p, 1, static_cast<int>(left.count()));

@@ -24,9 +24,14 @@ struct ReadLimits {
     bool allowPipe = false;  // a FIFO or pipe (e.g. -c /dev/stdin), still bounded by the deadline
 };
 
-// The file's bytes, or why not ("is a character device, not a regular file",
-// "larger than 1 MiB", ...), prefixed with nothing: the caller names the file.
-std::expected<std::string, std::string> readLimited(const std::string& path, const ReadLimits& limits = {});
+struct ReadError {
+    int err = 0;          // the errno of a failed system call; 0 for a refusal by the limits
+    std::string message;  // "No such file or directory", "is a character device, not a
+                          // regular file", "larger than 1 MiB", ...: the caller names the file
+};
+
+// The file's bytes, or why not.
+std::expected<std::string, ReadError> readLimited(const std::string& path, const ReadLimits& limits = {});
 
 // "1 MiB", "4 KiB", "300 bytes".
 std::string sizeText(std::size_t bytes);
