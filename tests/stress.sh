@@ -16,7 +16,7 @@ stress-ng --cpu "$(nproc)" --cpu-load 100 --timeout 4h >/dev/null 2>&1 &
 HOG=$!
 trap 'kill $HOG 2>/dev/null; wait $HOG 2>/dev/null' EXIT
 declare -A passed
-tests=$(cd "$BUILD" && ctest -N -R '^(netns|e2e)\.' | awk '/Test +#/ {print $3}')
+tests=$(cd "$BUILD" && ctest -N -R '^(netns|e2e|unit)\.' | awk '/Test +#/ {print $3}')
 for run in $(seq 1 "$RUNS"); do
   (cd "$BUILD" && ctest -j2 --timeout 900 -R '^(netns|e2e|unit)\.' --output-junit "stress-$run.xml" > "stress-$run.log" 2>&1) || true
   for t in $tests; do
