@@ -72,11 +72,16 @@ public:
             if (auto hash = line.find('#'); hash != std::string::npos && line.find_first_not_of(" \t") == hash) continue;
             for (const auto& [k, v] : vars) {
                 for (const std::string& ref : {"${" + k + "}", "$" + k}) {
-                    for (auto p = line.find(ref); p != std::string::npos; p = line.find(ref, p + v.size())) {
+                    // Past each replacement, or past a longer name ($VIPS is not $VIP): always
+                    // forward, also when the value is empty.
+                    for (auto p = line.find(ref); p != std::string::npos;) {
                         const std::size_t end = p + ref.size();
-                        if (ref[1] != '{' && end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_'))
+                        if (ref[1] != '{' && end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) {
+                            p = line.find(ref, p + 1);
                             continue;
+                        }
                         line.replace(p, ref.size(), v);
+                        p = line.find(ref, p + v.size());
                     }
                 }
             }

@@ -106,6 +106,12 @@ TEST_SUITE("import") {
         CHECK_NOTHROW((void)parseConfig(r.configJson(), "imported"));
     }
 
+    TEST_CASE("an empty variable next to a longer name does not hang the substitution") {
+        const auto r = importSetup({{.path = "/etc/rc.local",
+                                     .content = "VIP=\nVIPS=198.51.100.7\nip addr add $VIPS/32 dev lo $VIPe $VIP\n"}});
+        CHECK(r.vips == std::vector<std::string>{"198.51.100.7"});
+    }
+
     TEST_CASE("nothing to import") {
         const auto r = importSetup({{.path = "/etc/rc.local", .content = "#!/bin/sh\nexit 0\n"}});
         CHECK(r.vips.empty());
