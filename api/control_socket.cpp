@@ -69,9 +69,7 @@ std::string controlReply(const std::string& line, DrainControl& control) {
         control.requestDrain(false);
         return "ok undrained: /ready follows the checks again\n";
     }
-    std::string shown;
-    for (char c : line.substr(0, 40)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-    return "error unknown command \"" + shown + "\" (drain, undrain)\n";
+    return "error unknown command \"" + printable(line, 40) + "\" (drain, undrain)\n";
 }
 
 void ControlServer::serve() {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "api/metrics.h"
+#include "api/socket_util.h"
 
 namespace api {
 namespace {
@@ -42,13 +43,6 @@ bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
-}
-
-// Only printable ASCII is echoed back in an error body, and only a little of it.
-std::string shown(const std::string& text) {
-    std::string out;
-    for (char c : text.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    return out;
 }
 
 enum class Route { Ready, ReadyVip, Healthz, Status, Metrics, Drain, Undrain, None };
@@ -168,7 +162,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
                 const bool ready = v != snap->vips.end() && v->ready;
                 return {.status = ready ? 200 : 503, .contentType = "application/json", .body = it->second, .headers = {}, .close = false};
             }
-            return jsonResponse(404, {{"error", shown(text) + " is not a VIP managed by this agent"}});
+            return jsonResponse(404, {{"error", printable(text, 64) + " is not a VIP managed by this agent"}});
         }
         case Route::Healthz: {
             const auto since = store_.msSinceBeat();

@@ -70,3 +70,13 @@ void writeAll(int fd, const std::string& text) {
 }
 
 }  // namespace api
+
+namespace api {
+
+std::string printable(const std::string& text, std::size_t max) {
+    std::string out;
+    for (char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return out;
+}
+
+}  // namespace api

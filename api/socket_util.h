@@ -10,5 +10,8 @@ int boundPort(int fd);
 // Waits for the listening fd or the stop pipe; false when stopping.
 bool waitForClient(int listenFd, int stopFd);
 void writeAll(int fd, const std::string& text);
+// Client text as it may be echoed back: at most `max` bytes, anything but printable
+// ASCII replaced by '?', so a reply never carries a newline, a control byte or bad UTF-8.
+std::string printable(const std::string& text, std::size_t max);
 
 }  // namespace api
