@@ -157,10 +157,12 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             const std::string text = req.path.substr(7);
             const std::string vip = canonical(text);
             const auto snap = store_.get();
-            if (const auto it = snap->vipBodies.find(vip); !vip.empty() && it != snap->vipBodies.end()) {
-                const auto v = std::find_if(snap->vips.begin(), snap->vips.end(), [&](const auto& x) { return x.vip == vip; });
-                const bool ready = v != snap->vips.end() && v->ready;
-                return {.status = ready ? 200 : 503, .contentType = "application/json", .body = it->second, .headers = {}, .close = false};
+            if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {
+                static const std::string readyBody = json{{"ready", true}, {"reasons", json::array()}}.dump() + "\n";
+                if (snap->readyFor(*v))
+                    return {.status = 200, .contentType = "application/json", .body = readyBody, .headers = {}, .close = false};
+                return {.status = 503, .contentType = "application/json",
+                        .body = json{{"ready", false}, {"reasons", snap->reasonsFor(*v)}}.dump() + "\n", .headers = {}, .close = false};
             }
             return jsonResponse(404, {{"error", printable(text, 64) + " is not a VIP managed by this agent"}});
         }
@@ -170,10 +172,14 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             return jsonResponse(alive ? 200 : 500, {{"alive", alive}, {"last_tick_ms_ago", since}});
         }
         case Route::Status: {
+            // The document is rendered once per snapshot; the uptime goes in as its
+            // first member without parsing it again.
             const auto snap = store_.get();
-            json body = snap->status;
-            body["uptime_seconds"] = snap->startedAtUnix > 0 ? nowUnix() - snap->startedAtUnix : 0.0;
-            return jsonResponse(200, body);
+            const std::string& doc = snap->statusBody();
+            const double uptime = snap->startedAtUnix > 0 ? nowUnix() - snap->startedAtUnix : 0.0;
+            std::string body = "{\"uptime_seconds\":" + json(uptime).dump();
+            body += doc.size() > 2 ? "," + doc.substr(1) : "}";
+            return {.status = 200, .contentType = "application/json", .body = body + "\n", .headers = {}, .close = false};
         }
         case Route::Metrics:
             return {.status = 200, .contentType = "text/plain; version=0.0.4; charset=utf-8",

@@ -13,12 +13,15 @@
 
 namespace api {
 
+// One VIP's own state, immutable and shared between snapshots: a publication after a
+// repair replaces the entries of the VIPs it touched, not the other thousands.
 struct VipReadiness {
-    std::string vip;
-    bool ready = false;
+    std::string vip;  // canonical text ("2001:db8::1")
     bool bound = false;
-    std::vector<std::string> reasons;  // each unmet condition for this VIP
+    std::vector<std::string> reasons;  // this VIP's own findings
+    nlohmann::json state;              // its entry in /status "state.vips"
 };
+using VipEntry = std::shared_ptr<const VipReadiness>;
 
 struct ServiceReadiness {
     std::string name;  // "http 198.51.100.188:80/health"
@@ -32,9 +35,13 @@ struct ServiceReadiness {
 struct Snapshot {
     std::string version;
     bool converged = false;  // the first pass has completed
-    bool ready = false;
-    std::vector<std::string> reasons;
-    std::vector<VipReadiness> vips;
+    bool ready = false;      // every VIP ready
+    std::vector<std::string> reasons;  // why not (bounded: a few per VIP, then a count)
+    std::vector<VipEntry> vips;        // in configuration order
+    // canonical VIP text -> position in vips; shared until the VIP list changes
+    std::shared_ptr<const std::map<std::string, std::size_t>> vipIndex;
+    // What holds every VIP back: the ARP settings, lo, draining, start-up.
+    std::vector<std::string> common;
     std::vector<ServiceReadiness> services;
     bool draining = false;
     bool fighting = false;
@@ -45,32 +52,66 @@ struct Snapshot {
     std::uint64_t reconcileCount = 0;
     double startedAtUnix = 0;
     int agentCheckWeight = -1;
-    nlohmann::json status;  // the full /status document
+    nlohmann::json status;  // the /status document, but for "state"."vips"
 
-    // The /ready and /ready/<vip> bodies, rendered once by SnapshotStore::publish rather
-    // than on each of the director's polls.
+    // The /ready body, rendered once by SnapshotStore::publish rather than on each of
+    // the director's polls.
     std::string readyBody;
-    std::map<std::string, std::string> vipBodies;
-    void renderBodies();
+
+    const VipReadiness* find(const std::string& vip) const;
+    // The VIP's own reasons, the common ones and its services that are down.
+    std::vector<std::string> reasonsFor(const VipReadiness& v) const;
+    bool readyFor(const VipReadiness& v) const;
+    // The /status document with every VIP's state, rendered on the first request and
+    // kept for the life of this snapshot.
+    const std::string& statusBody() const;
+
+private:
+    mutable std::once_flag statusOnce_;
+    mutable std::string statusBody_;
 };
 
-inline void Snapshot::renderBodies() {
-    auto body = [](bool ready, const std::vector<std::string>& reasons) {
-        return nlohmann::json{{"ready", ready}, {"reasons", reasons}}.dump() + "\n";
-    };
-    readyBody = body(ready, reasons);
-    vipBodies.clear();
-    for (const auto& v : vips) vipBodies[v.vip] = body(v.ready, v.reasons);
+inline const VipReadiness* Snapshot::find(const std::string& vip) const {
+    if (!vipIndex) return nullptr;
+    const auto it = vipIndex->find(vip);
+    return it == vipIndex->end() || it->second >= vips.size() ? nullptr : vips[it->second].get();
+}
+
+inline std::vector<std::string> Snapshot::reasonsFor(const VipReadiness& v) const {
+    std::vector<std::string> out = v.reasons;
+    out.insert(out.end(), common.begin(), common.end());
+    for (const auto& sv : services)
+        if (!sv.up && sv.vip == v.vip)
+            out.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
+    return out;
+}
+
+inline bool Snapshot::readyFor(const VipReadiness& v) const {
+    if (!v.reasons.empty() || !common.empty()) return false;
+    for (const auto& sv : services)
+        if (!sv.up && sv.vip == v.vip) return false;
+    return true;
+}
+
+inline const std::string& Snapshot::statusBody() const {
+    std::call_once(statusOnce_, [this] {
+        nlohmann::json doc = status;
+        auto& list = doc["state"]["vips"];
+        list = nlohmann::json::array();
+        for (const auto& v : vips) list.push_back(v->state);
+        statusBody_ = doc.dump();
+    });
+    return statusBody_;
 }
 
 // One writer (the loop), many readers (API threads).
 class SnapshotStore {
 public:
-    SnapshotStore() { publish(Snapshot{}); }
+    SnapshotStore() { publish(std::make_shared<Snapshot>()); }
     // Renders the response bodies (outside the lock), then swaps the snapshot in.
-    void publish(Snapshot s) {
-        s.renderBodies();
-        auto next = std::make_shared<const Snapshot>(std::move(s));
+    void publish(std::shared_ptr<Snapshot> s) {
+        s->readyBody = nlohmann::json{{"ready", s->ready}, {"reasons", s->reasons}}.dump() + "\n";
+        std::shared_ptr<const Snapshot> next = std::move(s);
         std::lock_guard lock(mu_);
         current_ = std::move(next);
     }

@@ -2,42 +2,121 @@
 
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/object.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "netcfg/nl_convert.h"
 
 namespace netcfg {
+namespace {
+
+// The receive buffer: 10,000 VIPs bring 30,000 notifications when bound at once (address,
+// local route, main route). As root the buffer may exceed net.core.rmem_max; this is a
+// setting of the socket, not of the host.
+constexpr int kReceiveBuffer = 32 << 20;
+
+struct ParseContext {
+    Drained* out;
+    bool removed;
+};
+
+void onObject(nl_object* obj, void* arg) {
+    auto* ctx = static_cast<ParseContext*>(arg);
+    const char* type = nl_object_get_type(obj);
+    if (!type) return;
+    Change c;
+    if (std::strcmp(type, "route/addr") == 0) {
+        auto a = toAddress(reinterpret_cast<rtnl_addr*>(obj));
+        if (!a) return;
+        c.kind = ctx->removed ? Change::Kind::AddressRemoved : Change::Kind::AddressAdded;
+        c.address = *a;
+    } else if (std::strcmp(type, "route/route") == 0) {
+        auto r = toHostRoute(reinterpret_cast<rtnl_route*>(obj));
+        if (!r) return;
+        c.kind = ctx->removed ? Change::Kind::RouteRemoved : Change::Kind::RouteAdded;
+        c.route = *r;
+    } else if (std::strcmp(type, "route/link") == 0) {
+        c.kind = ctx->removed ? Change::Kind::LinkRemoved : Change::Kind::LinkChanged;
+        c.link = toLink(reinterpret_cast<rtnl_link*>(obj));
+    } else {
+        return;
+    }
+    ctx->out->changes.push_back(std::move(c));
+}
+
+// A route message that cannot concern the agent: not table main, not a host route.
+bool unwantedRoute(const nlmsghdr* h) {
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return true;
+    const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+    const bool host = (rt->rtm_family == AF_INET && rt->rtm_dst_len == 32) ||
+                      (rt->rtm_family == AF_INET6 && rt->rtm_dst_len == 128);
+    return !host || rt->rtm_table != RT_TABLE_MAIN;
+}
+
+}  // namespace
 
 std::expected<ChangeEvents, NetError> ChangeEvents::open() {
     NlSock sock(nl_socket_alloc());
-    if (!sock) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "allocating a netlink socket"});
+    if (!sock) return std::unexpected(NetError{.code = NLE_NOMEM, .err = 0, .message = "allocating a netlink socket"});
     nl_socket_disable_seq_check(sock.get());
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
-        return std::unexpected(NetError{.code = -err, .message = std::string("connecting to rtnetlink: ") + nl_geterror(err)});
+        return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("connecting to rtnetlink: ") + nl_geterror(err)});
     if (int err = nl_socket_add_memberships(sock.get(), RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                                             RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
         err < 0)
-        return std::unexpected(NetError{.code = -err, .message = std::string("subscribing to rtnetlink groups: ") + nl_geterror(err)});
+        return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("subscribing to rtnetlink groups: ") + nl_geterror(err)});
     nl_socket_set_nonblocking(sock.get());
-    nl_socket_set_buffer_size(sock.get(), 1 << 20, 0);
+    const int fd = nl_socket_get_fd(sock.get());
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer) < 0)
+        nl_socket_set_buffer_size(sock.get(), kReceiveBuffer, 0);  // without CAP_NET_ADMIN: up to rmem_max
     return ChangeEvents(std::move(sock));
 }
 
 int ChangeEvents::fd() const { return nl_socket_get_fd(sock_.get()); }
 
-ChangeEvents::Drained ChangeEvents::drain() {
+void ChangeEvents::parse(const char* data, std::size_t size, Drained& out) {
+    int len = static_cast<int>(size);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        bool removed = false;
+        switch (h->nlmsg_type) {
+            case RTM_DELROUTE: removed = true; [[fallthrough]];
+            case RTM_NEWROUTE:
+                if (unwantedRoute(h)) {
+                    ++out.ignored;
+                    continue;
+                }
+                break;
+            case RTM_DELADDR:
+            case RTM_DELLINK: removed = true; break;
+            case RTM_NEWADDR:
+            case RTM_NEWLINK: break;
+            default: ++out.ignored; continue;
+        }
+        NlMsg msg(nlmsg_convert(const_cast<nlmsghdr*>(h)));
+        if (!msg) continue;
+        nlmsg_set_proto(msg.get(), NETLINK_ROUTE);
+        ParseContext ctx{.out = &out, .removed = removed};
+        nl_msg_parse(msg.get(), onObject, &ctx);  // a message libnl cannot parse is skipped
+    }
+}
+
+Drained ChangeEvents::drain() {
     Drained d;
-    std::array<char, 16384> buf;
+    static thread_local std::vector<char> buf(256 << 10);
     for (;;) {
         const ssize_t n = ::recv(fd(), buf.data(), buf.size(), MSG_DONTWAIT);
         if (n > 0) {
-            d.changed = true;
+            parse(buf.data(), static_cast<std::size_t>(n), d);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == ENOBUFS) {
-            d.overrun = d.changed = true;
+            d.overrun = true;
             continue;
         }
         return d;  // EAGAIN, or an error the next full resync will cover

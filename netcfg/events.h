@@ -1,26 +1,49 @@
 #pragma once
-// A subscription to rtnetlink's link, address and route notifications (IPv4 and IPv6).
-// The agent treats them only as a trigger ("something changed, look again"), never as
-// a mirror of the kernel's state, so their content is not parsed.
+// rtnetlink notifications (links, IPv4/IPv6 addresses and routes) parsed into typed
+// changes by libnl's own message parsers (nl_msg_parse), so the agent keeps a mirror of
+// the kernel from events instead of dumping it again. Route messages outside table main
+// or for anything but a host route are dropped from their header, before any parsing:
+// a busy routing table costs the agent a header check per message.
+#include <cstddef>
 #include <expected>
+#include <vector>
 
 #include "netcfg/netlink.h"
 #include "netcfg/nl_ptr.h"
 
 namespace netcfg {
 
-class ChangeEvents {
+struct Change {
+    enum class Kind { AddressAdded, AddressRemoved, RouteAdded, RouteRemoved, LinkChanged, LinkRemoved };
+    Kind kind = Kind::AddressAdded;
+    InterfaceAddress address;  // AddressAdded, AddressRemoved
+    HostRoute route;           // RouteAdded, RouteRemoved
+    Link link;                 // LinkChanged (new or changed), LinkRemoved
+};
+
+struct Drained {
+    std::vector<Change> changes;
+    bool overrun = false;     // the kernel dropped some (ENOBUFS): a full resync is due
+    std::size_t ignored = 0;  // messages dropped unparsed (other tables, prefixes)
+};
+
+// Where the daemon's loop gets its changes from: the kernel's notifications, or a fake.
+class EventSource {
+public:
+    virtual ~EventSource() = default;
+    virtual int fd() const = 0;  // readable when changes are pending
+    virtual Drained drain() = 0; // reads every pending change without blocking
+};
+
+class ChangeEvents final : public EventSource {
 public:
     static std::expected<ChangeEvents, NetError> open();
 
-    int fd() const;
+    int fd() const override;
+    Drained drain() override;
 
-    struct Drained {
-        bool changed = false;  // at least one notification arrived
-        bool overrun = false;  // the kernel dropped some (ENOBUFS): a full resync is due
-    };
-    // Reads every pending notification without blocking.
-    Drained drain();
+    // Parses one datagram's messages into `out` (exposed for tests and fuzzing).
+    static void parse(const char* data, std::size_t len, Drained& out);
 
 private:
     explicit ChangeEvents(NlSock sock) : sock_(std::move(sock)) {}

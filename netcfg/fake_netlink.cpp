@@ -1,8 +1,37 @@
 #include "netcfg/fake_netlink.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace netcfg {
+
+FakeEvents::FakeEvents() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+FakeEvents::~FakeEvents() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void FakeEvents::push(Change c) {
+    pending_.changes.push_back(std::move(c));
+    const std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
+}
+
+void FakeEvents::overrun() {
+    pending_.overrun = true;
+    const std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
+}
+
+Drained FakeEvents::drain() {
+    std::uint64_t v;
+    (void)!::read(fd_, &v, sizeof v);
+    Drained d = std::move(pending_);
+    pending_ = Drained{};
+    return d;
+}
 
 FakeNetlink::FakeNetlink() {
     state.links = {Link{.ifindex = 1, .name = "lo", .up = false, .loopback = true},
@@ -10,20 +39,67 @@ FakeNetlink::FakeNetlink() {
 }
 
 std::expected<KernelState, NetError> FakeNetlink::dump() {
+    ++dumps;
     if (auto e = failWhen ? failWhen("dump") : std::nullopt) return std::unexpected(*e);
     return state;
 }
 
-std::vector<NetStatus> FakeNetlink::apply(const std::vector<NetOp>& ops) {
-    std::vector<NetStatus> results;
+std::vector<NetResult> FakeNetlink::apply(const std::vector<NetOp>& ops) {
+    std::vector<NetResult> results;
     for (const auto& op : ops) {
+        ++applied;
         results.push_back(applyOne(op));
         if (!results.back()) break;
     }
     return results;
 }
 
-NetStatus FakeNetlink::applyOne(const NetOp& op) {
+void FakeNetlink::announce(Change c) {
+    if (events) events->push(std::move(c));
+}
+
+void FakeNetlink::addAddress(int ifindex, const IpAddress& ip, int prefixlen) {
+    InterfaceAddress a{.ifindex = ifindex, .address = ip, .prefixlen = prefixlen};
+    state.addresses.push_back(a);
+    announce({.kind = Change::Kind::AddressAdded, .address = a, .route = {}, .link = {}});
+}
+
+void FakeNetlink::removeAddress(int ifindex, const IpAddress& ip) {
+    auto it = std::find_if(state.addresses.begin(), state.addresses.end(),
+                           [&](const InterfaceAddress& a) { return a.ifindex == ifindex && a.address == ip; });
+    if (it == state.addresses.end()) return;
+    const InterfaceAddress gone = *it;
+    state.addresses.erase(it);
+    announce({.kind = Change::Kind::AddressRemoved, .address = gone, .route = {}, .link = {}});
+}
+
+void FakeNetlink::addRoute(const HostRoute& r) {
+    state.routes.push_back(r);
+    announce({.kind = Change::Kind::RouteAdded, .address = {}, .route = r, .link = {}});
+}
+
+void FakeNetlink::removeRoute(const IpAddress& dst) {
+    std::vector<HostRoute> gone;
+    std::erase_if(state.routes, [&](const HostRoute& r) {
+        if (r.dst != dst) return false;
+        gone.push_back(r);
+        return true;
+    });
+    for (const auto& r : gone) announce({.kind = Change::Kind::RouteRemoved, .address = {}, .route = r, .link = {}});
+}
+
+void FakeNetlink::setLinkUp(int ifindex, bool up) {
+    for (auto& l : state.links)
+        if (l.ifindex == ifindex && l.up != up) {
+            l.up = up;
+            // Like the kernel: routes through a link that goes down are flushed without
+            // a notification of their own.
+            if (!up) std::erase_if(state.routes, [&](const HostRoute& r) { return r.oif == ifindex; });
+            announce({.kind = Change::Kind::LinkChanged, .address = {}, .route = {}, .link = l});
+        }
+}
+
+NetResult FakeNetlink::applyOne(const NetOp& op) {
     if (auto e = failWhen ? failWhen(describe(op)) : std::nullopt) return std::unexpected(*e);
     const IpAddress& ip = op.address;
     auto sameAddress = [&](const InterfaceAddress& x) {
@@ -32,30 +108,39 @@ NetStatus FakeNetlink::applyOne(const NetOp& op) {
     auto& addrs = state.addresses;
     auto& routes = state.routes;
     switch (op.kind) {
-        case NetOp::Kind::AddAddress:
-            if (std::none_of(addrs.begin(), addrs.end(), sameAddress))
-                addrs.push_back({.ifindex = op.ifindex, .address = ip, .prefixlen = ip.hostPrefix()});
-            break;
-        case NetOp::Kind::DeleteAddress:
-            std::erase_if(addrs, sameAddress);
-            break;
+        case NetOp::Kind::AddAddress: {
+            if (std::any_of(addrs.begin(), addrs.end(), sameAddress)) return Effect::AlreadyDone;
+            addAddress(op.ifindex, ip, ip.hostPrefix());
+            return Effect::Changed;
+        }
+        case NetOp::Kind::DeleteAddress: {
+            if (std::none_of(addrs.begin(), addrs.end(), sameAddress)) return Effect::AlreadyDone;
+            removeAddress(op.ifindex, ip);
+            return Effect::Changed;
+        }
         case NetOp::Kind::AddRoute:
             if (std::any_of(routes.begin(), routes.end(), [&](const HostRoute& r) { return r.dst == ip; }))
-                return std::unexpected(NetError{.code = 6, .message = "adding route " + ip.hostCidr() + ": Object exists"});
-            routes.push_back({.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex});
-            break;
-        case NetOp::Kind::DeleteRoute:
-            std::erase_if(routes, [&](const HostRoute& r) {
-                return r.dst == ip && r.oif == op.ifindex && r.protocol == kRouteProtocol;
-            });
-            break;
+                return std::unexpected(NetError{.code = 6, .err = EEXIST, .message = "add route " + ip.hostCidr() + ": File exists"});
+            addRoute({.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex});
+            return Effect::Changed;
+        case NetOp::Kind::DeleteRoute: {
+            const auto own = [&](const HostRoute& r) { return r.dst == ip && r.oif == op.ifindex && r.protocol == kRouteProtocol; };
+            if (std::none_of(routes.begin(), routes.end(), own)) return Effect::AlreadyDone;
+            std::erase_if(routes, own);
+            announce({.kind = Change::Kind::RouteRemoved, .address = {},
+                      .route = {.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex}, .link = {}});
+            return Effect::Changed;
+        }
         case NetOp::Kind::LinkUp:
-        case NetOp::Kind::LinkDown:
-            for (auto& l : state.links)
-                if (l.ifindex == op.ifindex) l.up = op.kind == NetOp::Kind::LinkUp;
-            break;
+        case NetOp::Kind::LinkDown: {
+            const bool up = op.kind == NetOp::Kind::LinkUp;
+            for (const auto& l : state.links)
+                if (l.ifindex == op.ifindex && l.up == up) return Effect::AlreadyDone;
+            setLinkUp(op.ifindex, up);
+            return Effect::Changed;
+        }
     }
-    return {};
+    return Effect::Changed;
 }
 
 }  // namespace netcfg

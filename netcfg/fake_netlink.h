@@ -1,14 +1,36 @@
 #pragma once
 // An in-memory Netlink with the kernel's observable behaviour for what the agent does:
 // an address on a link, a host route, a link flag. Unit tests inject failures by
-// operation, so rollback and error paths are tested without root.
+// operation, so rollback and error paths are tested without root. With `events` set,
+// every change (the agent's own, and the ones a test makes with the helpers below) is
+// announced there, as the kernel's notifications would be.
 #include <functional>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
+#include "netcfg/events.h"
 #include "netcfg/netlink.h"
 
 namespace netcfg {
+
+// An EventSource fed by hand; its fd (an eventfd) is readable while changes are queued.
+class FakeEvents final : public EventSource {
+public:
+    FakeEvents();
+    ~FakeEvents() override;
+    FakeEvents(const FakeEvents&) = delete;
+    FakeEvents& operator=(const FakeEvents&) = delete;
+
+    int fd() const override { return fd_; }
+    Drained drain() override;
+    void push(Change c);
+    void overrun();  // the next drain reports lost notifications
+
+private:
+    int fd_ = -1;
+    Drained pending_;
+};
 
 class FakeNetlink final : public Netlink {
 public:
@@ -17,12 +39,25 @@ public:
     KernelState state;
     // Called with describe(op) (or "dump"); a returned error fails that op.
     std::function<std::optional<NetError>(const std::string&)> failWhen;
+    FakeEvents* events = nullptr;
+    int dumps = 0;     // dump() calls
+    int applied = 0;   // ops attempted through apply()
 
     std::expected<KernelState, NetError> dump() override;
-    std::vector<NetStatus> apply(const std::vector<NetOp>& ops) override;
+    std::vector<NetResult> apply(const std::vector<NetOp>& ops) override;
+
+    // Changes made by "someone else", announced like the kernel would.
+    void addAddress(int ifindex, const IpAddress& ip, int prefixlen);
+    void removeAddress(int ifindex, const IpAddress& ip);
+    void addRoute(const HostRoute& r);
+    void removeRoute(const IpAddress& dst);
+    // Sets a link's flag. A link going down takes its routes with it, announced only by
+    // the link's own notification, as the kernel does.
+    void setLinkUp(int ifindex, bool up);
 
 private:
-    NetStatus applyOne(const NetOp& op);
+    NetResult applyOne(const NetOp& op);
+    void announce(Change c);
 };
 
 }  // namespace netcfg

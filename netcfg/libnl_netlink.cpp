@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "netcfg/netlink.h"
+#include "netcfg/nl_convert.h"
 #include "netcfg/nl_ptr.h"
 
 namespace netcfg {
@@ -27,19 +28,6 @@ namespace {
 NetError nlError(int err, const std::string& doing) {
     const int code = err < 0 ? -err : err;
     return NetError{.code = code, .message = doing + ": " + nl_geterror(code)};
-}
-
-// Borrowed from libnl's internal view: nl_addr_get_binary_addr points into the object.
-IpAddress fromNlAddr(nl_addr* a) {
-    IpAddress ip;
-    if (!a) return ip;
-    const int family = nl_addr_get_family(a);
-    const unsigned len = nl_addr_get_len(a);
-    if ((family == AF_INET && len == 4) || (family == AF_INET6 && len == 16)) {
-        ip.family = family;
-        std::memcpy(ip.bytes.data(), nl_addr_get_binary_addr(a), len);
-    }
-    return ip;
 }
 
 NlAddr toNlAddr(const IpAddress& ip) {
@@ -62,8 +50,8 @@ public:
         return state;
     }
 
-    std::vector<NetStatus> apply(const std::vector<NetOp>& ops) override {
-        std::vector<NetStatus> results;
+    std::vector<NetResult> apply(const std::vector<NetOp>& ops) override {
+        std::vector<NetResult> results;
         for (std::size_t start = 0; start < ops.size(); start += kBatch) {
             const std::size_t end = std::min(ops.size(), start + kBatch);
             if (!applyChunk(ops, start, end, results)) break;
@@ -78,7 +66,7 @@ private:
 
     // Appends a result per op of [start, end) that was sent; false once one has failed.
     bool applyChunk(const std::vector<NetOp>& ops, std::size_t start, std::size_t end,
-                    std::vector<NetStatus>& results) {
+                    std::vector<NetResult>& results) {
         std::vector<char> batch;
         std::uint32_t firstSeq = 0;
         std::size_t built = start;
@@ -142,17 +130,18 @@ private:
         return {};
     }
 
-    static NetStatus outcome(const NetOp& op, int err) {
+    static NetResult outcome(const NetOp& op, int err) {
         using K = NetOp::Kind;
-        if (err == 0) return {};
+        if (err == 0) return Effect::Changed;
         const bool done = (op.kind == K::AddAddress && err == EEXIST) ||
                           (op.kind == K::DeleteAddress && (err == EADDRNOTAVAIL || err == ENOENT || err == ENODEV)) ||
                           (op.kind == K::DeleteRoute && (err == ESRCH || err == ENOENT || err == ENODEV));
-        if (done) return {};
+        if (done) return Effect::AlreadyDone;
         std::string hint;
         if (op.kind == K::AddAddress && !op.address.isV4() && err == EACCES) hint = " (is IPv6 disabled on the interface?)";
         if (op.kind == K::AddRoute && err == EEXIST) hint = " (a route for it already exists)";
         return std::unexpected(NetError{.code = nl_syserr2nlerr(err),
+                                        .err = err,
                                         .message = describe(op) + ": " + std::strerror(err) + hint});
     }
 
@@ -205,13 +194,7 @@ private:
             return std::unexpected(nlError(err, "dumping links"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
-            auto* l = reinterpret_cast<rtnl_link*>(o);
-            const unsigned flags = rtnl_link_get_flags(l);
-            const char* name = rtnl_link_get_name(l);
-            state.links.push_back(Link{.ifindex = rtnl_link_get_ifindex(l),
-                                       .name = name ? name : "",
-                                       .up = (flags & IFF_UP) != 0,
-                                       .loopback = (flags & IFF_LOOPBACK) != 0});
+            state.links.push_back(toLink(reinterpret_cast<rtnl_link*>(o)));
         }
         return {};
     }
@@ -222,12 +205,7 @@ private:
             return std::unexpected(nlError(err, "dumping addresses"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
-            auto* a = reinterpret_cast<rtnl_addr*>(o);
-            IpAddress ip = fromNlAddr(rtnl_addr_get_local(a));
-            if (ip.family == 0) continue;
-            state.addresses.push_back(InterfaceAddress{.ifindex = rtnl_addr_get_ifindex(a),
-                                                       .address = ip,
-                                                       .prefixlen = rtnl_addr_get_prefixlen(a)});
+            if (auto a = toAddress(reinterpret_cast<rtnl_addr*>(o))) state.addresses.push_back(*a);
         }
         return {};
     }
@@ -238,17 +216,7 @@ private:
             return std::unexpected(nlError(err, "dumping routes"));
         NlCache cache(raw);
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
-            auto* r = reinterpret_cast<rtnl_route*>(o);
-            if (rtnl_route_get_table(r) != kMainTable) continue;
-            nl_addr* dst = rtnl_route_get_dst(r);
-            IpAddress ip = fromNlAddr(dst);
-            if (ip.family == 0 || static_cast<int>(nl_addr_get_prefixlen(dst)) != ip.hostPrefix())
-                continue;
-            rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
-            state.routes.push_back(HostRoute{.dst = ip,
-                                             .table = rtnl_route_get_table(r),
-                                             .protocol = rtnl_route_get_protocol(r),
-                                             .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0});
+            if (auto r = toHostRoute(reinterpret_cast<rtnl_route*>(o))) state.routes.push_back(*r);
         }
         return {};
     }

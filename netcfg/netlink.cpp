@@ -1,17 +1,48 @@
 #include "netcfg/netlink.h"
 
 namespace netcfg {
+namespace {
+
+std::string dev(const NetOp& op) { return op.ifname.empty() ? "if" + std::to_string(op.ifindex) : op.ifname; }
+
+}  // namespace
 
 std::string describe(const NetOp& op) {
     switch (op.kind) {
-        case NetOp::Kind::AddAddress: return "add " + op.address.hostCidr();
-        case NetOp::Kind::DeleteAddress: return "delete " + op.address.hostCidr();
-        case NetOp::Kind::AddRoute: return "add route " + op.address.hostCidr();
-        case NetOp::Kind::DeleteRoute: return "delete route " + op.address.hostCidr();
-        case NetOp::Kind::LinkUp: return "link up " + std::to_string(op.ifindex);
-        case NetOp::Kind::LinkDown: return "link down " + std::to_string(op.ifindex);
+        case NetOp::Kind::AddAddress: return "add " + op.address.hostCidr() + " to " + dev(op);
+        case NetOp::Kind::DeleteAddress: return "remove " + op.address.hostCidr() + " from " + dev(op);
+        case NetOp::Kind::AddRoute: return "add route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::DeleteRoute: return "remove route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::LinkUp: return "bring " + dev(op) + " up";
+        case NetOp::Kind::LinkDown: return "bring " + dev(op) + " down";
     }
     return "?";
+}
+
+std::string pastTense(const NetOp& op) {
+    switch (op.kind) {
+        case NetOp::Kind::AddAddress: return "added " + op.address.hostCidr() + " to " + dev(op);
+        case NetOp::Kind::DeleteAddress: return "removed " + op.address.hostCidr() + " from " + dev(op);
+        case NetOp::Kind::AddRoute: return "added route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::DeleteRoute: return "removed route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::LinkUp: return "brought " + dev(op) + " up";
+        case NetOp::Kind::LinkDown: return "brought " + dev(op) + " down";
+    }
+    return "?";
+}
+
+NetOp inverse(const NetOp& op) {
+    using K = NetOp::Kind;
+    NetOp undo = op;
+    switch (op.kind) {
+        case K::AddAddress: undo.kind = K::DeleteAddress; break;
+        case K::DeleteAddress: undo.kind = K::AddAddress; break;
+        case K::AddRoute: undo.kind = K::DeleteRoute; break;
+        case K::DeleteRoute: undo.kind = K::AddRoute; break;
+        case K::LinkUp: undo.kind = K::LinkDown; break;
+        case K::LinkDown: undo.kind = K::LinkUp; break;
+    }
+    return undo;
 }
 
 }  // namespace netcfg

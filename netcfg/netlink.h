@@ -47,10 +47,17 @@ struct KernelState {
 
 struct NetError {
     int code = 0;  // a libnl NLE_* code (positive), 0 when not from libnl
+    int err = 0;   // the kernel's errno for a refused change, 0 otherwise
     std::string message;
 };
 
 using NetStatus = std::expected<void, NetError>;
+
+// What a successful change did. An add of what already exists and a delete of what is
+// gone succeed as AlreadyDone: the caller did not make that state, so it must neither
+// record it as its own nor roll it back.
+enum class Effect { Changed, AlreadyDone };
+using NetResult = std::expected<Effect, NetError>;
 
 // One change. Every kind is idempotent: adding what exists and deleting what is gone
 // succeed. Addresses use the host prefix (/32, /128; IPv6 without DAD); routes are host
@@ -59,10 +66,18 @@ struct NetOp {
     enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown };
     Kind kind = Kind::AddAddress;
     int ifindex = 0;
-    IpAddress address;  // unused for LinkUp/LinkDown
+    IpAddress address;   // unused for LinkUp/LinkDown
+    std::string ifname;  // the link's name, for messages only ("lo")
+
+    bool operator==(const NetOp&) const = default;
 };
 
-std::string describe(const NetOp& op);  // "add 198.51.100.1/32", "link up 1", ...
+// "add 198.51.100.1/32 to lo", "add route 198.51.100.1/32 dev lo table main", "bring lo up"
+std::string describe(const NetOp& op);
+// "added 198.51.100.1/32 to lo", ...
+std::string pastTense(const NetOp& op);
+// The change that undoes op.
+NetOp inverse(const NetOp& op);
 
 class Netlink {
 public:
@@ -71,7 +86,7 @@ public:
     // Applies ops in order. Returns one result per op attempted: every op up to the
     // first failure, and possibly some after it (the kernel implementation sends ops in
     // batches); ops past the returned size were not attempted.
-    virtual std::vector<NetStatus> apply(const std::vector<NetOp>& ops) = 0;
+    virtual std::vector<NetResult> apply(const std::vector<NetOp>& ops) = 0;
 };
 
 // Opens a NETLINK_ROUTE socket in the calling process's network namespace.

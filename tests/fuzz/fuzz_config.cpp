@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);

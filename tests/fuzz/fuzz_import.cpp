@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/config.h"
-#include "agent/importer.h"
+#include "agent/config/config.h"
+#include "agent/tools/importer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;

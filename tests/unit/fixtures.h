@@ -1,7 +1,7 @@
 #pragma once
 // Small builders for desired and observed state, shared by the planner, executor and
 // report tests.
-#include "agent/plan.h"
+#include "agent/reconcile/plan.h"
 
 namespace fixtures {
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agent/cli.h"
+#include "agent/cli/cli.h"
 
 using agent::parseArgs;
 

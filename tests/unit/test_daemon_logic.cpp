@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "agent/flap_damper.h"
-#include "agent/readiness.h"
+#include "agent/reconcile/flap_damper.h"
+#include "agent/daemon/readiness.h"
 #include "api/agent_check.h"
 #include "api/metrics.h"
 #include "fixtures.h"
@@ -140,7 +140,7 @@ TEST_SUITE("daemon_logic") {
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/notify.h"
+#include "agent/daemon/notify.h"
 
 TEST_SUITE("daemon_logic") {
     TEST_CASE("sd_notify datagrams reach $NOTIFY_SOCKET; the watchdog period follows WATCHDOG_USEC") {

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agent/director_config.h"
+#include "agent/tools/director_config.h"
 
 using namespace agent;
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agent/doctor.h"
+#include "agent/tools/doctor.h"
 #include "fixtures.h"
 
 using namespace agent;
@@ -56,9 +56,9 @@ TEST_SUITE("doctor") {
         in.config.vips = {ip("198.51.100.188")};
         in.ipvs = "TCP  C63364BC:0050 wlc\n";
         const auto f = diagnose(in);
-        const auto it = std::find_if(f.begin(), f.end(), [](const Finding& x) { return x.check == "ipvs-director"; });
+        const auto it = std::find_if(f.begin(), f.end(), [](const DoctorCheck& x) { return x.check == "ipvs-director"; });
         REQUIRE(it != f.end());
-        CHECK(it->verdict == Finding::Verdict::Fail);
+        CHECK(it->verdict == DoctorCheck::Verdict::Fail);
         CHECK(it->what.find("also an IPVS virtual service") != std::string::npos);
         CHECK(it->fix.find("fwmark") != std::string::npos);
     }

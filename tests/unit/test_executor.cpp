@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/executor.h"
+#include "agent/reconcile/executor.h"
 #include "fixtures.h"
 #include "netcfg/fake_netlink.h"
 

@@ -6,7 +6,7 @@
 
 #include <arpa/inet.h>
 
-#include "agent/service_check.h"
+#include "agent/daemon/service_check.h"
 #include "api/http_api.h"
 
 using namespace api;

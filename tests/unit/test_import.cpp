@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "agent/config.h"
-#include "agent/importer.h"
+#include "agent/config/config.h"
+#include "agent/tools/importer.h"
 
 using namespace agent;
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agent/report.h"
+#include "agent/reconcile/report.h"
 #include "fixtures.h"
 
 using namespace fixtures;

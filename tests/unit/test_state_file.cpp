@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/lock.h"
-#include "agent/state_file.h"
+#include "agent/reconcile/lock.h"
+#include "agent/reconcile/state_file.h"
 #include "fixtures.h"
 #include "temp_dir.h"
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/text_file.h"
+#include "agent/base/text_file.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;

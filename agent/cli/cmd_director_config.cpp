@@ -1,0 +1,22 @@
+#include <cstdio>
+
+#include "agent/cli/commands.h"
+#include "agent/tools/director_config.h"
+#include "agent/base/log.h"
+
+namespace agent {
+
+int runDirectorConfig(const Options& o) {
+    auto cfg = loadOrReport(o);
+    if (!cfg) return kUsage;
+    auto target = directorTarget(*cfg, o.directorCheck);
+    if (!target) {
+        logError(target.error());
+        return kUsage;
+    }
+    const auto format = o.format == "keepalived" ? DirectorFormat::Keepalived : DirectorFormat::Haproxy;
+    std::fputs(renderDirectorConfig(*cfg, format, *target).c_str(), stdout);
+    return kOk;
+}
+
+}  // namespace agent

@@ -1,0 +1,51 @@
+#include <malloc.h>
+
+#include "agent/base/log.h"
+#include "agent/cli/commands.h"
+#include "agent/daemon/daemon.h"
+#include "agent/daemon/notify.h"
+
+namespace agent {
+
+int reportFailure(const Reconciler::PassResult& r) {
+    for (const auto& c : r.conflicts) logError(describe(c));
+    if (r.outcome == Reconciler::PassResult::Outcome::Refused) {
+        logError("refused; nothing was changed");
+        return kUsage;
+    }
+    logError(r.error);
+    return kFailed;
+}
+
+int runRun(const Options& o) {
+    auto cfg = loadOrReport(o);
+    if (!cfg) {
+        // Under systemd this line is what `systemctl status` shows next to the failure.
+        SystemdNotifier().status("configuration rejected, nothing changed: see `journalctl -u lvs-rs-agent`");
+        return kUsage;
+    }
+    // A long-running process with a handful of mostly idle threads: one malloc arena per
+    // thread would only hold on to memory.
+    mallopt(M_ARENA_MAX, 2);
+    auto session = Session::open(o.stateDir);
+    if (!session) {
+        logError(session.error());
+        return kFailed;
+    }
+    // Subscribed before the first look at the kernel, so no change falls in between.
+    auto events = netcfg::ChangeEvents::open();
+    if (!events) {
+        logError(events.error().message);
+        return kFailed;
+    }
+    Daemon d(DaemonOptions{.stateDir = o.stateDir, .configPath = o.config, .cliVips = o.vips}, std::move(*cfg),
+             std::move(*session), std::make_unique<netcfg::ChangeEvents>(std::move(*events)));
+    switch (d.run()) {
+        case Daemon::Exit::Ok: return kOk;
+        case Daemon::Exit::Refused: return kUsage;
+        case Daemon::Exit::Failed: return kFailed;
+    }
+    return kFailed;
+}
+
+}  // namespace agent

@@ -1,0 +1,27 @@
+#pragma once
+// One function per command; each returns the process exit code.
+#include <optional>
+
+#include "agent/cli/cli.h"
+#include "agent/config/config.h"
+#include "agent/reconcile/reconciler.h"
+
+namespace agent {
+
+// Loads --config/--vip; logs each problem and returns nullopt on a bad configuration.
+std::optional<Config> loadOrReport(const Options& o);
+
+// Logs why a start/stop pass failed; the exit code: 2 for a conflict, 1 otherwise.
+int reportFailure(const Reconciler::PassResult& r);
+
+int runStart(const Options& o);
+int runRun(const Options& o);
+int runStop(const Options& o);
+int runStatus(const Options& o);
+int runCheck(const Options& o);
+int runDrain(const Options& o, bool drain);  // drain / undrain a running daemon
+int runDirectorConfig(const Options& o);
+int runDoctor(const Options& o);
+int runImport(const Options& o);
+
+}  // namespace agent

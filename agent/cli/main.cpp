@@ -1,0 +1,43 @@
+// Wires the command line to the commands.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "agent/cli/cli.h"
+#include "agent/cli/commands.h"
+#include "agent/version.h"
+
+int main(int argc, char** argv) {
+    using namespace agent;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    auto options = parseArgs(args);
+    if (!options) {
+        std::fprintf(stderr, "lvs-rs-agent: %s\n\n%s", options.error().c_str(), usage().c_str());
+        return kUsage;
+    }
+    if (options->version) {
+        std::printf("lvs-rs-agent %s\n", kVersion);
+        return kOk;
+    }
+    if (options->help) {
+        std::fputs((options->command.empty() ? usage() : commandHelp(options->command)).c_str(), stdout);
+        return kOk;
+    }
+    const std::string& c = options->command;
+    // A one-shot command writes all its change lines at once (10,000 VIPs make 20,000
+    // lines); the daemon's go out line by line as they happen.
+    static char logBuffer[1 << 16];
+    if (c == "run")
+        std::setvbuf(stderr, nullptr, _IOLBF, 0);
+    else
+        std::setvbuf(stderr, logBuffer, _IOFBF, sizeof logBuffer);
+    if (c == "start") return runStart(*options);
+    if (c == "stop") return runStop(*options);
+    if (c == "status") return runStatus(*options);
+    if (c == "run") return runRun(*options);
+    if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
+    if (c == "director-config") return runDirectorConfig(*options);
+    if (c == "doctor") return runDoctor(*options);
+    if (c == "import") return runImport(*options);
+    return runCheck(*options);
+}

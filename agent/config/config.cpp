@@ -1,0 +1,238 @@
+#include "agent/config/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "agent/config/config_parse.h"
+#include "agent/base/text_file.h"
+#include "sysctl/sysctl.h"
+
+namespace agent {
+namespace {
+
+using nlohmann::json;
+using namespace config_parse;
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+std::optional<std::string> ipv4Problem(const netcfg::IpAddress& a) {
+    const auto* b = a.bytes.data();
+    const std::string s = a.str();
+    if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0) return s + " is the unspecified address";
+    if (b[0] == 0) return s + " is in 0.0.0.0/8 (\"this network\"), not a host address";
+    if (b[0] == 127) return s + " is a loopback address";
+    if (b[0] == 169 && b[1] == 254) return s + " is a link-local address";
+    if (b[0] >= 224 && b[0] <= 239) return s + " is a multicast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return s + " is the broadcast address";
+    if (b[0] >= 240) return s + " is in the reserved range 240.0.0.0/4";
+    if (b[3] == 0) return s + " is a network address (host part .0); a VIP must be a host address";
+    if (b[3] == 255) return s + " is a broadcast address (host part .255); a VIP must be a host address";
+    return std::nullopt;
+}
+
+std::optional<std::string> ipv6Problem(const netcfg::IpAddress& a) {
+    const auto& b = a.bytes;
+    const std::string s = a.str();
+    const bool zeroHead = std::all_of(b.begin(), b.begin() + 15, [](auto x) { return x == 0; });
+    if (zeroHead && b[15] == 0) return s + " is the unspecified address";
+    if (zeroHead && b[15] == 1) return s + " is the loopback address";
+    if (std::all_of(b.begin(), b.begin() + 12, [](auto x) { return x == 0; })) {
+        const std::string v4 = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) + "." +
+                               std::to_string(b[15]);
+        return s + " is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address " + v4 + " instead";
+    }
+    if (b[0] == 0xff) return s + " is a multicast address";
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return s + " is a link-local address";
+    const bool mapped = std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; }) &&
+                        b[10] == 0xff && b[11] == 0xff;
+    if (mapped) return s + " is an IPv4-mapped address; write the IPv4 address instead";
+    return std::nullopt;
+}
+
+// texts[k] stood at field[index[k]] in the input.
+void checkVips(const std::vector<std::string>& texts, const std::vector<std::size_t>& index,
+               const std::string& field, Problems& problems, std::vector<netcfg::IpAddress>& out) {
+    std::map<netcfg::IpAddress, std::size_t> seen;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        const std::string where = field + "[" + std::to_string(index[k]) + "]";
+        netcfg::IpAddress ip;
+        if (auto p = vipProblem(texts[k], ip)) {
+            problems.add(where, *p);
+        } else if (auto [it, fresh] = seen.emplace(ip, index[k]); !fresh) {
+            problems.add(where, quoteInput(texts[k]) + " duplicates " + field + "[" +
+                                    std::to_string(it->second) + "]");
+        } else {
+            out.push_back(ip);
+        }
+    }
+}
+
+void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
+    if (!arp.is_object()) {
+        problems.add("arp", "must be an object such as {\"ignore\": 1, \"announce\": 2, \"interfaces\": [\"lo\", \"all\"]}");
+        return;
+    }
+    rejectUnknownKeys(arp, "arp", {"ignore", "announce", "interfaces"}, problems);
+    if (arp.contains("ignore")) {
+        const json& v = arp["ignore"];
+        if (!isWholeNumber(v)) {
+            problems.add("arp.ignore", "must be a whole number (1, 2, 3 or 8)");
+        } else if (const auto n = wholeNumber(v); n < 0 || n > 8) {
+            problems.add("arp.ignore", v.dump() + " is out of the kernel's range 0-8");
+        } else if (n == 0) {
+            problems.add("arp.ignore", "0 lets this host answer ARP for the VIP and steal it from the director; DR needs 1 (or 2, 3, 8)");
+        } else if (n >= 4 && n <= 7) {
+            problems.add("arp.ignore", std::to_string(n) + " is reserved by the kernel; use 1, 2, 3 or 8");
+        } else {
+            out.ignore = static_cast<int>(n);
+        }
+    }
+    if (arp.contains("announce")) {
+        const json& v = arp["announce"];
+        if (!isWholeNumber(v)) {
+            problems.add("arp.announce", "must be a whole number (1 or 2)");
+        } else if (const auto n = wholeNumber(v); n < 0 || n > 2) {
+            problems.add("arp.announce", v.dump() + " is out of the kernel's range 0-2");
+        } else if (n == 0) {
+            problems.add("arp.announce", "0 lets this host announce the VIP as ARP source and poison neighbours' caches; DR needs 2 (or 1)");
+        } else {
+            out.announce = static_cast<int>(n);
+        }
+    }
+    if (arp.contains("interfaces")) {
+        const json& v = arp["interfaces"];
+        if (!v.is_array() || v.empty()) {
+            problems.add("arp.interfaces", "must be a non-empty list of interface names such as [\"lo\", \"all\"]");
+            return;
+        }
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string where = "arp.interfaces[" + std::to_string(i) + "]";
+            if (!v[i].is_string()) {
+                problems.add(where, "must be a string");
+                continue;
+            }
+            const std::string name = v[i].get<std::string>();
+            if (!sysctl::isValidInterfaceName(name)) {
+                problems.add(where, quoteInput(name) + " is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+            } else if (std::find(names.begin(), names.end(), name) != names.end()) {
+                problems.add(where, "\"" + name + "\" is listed twice");
+            } else {
+                names.push_back(name);
+            }
+        }
+        out.interfaces = names;
+    }
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(joinLines(problems)), problems_(std::move(problems)) {}
+
+std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out) {
+    std::string addr = text;
+    if (const auto slash = text.find('/'); slash != std::string::npos) {
+        addr = text.substr(0, slash);
+        const std::string prefix = text.substr(slash + 1);
+        auto ip = netcfg::IpAddress::parse(addr);
+        if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
+        if (prefix != std::to_string(ip->hostPrefix()))
+            return quoteInput(text) + " has prefix /" + quoteInput(prefix, false) + "; DR binds a VIP as a host address (/" +
+                   std::to_string(ip->hostPrefix()) + "): write \"" + ip->str() + "\"";
+    }
+    auto ip = netcfg::IpAddress::parse(addr);
+    if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
+    if (auto p = ip->isV4() ? ipv4Problem(*ip) : ipv6Problem(*ip)) return p;
+    out = *ip;
+    return std::nullopt;
+}
+
+Config parseConfig(const std::string& text, const std::string& source,
+                   const std::vector<std::string>& cliVips) {
+    Problems problems(source);
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+        problems.add("(document)", "the file is empty; it must hold a JSON object such as {\"vips\": [\"198.51.100.188\"]}");
+        problems.throwIfAny();
+    }
+    if (const auto nul = firstNul(text)) {
+        // nlohmann::json stops at a NUL: whatever follows would be ignored without a word.
+        problems.add("(document)", "holds a NUL byte at byte " + std::to_string(*nul) + "; a configuration is JSON text");
+        problems.throwIfAny();
+    }
+    json doc;
+    try {
+        doc = parseStrictJson(text, problems);
+    } catch (const json::parse_error& e) {
+        problems.add("(document)", std::string("not valid JSON (truncated or mistyped?) at byte ") +
+                                       std::to_string(e.byte) + ": " + e.what());
+        problems.throwIfAny();
+    } catch (const json::exception& e) {
+        // A number too large for a double (1e400) is valid JSON text that nlohmann::json
+        // refuses with out_of_range rather than parse_error.
+        problems.add("(document)", std::string("cannot be read: ") + e.what());
+        problems.throwIfAny();
+    }
+    if (!doc.is_object()) {
+        problems.add("(document)", std::string("must be a JSON object, not ") + doc.type_name());
+        problems.throwIfAny();
+    }
+    std::vector<std::string> known{"vips", "arp", "host_routes"};
+    known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
+    rejectUnknownKeys(doc, "", known, problems);
+
+    Config cfg;
+    cfg.source = source;
+    if (!cliVips.empty()) {
+        std::vector<std::size_t> index(cliVips.size());
+        for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+        checkVips(cliVips, index, "--vip", problems, cfg.vips);
+    } else if (!doc.contains("vips")) {
+        problems.add("vips", "missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"]");
+    } else if (const json& v = doc["vips"]; !v.is_array()) {
+        problems.add("vips", "must be a list of address strings");
+    } else if (v.empty()) {
+        problems.add("vips", "is empty: list at least one virtual IP address");
+    } else {
+        std::vector<std::string> texts;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (v[i].is_string()) {
+                texts.push_back(v[i].get<std::string>());
+                index.push_back(i);
+            } else {
+                problems.add("vips[" + std::to_string(i) + "]", "must be a string such as \"198.51.100.188\"");
+            }
+        }
+        checkVips(texts, index, "vips", problems, cfg.vips);
+    }
+    if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
+    if (doc.contains("host_routes")) {
+        if (!doc["host_routes"].is_boolean())
+            problems.add("host_routes", "must be true or false");
+        else
+            cfg.hostRoutes = doc["host_routes"].get<bool>();
+    }
+    parseRuntime(doc, problems, cfg);
+    problems.throwIfAny();
+    return cfg;
+}
+
+Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips) {
+    if (!path && !cliVips.empty()) return parseConfig("{}", "--vip", cliVips);
+    const std::string file = path.value_or(kDefaultConfigPath);
+    // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
+    auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = true});
+    if (!text) {
+        std::string hint = text.error().err == ENOENT && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
+        throw ConfigError({file + ": cannot read: " + text.error().message + hint});
+    }
+    return parseConfig(*text, file, cliVips);
+}
+
+}  // namespace agent

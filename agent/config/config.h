@@ -1,0 +1,83 @@
+#pragma once
+// The configuration: parsed from JSON (or --vip), validated completely once, then frozen.
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "netcfg/ip_address.h"
+
+namespace agent {
+
+struct ArpSettings {
+    int ignore = 1;
+    int announce = 2;
+    std::vector<std::string> interfaces{"lo", "all"};
+};
+
+// A check of the local service on a VIP: DR cannot rewrite ports, so the service must
+// answer on VIP:port itself (a service bound only to the RIP never sees the traffic).
+struct ServiceCheck {
+    enum class Type { Tcp, Http };
+    netcfg::IpAddress vip;
+    int port = 0;
+    Type type = Type::Tcp;
+    std::string path = "/";   // http
+    int expectStatus = 200;   // http
+    int intervalMs = 2000;
+    int timeoutMs = 1000;
+    int rise = 2;             // consecutive successes to go up
+    int fall = 3;             // consecutive failures to go down
+    std::string name() const;  // "tcp 198.51.100.188:80", "http [2001:db8::1]:80/health"
+};
+
+struct ApiSettings {
+    bool enabled = false;
+    std::string host;  // "127.0.0.1", "::", ...
+    int port = 0;
+    std::string tokenFile;  // empty: remote drain/undrain refused (403)
+    std::string token;      // read from tokenFile at load
+    int agentCheckPort = 0;    // 0: no HAProxy agent-check responder
+    int agentCheckWeight = -1; // -1: no weight in agent-check replies
+};
+
+struct Config {
+    std::string source;  // the file it came from, or "--vip"
+    std::vector<netcfg::IpAddress> vips;
+    ArpSettings arp;
+    bool hostRoutes = true;
+    // Watch mode (`run`).
+    int checkIntervalMs = 1000;  // re-read of the ARP sysctls (no change events exist)
+    int drainSeconds = 5;        // not-ready period on SIGTERM before undoing
+    int resyncSeconds = 30;      // a full look at the kernel even without events (lost ones)
+    bool keepOnExit = false;     // leave everything in place when `run` exits
+    ApiSettings api;
+    std::vector<ServiceCheck> services;
+    // The director's own address, for doctor: DR replies must not route back through it.
+    std::optional<netcfg::IpAddress> director;
+};
+
+// Every problem found, one line each: "FILE: FIELD: PROBLEM".
+class ConfigError : public std::runtime_error {
+public:
+    explicit ConfigError(std::vector<std::string> problems);
+    const std::vector<std::string>& problems() const { return problems_; }
+
+private:
+    std::vector<std::string> problems_;
+};
+
+inline constexpr const char* kDefaultConfigPath = "/etc/lvs-rs-agent/config.json";
+
+// Parses a JSON document. cliVips, when not empty, replace the document's "vips".
+Config parseConfig(const std::string& text, const std::string& source,
+                   const std::vector<std::string>& cliVips = {});
+
+// --vip alone: no file is read, every other setting keeps its default.
+// --config (or the default path) with or without --vip: the file is read.
+Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips);
+
+// Why text is not a usable VIP, or nullopt with out set.
+std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out);
+
+}  // namespace agent

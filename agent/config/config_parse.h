@@ -1,0 +1,54 @@
+#pragma once
+// Helpers shared by the parts of the configuration parser: problem collection, unknown
+// key detection with a suggestion, bounded integers.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace agent::config_parse {
+
+// Collects problems with the file name in front; never stops at the first.
+class Problems {
+public:
+    explicit Problems(std::string source) : source_(std::move(source)) {}
+    void add(const std::string& field, const std::string& problem) {
+        list_.push_back(source_ + ": " + field + ": " + problem);
+    }
+    bool empty() const { return list_.empty(); }
+    void throwIfAny() const;
+    const std::string& source() const { return source_; }
+
+private:
+    std::string source_;
+    std::vector<std::string> list_;
+};
+
+std::string unknownKey(const std::string& key, const std::vector<std::string>& known);
+// Reports every key of obj not in known as "PREFIX.KEY: unknown key ...".
+void rejectUnknownKeys(const nlohmann::json& obj, const std::string& prefix, const std::vector<std::string>& known,
+                       Problems& problems);
+bool isWholeNumber(const nlohmann::json& v);
+// A whole number's value, saturated to the range of long long (18446744073709551615 is
+// "very large", never -1). Report the value itself with v.dump().
+long long wholeNumber(const nlohmann::json& v);
+// Parses JSON text and refuses a key that appears twice in one object (nlohmann::json
+// would keep the last one without a word): each one a problem naming the field.
+// Throws nlohmann::json::parse_error for text that is not JSON.
+nlohmann::json parseStrictJson(const std::string& text, Problems& problems);
+// obj[key] as an integer in [lo, hi], or `fallback` when absent; a problem otherwise.
+int boundedInt(const nlohmann::json& obj, const std::string& key, const std::string& field, long long lo,
+               long long hi, int fallback, Problems& problems);
+std::string joinLines(const std::vector<std::string>& lines);
+
+}  // namespace agent::config_parse
+
+namespace agent {
+struct Config;
+namespace config_parse {
+// The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
+// Needs cfg.vips parsed first (services name a VIP).
+void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg);
+inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "resync_interval_seconds", "keep_on_exit", "api", "services", "director"};
+}  // namespace config_parse
+}  // namespace agent
+

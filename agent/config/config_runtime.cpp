@@ -1,0 +1,182 @@
+// The watch-mode part of the configuration: timings, the HTTP API, service checks.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "agent/config/config.h"
+#include "agent/config/config_parse.h"
+#include "agent/base/text_file.h"
+
+namespace agent {
+
+std::string ServiceCheck::name() const {
+    const std::string host = vip.isV4() ? vip.str() : "[" + vip.str() + "]";
+    return std::string(type == Type::Http ? "http " : "tcp ") + host + ":" + std::to_string(port) +
+           (type == Type::Http ? path : "");
+}
+
+namespace config_parse {
+namespace {
+
+using nlohmann::json;
+constexpr std::size_t kMaxTokenFileBytes = 4096;
+
+// "ADDR:PORT" or "[V6ADDR]:PORT".
+bool parseListen(const std::string& text, std::string& host, int& port, std::string& why) {
+    std::string h, p;
+    if (!text.empty() && text[0] == '[') {
+        const auto close = text.find("]:");
+        if (close == std::string::npos) {
+            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
+            return false;
+        }
+        h = text.substr(1, close - 1);
+        p = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon) {
+            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
+            return false;
+        }
+        h = text.substr(0, colon);
+        p = text.substr(colon + 1);
+    }
+    if (!netcfg::IpAddress::parse(h)) {
+        why = quoteInput(h) + " is not an IP address to listen on";
+        return false;
+    }
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535 ||
+        std::stoi(p) == 0) {
+        why = "port " + quoteInput(p) + " must be 1-65535 (port 0 would listen on a random port the director cannot know)";
+        return false;
+    }
+    host = h;
+    port = std::stoi(p);
+    return true;
+}
+
+void parseApi(const json& api, Problems& problems, ApiSettings& out) {
+    if (!api.is_object()) {
+        problems.add("api", "must be an object such as {\"listen\": \"127.0.0.1:9100\"}");
+        return;
+    }
+    rejectUnknownKeys(api, "api", {"listen", "token_file", "agent_check_port", "agent_check_weight"}, problems);
+    if (!api.contains("listen")) {
+        problems.add("api.listen", "missing: where the HTTP API listens, e.g. \"127.0.0.1:9100\"");
+    } else if (!api["listen"].is_string()) {
+        problems.add("api.listen", "must be a string such as \"127.0.0.1:9100\"");
+    } else if (std::string why; !parseListen(api["listen"].get<std::string>(), out.host, out.port, why)) {
+        problems.add("api.listen", why);
+    } else {
+        out.enabled = true;
+    }
+    if (api.contains("token_file")) {
+        if (!api["token_file"].is_string() || api["token_file"].get<std::string>().empty()) {
+            problems.add("api.token_file", "must be a file path");
+        } else {
+            out.tokenFile = api["token_file"].get<std::string>();
+            auto text = readLimited(out.tokenFile, {.maxBytes = kMaxTokenFileBytes, .deadline = std::chrono::seconds(2)});
+            std::string token = text.value_or("");
+            while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+            if (!text)
+                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + text.error().message);
+            else if (firstNul(token))
+                problems.add("api.token_file", out.tokenFile + " holds a NUL byte; a token is one line of text");
+            else if (token.size() < 16)
+                problems.add("api.token_file", out.tokenFile + " must hold a token of at least 16 characters");
+            else
+                out.token = token;
+        }
+    }
+    out.agentCheckPort = boundedInt(api, "agent_check_port", "api.agent_check_port", 1, 65535, 0, problems);
+    out.agentCheckWeight = boundedInt(api, "agent_check_weight", "api.agent_check_weight", 0, 100, -1, problems);
+}
+
+void parseService(const json& s, const std::string& where, const Config& cfg, Problems& problems,
+                  std::vector<ServiceCheck>& out) {
+    if (!s.is_object()) {
+        problems.add(where, "must be an object such as {\"vip\": \"198.51.100.188\", \"port\": 80}");
+        return;
+    }
+    rejectUnknownKeys(s, where, {"vip", "port", "type", "path", "expect_status", "interval_ms", "timeout_ms", "rise", "fall"},
+                      problems);
+    ServiceCheck c;
+    bool ok = true;
+    if (!s.contains("vip") || !s["vip"].is_string()) {
+        problems.add(where + ".vip", "missing: the VIP whose service this checks");
+        ok = false;
+    } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
+               !ip || std::find(cfg.vips.begin(), cfg.vips.end(), *ip) == cfg.vips.end()) {
+        problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
+        ok = false;
+    } else {
+        c.vip = *ip;
+    }
+    if (!s.contains("port")) {
+        problems.add(where + ".port", "missing: the service's port (DR cannot rewrite ports)");
+        ok = false;
+    }
+    c.port = boundedInt(s, "port", where + ".port", 1, 65535, 0, problems);
+    if (s.contains("type")) {
+        const std::string t = s["type"].is_string() ? s["type"].get<std::string>() : "";
+        if (t == "tcp")
+            c.type = ServiceCheck::Type::Tcp;
+        else if (t == "http")
+            c.type = ServiceCheck::Type::Http;
+        else
+            problems.add(where + ".type", "must be \"tcp\" or \"http\"");
+    }
+    if (s.contains("path")) {
+        if (!s["path"].is_string() || s["path"].get<std::string>().empty() || s["path"].get<std::string>()[0] != '/' ||
+            s["path"].get<std::string>().find_first_of(" \r\n\t") != std::string::npos)
+            problems.add(where + ".path", "must be an absolute URL path such as \"/health\"");
+        else
+            c.path = s["path"].get<std::string>();
+    }
+    c.expectStatus = boundedInt(s, "expect_status", where + ".expect_status", 100, 599, c.expectStatus, problems);
+    c.intervalMs = boundedInt(s, "interval_ms", where + ".interval_ms", 100, 3600000, c.intervalMs, problems);
+    c.timeoutMs = boundedInt(s, "timeout_ms", where + ".timeout_ms", 10, 60000, c.timeoutMs, problems);
+    c.rise = boundedInt(s, "rise", where + ".rise", 1, 100, c.rise, problems);
+    c.fall = boundedInt(s, "fall", where + ".fall", 1, 100, c.fall, problems);
+    if (c.timeoutMs > c.intervalMs)
+        problems.add(where + ".timeout_ms", std::to_string(c.timeoutMs) + " is longer than interval_ms " + std::to_string(c.intervalMs));
+    if (ok) out.push_back(c);
+}
+
+}  // namespace
+
+void parseRuntime(const json& doc, Problems& problems, Config& cfg) {
+    cfg.checkIntervalMs = boundedInt(doc, "check_interval_ms", "check_interval_ms", 10, 60000, cfg.checkIntervalMs, problems);
+    cfg.drainSeconds = boundedInt(doc, "drain_seconds", "drain_seconds", 0, 3600, cfg.drainSeconds, problems);
+    cfg.resyncSeconds = boundedInt(doc, "resync_interval_seconds", "resync_interval_seconds", 1, 86400, cfg.resyncSeconds, problems);
+    if (doc.contains("keep_on_exit")) {
+        if (!doc["keep_on_exit"].is_boolean())
+            problems.add("keep_on_exit", "must be true or false");
+        else
+            cfg.keepOnExit = doc["keep_on_exit"].get<bool>();
+    }
+    if (doc.contains("api")) parseApi(doc["api"], problems, cfg.api);
+    if (doc.contains("director")) {
+        const auto ip = doc["director"].is_string() ? netcfg::IpAddress::parse(doc["director"].get<std::string>()) : std::nullopt;
+        if (!ip)
+            problems.add("director", "must be the director's IP address, e.g. \"198.51.100.50\"");
+        else
+            cfg.director = ip;
+    }
+    if (doc.contains("services")) {
+        const json& list = doc["services"];
+        if (!list.is_array()) {
+            problems.add("services", "must be a list of service checks");
+            return;
+        }
+        for (std::size_t i = 0; i < list.size(); ++i)
+            parseService(list[i], "services[" + std::to_string(i) + "]", cfg, problems, cfg.services);
+        for (std::size_t i = 0; i < cfg.services.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                if (cfg.services[i].name() == cfg.services[j].name())
+                    problems.add("services", cfg.services[i].name() + " is checked twice");
+    }
+}
+
+}  // namespace config_parse
+}  // namespace agent

@@ -1,0 +1,426 @@
+#include "agent/daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "agent/base/log.h"
+#include "agent/version.h"
+
+namespace agent {
+namespace {
+
+double nowUnix() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void armTimer(int fd, int intervalMs) {
+    itimerspec spec{};
+    spec.it_interval.tv_sec = intervalMs / 1000;
+    spec.it_interval.tv_nsec = static_cast<long>(intervalMs % 1000) * 1000000;
+    spec.it_value = spec.it_interval;
+    ::timerfd_settime(fd, 0, &spec, nullptr);
+}
+
+void drainFd(int fd) {
+    std::uint64_t v;
+    while (::read(fd, &v, sizeof v) > 0) {
+    }
+}
+
+bool sameApi(const ApiSettings& a, const ApiSettings& b) {
+    return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort;
+}
+
+bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].name() != b[i].name() || a[i].intervalMs != b[i].intervalMs || a[i].timeoutMs != b[i].timeoutMs ||
+            a[i].rise != b[i].rise || a[i].fall != b[i].fall || a[i].expectStatus != b[i].expectStatus)
+            return false;
+    return true;
+}
+
+// At most this many change lines per pass; beyond, one summary line by kind.
+constexpr std::size_t kChangeLines = 5;
+
+std::string summaryOf(const std::vector<Action>& actions) {
+    std::map<std::string, std::size_t> byKind;
+    std::vector<std::string> names;
+    for (const auto& a : actions) {
+        ++byKind[kindOf(a)];
+        if (names.size() < 3) names.push_back(settingOf(a));
+    }
+    std::string kinds;
+    for (const auto& [k, n] : byKind) kinds += (kinds.empty() ? "" : ", ") + thousands(n) + " " + k + (n == 1 ? "" : "s");
+    return thousands(actions.size()) + " changes (" + kinds + "): " + summarise(names, actions.size());
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonOptions options, Config config, Session session, std::unique_ptr<netcfg::EventSource> events)
+    : options_(std::move(options)), cfg_(std::move(config)), session_(std::move(session)), events_(std::move(events)) {
+    state_.startedAtUnix = nowUnix();
+}
+
+Daemon::~Daemon() {
+    http_.reset();
+    agentCheck_.reset();
+    control_.reset();
+    checker_.reset();
+    for (int fd : {epoll_, timer_, signals_, wake_})
+        if (fd >= 0) ::close(fd);
+}
+
+void Daemon::wake() {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_, &one, sizeof one);
+}
+
+void Daemon::requestDrain(bool drain) {
+    pendingDrain_.store(drain ? 1 : 0);
+    wake();
+}
+
+bool Daemon::setUp() {
+    if (auto d = ensureStateDir(options_.stateDir); !d) {
+        logError(d.error());
+        return false;
+    }
+    auto locked = session_.lockAndLoad(std::chrono::seconds(5));
+    if (!locked) {
+        logError(locked.error());
+        return false;
+    }
+    lock_.emplace(std::move(locked->lock));
+    if (!locked->owned.empty()) logInfo("adopting the state of an earlier run from " + session_.stateFile().path().string());
+    reconciler_.emplace(session_.reconciler(std::move(locked->owned), desiredFrom(cfg_)));
+
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    signals_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (signals_ < 0 || timer_ < 0 || wake_ < 0 || epoll_ < 0) {
+        logError(std::string("setting up the event loop: ") + std::strerror(errno));
+        return false;
+    }
+    armTimer(timer_, cfg_.checkIntervalMs);
+    for (int fd : {events_->fd(), timer_, signals_, wake_}) {
+        epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
+        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return true;
+}
+
+bool Daemon::startServers() {
+    store_.beat();
+    publish();
+    if (cfg_.api.enabled) {
+        http_ = std::make_unique<api::HttpApi>(
+            store_, *this,
+            api::HttpApiOptions{.host = cfg_.api.host,
+                                .port = cfg_.api.port,
+                                .token = cfg_.api.token,
+                                .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs),
+                                .workers = 8});
+        auto port = http_->start();
+        if (!port) {
+            logError("api.listen: " + port.error());
+            return false;
+        }
+        logInfo("HTTP API listening on " + cfg_.api.host + ":" + std::to_string(*port));
+        if (cfg_.api.agentCheckPort > 0) {
+            agentCheck_ = std::make_unique<api::AgentCheckResponder>(store_);
+            auto ac = agentCheck_->start(cfg_.api.host, cfg_.api.agentCheckPort);
+            if (!ac) {
+                logError("api.agent_check_port: " + ac.error());
+                return false;
+            }
+            logInfo("HAProxy agent-check responder on " + cfg_.api.host + ":" + std::to_string(*ac));
+        }
+    }
+    control_ = std::make_unique<api::ControlServer>(*this);
+    if (auto c = control_->start(std::filesystem::path(options_.stateDir) / "control.sock"); !c) {
+        logError(c.error());
+        return false;
+    }
+    checker_ = std::make_unique<ServiceChecker>(cfg_.services, [this] { wake(); });
+    return true;
+}
+
+Daemon::Exit Daemon::start() {
+    if (!setUp()) return Exit::Failed;
+    // The board is empty until the first pass; the servers answer "starting" meanwhile.
+    board_.rebuild(Config{}, *reconciler_);
+    if (!startServers()) return Exit::Failed;
+    // The first pass is the same as `start`: a conflict refuses to run at all. Its result
+    // is verified by the kernel's acks; the notifications it causes confirm it again.
+    const auto first = reconciler_->converge([](const std::string& l) { logInfo(l); }, Reconciler::Verify::Acks);
+    ++state_.fullDumps;
+    if (first.outcome == Reconciler::PassResult::Outcome::Refused) {
+        for (const auto& c : first.conflicts) logError(describe(c));
+        logError("refused; nothing was changed");
+        return Exit::Refused;
+    }
+    if (!first.ok()) {
+        logError(first.error);
+        return Exit::Failed;
+    }
+    state_.converged = true;
+    board_.rebuild(cfg_, *reconciler_);
+    publish();
+    notifier_.ready(statusLine(*store_.get()));
+    logInfo("running: " + std::to_string(cfg_.vips.size()) + " VIP(s) in place; watching for drift");
+    return Exit::Ok;
+}
+
+Daemon::Exit Daemon::run() {
+    if (const Exit e = start(); e != Exit::Ok) return e;
+    while (!stop_) step(60000);
+    return finish();
+}
+
+void Daemon::step(int maxWaitMs) {
+    const auto now = Clock::now();
+    int timeoutMs = maxWaitMs;
+    auto until = [&](Clock::time_point t) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+        timeoutMs = std::min(timeoutMs, static_cast<int>(std::clamp<long long>(ms, 0, 60000)));
+    };
+    if (auto next = reconciler_->nextRepairAt()) until(*next);
+    if (resyncPending_ || reconciler_->resyncDue()) until(resyncRetryAt_);
+    if (state_.exiting) until(drainDeadline_);
+    if (auto wd = notifier_.watchdogPeriod()) until(now + *wd);
+
+    epoll_event evs[8];
+    const int n = ::epoll_wait(epoll_, evs, 8, timeoutMs);
+    for (int i = 0; i < n; ++i) {
+        const int fd = evs[i].data.fd;
+        if (fd == events_->fd())
+            onChanges();
+        else if (fd == timer_)
+            onTick();
+        else if (fd == signals_)
+            onSignal();
+        else if (fd == wake_)
+            onWake();
+    }
+    store_.beat();
+    const auto t = Clock::now();
+    if ((resyncPending_ || reconciler_->resyncDue()) && t >= resyncRetryAt_) resync();
+    if (auto next = reconciler_->nextRepairAt(); next && t >= *next) pass();
+    if (state_.exiting && t >= drainDeadline_) stop_ = true;
+    notifier_.watchdog(t);
+}
+
+void Daemon::onChanges() {
+    const auto d = events_->drain();
+    state_.changesSeen += d.changes.size();
+    state_.changesIgnored += d.ignored;
+    if (d.overrun) {
+        ++state_.overruns;
+        logWarning("rtnetlink notifications were lost (ENOBUFS); full resync");
+        resyncPending_ = true;
+    }
+    reconciler_->onChanges(d.changes);
+}
+
+void Daemon::resync() {
+    const auto t0 = Clock::now();
+    resyncPending_ = false;
+    ++state_.fullDumps;
+    if (auto r = reconciler_->resync(); !r) {
+        state_.error = r.error();
+        logError(state_.error + "; retrying in 1 s");
+        resyncPending_ = true;
+        resyncRetryAt_ = t0 + std::chrono::seconds(1);
+        publish();
+        return;
+    }
+    const bool hadError = !state_.error.empty();
+    state_.error.clear();
+    state_.unmanaged.clear();
+    const auto& k = reconciler_->observed().kernel;
+    for (const auto& a : k.addressesOn(k.loIndex())) {
+        const auto& b = a.address.bytes;
+        const bool builtin = a.address.isV4() ? b[0] == 127 : (a.address == *netcfg::IpAddress::parse("::1"));
+        if (!builtin && !reconciler_->desired().wanted.contains(a.address))
+            state_.unmanaged.push_back(a.address.str() + "/" + std::to_string(a.prefixlen));
+    }
+    if (hadError) publish();
+}
+
+void Daemon::onTick() {
+    drainFd(timer_);
+    ++ticks_;
+    const long long resyncEvery = std::max<long long>(1, cfg_.resyncSeconds * 1000LL / cfg_.checkIntervalMs);
+    if (ticks_ % resyncEvery == 0) resyncPending_ = true;
+    reconciler_->checkSysctls();
+    if (auto line = reconciler_->damper().settle(Clock::now())) {
+        logInfo(*line);
+        publish();
+    }
+}
+
+void Daemon::onSignal() {
+    signalfd_siginfo si;
+    while (::read(signals_, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            reload();
+        } else if (state_.exiting) {
+            logInfo("second stop signal: skipping the rest of the drain");
+            drainDeadline_ = Clock::now();
+        } else {
+            beginExit();
+        }
+    }
+}
+
+void Daemon::onWake() {
+    drainFd(wake_);
+    const int drain = pendingDrain_.exchange(-1);
+    if (drain >= 0) {
+        if (state_.exiting && drain == 0) {
+            logInfo("undrain ignored: the agent is exiting");
+        } else if (state_.draining != (drain == 1)) {
+            state_.draining = drain == 1;
+            logInfo(state_.draining ? "draining: reporting not ready, VIPs stay bound" : "undrained: readiness follows the checks again");
+        }
+    }
+    publish();
+}
+
+void Daemon::pass(bool fromReload) {
+    const auto t0 = Clock::now();
+    const bool repair = state_.converged && !fromReload;
+    const auto r = reconciler_->repair(t0, repair);
+    const std::string prefix = repair ? "drift repaired: " : fromReload ? "reload: " : "";
+    if (r.changed.size() <= kChangeLines)
+        for (const auto& a : r.changed) logInfo(prefix + pastTense(a));
+    else
+        logInfo(prefix + summaryOf(r.changed));
+
+    // Findings that appeared: conflicts and failures, one line per item up to a few.
+    std::vector<std::string> newProblems;
+    std::size_t problemCount = 0;
+    std::set<netcfg::IpAddress> touched;
+    for (const auto& s : r.findingsChanged) {
+        if (s.kind == Subject::Kind::Vip) touched.insert(s.vip);
+        const auto f = reconciler_->findings().find(s);
+        if (f == reconciler_->findings().end()) continue;
+        for (const auto& x : f->second)
+            if (isConflict(x.kind) || x.kind == FindingKind::CannotApply) {
+                ++problemCount;
+                if (newProblems.size() < kChangeLines) newProblems.push_back(describe(x));
+            }
+    }
+    for (const auto& p : newProblems) logError(p + "; not ready until it is resolved");
+    if (problemCount > newProblems.size())
+        logError("and " + thousands(problemCount - newProblems.size()) + " more problem(s); see /status");
+    if (r.fightLine) logWarning(*r.fightLine);
+
+    if (repair && !r.changed.empty()) {
+        ++state_.driftEvents;
+        for (const auto& a : r.changed) ++state_.repairs[kindOf(a)];
+        const std::size_t from = r.changed.size() > DaemonState::kRecentDrift ? r.changed.size() - DaemonState::kRecentDrift : 0;
+        for (std::size_t i = from; i < r.changed.size(); ++i) {
+            state_.recentDrift.push_back({.atUnix = nowUnix(), .what = pastTense(r.changed[i])});
+            if (state_.recentDrift.size() > DaemonState::kRecentDrift) state_.recentDrift.pop_front();
+        }
+    }
+    for (const auto& a : r.changed)
+        if (const auto s = subjectOf(a); s.kind == Subject::Kind::Vip) touched.insert(s.vip);
+    for (const auto& [a, e] : r.failed)
+        if (const auto s = subjectOf(a); s.kind == Subject::Kind::Vip) touched.insert(s.vip);
+    board_.update(touched, *reconciler_);
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    state_.lastReconcileSeconds = seconds;
+    state_.reconcileSecondsSum += seconds;
+    ++state_.reconcileCount;
+    if (!r.changed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
+}
+
+void Daemon::publish() {
+    auto snap = board_.snapshot(cfg_, *reconciler_, checker_ ? checker_->statuses() : std::vector<ServiceStatus>{}, state_,
+                                kVersion);
+    notifier_.status(statusLine(*snap));
+    store_.publish(std::move(snap));
+}
+
+void Daemon::reload() {
+    notifier_.reloading();
+    if (!options_.configPath) {
+        logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
+        notifier_.ready(statusLine(*store_.get()));
+        return;
+    }
+    try {
+        Config next = loadConfig(options_.configPath, options_.cliVips);
+        if (!sameApi(next.api, cfg_.api))
+            logWarning("reload: api listen addresses changed; restart the agent to apply them, ignoring");
+        next.api.enabled = cfg_.api.enabled;
+        next.api.host = cfg_.api.host;
+        next.api.port = cfg_.api.port;
+        next.api.agentCheckPort = cfg_.api.agentCheckPort;
+        if (http_) http_->setToken(next.api.token);
+        if (!sameServices(next.services, cfg_.services)) {
+            checker_.reset();
+            checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
+        }
+        if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_, next.checkIntervalMs);
+        cfg_ = std::move(next);
+        reconciler_->setDesired(desiredFrom(cfg_));
+        logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
+        pass(true);
+        board_.rebuild(cfg_, *reconciler_);
+        publish();
+    } catch (const ConfigError& e) {
+        for (const auto& p : e.problems()) logError(p);
+        logError("reload rejected; the running configuration stays in force");
+    }
+    notifier_.ready(statusLine(*store_.get()));
+}
+
+void Daemon::beginExit() {
+    state_.exiting = true;
+    state_.draining = true;
+    drainDeadline_ = Clock::now() + std::chrono::seconds(cfg_.drainSeconds);
+    logInfo("stopping: reporting not ready for " + std::to_string(cfg_.drainSeconds) + " s (drain_seconds), then " +
+            (cfg_.keepOnExit ? "leaving everything in place (keep_on_exit)" : "undoing everything"));
+    notifier_.stopping("draining before exit");
+    publish();
+}
+
+Daemon::Exit Daemon::finish() {
+    Exit rc = Exit::Ok;
+    if (cfg_.keepOnExit) {
+        logInfo("keep_on_exit: VIPs and ARP settings stay in place");
+    } else {
+        reconciler_->setDesired(nothingDesired());
+        const auto r = reconciler_->converge([](const std::string& l) { logInfo(l); }, Reconciler::Verify::Acks);
+        if (!r.ok()) {
+            logError("undoing at exit failed");
+            for (const auto& c : r.conflicts) logError(describe(c));
+            if (!r.error.empty()) logError(r.error);
+            rc = r.outcome == Reconciler::PassResult::Outcome::Refused ? Exit::Refused : Exit::Failed;
+        }
+    }
+    http_.reset();
+    agentCheck_.reset();
+    control_.reset();
+    logInfo("stopped");
+    return rc;
+}
+
+}  // namespace agent

@@ -1,0 +1,103 @@
+#pragma once
+// `lvs-rs-agent run`: apply, then keep everything in place. One event loop (epoll over
+// the change source, a timerfd, a signalfd and an eventfd) feeds the Reconciler: changes
+// update its mirror and mark the items they touched, the timer re-reads the sysctls and
+// starts the periodic full resync, and each pass repairs only the dirty items. The HTTP
+// API, the agent-check responder, the control socket and the service checks run on
+// threads of their own and only read the snapshot the loop publishes (or post a drain
+// request to it). The Daemon is handed its Netlink and its change source, so unit tests
+// run it on FakeNetlink and FakeEvents.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/daemon/notify.h"
+#include "agent/daemon/readiness.h"
+#include "agent/daemon/service_check.h"
+#include "agent/reconcile/lock.h"
+#include "agent/reconcile/reconciler.h"
+#include "agent/reconcile/session.h"
+#include "api/agent_check.h"
+#include "api/control_socket.h"
+#include "api/http_api.h"
+#include "api/snapshot.h"
+#include "netcfg/events.h"
+
+namespace agent {
+
+struct DaemonOptions {
+    std::string stateDir;
+    std::optional<std::string> configPath;  // nullopt: --vip only, nothing to reload
+    std::vector<std::string> cliVips;
+};
+
+class Daemon final : public api::DrainControl {
+public:
+    enum class Exit { Ok, Failed, Refused };  // the command line maps these to exit codes
+
+    Daemon(DaemonOptions options, Config config, Session session, std::unique_ptr<netcfg::EventSource> events);
+    ~Daemon() override;
+
+    // start(), then the loop until a stop signal and its drain, then finish().
+    Exit run();
+    // The first pass, like `start` (a conflict refuses to run), and the servers.
+    Exit start();
+    // One turn of the loop: waits at most maxWaitMs (less when something is due).
+    void step(int maxWaitMs);
+    bool stopping() const { return stop_; }
+    // Undoes everything (unless keep_on_exit) and stops the servers.
+    Exit finish();
+
+    void requestDrain(bool drain) override;  // any thread
+    void reload();                           // SIGHUP
+    void beginExit();                        // SIGTERM, SIGINT
+
+    const Reconciler& reconciler() const { return *reconciler_; }
+    const DaemonState& state() const { return state_; }
+    std::shared_ptr<const api::Snapshot> snapshot() const { return store_.get(); }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    bool setUp();
+    bool startServers();
+    void onTick();
+    void onSignal();
+    void onWake();
+    void onChanges();
+    void resync();
+    // One repair pass over the dirty items. A reload's own changes are applied as such:
+    // not drift, not counted as repairs, never a reason for the flap damper to back off.
+    void pass(bool fromReload = false);
+    void publish();
+    void wake();
+
+    DaemonOptions options_;
+    Config cfg_;
+    Session session_;
+    std::unique_ptr<netcfg::EventSource> events_;
+    std::optional<DirLock> lock_;
+    std::optional<Reconciler> reconciler_;
+    int epoll_ = -1, timer_ = -1, signals_ = -1, wake_ = -1;
+    std::atomic<int> pendingDrain_{-1};
+
+    api::SnapshotStore store_;
+    ReadinessBoard board_;
+    std::unique_ptr<api::HttpApi> http_;
+    std::unique_ptr<api::AgentCheckResponder> agentCheck_;
+    std::unique_ptr<api::ControlServer> control_;
+    std::unique_ptr<ServiceChecker> checker_;
+    SystemdNotifier notifier_;
+
+    DaemonState state_;
+    bool stop_ = false;
+    bool resyncPending_ = false;
+    long long ticks_ = 0;
+    Clock::time_point resyncRetryAt_{};
+    Clock::time_point drainDeadline_{};
+};
+
+}  // namespace agent

@@ -1,0 +1,175 @@
+#include "agent/daemon/readiness.h"
+
+#include <cerrno>
+
+#include "agent/reconcile/report.h"
+
+namespace agent {
+
+api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconciler& r) const {
+    std::vector<Finding> own;
+    if (auto f = r.findings().find(Subject::address(vip)); f != r.findings().end()) own = f->second;
+    const VipReport report = reportVip(vip, r.desired(), r.observed().kernel, r.owned(), std::move(own));
+    auto e = std::make_shared<api::VipReadiness>();
+    e->vip = vip.str();
+    e->bound = report.bound;
+    for (const auto& f : report.findings) e->reasons.push_back(describe(f));
+    e->state = toJson(report);
+    return e;
+}
+
+void ReadinessBoard::set(std::size_t pos, api::VipEntry e) {
+    if (e->reasons.empty())
+        notReady_.erase(pos);
+    else
+        notReady_.insert(pos);
+    entries_[pos] = std::move(e);
+}
+
+void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
+    entries_.assign(cfg.vips.size(), nullptr);
+    position_.clear();
+    notReady_.clear();
+    auto index = std::make_shared<std::map<std::string, std::size_t>>();
+    for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
+        position_[cfg.vips[i]] = i;
+        (*index)[cfg.vips[i].str()] = i;
+        set(i, entry(cfg.vips[i], r));
+    }
+    index_ = std::move(index);
+}
+
+void ReadinessBoard::update(const std::set<netcfg::IpAddress>& vips, const Reconciler& r) {
+    for (const auto& vip : vips)
+        if (auto p = position_.find(vip); p != position_.end()) set(p->second, entry(vip, r));
+}
+
+std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
+                                                        const std::vector<ServiceStatus>& services, const DaemonState& state,
+                                                        const std::string& version) const {
+    using nlohmann::json;
+    auto s = std::make_shared<api::Snapshot>();
+    s->version = version;
+    s->converged = state.converged;
+    s->draining = state.draining;
+    s->fighting = r.damper().fighting();
+    s->repairs = state.repairs;
+    s->driftEvents = state.driftEvents;
+    s->lastReconcileSeconds = state.lastReconcileSeconds;
+    s->reconcileSecondsSum = state.reconcileSecondsSum;
+    s->reconcileCount = state.reconcileCount;
+    s->startedAtUnix = state.startedAtUnix;
+    s->agentCheckWeight = cfg.api.agentCheckWeight;
+    s->vips = entries_;
+    s->vipIndex = index_;
+
+    // What holds every VIP back: findings on the ARP settings and lo, start-up, errors, draining.
+    json shared = json::array();
+    bool unknown = false;
+    for (const auto& [subject, list] : r.findings()) {
+        if (subject.kind == Subject::Kind::Vip) break;  // the VIPs sort last
+        for (const auto& f : list) {
+            s->common.push_back(describe(f));
+            shared.push_back(toJson(f));
+            unknown = unknown || (f.kind == FindingKind::Unreadable && (f.err == EACCES || f.err == EPERM));
+        }
+    }
+    if (!state.converged) s->common.push_back("starting: the first reconcile has not completed");
+    if (!state.error.empty()) s->common.push_back(state.error);
+    if (state.draining) s->common.push_back(state.exiting ? "draining before exit" : "draining");
+
+    for (const auto& sv : services)
+        s->services.push_back(api::ServiceReadiness{.name = sv.check.name(),
+                                                    .vip = sv.check.vip.str(),
+                                                    .port = sv.check.port,
+                                                    .type = sv.check.type == ServiceCheck::Type::Http ? "http" : "tcp",
+                                                    .up = sv.up,
+                                                    .lastError = sv.lastError});
+
+    // The aggregate: a few VIPs' reasons, then a count, so the body stays small.
+    std::size_t listed = 0;
+    for (const auto pos : notReady_) {
+        if (listed++ == kListedVips) break;
+        s->reasons.insert(s->reasons.end(), entries_[pos]->reasons.begin(), entries_[pos]->reasons.end());
+    }
+    if (notReady_.size() > kListedVips)
+        s->reasons.push_back("and " + thousands(notReady_.size() - kListedVips) + " more VIP(s) not in place");
+    s->reasons.insert(s->reasons.end(), s->common.begin(), s->common.end());
+    for (const auto& sv : s->services)
+        if (!sv.up) s->reasons.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
+    s->ready = s->reasons.empty();
+
+    json servicesJson = json::array();
+    for (const auto& sv : services)
+        servicesJson.push_back({{"name", sv.check.name()},
+                                {"up", sv.up},
+                                {"consecutive_successes", sv.successes},
+                                {"consecutive_failures", sv.failures},
+                                {"checks", sv.checks},
+                                {"last_error", sv.lastError},
+                                {"rise", sv.check.rise},
+                                {"fall", sv.check.fall},
+                                {"interval_ms", sv.check.intervalMs}});
+    json drift = json::array();
+    for (const auto& d : state.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
+    json vips = json::array();
+    for (const auto& v : cfg.vips) vips.push_back(v.str());
+    json sysctls = json::array();
+    for (const auto& [key, want] : r.desired().sysctls) {
+        const auto& o = r.observed();
+        const auto v = o.sysctls.find(key);
+        const auto orig = r.owned().sysctlOriginals.find(key);
+        sysctls.push_back({{"key", sysctl::dotted(key)},
+                           {"expected", want},
+                           {"kernel", v == o.sysctls.end() ? json(nullptr) : json(v->second)},
+                           {"original", orig == r.owned().sysctlOriginals.end() ? json(nullptr) : json(orig->second)},
+                           {"ok", v != o.sysctls.end() && v->second == want}});
+    }
+    const auto& damper = r.damper();
+    s->status = json{
+        {"version", version},
+        {"ready", s->ready},
+        {"reasons", s->reasons},
+        {"draining", s->draining},
+        {"config",
+         {{"source", cfg.source},
+          {"vips", vips},
+          {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
+          {"host_routes", cfg.hostRoutes},
+          {"check_interval_ms", cfg.checkIntervalMs},
+          {"resync_interval_seconds", cfg.resyncSeconds},
+          {"drain_seconds", cfg.drainSeconds},
+          {"keep_on_exit", cfg.keepOnExit}}},
+        {"state",
+         {{"in_place", r.findings().empty()},
+          {"unknown", unknown},
+          {"lo_up", r.observed().kernel.loUp()},
+          {"vips_not_in_place", notReady_.size()},
+          {"findings", shared},
+          {"sysctls", sysctls},
+          {"unmanaged", state.unmanaged}}},
+        {"services", servicesJson},
+        {"repairs", state.repairs},
+        {"drift_events_total", state.driftEvents},
+        {"recent_drift", drift},
+        {"fighting", {{"active", damper.fighting()}, {"with", damper.fightingWith()}, {"items", damper.fightingCount()},
+                      {"backoff_ms", damper.backoff().count()}}},
+        {"reconcile",
+         {{"passes", state.reconcileCount},
+          {"full_dumps", state.fullDumps},
+          {"changes_seen", state.changesSeen},
+          {"changes_ignored", state.changesIgnored},
+          {"overruns", state.overruns},
+          {"dirty_items", r.dirtyCount()}}},
+        {"last_reconcile_seconds", state.lastReconcileSeconds},
+    };
+    return s;
+}
+
+std::string statusLine(const api::Snapshot& s) {
+    if (s.ready) return "ready: " + std::to_string(s.vips.size()) + " VIP(s) in place";
+    if (s.reasons.empty()) return "not ready";
+    return "not ready: " + s.reasons.front() + (s.reasons.size() > 1 ? " (+" + std::to_string(s.reasons.size() - 1) + " more)" : "");
+}
+
+}  // namespace agent

@@ -1,0 +1,70 @@
+#pragma once
+// The readiness snapshot the API serves, kept per VIP: a repair of one VIP replaces that
+// VIP's entry, not the other thousands. A VIP is ready when it has no finding of its own,
+// nothing every VIP needs is wrong (the ARP settings, lo), its services are up and the
+// agent is not draining; the aggregate /ready when every VIP is.
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/daemon/service_check.h"
+#include "agent/reconcile/reconciler.h"
+#include "api/snapshot.h"
+
+namespace agent {
+
+struct DriftEvent {
+    double atUnix = 0;
+    std::string what;  // "added 198.51.100.188/32 to lo"
+};
+
+struct DaemonState {
+    bool converged = false;
+    bool draining = false;
+    bool exiting = false;
+    std::string error;  // the last full look's failure, if any
+    std::map<std::string, std::uint64_t> repairs;
+    std::uint64_t driftEvents = 0;
+    std::deque<DriftEvent> recentDrift;  // newest last, at most kRecentDrift
+    double lastReconcileSeconds = 0;
+    double reconcileSecondsSum = 0;
+    std::uint64_t reconcileCount = 0;  // repair passes
+    std::uint64_t fullDumps = 0;       // full looks at the kernel (start, overrun, resync, lo)
+    std::uint64_t changesSeen = 0;     // parsed notifications
+    std::uint64_t changesIgnored = 0;  // dropped unparsed (other tables, prefixes)
+    std::uint64_t overruns = 0;
+    std::vector<std::string> unmanaged;  // addresses on lo not managed, at the last full look
+    double startedAtUnix = 0;
+    static constexpr std::size_t kRecentDrift = 20;
+};
+
+class ReadinessBoard {
+public:
+    // Every VIP of the configuration, from the reconciler (start, reload, full looks).
+    void rebuild(const Config& cfg, const Reconciler& r);
+    // Only these VIPs (the items a pass touched).
+    void update(const std::set<netcfg::IpAddress>& vips, const Reconciler& r);
+
+    std::shared_ptr<api::Snapshot> snapshot(const Config& cfg, const Reconciler& r, const std::vector<ServiceStatus>& services,
+                                            const DaemonState& state, const std::string& version) const;
+
+    // At most this many VIPs are named in the aggregate /ready reasons.
+    static constexpr std::size_t kListedVips = 20;
+
+private:
+    api::VipEntry entry(const netcfg::IpAddress& vip, const Reconciler& r) const;
+    void set(std::size_t pos, api::VipEntry e);
+    std::vector<api::VipEntry> entries_;
+    std::shared_ptr<const std::map<std::string, std::size_t>> index_;
+    std::map<netcfg::IpAddress, std::size_t> position_;
+    std::set<std::size_t> notReady_;  // entries with reasons of their own
+};
+
+// "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.
+std::string statusLine(const api::Snapshot& s);
+
+}  // namespace agent

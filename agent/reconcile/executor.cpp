@@ -1,0 +1,168 @@
+#include "agent/reconcile/executor.h"
+
+namespace agent {
+namespace {
+
+ActionError fromNet(const netcfg::NetError& e) { return ActionError{.err = e.err, .message = e.message}; }
+
+// Whether a success of `a` would add a record that `saved` does not hold yet.
+bool wouldRecord(const Owned& saved, const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) return !s->restore && !saved.sysctlOriginals.contains(s->key);
+    const auto& op = std::get<netcfg::NetOp>(a);
+    if (op.kind == netcfg::NetOp::Kind::AddAddress) return !saved.addresses.contains(op.address);
+    if (op.kind == netcfg::NetOp::Kind::AddRoute) return !saved.routes.contains(op.address);
+    return false;
+}
+
+}  // namespace
+
+ActionResult Executor::run(const Action& action) const {
+    if (const auto* op = std::get_if<netcfg::NetOp>(&action)) {
+        auto results = netlink.apply({*op});
+        if (results.empty()) return std::unexpected(ActionError{.err = 0, .message = "not attempted"});
+        if (!results[0]) return std::unexpected(fromNet(results[0].error()));
+        return *results[0];
+    }
+    const auto& set = std::get<SetSysctl>(action);
+    if (auto w = sysctls.write(set.key, set.to); !w)
+        return std::unexpected(ActionError{.err = w.error().err, .message = w.error().message});
+    return netcfg::Effect::Changed;
+}
+
+void Executor::runAll(const std::vector<Action>& actions, std::vector<ActionResult>& results, bool stopAtFailure) const {
+    results.clear();
+    results.reserve(actions.size());
+    auto failed = [&] { return stopAtFailure && !results.empty() && !results.back(); };
+    for (std::size_t i = 0; i < actions.size() && !failed();) {
+        if (!std::holds_alternative<netcfg::NetOp>(actions[i])) {
+            results.push_back(run(actions[i]));
+            ++i;
+            continue;
+        }
+        // A run of consecutive netlink actions goes to the kernel as one batch; the
+        // kernel implementation stops after the batch holding a failure, so the rest
+        // is sent again from there when every action must be tried.
+        std::vector<netcfg::NetOp> ops;
+        std::size_t end = i;
+        for (; end < actions.size() && std::holds_alternative<netcfg::NetOp>(actions[end]); ++end)
+            ops.push_back(std::get<netcfg::NetOp>(actions[end]));
+        std::size_t from = 0;
+        while (from < ops.size()) {
+            const std::vector<netcfg::NetOp> rest(ops.begin() + static_cast<std::ptrdiff_t>(from), ops.end());
+            auto r = netlink.apply(rest);
+            if (r.empty()) {  // nothing attempted: report the first as failed and go on
+                results.push_back(std::unexpected(ActionError{.err = 0, .message = "not attempted"}));
+                ++from;
+            }
+            for (auto& x : r) results.push_back(x ? ActionResult(*x) : std::unexpected(fromNet(x.error())));
+            from += r.size();
+            if (failed()) break;
+        }
+        i = end;
+    }
+}
+
+std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& owned) const {
+    const Owned before = owned;
+    if (plan.actions.empty()) {
+        Owned after = owned;
+        if (applyForget(after, plan.forget)) {
+            if (auto s = stateFile.save(after); !s) return s;
+            owned = after;
+        }
+        return {};
+    }
+    const Owned during = mayOwnAfter(before, plan);
+    if (auto s = stateFile.save(during); !s) return std::unexpected("not changing anything: " + s.error());
+
+    std::vector<ActionResult> results;
+    runAll(plan.actions, results, true);
+    std::optional<std::string> failure;
+    for (std::size_t k = 0; k < results.size(); ++k) {
+        if (results[k]) {
+            if (log && *results[k] == netcfg::Effect::Changed) log(pastTense(plan.actions[k]));
+        } else if (!failure) {
+            failure = describe(plan.actions[k]) + " failed: " + results[k].error().message;
+        }
+    }
+    if (!failure && results.size() < plan.actions.size()) failure = describe(plan.actions[results.size()]) + " was not attempted";
+    if (failure) {
+        if (log) log(*failure + "; rolling back");
+        // Undo in reverse what this run changed (never what was already there);
+        // whatever cannot be undone stays owned so stop can retry.
+        Owned left = before;
+        for (std::size_t k = results.size(); k-- > 0;) {
+            if (!results[k] || *results[k] != netcfg::Effect::Changed) continue;
+            const Action undo = inverse(plan.actions[k]);
+            if (auto u = run(undo); u) {
+                if (log) log("rolled back: " + pastTense(undo));
+            } else {
+                if (log) log("rollback failed: " + describe(undo) + ": " + u.error().message);
+                recordEffect(left, plan.actions[k], netcfg::Effect::Changed);
+            }
+        }
+        if (auto s = stateFile.save(left); !s && log) log("cannot write the state file: " + s.error());
+        owned = left;
+        return std::unexpected(*failure);
+    }
+    Owned after = before;
+    for (std::size_t k = 0; k < results.size(); ++k) recordEffect(after, plan.actions[k], *results[k]);
+    applyForget(after, plan.forget);
+    if (auto s = stateFile.save(after); !s) {
+        owned = during;  // the file still says `during`: a superset, safe for stop
+        return std::unexpected("applied, but " + s.error());
+    }
+    owned = after;
+    return {};
+}
+
+std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions, Owned& owned, Owned& saved) const {
+    std::vector<ActionResult> results;
+    // Ownership first: what the adds may create must be on disk before the kernel has
+    // it. A repair of what the agent already owns needs no write (the common case).
+    std::vector<bool> needsRecord(actions.size(), false);
+    bool anyRecord = false;
+    for (std::size_t k = 0; k < actions.size(); ++k) {
+        needsRecord[k] = wouldRecord(saved, actions[k]);
+        anyRecord = anyRecord || needsRecord[k];
+    }
+    std::optional<std::string> cannotSave;
+    if (anyRecord) {
+        Owned during = saved;
+        for (std::size_t k = 0; k < actions.size(); ++k)
+            if (needsRecord[k]) recordEffect(during, actions[k], netcfg::Effect::Changed);
+        if (auto s = stateFile.save(during); s)
+            saved = std::move(during);
+        else
+            cannotSave = s.error();
+    }
+    if (cannotSave) {
+        // Only what needs no new record may go ahead.
+        std::vector<Action> safe;
+        std::vector<std::size_t> index;
+        for (std::size_t k = 0; k < actions.size(); ++k)
+            if (!needsRecord[k]) {
+                safe.push_back(actions[k]);
+                index.push_back(k);
+            }
+        std::vector<ActionResult> some;
+        runAll(safe, some, false);
+        results.assign(actions.size(),
+                       std::unexpected(ActionError{.err = 0, .message = "cannot record it in the state file first: " + *cannotSave}));
+        for (std::size_t j = 0; j < some.size(); ++j) results[index[j]] = some[j];
+    } else {
+        runAll(actions, results, false);
+    }
+    bool changed = false;
+    for (std::size_t k = 0; k < results.size(); ++k)
+        if (results[k]) changed |= recordEffect(owned, actions[k], *results[k]);
+    if (changed && owned != saved) {
+        if (auto s = stateFile.save(owned); s)
+            saved = owned;
+        else if (log)
+            log("cannot write the state file: " + s.error() + "; it still lists what the agent may own, safe for stop");
+    }
+    return results;
+}
+
+}  // namespace agent

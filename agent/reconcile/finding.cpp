@@ -1,0 +1,62 @@
+#include "agent/reconcile/finding.h"
+
+namespace agent {
+
+std::string describe(const Subject& s) {
+    switch (s.kind) {
+        case Subject::Kind::Loopback: return "lo";
+        case Subject::Kind::Sysctl: return sysctl::dotted(s.key);
+        case Subject::Kind::Vip: return s.vip.str();
+    }
+    return "?";
+}
+
+bool isConflict(FindingKind k) {
+    // Unreadable counts: what cannot be read cannot be safely changed either.
+    return k == FindingKind::OnRealInterface || k == FindingKind::RouteViaOtherDevice || k == FindingKind::Unreadable ||
+           k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback;
+}
+
+const char* name(FindingKind k) {
+    switch (k) {
+        case FindingKind::AddressMissing: return "address_missing";
+        case FindingKind::RouteMissing: return "route_missing";
+        case FindingKind::LinkDown: return "link_down";
+        case FindingKind::WrongValue: return "wrong_value";
+        case FindingKind::Unreadable: return "unreadable";
+        case FindingKind::OnRealInterface: return "conflict_on_real_interface";
+        case FindingKind::RouteViaOtherDevice: return "conflict_route_via_other_device";
+        case FindingKind::InterfaceMissing: return "conflict_interface_missing";
+        case FindingKind::NoLoopback: return "conflict_no_loopback";
+        case FindingKind::CannotApply: return "cannot_apply";
+    }
+    return "?";
+}
+
+std::string describe(const Finding& f) {
+    const std::string subject = describe(f.subject);
+    switch (f.kind) {
+        case FindingKind::AddressMissing: return f.subject.vip.hostCidr() + " is not bound on lo";
+        case FindingKind::RouteMissing: return "host route " + f.subject.vip.hostCidr() + " dev lo is missing from table main";
+        case FindingKind::LinkDown: return "lo is down";
+        case FindingKind::WrongValue:
+            return subject + " is " + std::to_string(f.actual) + ", expected " + std::to_string(f.expected);
+        case FindingKind::Unreadable: return subject + " cannot be read: " + f.detail;
+        case FindingKind::OnRealInterface:
+            return subject + " is also an address of " + f.other +
+                   ", which answers ARP for it: this host is a director, or the VIP is wrong; binding it on lo would not help";
+        case FindingKind::RouteViaOtherDevice:
+            return "table main has a route for " + f.subject.vip.hostCidr() + " via " + f.other + ", not lo: remove it first";
+        case FindingKind::InterfaceMissing:
+            return "interface " + f.subject.key.iface + " (arp.interfaces) does not exist: " + subject + " cannot be set";
+        case FindingKind::NoLoopback: return "no loopback interface found in this network namespace";
+        case FindingKind::CannotApply: return "cannot repair " + subject + ": " + f.detail;
+    }
+    return subject + ": ?";
+}
+
+bool concerns(const Finding& f, const netcfg::IpAddress& vip) {
+    return f.subject.kind != Subject::Kind::Vip || f.subject.vip == vip;
+}
+
+}  // namespace agent

@@ -1,0 +1,68 @@
+#pragma once
+// What is wrong, as a value: a subject (a VIP, an ARP setting, the loopback link) and a
+// kind. The planner and the executor produce findings once; status, /ready, /status,
+// metrics and the log only render them. Nothing searches message text.
+#include <compare>
+#include <string>
+#include <vector>
+
+#include "netcfg/ip_address.h"
+#include "sysctl/sysctl.h"
+
+namespace agent {
+
+struct Subject {
+    enum class Kind { Loopback, Sysctl, Vip };  // the order of a plan: settings, lo, VIPs
+    Kind kind = Kind::Vip;
+    sysctl::ConfKey key;    // Sysctl
+    netcfg::IpAddress vip;  // Vip
+
+    static Subject loopback() { return {.kind = Kind::Loopback, .key = {}, .vip = {}}; }
+    static Subject setting(const sysctl::ConfKey& k) { return {.kind = Kind::Sysctl, .key = k, .vip = {}}; }
+    static Subject address(const netcfg::IpAddress& ip) { return {.kind = Kind::Vip, .key = {}, .vip = ip}; }
+
+    auto operator<=>(const Subject&) const = default;
+};
+
+// "lo", "net.ipv4.conf.all.arp_ignore", "198.51.100.1"
+std::string describe(const Subject& s);
+
+enum class FindingKind {
+    AddressMissing,       // the VIP is not bound on lo
+    RouteMissing,         // its host route via lo is missing from table main
+    LinkDown,             // lo is down
+    WrongValue,           // an ARP setting differs from the configured value
+    Unreadable,           // an ARP setting cannot be read (err)
+    OnRealInterface,      // conflict: the VIP is also an address of `other`
+    RouteViaOtherDevice,  // conflict: table main routes the VIP via `other`
+    InterfaceMissing,     // conflict: arp.interfaces names an interface that does not exist
+    NoLoopback,           // conflict: no loopback link in this network namespace
+    CannotApply,          // the repair failed (err, detail)
+};
+
+// A conflict is something the agent will not change by itself (an unreadable setting
+// included): `start` refuses the whole plan for one, `run` leaves just that item alone.
+bool isConflict(FindingKind k);
+// "address_missing", ... for JSON and metrics labels.
+const char* name(FindingKind k);
+
+struct Finding {
+    Subject subject;
+    FindingKind kind = FindingKind::AddressMissing;
+    std::string other;  // OnRealInterface, RouteViaOtherDevice: the interface
+    int expected = 0;   // WrongValue
+    int actual = 0;     // WrongValue
+    int err = 0;        // Unreadable, InterfaceMissing, CannotApply: errno when known
+    std::string detail; // Unreadable, CannotApply: what failed and why
+
+    bool operator==(const Finding&) const = default;
+};
+
+// One sentence an operator can act on.
+std::string describe(const Finding& f);
+
+// Whether the finding keeps `vip` from being ready: its own findings, and those of what
+// every VIP needs (the ARP settings, lo).
+bool concerns(const Finding& f, const netcfg::IpAddress& vip);
+
+}  // namespace agent

@@ -1,0 +1,62 @@
+#pragma once
+// Flap damping per item: when something keeps undoing one setting (a fight with
+// NetworkManager or a script), that item's repairs back off exponentially instead of
+// spinning, while every other item is still repaired at once. An item repaired
+// kThreshold times within kWindow is "being fought over"; each further repair doubles
+// its wait, from kFirstBackoff up to kMaxBackoff. Log lines stay short whatever the
+// number of items (a few names, then a count).
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/reconcile/finding.h"
+
+namespace agent {
+
+class FlapDamper {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr auto kWindow = std::chrono::seconds(10);
+    static constexpr int kThreshold = 3;
+    static constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+    static constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
+
+    struct Repair {
+        Subject item;
+        std::string label;  // "address 198.51.100.1/32", "net.ipv4.conf.all.arp_announce"
+    };
+    // Records repairs made at `now`. Returns a log line when items start a new backoff step.
+    std::optional<std::string> recordRepairs(const std::vector<Repair>& repairs, Clock::time_point now);
+    // Items whose window no longer holds a fight stop being damped; returns a log line then.
+    std::optional<std::string> settle(Clock::time_point now);
+
+    // When the item may be repaired next (now or earlier: at once).
+    Clock::time_point nextAllowed(const Subject& item) const;
+    bool fighting() const { return fightingCount_ > 0; }
+    // A few of the items fought over (at most kListed), and how many there are.
+    std::vector<std::string> fightingWith() const;
+    std::size_t fightingCount() const { return fightingCount_; }
+    std::chrono::milliseconds backoff() const;  // the longest current backoff
+    static constexpr std::size_t kListed = 20;
+
+private:
+    struct Item {
+        std::deque<Clock::time_point> times;
+        int step = 0;
+        std::chrono::milliseconds backoff{0};
+        Clock::time_point nextAllowed{};
+        std::string label;
+    };
+    std::map<Subject, Item> items_;
+    std::size_t fightingCount_ = 0;
+};
+
+// "a, b, c and 9,997 more"
+std::string summarise(const std::vector<std::string>& names, std::size_t total, std::size_t shown = 3);
+// 10000 -> "10,000"
+std::string thousands(std::size_t n);
+
+}  // namespace agent

@@ -1,0 +1,247 @@
+#include "agent/reconcile/plan.h"
+
+#include <cerrno>
+
+namespace agent {
+namespace {
+
+using netcfg::IpAddress;
+using netcfg::NetOp;
+using K = NetOp::Kind;
+
+std::string sysctlLine(const SetSysctl& s) {
+    return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
+}
+
+// The actions of one plan, in phases; concatenated in order at the end.
+struct Phases {
+    std::vector<Action> sysctls, link, addAddresses, addRoutes, deleteRoutes, deleteAddresses, restores;
+};
+
+class Planner {
+public:
+    Planner(const Desired& d, const Observed& o, const Owned& owned, Plan& p)
+        : desired_(d), observed_(o), owned_(owned), plan_(p), lo_(o.kernel.loIndex()) {}
+
+    bool noLoopback() {
+        if (lo_ != 0 || (desired_.vips.empty() && owned_.addresses.empty() && owned_.routes.empty())) return false;
+        plan_.findings.push_back({.subject = Subject::loopback(), .kind = FindingKind::NoLoopback});
+        return true;
+    }
+
+    void item(const Subject& s) {
+        switch (s.kind) {
+            case Subject::Kind::Sysctl:
+                if (auto d = desired_.sysctls.find(s.key); d != desired_.sysctls.end())
+                    desiredSysctl(s.key, d->second);
+                else if (auto o = owned_.sysctlOriginals.find(s.key); o != owned_.sysctlOriginals.end())
+                    restoreSysctl(s.key, o->second);
+                break;
+            case Subject::Kind::Loopback: loopback(); break;
+            case Subject::Kind::Vip:
+                if (desired_.wanted.contains(s.vip))
+                    wantedVip(s.vip);
+                else
+                    unwantedVip(s.vip);
+                break;
+        }
+    }
+
+    std::vector<Action> actions() {
+        std::vector<Action> all;
+        for (auto* v : {&ph_.sysctls, &ph_.link, &ph_.addAddresses, &ph_.addRoutes, &ph_.deleteRoutes,
+                        &ph_.deleteAddresses, &ph_.restores})
+            all.insert(all.end(), std::make_move_iterator(v->begin()), std::make_move_iterator(v->end()));
+        return all;
+    }
+
+private:
+    NetOp op(K kind, const IpAddress& ip = {}) const {
+        return NetOp{.kind = kind, .ifindex = lo_, .address = ip, .ifname = observed_.kernel.linkName(lo_)};
+    }
+
+    void finding(Finding f) { plan_.findings.push_back(std::move(f)); }
+
+    void desiredSysctl(const sysctl::ConfKey& key, int value) {
+        const Subject s = Subject::setting(key);
+        if (auto e = observed_.sysctlErrors.find(key); e != observed_.sysctlErrors.end()) {
+            const bool gone = e->second.err == ENOENT;
+            finding({.subject = s, .kind = gone ? FindingKind::InterfaceMissing : FindingKind::Unreadable,
+                     .err = e->second.err, .detail = e->second.message});
+            return;
+        }
+        const auto current = observed_.sysctls.find(key);
+        if (current == observed_.sysctls.end() || current->second == value) return;
+        finding({.subject = s, .kind = FindingKind::WrongValue, .expected = value, .actual = current->second});
+        ph_.sysctls.push_back(SetSysctl{.key = key, .from = current->second, .to = value, .restore = false});
+    }
+
+    // A sysctl the agent changed but no longer manages goes back to what it found. An
+    // interface that has gone took its settings with it: nothing left to restore.
+    void restoreSysctl(const sysctl::ConfKey& key, int original) {
+        const auto current = observed_.sysctls.find(key);
+        if (current != observed_.sysctls.end() && current->second != original)
+            ph_.restores.push_back(SetSysctl{.key = key, .from = current->second, .to = original, .restore = true});
+        else
+            plan_.forget.sysctls.insert(key);
+    }
+
+    void loopback() {
+        if (lo_ == 0 || desired_.vips.empty() || observed_.kernel.loUp()) return;
+        finding({.subject = Subject::loopback(), .kind = FindingKind::LinkDown});
+        ph_.link.push_back(op(K::LinkUp));
+    }
+
+    void wantedVip(const IpAddress& vip) {
+        const Subject s = Subject::address(vip);
+        const auto& k = observed_.kernel;
+        bool blocked = false;
+        for (const auto& a : k.addressesOf(vip))
+            if (a.ifindex != lo_) {
+                blocked = true;
+                finding({.subject = s, .kind = FindingKind::OnRealInterface, .other = k.linkName(a.ifindex)});
+            }
+        const bool routed = k.hasRouteVia(lo_, vip);
+        if (desired_.hostRoutes && !routed)
+            for (const auto& r : k.routesTo(vip)) {
+                blocked = true;
+                finding({.subject = s, .kind = FindingKind::RouteViaOtherDevice, .other = k.linkName(r.oif)});
+            }
+        if (!k.hasAddress(lo_, vip)) {
+            finding({.subject = s, .kind = FindingKind::AddressMissing});
+            if (!blocked) ph_.addAddresses.push_back(op(K::AddAddress, vip));
+        }
+        if (desired_.hostRoutes && !routed) {
+            finding({.subject = s, .kind = FindingKind::RouteMissing});
+            if (!blocked) ph_.addRoutes.push_back(op(K::AddRoute, vip));
+        }
+        // A route of the agent's that someone replaced is no longer the agent's.
+        if (routed && owned_.routes.contains(vip) && !k.hasOwnRoute(lo_, vip)) plan_.forget.routes.insert(vip);
+    }
+
+    // What the agent owns but no longer wants: its route, then its address.
+    void unwantedVip(const IpAddress& vip) {
+        const auto& k = observed_.kernel;
+        if (owned_.routes.contains(vip)) {
+            if (k.hasOwnRoute(lo_, vip))
+                ph_.deleteRoutes.push_back(op(K::DeleteRoute, vip));
+            else
+                plan_.forget.routes.insert(vip);
+        }
+        if (owned_.addresses.contains(vip)) {
+            if (k.hasAddress(lo_, vip))
+                ph_.deleteAddresses.push_back(op(K::DeleteAddress, vip));
+            else
+                plan_.forget.addresses.insert(vip);
+        }
+    }
+
+    const Desired& desired_;
+    const Observed& observed_;
+    const Owned& owned_;
+    Plan& plan_;
+    int lo_;
+    Phases ph_;
+};
+
+}  // namespace
+
+Subject subjectOf(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) return Subject::setting(s->key);
+    const auto& op = std::get<NetOp>(a);
+    if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
+    return Subject::address(op.address);
+}
+
+bool Plan::hasConflicts() const {
+    for (const auto& f : findings)
+        if (isConflict(f.kind)) return true;
+    return false;
+}
+
+std::vector<Finding> Plan::conflicts() const {
+    std::vector<Finding> out;
+    for (const auto& f : findings)
+        if (isConflict(f.kind)) out.push_back(f);
+    return out;
+}
+
+Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, const std::set<Subject>* only) {
+    Plan p;
+    Planner planner(desired, observed, owned, p);
+    if (planner.noLoopback()) return p;
+    if (only) {
+        for (const auto& s : *only) planner.item(s);  // Subject's order: lo, settings, VIPs
+    } else {
+        for (const auto& [key, v] : desired.sysctls) planner.item(Subject::setting(key));
+        planner.item(Subject::loopback());
+        for (const auto& vip : desired.vips) planner.item(Subject::address(vip));
+        std::set<IpAddress> unwanted;
+        for (const auto& vip : owned.routes)
+            if (!desired.wanted.contains(vip)) unwanted.insert(vip);
+        for (const auto& vip : owned.addresses)
+            if (!desired.wanted.contains(vip)) unwanted.insert(vip);
+        for (const auto& vip : unwanted) planner.item(Subject::address(vip));
+        for (const auto& [key, v] : owned.sysctlOriginals)
+            if (!desired.sysctls.contains(key)) planner.item(Subject::setting(key));
+    }
+    p.actions = planner.actions();
+    return p;
+}
+
+bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) {
+        if (s->restore) return owned.sysctlOriginals.erase(s->key) > 0;
+        return owned.sysctlOriginals.emplace(s->key, s->from).second;  // the first value found stays the original
+    }
+    const auto& op = std::get<NetOp>(a);
+    switch (op.kind) {
+        case K::AddAddress: return effect == netcfg::Effect::Changed && owned.addresses.insert(op.address).second;
+        case K::AddRoute: return effect == netcfg::Effect::Changed && owned.routes.insert(op.address).second;
+        case K::DeleteAddress: return owned.addresses.erase(op.address) > 0;
+        case K::DeleteRoute: return owned.routes.erase(op.address) > 0;
+        case K::LinkUp:
+        case K::LinkDown: return false;
+    }
+    return false;
+}
+
+bool applyForget(Owned& owned, const Forget& f) {
+    bool changed = false;
+    for (const auto& ip : f.addresses) changed |= owned.addresses.erase(ip) > 0;
+    for (const auto& ip : f.routes) changed |= owned.routes.erase(ip) > 0;
+    for (const auto& k : f.sysctls) changed |= owned.sysctlOriginals.erase(k) > 0;
+    return changed;
+}
+
+Owned mayOwnAfter(const Owned& owned, const Plan& p) {
+    Owned out = owned;
+    for (const auto& a : p.actions) {
+        if (const auto* s = std::get_if<SetSysctl>(&a)) {
+            if (!s->restore) out.sysctlOriginals.emplace(s->key, s->from);
+            continue;
+        }
+        const auto& op = std::get<NetOp>(a);
+        if (op.kind == K::AddAddress) out.addresses.insert(op.address);
+        if (op.kind == K::AddRoute) out.routes.insert(op.address);
+    }
+    return out;
+}
+
+std::string describe(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) return (s->restore ? "restore " : "set ") + sysctlLine(*s);
+    return netcfg::describe(std::get<NetOp>(a));
+}
+
+std::string pastTense(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctlLine(*s) + (s->restore ? " (restored)" : "");
+    return netcfg::pastTense(std::get<NetOp>(a));
+}
+
+Action inverse(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a))
+        return SetSysctl{.key = s->key, .from = s->to, .to = s->from, .restore = !s->restore};
+    return netcfg::inverse(std::get<NetOp>(a));
+}
+
+}  // namespace agent

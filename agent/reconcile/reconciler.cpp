@@ -1,0 +1,285 @@
+#include "agent/reconcile/reconciler.h"
+
+#include <algorithm>
+
+namespace agent {
+namespace {
+
+using netcfg::NetOp;
+using K = NetOp::Kind;
+
+constexpr auto kFirstRetry = std::chrono::seconds(1);
+constexpr auto kMaxRetry = std::chrono::seconds(30);
+
+std::map<Subject, std::vector<Finding>> bySubject(const std::vector<Finding>& findings) {
+    std::map<Subject, std::vector<Finding>> out;
+    for (const auto& f : findings) out[f.subject].push_back(f);
+    return out;
+}
+
+}  // namespace
+
+std::string settingOf(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctl::dotted(s->key);
+    const auto& op = std::get<NetOp>(a);
+    switch (op.kind) {
+        case K::AddAddress:
+        case K::DeleteAddress: return "address " + op.address.hostCidr();
+        case K::AddRoute:
+        case K::DeleteRoute: return "route " + op.address.hostCidr();
+        case K::LinkUp:
+        case K::LinkDown: return "link " + op.ifname;
+    }
+    return "?";
+}
+
+std::string kindOf(const Action& a) {
+    if (std::holds_alternative<SetSysctl>(a)) return "sysctl";
+    switch (std::get<NetOp>(a).kind) {
+        case K::AddAddress:
+        case K::DeleteAddress: return "address";
+        case K::AddRoute:
+        case K::DeleteRoute: return "route";
+        case K::LinkUp:
+        case K::LinkDown: return "link";
+    }
+    return "?";
+}
+
+Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
+                       Desired desired)
+    : netlink_(netlink), sysctls_(sysctls), stateFile_(stateFile), owned_(std::move(owned)), saved_(owned_),
+      desired_(std::move(desired)) {}
+
+void Reconciler::setDesired(Desired d) {
+    desired_ = std::move(d);
+    // Settings that are now wanted are read before they are planned.
+    for (const auto& k : sysctlKeys(desired_, owned_)) readSysctl(sysctls_, k, observed_);
+    markAll();
+}
+
+void Reconciler::markAll() {
+    for (const auto& k : sysctlKeys(desired_, owned_)) dirty_.insert(Subject::setting(k));
+    dirty_.insert(Subject::loopback());
+    for (const auto& v : desired_.vips) dirty_.insert(Subject::address(v));
+    for (const auto& v : owned_.addresses) dirty_.insert(Subject::address(v));
+    for (const auto& v : owned_.routes) dirty_.insert(Subject::address(v));
+    // Items no longer of interest lose their findings.
+    for (auto it = findings_.begin(); it != findings_.end();)
+        it = dirty_.contains(it->first) ? std::next(it) : findings_.erase(it);
+}
+
+void Reconciler::markVip(const netcfg::IpAddress& ip) {
+    if (desired_.wanted.contains(ip) || owned_.addresses.contains(ip) || owned_.routes.contains(ip))
+        dirty_.insert(Subject::address(ip));
+}
+
+Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
+    PassResult result;
+    auto failed = [&](std::string why) {
+        result.outcome = PassResult::Outcome::Failed;
+        result.error = std::move(why);
+        return result;
+    };
+    auto observed = observe(netlink_, sysctls_, desired_, owned_);
+    if (!observed) return failed("reading the kernel state: " + observed.error());
+    observed_ = std::move(*observed);
+    const Plan p = plan(desired_, observed_, owned_);
+    findings_ = bySubject(p.findings);
+    if (p.hasConflicts()) {
+        result.outcome = PassResult::Outcome::Refused;
+        result.conflicts = p.conflicts();
+        return result;
+    }
+    if (auto applied = executor(log).transact(p, owned_); !applied) {
+        saved_ = owned_;
+        return failed(applied.error() + "; what this run changed was rolled back");
+    }
+    saved_ = owned_;
+    result.changes = static_cast<int>(p.actions.size());
+    dirty_.clear();
+    resyncDue_ = false;
+    if (verify == Verify::Acks) {
+        for (const auto& a : p.actions) confirm(a);
+        findings_ = bySubject(plan(desired_, observed_, owned_).findings);
+        return result;
+    }
+    auto again = observe(netlink_, sysctls_, desired_, owned_);
+    if (!again) return failed("verifying: " + again.error());
+    observed_ = std::move(*again);
+    const Plan check = plan(desired_, observed_, owned_);
+    findings_ = bySubject(check.findings);
+    if (!check.empty()) {
+        std::vector<std::string> left;
+        for (const auto& a : check.actions) left.push_back(describe(a));
+        for (const auto& c : check.conflicts()) left.push_back(describe(c));
+        result.outcome = PassResult::Outcome::Failed;
+        result.error = "verification failed: the kernel still needs: " + summarise(left, left.size(), 10);
+        result.drifted = true;
+    }
+    return result;
+}
+
+std::expected<void, std::string> Reconciler::resync() {
+    auto kernel = netlink_.dump();
+    if (!kernel) return std::unexpected("reading the kernel state: " + kernel.error().message);
+    observed_.kernel = KernelView(*kernel);
+    observed_.sysctls.clear();
+    observed_.sysctlErrors.clear();
+    for (const auto& k : sysctlKeys(desired_, owned_)) readSysctl(sysctls_, k, observed_);
+    markAll();
+    resyncDue_ = false;
+    return {};
+}
+
+void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
+    using CK = netcfg::Change::Kind;
+    auto& k = observed_.kernel;
+    for (const auto& c : changes) {
+        switch (c.kind) {
+            case CK::AddressAdded:
+            case CK::AddressRemoved:
+                if (k.apply(c)) markVip(c.address.address);
+                break;
+            case CK::RouteAdded:
+            case CK::RouteRemoved:
+                if (k.apply(c)) markVip(c.route.dst);
+                break;
+            case CK::LinkChanged:
+            case CK::LinkRemoved: {
+                const bool wasLo = c.link.ifindex == k.loIndex();
+                if (!k.apply(c)) break;
+                // The kernel flushes the routes of a link going down without announcing
+                // each: a change of lo is followed by a full look.
+                if (wasLo || c.link.loopback) resyncDue_ = true;
+                // An interface named in arp.interfaces may have come or gone.
+                checkSysctls();
+                dirty_.insert(Subject::loopback());
+                break;
+            }
+        }
+    }
+}
+
+void Reconciler::checkSysctls() {
+    for (const auto& key : sysctlKeys(desired_, owned_))
+        if (readSysctl(sysctls_, key, observed_)) dirty_.insert(Subject::setting(key));
+}
+
+Reconciler::Clock::time_point Reconciler::allowedAt(const Subject& s) const {
+    auto at = damper_.nextAllowed(s);
+    if (auto r = retries_.find(s); r != retries_.end()) at = std::max(at, r->second.at);
+    return at;
+}
+
+std::optional<Reconciler::Clock::time_point> Reconciler::nextRepairAt() const {
+    std::optional<Clock::time_point> next;
+    for (const auto& s : dirty_) {
+        const auto at = allowedAt(s);
+        if (!next || at < *next) next = at;
+    }
+    return next;
+}
+
+void Reconciler::confirm(const Action& a) {
+    if (const auto* s = std::get_if<SetSysctl>(&a)) {
+        observed_.sysctls[s->key] = s->to;
+        observed_.sysctlErrors.erase(s->key);
+        return;
+    }
+    auto& k = observed_.kernel;
+    const auto& op = std::get<NetOp>(a);
+    const netcfg::InterfaceAddress address{.ifindex = op.ifindex, .address = op.address, .prefixlen = op.address.hostPrefix()};
+    const netcfg::HostRoute route{.dst = op.address, .table = netcfg::kMainTable, .protocol = netcfg::kRouteProtocol, .oif = op.ifindex};
+    switch (op.kind) {
+        case K::AddAddress: k.add(address); break;
+        case K::DeleteAddress: k.remove(address); break;
+        case K::AddRoute: k.add(route); break;
+        case K::DeleteRoute: k.remove(route); break;
+        case K::LinkUp:
+        case K::LinkDown:
+            if (const auto* l = k.link(op.ifindex)) {
+                netcfg::Link up = *l;
+                up.up = op.kind == K::LinkUp;
+                k.setLink(up);
+            }
+            break;
+    }
+}
+
+Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepairs) {
+    Repaired out;
+    std::set<Subject> ready;
+    for (auto it = dirty_.begin(); it != dirty_.end();) {
+        if (allowedAt(*it) <= now) {
+            ready.insert(*it);
+            it = dirty_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (ready.empty()) return out;
+
+    const Plan p = plan(desired_, observed_, owned_, &ready);
+    const auto results = executor(nullptr).applyEach(p.actions, owned_, saved_);
+    std::map<Subject, std::vector<Finding>> failures;
+    std::vector<FlapDamper::Repair> repairs;
+    for (std::size_t k = 0; k < p.actions.size(); ++k) {
+        const Action& a = p.actions[k];
+        const Subject s = subjectOf(a);
+        if (k < results.size() && results[k]) {
+            confirm(a);
+            out.changed.push_back(a);
+            if (countAsRepairs) repairs.push_back({.item = s, .label = settingOf(a)});
+            continue;
+        }
+        const ActionError e = k < results.size() ? results[k].error() : ActionError{.err = 0, .message = "not attempted"};
+        out.failed.emplace_back(a, e);
+        failures[s].push_back({.subject = s, .kind = FindingKind::CannotApply, .err = e.err, .detail = e.message});
+    }
+    if (applyForget(owned_, p.forget)) {
+        if (auto saved = stateFile_.save(owned_); saved) saved_ = owned_;
+    }
+
+    // What the items look like now, from the mirror the acks updated: their findings.
+    Plan after = plan(desired_, observed_, owned_, &ready);
+    auto now_ = bySubject(after.findings);
+    for (auto& [s, f] : failures) now_[s].insert(now_[s].end(), f.begin(), f.end());
+    for (const auto& s : ready) {
+        auto fresh = now_.find(s);
+        auto old = findings_.find(s);
+        const bool hadAny = old != findings_.end();
+        const bool hasAny = fresh != now_.end() && !fresh->second.empty();
+        if (!hadAny && !hasAny) continue;
+        if (hadAny && hasAny && old->second == fresh->second) continue;
+        out.findingsChanged.insert(s);
+        if (hasAny)
+            findings_[s] = std::move(fresh->second);
+        else
+            findings_.erase(old);
+    }
+    // An item that still needs a change (a failure, or a race with another writer) is
+    // tried again after its own backoff; the others are done.
+    std::set<Subject> again;
+    for (const auto& a : after.actions) again.insert(subjectOf(a));
+    for (const auto& s : ready) {
+        if (!again.contains(s)) {
+            retries_.erase(s);
+            continue;
+        }
+        Retry& r = retries_[s];
+        ++r.failures;
+        r.at = now + std::min<Clock::duration>(kMaxRetry, kFirstRetry * (1 << std::min(r.failures - 1, 8)));
+        dirty_.insert(s);
+    }
+    if (!repairs.empty()) out.fightLine = damper_.recordRepairs(repairs, now);
+    return out;
+}
+
+std::vector<Finding> Reconciler::allFindings() const {
+    std::vector<Finding> out;
+    for (const auto& [s, f] : findings_) out.insert(out.end(), f.begin(), f.end());
+    return out;
+}
+
+}  // namespace agent

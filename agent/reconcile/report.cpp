@@ -1,0 +1,157 @@
+#include "agent/reconcile/report.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <sstream>
+
+namespace agent {
+namespace {
+
+std::string yesNo(bool ok) { return ok ? "ok" : "MISSING"; }
+
+std::string valueOr(const std::optional<int>& v, const std::string& none) {
+    return v ? std::to_string(*v) : none;
+}
+
+bool isBuiltinLoopback(const netcfg::IpAddress& ip) {
+    const auto& b = ip.bytes;
+    return ip.isV4() ? b[0] == 127 : std::all_of(b.begin(), b.begin() + 15, [](auto x) { return x == 0; }) && b[15] == 1;
+}
+
+}  // namespace
+
+VipReport reportVip(const netcfg::IpAddress& vip, const Desired& desired, const KernelView& kernel, const Owned& owned,
+                    std::vector<Finding> findings) {
+    const int lo = kernel.loIndex();
+    VipReport v{.vip = vip, .bound = kernel.hasAddress(lo, vip), .addressOwned = false, .routeWanted = desired.hostRoutes,
+                .routePresent = false, .routeOwned = false, .findings = std::move(findings)};
+    v.addressOwned = v.bound && owned.addresses.contains(vip);
+    for (const auto& rt : kernel.routesTo(vip)) {
+        if (lo == 0 || rt.oif != lo) continue;
+        v.routePresent = true;
+        if (rt.protocol == netcfg::kRouteProtocol && owned.routes.contains(vip)) v.routeOwned = true;
+    }
+    return v;
+}
+
+ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned,
+                            const std::vector<Finding>& findings) {
+    ReadinessReport r;
+    const auto& k = observed.kernel;
+    const int lo = k.loIndex();
+    r.loUp = k.loUp();
+    r.findings = findings;
+    std::map<netcfg::IpAddress, std::vector<Finding>> byVip;
+    for (const auto& f : findings) {
+        if (f.subject.kind == Subject::Kind::Vip) byVip[f.subject.vip].push_back(f);
+        if (f.kind == FindingKind::Unreadable && (f.err == EACCES || f.err == EPERM)) r.unknown = true;
+    }
+    for (const auto& vip : desired.vips) r.vips.push_back(reportVip(vip, desired, k, owned, std::move(byVip[vip])));
+
+    for (const auto& [key, want] : desired.sysctls) {
+        SysctlReport s;
+        s.key = key;
+        s.expected = want;
+        if (auto o = owned.sysctlOriginals.find(key); o != owned.sysctlOriginals.end()) s.original = o->second;
+        if (auto v = observed.sysctls.find(key); v != observed.sysctls.end()) s.kernel = v->second;
+        if (auto e = observed.sysctlErrors.find(key); e != observed.sysctlErrors.end()) s.error = e->second.message;
+        const sysctl::ConfKey allKey{.iface = "all", .name = key.name};
+        auto all = observed.sysctls.find(allKey);
+        if (s.kernel && key.iface != "all" && key.iface != "default" && all != observed.sysctls.end())
+            s.effective = sysctl::effective(all->second, *s.kernel);
+        s.ok = s.kernel && *s.kernel == want;
+        r.sysctls.push_back(std::move(s));
+    }
+
+    if (lo != 0)
+        for (const auto& a : k.addressesOn(lo))
+            if (!desired.wanted.contains(a.address) && !isBuiltinLoopback(a.address))
+                r.unmanaged.push_back(a.address.str() + "/" + std::to_string(a.prefixlen));
+    return r;
+}
+
+std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
+    std::ostringstream out;
+    out << "lo: " << (r.loUp ? "up" : "DOWN") << "\n";
+    for (const auto& v : r.vips) {
+        out << "VIP " << v.vip.str() << ": " << (v.ok() ? "in place" : "NOT in place") << "\n";
+        out << "  address " << v.vip.hostCidr() << " on lo: " << yesNo(v.bound)
+            << (v.bound ? (v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)") : "") << "\n";
+        if (v.routeWanted)
+            out << "  host route " << v.vip.hostCidr() << " dev lo: " << yesNo(v.routePresent)
+                << (v.routePresent ? (v.routeOwned ? " (added by the agent)" : " (not the agent's; left alone by stop)") : "")
+                << "\n";
+        for (const auto& f : v.findings)
+            if (isConflict(f.kind) || f.kind == FindingKind::CannotApply) out << "  problem: " << describe(f) << "\n";
+    }
+    out << "ARP settings:\n";
+    for (const auto& s : r.sysctls) {
+        out << "  " << sysctl::dotted(s.key) << ": expected " << s.expected << ", kernel " << valueOr(s.kernel, "?");
+        if (s.effective) out << ", effective " << *s.effective;
+        if (s.original) out << ", was " << *s.original << " before the agent";
+        out << ": " << (s.ok ? "ok" : "WRONG") << (s.error.empty() ? "" : " (" + s.error + ")") << "\n";
+    }
+    if (listUnmanaged) {
+        out << "addresses on lo not managed by the agent:" << (r.unmanaged.empty() ? " none" : "") << "\n";
+        for (const auto& u : r.unmanaged) out << "  " << u << "\n";
+    }
+    if (r.unknown)
+        out << "result: cannot tell (permission denied; run as root)\n";
+    else if (r.inPlace())
+        out << "result: everything in place\n";
+    else
+        out << "result: " << r.findings.size() << " problem" << (r.findings.size() == 1 ? "" : "s") << "\n";
+    for (const auto& f : r.findings) out << "  - " << describe(f) << "\n";
+    return out.str();
+}
+
+nlohmann::json toJson(const Finding& f) {
+    nlohmann::json j{{"subject", describe(f.subject)}, {"kind", name(f.kind)}, {"message", describe(f)}};
+    if (!f.other.empty()) j["interface"] = f.other;
+    if (f.kind == FindingKind::WrongValue) {
+        j["expected"] = f.expected;
+        j["actual"] = f.actual;
+    }
+    if (f.err != 0) j["errno"] = f.err;
+    return j;
+}
+
+nlohmann::json toJson(const VipReport& v) {
+    using nlohmann::json;
+    json problems = json::array(), findings = json::array();
+    for (const auto& f : v.findings) {
+        problems.push_back(describe(f));
+        findings.push_back(toJson(f));
+    }
+    return {{"vip", v.vip.str()},
+            {"ok", v.ok()},
+            {"address", {{"expected", v.vip.hostCidr()}, {"present", v.bound}, {"owned", v.addressOwned}}},
+            {"route", {{"wanted", v.routeWanted}, {"present", v.routePresent}, {"owned", v.routeOwned}}},
+            {"problems", problems},
+            {"findings", findings}};
+}
+
+nlohmann::json toJson(const ReadinessReport& r) {
+    using nlohmann::json;
+    json problems = json::array(), findings = json::array();
+    for (const auto& f : r.findings) {
+        problems.push_back(describe(f));
+        findings.push_back(toJson(f));
+    }
+    json j{{"in_place", r.inPlace()}, {"unknown", r.unknown}, {"lo_up", r.loUp},
+           {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
+           {"unmanaged", r.unmanaged}};
+    for (const auto& v : r.vips) j["vips"].push_back(toJson(v));
+    for (const auto& s : r.sysctls) {
+        json e{{"key", sysctl::dotted(s.key)}, {"expected", s.expected}, {"ok", s.ok},
+               {"kernel", s.kernel ? json(*s.kernel) : json(nullptr)},
+               {"effective", s.effective ? json(*s.effective) : json(nullptr)},
+               {"original", s.original ? json(*s.original) : json(nullptr)}};
+        if (!s.error.empty()) e["error"] = s.error;
+        j["sysctls"].push_back(e);
+    }
+    return j;
+}
+
+}  // namespace agent

@@ -1,0 +1,58 @@
+#pragma once
+// What is expected and what the kernel has, per VIP and per setting, with the findings
+// of the plan. `status` prints it; the daemon renders each VIP's part for /status.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/reconcile/finding.h"
+#include "agent/reconcile/plan.h"
+#include "agent/reconcile/state_model.h"
+
+namespace agent {
+
+struct VipReport {
+    netcfg::IpAddress vip;
+    bool bound = false;         // VIP/32 (/128) on lo
+    bool addressOwned = false;  // added by the agent
+    bool routeWanted = true;
+    bool routePresent = false;  // a host route via lo in table main
+    bool routeOwned = false;
+    std::vector<Finding> findings;  // this VIP's own
+    bool ok() const { return findings.empty(); }
+};
+
+struct SysctlReport {
+    sysctl::ConfKey key;
+    int expected = 0;
+    std::optional<int> kernel;     // nullopt: could not be read
+    std::optional<int> effective;  // max(all, iface); nullopt for "all" and "default"
+    std::optional<int> original;   // what the agent found before changing it
+    std::string error;
+    bool ok = false;
+};
+
+struct ReadinessReport {
+    std::vector<VipReport> vips;
+    std::vector<SysctlReport> sysctls;
+    bool loUp = false;
+    std::vector<Finding> findings;       // every unmet condition
+    std::vector<std::string> unmanaged;  // addresses on lo the agent does not manage
+    bool unknown = false;                // something could not be read (permission)
+
+    bool inPlace() const { return findings.empty() && !unknown; }
+};
+
+// The kernel facts of one VIP, with its findings taken from `findings`.
+VipReport reportVip(const netcfg::IpAddress& vip, const Desired& desired, const KernelView& kernel, const Owned& owned,
+                    std::vector<Finding> findings);
+ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned,
+                            const std::vector<Finding>& findings);
+
+std::string renderText(const ReadinessReport& r, bool listUnmanaged);
+nlohmann::json toJson(const ReadinessReport& r);
+nlohmann::json toJson(const VipReport& v);
+nlohmann::json toJson(const Finding& f);
+
+}  // namespace agent

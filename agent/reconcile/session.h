@@ -1,0 +1,51 @@
+#pragma once
+// What every command that reads or changes the kernel shares: the netlink socket, the
+// sysctl tree, the state file and its lock. The reconciler does the work.
+#include <chrono>
+#include <expected>
+#include <memory>
+#include <string>
+
+#include "agent/reconcile/lock.h"
+#include "agent/reconcile/plan.h"
+#include "agent/reconcile/reconciler.h"
+#include "agent/reconcile/state_file.h"
+#include "agent/reconcile/state_model.h"
+
+namespace agent {
+
+class Session {
+public:
+    static std::expected<Session, std::string> open(const std::string& stateDir);
+    // A session over a given Netlink (the daemon's unit tests pass a FakeNetlink).
+    Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree = sysctl::SysctlTree());
+
+    netcfg::Netlink& netlink() { return *netlink_; }
+    const sysctl::SysctlTree& sysctls() const { return sysctls_; }
+    const StateFile& stateFile() const { return stateFile_; }
+
+    std::expected<Observed, std::string> observe(const Desired& d, const Owned& owned) {
+        return agent::observe(*netlink_, sysctls_, d, owned);
+    }
+    Reconciler reconciler(Owned owned, Desired desired) {
+        return Reconciler(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired));
+    }
+
+    // Takes the state-dir lock (waiting up to `wait`), then reads what the agent owns.
+    struct Locked {
+        DirLock lock;
+        Owned owned;
+    };
+    std::expected<Locked, std::string> lockAndLoad(std::chrono::milliseconds wait);
+    // The plan against the live kernel and the state file, changing nothing (--dry-run).
+    std::expected<Plan, std::string> dryRun(const Desired& desired);
+
+private:
+    std::unique_ptr<netcfg::Netlink> netlink_;
+    sysctl::SysctlTree sysctls_;
+    StateFile stateFile_;
+};
+
+void printPlan(const Plan& p);
+
+}  // namespace agent

@@ -1,0 +1,128 @@
+#include "agent/reconcile/state_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/text_file.h"
+
+namespace agent {
+namespace {
+
+using nlohmann::json;
+constexpr int kFormat = 1;
+
+std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
+
+json toJson(const Owned& o) {
+    json j{{"format", kFormat}, {"addresses", json::array()}, {"routes", json::array()},
+           {"sysctl_originals", json::array()}};
+    for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
+    for (const auto& r : o.routes) j["routes"].push_back(r.str());
+    for (const auto& [k, v] : o.sysctlOriginals)
+        j["sysctl_originals"].push_back({{"interface", k.iface}, {"key", k.name}, {"original", v}});
+    return j;
+}
+
+Owned fromJson(const json& j) {
+    if (!j.is_object() || j.value("format", 0) != kFormat) throw std::runtime_error("unknown format");
+    Owned o;
+    auto addrs = [](const json& list, std::set<netcfg::IpAddress>& out) {
+        for (const auto& s : list) {
+            auto ip = netcfg::IpAddress::parse(s.get<std::string>());
+            if (!ip) throw std::runtime_error("bad address " + s.get<std::string>());
+            out.insert(*ip);
+        }
+    };
+    addrs(j.at("addresses"), o.addresses);
+    addrs(j.at("routes"), o.routes);
+    for (const auto& e : j.at("sysctl_originals")) {
+        sysctl::ConfKey key{.iface = e.at("interface").get<std::string>(), .name = e.at("key").get<std::string>()};
+        if (!sysctl::isValidInterfaceName(key.iface)) throw std::runtime_error("bad interface " + key.iface);
+        o.sysctlOriginals[key] = e.at("original").get<int>();
+    }
+    return o;
+}
+
+bool fsyncPath(const std::filesystem::path& p, int flags) {
+    const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+Owned unite(const Owned& a, const Owned& b) {
+    Owned u = a;
+    u.addresses.insert(b.addresses.begin(), b.addresses.end());
+    u.routes.insert(b.routes.begin(), b.routes.end());
+    for (const auto& [k, v] : b.sysctlOriginals) u.sysctlOriginals.emplace(k, v);  // a's original wins
+    return u;
+}
+
+StateFile::StateFile(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+std::expected<Owned, std::string> StateFile::load() const {
+    // 10,000 VIPs take about 0.5 MiB; anything far larger is not a file the agent wrote.
+    auto text = readLimited(path().string(), {.maxBytes = std::size_t{64} << 20});
+    if (!text) {
+        if (text.error().err == ENOENT) return Owned{};
+        return std::unexpected("reading " + path().string() + ": " + text.error().message);
+    }
+    try {
+        if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
+        return fromJson(json::parse(*text));
+    } catch (const std::exception& e) {
+        return std::unexpected(path().string() + " is damaged (" + e.what() +
+                               "); it lists what the agent added: inspect it, then move it aside");
+    }
+}
+
+std::expected<bool, std::string> StateFile::discardTornWrite() const {
+    const auto tmp = dir_ / "state.json.tmp";
+    if (::unlink(tmp.c_str()) == 0) return true;
+    if (errno == ENOENT) return false;
+    return std::unexpected(sysErr("removing " + tmp.string()));
+}
+
+std::expected<void, std::string> StateFile::save(const Owned& owned) const {
+    if (owned.empty()) {
+        if (::unlink(path().c_str()) != 0 && errno != ENOENT) return std::unexpected(sysErr("removing " + path().string()));
+        fsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+        return {};
+    }
+    const auto tmp = dir_ / "state.json.tmp";
+    const std::string text = toJson(owned).dump(2) + "\n";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return std::unexpected(sysErr("writing " + tmp.string()));
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!synced) {
+        ::unlink(tmp.c_str());
+        errno = n >= 0 && n != static_cast<ssize_t>(text.size()) ? EIO : err;
+        return std::unexpected(sysErr("writing " + tmp.string()));
+    }
+    if (::rename(tmp.c_str(), path().c_str()) != 0) return std::unexpected(sysErr("replacing " + path().string()));
+    if (!fsyncPath(dir_, O_RDONLY | O_DIRECTORY)) return std::unexpected(sysErr("syncing " + dir_.string()));
+    return {};
+}
+
+std::expected<void, std::string> ensureStateDir(const std::filesystem::path& dir) {
+    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0) return std::unexpected(sysErr("state dir " + dir.string()));
+        if (!S_ISDIR(st.st_mode)) return std::unexpected("state dir " + dir.string() + " is not a directory");
+        return {};
+    }
+    return std::unexpected(sysErr("creating state dir " + dir.string()));
+}
+
+}  // namespace agent

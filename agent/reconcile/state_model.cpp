@@ -1,0 +1,186 @@
+#include "agent/reconcile/state_model.h"
+
+#include <algorithm>
+
+namespace agent {
+
+Desired desiredFrom(const Config& cfg) {
+    Desired d{.vips = cfg.vips, .wanted = {cfg.vips.begin(), cfg.vips.end()}, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
+    for (const auto& iface : cfg.arp.interfaces) {
+        d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
+        d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
+    }
+    return d;
+}
+
+Desired nothingDesired() { return Desired{.vips = {}, .wanted = {}, .hostRoutes = false, .sysctls = {}}; }
+
+KernelView::KernelView(const netcfg::KernelState& k) {
+    for (const auto& l : k.links) links_[l.ifindex] = l;
+    for (const auto& a : k.addresses) addresses_.emplace(a.address, a);
+    for (const auto& r : k.routes) routes_.emplace(r.dst, r);
+    findLoopback();
+}
+
+void KernelView::findLoopback() {
+    loIndex_ = 0;
+    for (const auto& [i, l] : links_)
+        if (l.loopback && (loIndex_ == 0 || l.name == "lo")) loIndex_ = i;
+}
+
+bool KernelView::loUp() const {
+    const auto* l = link(loIndex_);
+    return l && l->up;
+}
+
+const netcfg::Link* KernelView::link(int ifindex) const {
+    auto it = links_.find(ifindex);
+    return it == links_.end() ? nullptr : &it->second;
+}
+
+std::string KernelView::linkName(int ifindex) const {
+    const auto* l = link(ifindex);
+    return l ? l->name : "if" + std::to_string(ifindex);
+}
+
+bool KernelView::apply(const netcfg::Change& c) {
+    using K = netcfg::Change::Kind;
+    switch (c.kind) {
+        case K::AddressAdded: return add(c.address);
+        case K::AddressRemoved: return remove(c.address);
+        case K::RouteAdded: return add(c.route);
+        case K::RouteRemoved: return remove(c.route);
+        case K::LinkChanged: return setLink(c.link);
+        case K::LinkRemoved: return removeLink(c.link.ifindex);
+    }
+    return false;
+}
+
+bool KernelView::add(const netcfg::InterfaceAddress& a) {
+    auto [b, e] = addresses_.equal_range(a.address);
+    for (; b != e; ++b)
+        if (b->second.ifindex == a.ifindex && b->second.prefixlen == a.prefixlen) return false;
+    addresses_.emplace(a.address, a);
+    return true;
+}
+
+bool KernelView::remove(const netcfg::InterfaceAddress& a) {
+    auto [b, e] = addresses_.equal_range(a.address);
+    for (; b != e; ++b)
+        if (b->second.ifindex == a.ifindex && b->second.prefixlen == a.prefixlen) {
+            addresses_.erase(b);
+            return true;
+        }
+    return false;
+}
+
+namespace {
+bool sameRoute(const netcfg::HostRoute& x, const netcfg::HostRoute& y) {
+    return x.dst == y.dst && x.table == y.table && x.protocol == y.protocol && x.oif == y.oif;
+}
+}  // namespace
+
+bool KernelView::add(const netcfg::HostRoute& r) {
+    auto [b, e] = routes_.equal_range(r.dst);
+    for (; b != e; ++b)
+        if (sameRoute(b->second, r)) return false;
+    routes_.emplace(r.dst, r);
+    return true;
+}
+
+bool KernelView::remove(const netcfg::HostRoute& r) {
+    auto [b, e] = routes_.equal_range(r.dst);
+    for (; b != e; ++b)
+        if (sameRoute(b->second, r)) {
+            routes_.erase(b);
+            return true;
+        }
+    return false;
+}
+
+bool KernelView::setLink(const netcfg::Link& l) {
+    auto it = links_.find(l.ifindex);
+    if (it != links_.end() && it->second.name == l.name && it->second.up == l.up && it->second.loopback == l.loopback)
+        return false;
+    links_[l.ifindex] = l;
+    findLoopback();
+    return true;
+}
+
+bool KernelView::removeLink(int ifindex) {
+    if (links_.erase(ifindex) == 0) return false;
+    // The kernel removes a link's addresses and routes with it.
+    std::erase_if(addresses_, [&](const auto& p) { return p.second.ifindex == ifindex; });
+    std::erase_if(routes_, [&](const auto& p) { return p.second.oif == ifindex; });
+    findLoopback();
+    return true;
+}
+
+bool KernelView::hasAddress(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = addresses_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.ifindex == ifindex && p.second.prefixlen == ip.hostPrefix(); });
+}
+
+bool KernelView::hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = routes_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex; });
+}
+
+bool KernelView::hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const {
+    auto [b, e] = routes_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex && p.second.protocol == netcfg::kRouteProtocol; });
+}
+
+std::vector<netcfg::InterfaceAddress> KernelView::addressesOf(const netcfg::IpAddress& ip) const {
+    std::vector<netcfg::InterfaceAddress> out;
+    for (auto [b, e] = addresses_.equal_range(ip); b != e; ++b) out.push_back(b->second);
+    return out;
+}
+
+std::vector<netcfg::HostRoute> KernelView::routesTo(const netcfg::IpAddress& ip) const {
+    std::vector<netcfg::HostRoute> out;
+    for (auto [b, e] = routes_.equal_range(ip); b != e; ++b) out.push_back(b->second);
+    return out;
+}
+
+std::vector<netcfg::InterfaceAddress> KernelView::addressesOn(int ifindex) const {
+    std::vector<netcfg::InterfaceAddress> out;
+    for (const auto& [ip, a] : addresses_)
+        if (a.ifindex == ifindex) out.push_back(a);
+    return out;
+}
+
+std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned) {
+    std::set<sysctl::ConfKey> keys;
+    for (const auto& [k, v] : desired.sysctls) keys.insert(k);
+    for (const auto& [k, v] : owned.sysctlOriginals) keys.insert(k);
+    for (const auto& name : kArpKeys) keys.insert({.iface = "all", .name = name});
+    return keys;
+}
+
+bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& o) {
+    auto v = tree.read(key);
+    if (v) {
+        const bool same = !o.sysctlErrors.contains(key) && o.sysctls.contains(key) && o.sysctls[key] == *v;
+        o.sysctlErrors.erase(key);
+        o.sysctls[key] = *v;
+        return !same;
+    }
+    const auto known = o.sysctlErrors.find(key);
+    const bool same = !o.sysctls.contains(key) && known != o.sysctlErrors.end() && known->second.err == v.error().err;
+    o.sysctls.erase(key);
+    o.sysctlErrors[key] = v.error();
+    return !same;
+}
+
+std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
+                                             const Desired& desired, const Owned& owned) {
+    Observed o;
+    auto kernel = nl.dump();
+    if (!kernel) return std::unexpected(kernel.error().message);
+    o.kernel = KernelView(*kernel);
+    for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);
+    return o;
+}
+
+}  // namespace agent

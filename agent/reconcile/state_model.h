@@ -1,0 +1,89 @@
+#pragma once
+// Desired and observed state: the two inputs of the planner besides what the agent owns.
+// The kernel side is a KernelView: built from one full dump, then kept current change by
+// change from rtnetlink notifications (the daemon's mirror), with lookups by address.
+#include <expected>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/reconcile/state_file.h"
+#include "netcfg/events.h"
+#include "netcfg/netlink.h"
+#include "sysctl/sysctl.h"
+
+namespace agent {
+
+struct Desired {
+    std::vector<netcfg::IpAddress> vips;  // in configuration order
+    std::set<netcfg::IpAddress> wanted;   // the same, for lookups
+    bool hostRoutes = true;
+    std::map<sysctl::ConfKey, int> sysctls;  // exact values to hold
+};
+
+Desired desiredFrom(const Config& cfg);
+Desired nothingDesired();
+
+inline const std::vector<std::string> kArpKeys{"arp_ignore", "arp_announce"};
+
+// What the kernel holds of what the agent cares about: links, addresses and host routes
+// in table main, indexed by address. Every update says whether it changed anything, so
+// the agent's own changes, confirmed by their acks, are no-ops when their notification
+// arrives.
+class KernelView {
+public:
+    KernelView() = default;
+    explicit KernelView(const netcfg::KernelState& k);
+
+    // Returns true when the view changed.
+    bool apply(const netcfg::Change& c);
+    bool add(const netcfg::InterfaceAddress& a);
+    bool remove(const netcfg::InterfaceAddress& a);
+    bool add(const netcfg::HostRoute& r);
+    bool remove(const netcfg::HostRoute& r);
+    bool setLink(const netcfg::Link& l);
+    bool removeLink(int ifindex);
+
+    int loIndex() const { return loIndex_; }  // 0: no loopback link
+    bool loUp() const;
+    const netcfg::Link* link(int ifindex) const;
+    std::string linkName(int ifindex) const;
+    const std::map<int, netcfg::Link>& links() const { return links_; }
+
+    // VIP/hostPrefix on ifindex.
+    bool hasAddress(int ifindex, const netcfg::IpAddress& ip) const;
+    // A host route for ip via ifindex in table main, whoever added it.
+    bool hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const;
+    bool hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::InterfaceAddress> addressesOf(const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::HostRoute> routesTo(const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::InterfaceAddress> addressesOn(int ifindex) const;
+    std::size_t addressCount() const { return addresses_.size(); }
+    std::size_t routeCount() const { return routes_.size(); }
+
+private:
+    void findLoopback();
+    std::map<int, netcfg::Link> links_;
+    std::multimap<netcfg::IpAddress, netcfg::InterfaceAddress> addresses_;
+    std::multimap<netcfg::IpAddress, netcfg::HostRoute> routes_;
+    int loIndex_ = 0;
+};
+
+struct Observed {
+    KernelView kernel;
+    std::map<sysctl::ConfKey, int> sysctls;                       // values read
+    std::map<sysctl::ConfKey, sysctl::SysctlError> sysctlErrors;  // keys that could not be read
+};
+
+// The sysctl keys a plan and a report need: the desired and owned keys, and arp_* of "all".
+std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned);
+// Reads one key into observed (value or error); true when what is recorded changed.
+bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& observed);
+
+// Dumps the kernel once and reads the sysctls the plan and the report need.
+std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
+                                             const Desired& desired, const Owned& owned);
+
+}  // namespace agent

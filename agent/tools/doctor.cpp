@@ -1,0 +1,244 @@
+#include "agent/tools/doctor.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+namespace agent {
+namespace {
+
+using V = DoctorCheck::Verdict;
+
+void add(std::vector<DoctorCheck>& out, const std::string& check, V v, std::string what, std::string fix = "") {
+    out.push_back({.check = check, .verdict = v, .what = std::move(what), .fix = std::move(fix)});
+}
+
+int sysctlOf(const DoctorInput& in, const std::string& iface, const std::string& key) {
+    auto i = in.sysctls.find(iface);
+    if (i == in.sysctls.end()) return 0;
+    auto k = i->second.find(key);
+    return k == i->second.end() ? 0 : k->second;
+}
+
+std::string linkName(const DoctorInput& in, int ifindex) {
+    for (const auto& l : in.kernel.links)
+        if (l.ifindex == ifindex) return l.name;
+    return "if" + std::to_string(ifindex);
+}
+
+void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    for (const auto& vip : in.config.vips) {
+        bool hostOnLo = false, otherPrefixOnLo = false;
+        int otherPrefix = 0;
+        std::vector<std::string> real;
+        for (const auto& a : in.kernel.addresses) {
+            if (a.address != vip) continue;
+            const bool lo = [&] {
+                for (const auto& l : in.kernel.links)
+                    if (l.ifindex == a.ifindex) return l.loopback;
+                return false;
+            }();
+            if (lo && a.prefixlen == vip.hostPrefix()) hostOnLo = true;
+            if (lo && a.prefixlen != vip.hostPrefix()) otherPrefixOnLo = true, otherPrefix = a.prefixlen;
+            if (!lo) real.push_back(linkName(in, a.ifindex));
+        }
+        if (otherPrefixOnLo)
+            add(out, "vip-on-lo", V::Fail,
+                vip.str() + " is bound on lo as /" + std::to_string(otherPrefix) + ": lo then claims the whole subnet",
+                "ip addr del " + vip.str() + "/" + std::to_string(otherPrefix) + " dev lo; lvs-rs-agent start");
+        else if (!hostOnLo)
+            add(out, "vip-on-lo", V::Fail, vip.hostCidr() + " is not bound on lo: this server drops the traffic the director sends",
+                "lvs-rs-agent start (or run the service)");
+        else
+            add(out, "vip-on-lo", V::Ok, vip.hostCidr() + " is bound on lo");
+        for (const auto& r : real)
+            add(out, "vip-on-real-interface", V::Fail,
+                describe(Finding{.subject = Subject::address(vip), .kind = FindingKind::OnRealInterface, .other = r}),
+                "ip addr del " + vip.str() + " dev " + r + " (the VIP belongs on lo only)");
+    }
+}
+
+void checkArp(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const int wantIgnore = in.config.arp.ignore, wantAnnounce = in.config.arp.announce;
+    for (const auto& l : in.kernel.links) {
+        if (!l.up || l.loopback) continue;
+        const int ig = sysctl::effective(sysctlOf(in, "all", "arp_ignore"), sysctlOf(in, l.name, "arp_ignore"));
+        const int an = sysctl::effective(sysctlOf(in, "all", "arp_announce"), sysctlOf(in, l.name, "arp_announce"));
+        const std::string values = "effective arp_ignore " + std::to_string(ig) + ", arp_announce " + std::to_string(an) +
+                                   " (max of all and " + l.name + ")";
+        if (ig < wantIgnore || an < wantAnnounce)
+            add(out, "arp-effective", V::Fail,
+                l.name + ": " + values + ": " + (ig < wantIgnore ? "it answers ARP for the VIP" : "it announces the VIP as ARP source"),
+                "lvs-rs-agent start (sets net.ipv4.conf.all.arp_ignore=" + std::to_string(wantIgnore) + ", arp_announce=" +
+                    std::to_string(wantAnnounce) + ")");
+        else
+            add(out, "arp-effective", V::Ok, l.name + ": " + values);
+    }
+}
+
+void checkSysctlFiles(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    static const std::regex line(R"(^\s*-?\s*net[./]ipv4[./]conf[./]([^./\s=]+)[./](arp_ignore|arp_announce)\s*=\s*(-?\d+)\s*$)");
+    bool any = false;
+    for (const auto& f : in.sysctlFiles) {
+        std::istringstream text(f.content);
+        std::string l;
+        for (int n = 1; std::getline(text, l); ++n) {
+            std::smatch m;
+            if (!std::regex_match(l, m, line)) continue;
+            const std::string iface = m[1], key = m[2];
+            const int value = boundedNumber(m[3].str()).value_or(0);
+            const int want = key == "arp_ignore" ? in.config.arp.ignore : in.config.arp.announce;
+            if (value >= want || iface == "default") continue;
+            any = true;
+            add(out, "sysctl-files", V::Warn,
+                f.path + ":" + std::to_string(n) + " sets net.ipv4.conf." + iface + "." + key + " = " + std::to_string(value) +
+                    ": the next `sysctl --system` (or boot) sets it back",
+                "edit " + f.path + " line " + std::to_string(n) + " to " + std::to_string(want) + ", or remove the line");
+        }
+    }
+    if (!any) add(out, "sysctl-files", V::Ok, "no sysctl file lowers arp_ignore or arp_announce");
+}
+
+void checkServices(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    for (const auto& s : in.config.services) {
+        bool onVip = false;
+        std::vector<std::string> elsewhere;
+        for (const auto& l : in.listeners) {
+            if (l.port != s.port) continue;
+            const bool wildcard = std::all_of(l.address.bytes.begin(), l.address.bytes.begin() + l.address.size(),
+                                              [](auto b) { return b == 0; });
+            // A wildcard of the same family, or [::] (which also takes IPv4 unless v6only).
+            if (l.address == s.vip || (wildcard && (l.address.family == s.vip.family || !l.address.isV4())))
+                onVip = true;
+            else
+                elsewhere.push_back(l.address.str());
+        }
+        const std::string where = s.vip.isV4() ? s.vip.str() : "[" + s.vip.str() + "]";
+        if (onVip)
+            add(out, "service-listening", V::Ok, "something listens on " + where + ":" + std::to_string(s.port));
+        else if (!elsewhere.empty())
+            add(out, "service-listening", V::Fail,
+                "port " + std::to_string(s.port) + " listens only on " + elsewhere.front() +
+                    ", not on the VIP: DR cannot rewrite addresses or ports, so the service never sees the traffic",
+                "bind the service to " + where + ":" + std::to_string(s.port) + " or to the wildcard address");
+        else
+            add(out, "service-listening", V::Fail, "nothing listens on " + where + ":" + std::to_string(s.port),
+                "start the service on port " + std::to_string(s.port));
+    }
+}
+
+void checkRpFilter(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    // Strict rp_filter drops a packet that arrives on an interface other than the one the
+    // route back to its source uses: only possible with more than one interface up.
+    int upInterfaces = 0;
+    for (const auto& l : in.kernel.links) upInterfaces += l.up && !l.loopback;
+    bool any = false;
+    for (const auto& l : in.kernel.links) {
+        if (!l.up || l.loopback) continue;
+        const int rp = std::max(sysctlOf(in, "all", "rp_filter"), sysctlOf(in, l.name, "rp_filter"));
+        if (rp == 1 && upInterfaces > 1) {
+            any = true;
+            add(out, "rp-filter", V::Warn,
+                l.name + " has strict rp_filter (1): with several interfaces, VIP traffic arriving on one whose route back "
+                         "to the client is another is dropped",
+                "sysctl net.ipv4.conf." + l.name + ".rp_filter=2 (loose) and net.ipv4.conf.all.rp_filter=2");
+        }
+    }
+    if (!any) add(out, "rp-filter", V::Ok, "rp_filter does not drop VIP traffic here");
+}
+
+void checkIpvs(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const auto virtuals = parseIpvsVirtualAddresses(in.ipvs);
+    bool any = false;
+    for (const auto& vip : in.config.vips)
+        if (std::find(virtuals.begin(), virtuals.end(), vip) != virtuals.end()) {
+            any = true;
+            add(out, "ipvs-director", V::Fail,
+                vip.str() + " is also an IPVS virtual service on this host: director and real server on one box "
+                            "loop packets between each other",
+                "use fwmark-based virtual services (iptables -t mangle ... MARK) on both directors, or remove the service");
+        }
+    if (!any) add(out, "ipvs-director", V::Ok, "this host is not an IPVS director for its VIPs");
+}
+
+void checkDefaultRoute(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    if (!in.config.director) return;
+    const std::string d = in.config.director->str();
+    if (std::find(in.defaultGateways.begin(), in.defaultGateways.end(), d) != in.defaultGateways.end())
+        add(out, "default-route", V::Fail,
+            "the default route points at the director " + d + ": DR replies must go to the clients directly, not back through it",
+            "route replies through the real gateway (ip route replace default via ROUTER)");
+    else
+        add(out, "default-route", V::Ok, "the default route does not point at the director " + d);
+}
+
+void checkLoManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    static const std::regex ifupdown(R"(^\s*(auto|iface|allow-hotplug)\s+lo:\S*)");
+    static const std::regex nm(R"(^\s*interface-name\s*=\s*lo\s*$)");
+    bool any = false;
+    for (const auto& f : in.networkFiles) {
+        const bool ifcfg = f.path.find("/ifcfg-lo:") != std::string::npos;
+        if (ifcfg) {
+            any = true;
+            add(out, "lo-managers", V::Warn, f.path + " configures a lo alias that the network scripts manage too",
+                "remove " + f.path + " once the agent runs (lvs-rs-agent import shows the equivalent configuration)");
+            continue;
+        }
+        std::istringstream text(f.content);
+        std::string l;
+        for (int n = 1; std::getline(text, l); ++n) {
+            const bool isNm = f.path.find("NetworkManager") != std::string::npos;
+            if ((!isNm && std::regex_search(l, ifupdown)) || (isNm && std::regex_search(l, nm))) {
+                any = true;
+                add(out, "lo-managers", V::Warn,
+                    f.path + ":" + std::to_string(n) + (isNm ? " lets NetworkManager manage lo" : " defines a lo alias") +
+                        ", which will fight the agent",
+                    "remove it (and `ifdown`/`nmcli` it) once the agent runs");
+                break;
+            }
+        }
+    }
+    if (!any) add(out, "lo-managers", V::Ok, "no ifupdown, ifcfg or NetworkManager configuration manages lo aliases");
+}
+
+const char* verdictWord(V v) { return v == V::Ok ? "ok" : v == V::Warn ? "warn" : "FAIL"; }
+
+}  // namespace
+
+std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
+    std::vector<DoctorCheck> out;
+    checkVips(in, out);
+    checkArp(in, out);
+    checkSysctlFiles(in, out);
+    checkServices(in, out);
+    checkRpFilter(in, out);
+    checkIpvs(in, out);
+    checkDefaultRoute(in, out);
+    checkLoManagers(in, out);
+    return out;
+}
+
+std::string renderChecks(const std::vector<DoctorCheck>& f) {
+    std::ostringstream out;
+    int fails = 0, warns = 0;
+    for (const auto& x : f) {
+        out << verdictWord(x.verdict) << "  " << x.check << ": " << x.what << "\n";
+        if (!x.fix.empty()) out << "      fix: " << x.fix << "\n";
+        fails += x.verdict == V::Fail;
+        warns += x.verdict == V::Warn;
+    }
+    out << (fails == 0 && warns == 0 ? "nothing wrong found\n"
+                                     : std::to_string(fails) + " failed, " + std::to_string(warns) + " warning(s)\n");
+    return out.str();
+}
+
+std::string checksJson(const std::vector<DoctorCheck>& f) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& x : f)
+        j.push_back({{"check", x.check}, {"verdict", verdictWord(x.verdict) == std::string("FAIL") ? "fail" : verdictWord(x.verdict)},
+                     {"what", x.what}, {"fix", x.fix}});
+    return j.dump(2) + "\n";
+}
+
+}  // namespace agent

@@ -1,0 +1,58 @@
+#pragma once
+// `doctor`: a read-only diagnosis of an LVS-DR real server, one result per check with a
+// verdict, the reason and the fix. diagnose() is pure; gatherDoctorInput() reads the
+// kernel (rtnetlink, /proc) and the files under a system root.
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/reconcile/finding.h"
+#include "agent/reconcile/state_model.h"
+#include "agent/base/text_file.h"
+#include "netcfg/netlink.h"
+#include "sysctl/sysctl.h"
+
+namespace agent {
+
+struct DoctorCheck {
+    enum class Verdict { Ok, Warn, Fail };
+    std::string check;  // "vip-on-lo", "arp-effective", ...
+    Verdict verdict = Verdict::Ok;
+    std::string what;
+    std::string fix;  // empty for ok
+};
+
+struct Listener {
+    netcfg::IpAddress address;  // all zeros (family set) for a wildcard
+    int port = 0;
+};
+
+struct DoctorInput {
+    Config config;
+    netcfg::KernelState kernel;
+    std::map<std::string, std::map<std::string, int>> sysctls;  // iface -> key -> value (all + up interfaces)
+    std::vector<Listener> listeners;                             // TCP LISTEN sockets
+    std::string ipvs;                                             // /proc/net/ip_vs, empty when absent
+    std::vector<std::string> defaultGateways;                     // IPv4 default route gateways
+    std::vector<TextFile> sysctlFiles;                            // sysctl.conf and sysctl.d
+    std::vector<TextFile> networkFiles;                           // ifupdown, ifcfg, NetworkManager
+};
+
+std::vector<DoctorCheck> diagnose(const DoctorInput& in);
+
+// Parsers of /proc files, exposed for tests.
+std::vector<Listener> parseProcNetTcp(const std::string& text, bool v6);
+std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text);
+std::vector<std::string> parseDefaultGateways(const std::string& procNetRoute);
+
+std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, netcfg::Netlink& nl,
+                                                          const sysctl::SysctlTree& tree,
+                                                          const std::filesystem::path& sysroot);
+
+std::string renderChecks(const std::vector<DoctorCheck>& f);
+std::string checksJson(const std::vector<DoctorCheck>& f);
+
+}  // namespace agent

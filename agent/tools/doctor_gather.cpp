@@ -1,0 +1,136 @@
+// Reading what doctor diagnoses: the kernel through rtnetlink and /proc, the files that
+// would set things back or fight the agent under a system root.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "agent/tools/doctor.h"
+
+namespace agent {
+namespace {
+
+// /proc tables may be large on a busy host; files under /etc are small.
+std::string slurp(const std::filesystem::path& p, std::size_t maxBytes = std::size_t{1} << 20) {
+    return readLimited(p.string(), {.maxBytes = maxBytes}).value_or("");
+}
+constexpr std::size_t kProcTableBytes = std::size_t{64} << 20;
+
+void collect(const std::filesystem::path& p, std::vector<TextFile>& out, const std::filesystem::path& sysroot) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(p, ec))
+        out.push_back({.path = "/" + std::filesystem::relative(p, sysroot, ec).string(), .content = slurp(p)});
+}
+
+void collectDir(const std::filesystem::path& dir, std::vector<TextFile>& out, const std::filesystem::path& sysroot,
+                const std::string& prefix = "", const std::string& suffix = "") {
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        if (!suffix.empty() && (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0))
+            continue;
+        files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) collect(f, out, sysroot);
+}
+
+netcfg::IpAddress fromHex(const std::string& hex, bool v6, bool littleEndianWords) {
+    netcfg::IpAddress ip;
+    ip.family = v6 ? AF_INET6 : AF_INET;
+    const std::size_t n = v6 ? 16 : 4;
+    if (hex.size() != n * 2) return {};
+    for (std::size_t i = 0; i < n; ++i) ip.bytes[i] = static_cast<std::uint8_t>(std::stoul(hex.substr(i * 2, 2), nullptr, 16));
+    if (littleEndianWords)
+        for (std::size_t w = 0; w < n; w += 4) std::reverse(ip.bytes.begin() + w, ip.bytes.begin() + w + 4);
+    return ip;
+}
+
+}  // namespace
+
+std::vector<Listener> parseProcNetTcp(const std::string& text, bool v6) {
+    std::vector<Listener> out;
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string sl, local, remote, state;
+        if (!(f >> sl >> local >> remote >> state) || state != "0A") continue;  // 0A: LISTEN
+        const auto colon = local.find(':');
+        if (colon == std::string::npos) continue;
+        auto ip = fromHex(local.substr(0, colon), v6, true);
+        if (ip.family == 0) continue;
+        out.push_back({.address = ip, .port = static_cast<int>(std::stoul(local.substr(colon + 1), nullptr, 16))});
+    }
+    return out;
+}
+
+std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text) {
+    std::vector<netcfg::IpAddress> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string proto, addr;
+        if (!(f >> proto >> addr) || (proto != "TCP" && proto != "UDP" && proto != "SCTP")) continue;
+        const auto colon = addr.rfind(':');
+        if (colon == std::string::npos) continue;
+        std::string host = addr.substr(0, colon);
+        if (!host.empty() && host.front() == '[') {
+            if (auto ip = netcfg::IpAddress::parse(host.substr(1, host.size() - 2))) out.push_back(*ip);
+        } else if (auto ip = fromHex(host, false, false); ip.family != 0) {
+            out.push_back(ip);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> parseDefaultGateways(const std::string& procNetRoute) {
+    std::vector<std::string> out;
+    std::istringstream in(procNetRoute);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string iface, dst, gw, flags, refcnt, use, metric, mask;
+        if (!(f >> iface >> dst >> gw >> flags >> refcnt >> use >> metric >> mask)) continue;
+        if (dst != "00000000" || mask != "00000000" || gw == "00000000") continue;
+        auto ip = fromHex(gw, false, true);
+        if (ip.family != 0) out.push_back(ip.str());
+    }
+    return out;
+}
+
+std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, netcfg::Netlink& nl,
+                                                          const sysctl::SysctlTree& tree,
+                                                          const std::filesystem::path& sysroot) {
+    DoctorInput in;
+    in.config = cfg;
+    auto kernel = nl.dump();
+    if (!kernel) return std::unexpected(kernel.error().message);
+    in.kernel = std::move(*kernel);
+    std::vector<std::string> ifaces{"all"};
+    for (const auto& l : in.kernel.links)
+        if (l.up || l.loopback) ifaces.push_back(l.name);
+    for (const auto& i : ifaces)
+        for (const char* k : {"arp_ignore", "arp_announce", "rp_filter"})
+            if (auto v = tree.read({.iface = i, .name = k})) in.sysctls[i][k] = *v;
+    in.listeners = parseProcNetTcp(slurp("/proc/net/tcp", kProcTableBytes), false);
+    auto v6 = parseProcNetTcp(slurp("/proc/net/tcp6", kProcTableBytes), true);
+    in.listeners.insert(in.listeners.end(), v6.begin(), v6.end());
+    in.ipvs = slurp("/proc/net/ip_vs", kProcTableBytes);
+    in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route", kProcTableBytes));
+    collect(sysroot / "etc/sysctl.conf", in.sysctlFiles, sysroot);
+    for (const char* d : {"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d"})
+        collectDir(sysroot / d, in.sysctlFiles, sysroot, "", ".conf");
+    collect(sysroot / "etc/network/interfaces", in.networkFiles, sysroot);
+    collectDir(sysroot / "etc/network/interfaces.d", in.networkFiles, sysroot);
+    collectDir(sysroot / "etc/sysconfig/network-scripts", in.networkFiles, sysroot, "ifcfg-lo");
+    collectDir(sysroot / "etc/NetworkManager/system-connections", in.networkFiles, sysroot);
+    return in;
+}
+
+}  // namespace agent

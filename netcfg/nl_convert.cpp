@@ -1,0 +1,51 @@
+#include "netcfg/nl_convert.h"
+
+#include <linux/if.h>
+#include <netlink/route/nexthop.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace netcfg {
+
+// nl_addr_get_binary_addr points into the object.
+IpAddress fromNlAddr(nl_addr* a) {
+    IpAddress ip;
+    if (!a) return ip;
+    const int family = nl_addr_get_family(a);
+    const unsigned len = nl_addr_get_len(a);
+    if ((family == AF_INET && len == 4) || (family == AF_INET6 && len == 16)) {
+        ip.family = family;
+        std::memcpy(ip.bytes.data(), nl_addr_get_binary_addr(a), len);
+    }
+    return ip;
+}
+
+Link toLink(rtnl_link* l) {
+    const unsigned flags = rtnl_link_get_flags(l);
+    const char* name = rtnl_link_get_name(l);
+    return Link{.ifindex = rtnl_link_get_ifindex(l),
+                .name = name ? name : "",
+                .up = (flags & IFF_UP) != 0,
+                .loopback = (flags & IFF_LOOPBACK) != 0};
+}
+
+std::optional<InterfaceAddress> toAddress(rtnl_addr* a) {
+    IpAddress ip = fromNlAddr(rtnl_addr_get_local(a));
+    if (ip.family == 0) return std::nullopt;
+    return InterfaceAddress{.ifindex = rtnl_addr_get_ifindex(a), .address = ip, .prefixlen = rtnl_addr_get_prefixlen(a)};
+}
+
+std::optional<HostRoute> toHostRoute(rtnl_route* r) {
+    if (rtnl_route_get_table(r) != kMainTable) return std::nullopt;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    IpAddress ip = fromNlAddr(dst);
+    if (ip.family == 0 || static_cast<int>(nl_addr_get_prefixlen(dst)) != ip.hostPrefix()) return std::nullopt;
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+    return HostRoute{.dst = ip,
+                     .table = rtnl_route_get_table(r),
+                     .protocol = rtnl_route_get_protocol(r),
+                     .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0};
+}
+
+}  // namespace netcfg

@@ -1,0 +1,20 @@
+#pragma once
+// libnl objects to the plain value types, shared by the dump and the event parser, so a
+// notification and a dump describe the kernel the same way. Objects are borrowed.
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include <optional>
+
+#include "netcfg/netlink.h"
+
+namespace netcfg {
+
+IpAddress fromNlAddr(nl_addr* a);  // family 0 when not an IPv4/IPv6 address
+Link toLink(rtnl_link* l);
+std::optional<InterfaceAddress> toAddress(rtnl_addr* a);
+// Only host routes (full-length destination) in table main; nullopt for the rest.
+std::optional<HostRoute> toHostRoute(rtnl_route* r);
+
+}  // namespace netcfg
