@@ -58,6 +58,8 @@ struct Snapshot {
     // the director's polls.
     std::string readyBody;
 
+    // Sets every VIP at once, with a fresh index (tests, fuzzing).
+    void setVips(std::vector<VipReadiness> list);
     const VipReadiness* find(const std::string& vip) const;
     // The VIP's own reasons, the common ones and its services that are down.
     std::vector<std::string> reasonsFor(const VipReadiness& v) const;
@@ -70,6 +72,16 @@ private:
     mutable std::once_flag statusOnce_;
     mutable std::string statusBody_;
 };
+
+inline void Snapshot::setVips(std::vector<VipReadiness> list) {
+    auto index = std::make_shared<std::map<std::string, std::size_t>>();
+    vips.clear();
+    for (auto& v : list) {
+        (*index)[v.vip] = vips.size();
+        vips.push_back(std::make_shared<const VipReadiness>(std::move(v)));
+    }
+    vipIndex = std::move(index);
+}
 
 inline const VipReadiness* Snapshot::find(const std::string& vip) const {
     if (!vipIndex) return nullptr;

@@ -44,7 +44,7 @@ std::string describe(const Finding& f) {
         case FindingKind::Unreadable: return subject + " cannot be read: " + f.detail;
         case FindingKind::OnRealInterface:
             return subject + " is also an address of " + f.other +
-                   ", which answers ARP for it: this host is a director, or the VIP is wrong; binding it on lo would not help";
+                   ", which answers ARP for it: this host is a director, or the VIP is wrong";
         case FindingKind::RouteViaOtherDevice:
             return "table main has a route for " + f.subject.vip.hostCidr() + " via " + f.other + ", not lo: remove it first";
         case FindingKind::InterfaceMissing:

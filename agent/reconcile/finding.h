@@ -49,11 +49,11 @@ const char* name(FindingKind k);
 struct Finding {
     Subject subject;
     FindingKind kind = FindingKind::AddressMissing;
-    std::string other;  // OnRealInterface, RouteViaOtherDevice: the interface
+    std::string other{};  // OnRealInterface, RouteViaOtherDevice: the interface
     int expected = 0;   // WrongValue
     int actual = 0;     // WrongValue
     int err = 0;        // Unreadable, InterfaceMissing, CannotApply: errno when known
-    std::string detail; // Unreadable, CannotApply: what failed and why
+    std::string detail{};  // Unreadable, CannotApply: what failed and why
 
     bool operator==(const Finding&) const = default;
 };

@@ -23,7 +23,7 @@ std::optional<std::string> FlapDamper::recordRepairs(const std::vector<Repair>& 
     std::size_t steppedCount = 0;
     std::chrono::milliseconds longest{0};
     for (const auto& r : repairs) {
-        Item& it = items_[r.item];
+        Item& it = items_[{r.item, r.aspect}];
         it.label = r.label;
         while (!it.times.empty() && now - it.times.front() > kWindow) it.times.pop_front();
         it.times.push_back(now);
@@ -64,8 +64,10 @@ std::optional<std::string> FlapDamper::settle(Clock::time_point now) {
 }
 
 FlapDamper::Clock::time_point FlapDamper::nextAllowed(const Subject& item) const {
-    const auto it = items_.find(item);
-    return it == items_.end() || it->second.step == 0 ? Clock::time_point{} : it->second.nextAllowed;
+    Clock::time_point at{};
+    for (auto it = items_.lower_bound({item, std::string()}); it != items_.end() && it->first.first == item; ++it)
+        if (it->second.step > 0) at = std::max(at, it->second.nextAllowed);
+    return at;
 }
 
 std::vector<std::string> FlapDamper::fightingWith() const {

@@ -24,16 +24,19 @@ public:
     static constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
     static constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 
+    // One setting of an item: a VIP has its address and its route, each damped alone.
     struct Repair {
         Subject item;
-        std::string label;  // "address 198.51.100.1/32", "net.ipv4.conf.all.arp_announce"
+        std::string aspect;  // "address", "route", "sysctl", "link"
+        std::string label;   // "address 198.51.100.1/32", "net.ipv4.conf.all.arp_announce"
     };
     // Records repairs made at `now`. Returns a log line when items start a new backoff step.
     std::optional<std::string> recordRepairs(const std::vector<Repair>& repairs, Clock::time_point now);
     // Items whose window no longer holds a fight stop being damped; returns a log line then.
     std::optional<std::string> settle(Clock::time_point now);
 
-    // When the item may be repaired next (now or earlier: at once).
+    // When the item may be repaired next (now or earlier: at once): the latest of its
+    // settings' backoffs.
     Clock::time_point nextAllowed(const Subject& item) const;
     bool fighting() const { return fightingCount_ > 0; }
     // A few of the items fought over (at most kListed), and how many there are.
@@ -50,7 +53,7 @@ private:
         Clock::time_point nextAllowed{};
         std::string label;
     };
-    std::map<Subject, Item> items_;
+    std::map<std::pair<Subject, std::string>, Item> items_;
     std::size_t fightingCount_ = 0;
 };
 

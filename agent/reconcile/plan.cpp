@@ -115,8 +115,15 @@ private:
             finding({.subject = s, .kind = FindingKind::RouteMissing});
             if (!blocked) ph_.addRoutes.push_back(op(K::AddRoute, vip));
         }
-        // A route of the agent's that someone replaced is no longer the agent's.
-        if (routed && owned_.routes.contains(vip) && !k.hasOwnRoute(lo_, vip)) plan_.forget.routes.insert(vip);
+        if (!owned_.routes.contains(vip)) return;
+        if (!desired_.hostRoutes) {  // host_routes turned off: the agent's route goes
+            if (k.hasOwnRoute(lo_, vip))
+                ph_.deleteRoutes.push_back(op(K::DeleteRoute, vip));
+            else
+                plan_.forget.routes.insert(vip);
+        } else if (routed && !k.hasOwnRoute(lo_, vip)) {
+            plan_.forget.routes.insert(vip);  // someone replaced it: no longer the agent's
+        }
     }
 
     // What the agent owns but no longer wants: its route, then its address.

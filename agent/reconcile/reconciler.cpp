@@ -230,7 +230,7 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
         if (k < results.size() && results[k]) {
             confirm(a);
             out.changed.push_back(a);
-            if (countAsRepairs) repairs.push_back({.item = s, .label = settingOf(a)});
+            if (countAsRepairs) repairs.push_back({.item = s, .aspect = kindOf(a), .label = settingOf(a)});
             continue;
         }
         const ActionError e = k < results.size() ? results[k].error() : ActionError{.err = 0, .message = "not attempted"};

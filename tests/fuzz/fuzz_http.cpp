@@ -19,11 +19,11 @@ struct CountingControl : api::DrainControl {
 api::SnapshotStore& store() {
     static api::SnapshotStore* s = [] {
         auto* st = new api::SnapshotStore;
-        api::Snapshot snap;
-        snap.ready = true;
-        snap.vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}},
-                     {.vip = "2001:db8::1", .ready = false, .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}}};
-        snap.status = {{"version", "fuzz"}};
+        auto snap = std::make_shared<api::Snapshot>();
+        snap->ready = true;
+        snap->setVips({{.vip = "198.51.100.1", .bound = true, .reasons = {}, .state = {}},
+                     {.vip = "2001:db8::1", .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}, .state = {}}});
+        snap->status = {{"version", "fuzz"}};
         st->publish(std::move(snap));
         st->beat();
         return st;

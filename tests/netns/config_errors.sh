@@ -37,7 +37,7 @@ ip link set veth0 up
 ip addr add 198.51.100.60/24 dev veth0
 before=$(kernel_snapshot)
 expect_rc 2 "refuses a VIP held by a real interface" agent start --vip 198.51.100.60 --vip $VIP4
-contains "$OUT" "198.51.100.60 is already an address of veth0" "names the interface"
+contains "$OUT" "198.51.100.60 is also an address of veth0" "names the interface"
 contains "$OUT" "refused; nothing was changed" "changes nothing"
 equals "$(kernel_snapshot)" "$before" "kernel unchanged"
 finish

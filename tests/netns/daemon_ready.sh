@@ -67,7 +67,9 @@ equals "$(http_code -H 'Content-Length: 5' --data-binary 'xxxxx' -X GET http://$
 ip link add veth0 type veth peer name veth1; ip link set veth0 up
 ip addr add 198.51.100.189/32 dev veth0
 wait_for "conflict makes that VIP not ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready/198.51.100.189)\" = 503 ]"
-contains "$(curl -s http://$API/ready/198.51.100.189)" "also bound on veth0" "the reason names the interface"
+contains "$(curl -s http://$API/ready/198.51.100.189)" "also an address of veth0" "the reason names the interface"
+equals "$(http_code http://$API/ready/$VIP4)" "200" "the other VIP stays ready during the conflict"
+equals "$(http_code http://$API/ready)" "503" "the aggregate /ready needs every VIP"
 ip addr del $VIP4/32 dev lo
 wait_for "the other VIP is still repaired during the conflict" has_addr $VIP4 32
 ip addr del 198.51.100.189/32 dev veth0

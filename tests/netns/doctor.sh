@@ -28,7 +28,7 @@ contains "$OUT" "ok  vip-on-lo: $VIP4/32 is bound on lo" "VIP in place after sta
 contains "$OUT" "ok  arp-effective: veth0: effective arp_ignore 1, arp_announce 2" "ARP right after start"
 
 ip addr add $VIP4/32 dev veth1
-doctor; contains "$OUT" "FAIL  vip-on-real-interface: $VIP4 is also bound on veth1, which answers ARP" "VIP on a real interface"
+doctor; contains "$OUT" "FAIL  vip-on-real-interface: $VIP4 is also an address of veth1, which answers ARP" "VIP on a real interface"
 ip addr del $VIP4/32 dev veth1
 
 python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & WEB=$!

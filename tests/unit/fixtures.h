@@ -17,23 +17,21 @@ inline agent::Desired desired(std::vector<const char*> vips, bool routes = true)
 // lo (1) up or down, eth0 (2) up with 198.51.100.60/24, all ARP sysctls 0.
 inline agent::Observed observed(bool loUp = true) {
     agent::Observed o;
-    o.kernel.links = {{.ifindex = 1, .name = "lo", .up = loUp, .loopback = true},
-                      {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
-    o.kernel.addresses = {{.ifindex = 1, .address = ip("127.0.0.1"), .prefixlen = 8},
-                          {.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24}};
-    o.loIndex = 1;
-    o.loUp = loUp;
+    o.kernel.setLink({.ifindex = 1, .name = "lo", .up = loUp, .loopback = true});
+    o.kernel.setLink({.ifindex = 2, .name = "eth0", .up = true, .loopback = false});
+    o.kernel.add(netcfg::InterfaceAddress{.ifindex = 1, .address = ip("127.0.0.1"), .prefixlen = 8});
+    o.kernel.add(netcfg::InterfaceAddress{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24});
     for (const char* iface : {"all", "lo"})
         for (const auto& k : agent::kArpKeys) o.sysctls[{.iface = iface, .name = k}] = 0;
     return o;
 }
 
 inline void bind(agent::Observed& o, const char* vip, int ifindex = 1) {
-    o.kernel.addresses.push_back({.ifindex = ifindex, .address = ip(vip), .prefixlen = ip(vip).hostPrefix()});
+    o.kernel.add(netcfg::InterfaceAddress{.ifindex = ifindex, .address = ip(vip), .prefixlen = ip(vip).hostPrefix()});
 }
 
 inline void route(agent::Observed& o, const char* vip, int protocol = netcfg::kRouteProtocol, int oif = 1) {
-    o.kernel.routes.push_back({.dst = ip(vip), .table = netcfg::kMainTable, .protocol = protocol, .oif = oif});
+    o.kernel.add(netcfg::HostRoute{.dst = ip(vip), .table = netcfg::kMainTable, .protocol = protocol, .oif = oif});
 }
 
 inline void arpDone(agent::Observed& o) {
@@ -43,12 +41,21 @@ inline void arpDone(agent::Observed& o) {
     }
 }
 
-template <class T>
-std::vector<T> only(const agent::Plan& p) {
-    std::vector<T> out;
-    for (const auto& a : p.actions)
-        if (auto* x = std::get_if<T>(&a)) out.push_back(*x);
+// What the agent owns once every action of p has succeeded (as made by it).
+inline agent::Owned ownedAfter(agent::Owned owned, const agent::Plan& p) {
+    for (const auto& a : p.actions) agent::recordEffect(owned, a, netcfg::Effect::Changed);
+    agent::applyForget(owned, p.forget);
+    return owned;
+}
+
+inline std::vector<agent::FindingKind> kinds(const std::vector<agent::Finding>& fs) {
+    std::vector<agent::FindingKind> out;
+    for (const auto& f : fs) out.push_back(f.kind);
     return out;
+}
+
+inline netcfg::NetOp addOp(const char* vip) {
+    return {.kind = netcfg::NetOp::Kind::AddAddress, .ifindex = 1, .address = ip(vip), .ifname = "lo"};
 }
 
 inline std::vector<std::string> described(const agent::Plan& p) {

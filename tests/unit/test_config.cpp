@@ -40,7 +40,7 @@ const BadCase kBad[] = {
     {"string document", R"("198.51.100.1")", "must be a JSON object, not string"},
     {"null document", "null", "must be a JSON object, not null"},
     {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
-    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, check_interval_ms, drain_seconds, keep_on_exit, api, services, director)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, check_interval_ms, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},

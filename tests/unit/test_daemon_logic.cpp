@@ -11,31 +11,34 @@ using namespace std::chrono_literals;
 using fixtures::ip;
 
 TEST_SUITE("daemon_logic") {
+    const Subject kAddr = Subject::address(ip("198.51.100.1"));
+    const Subject kSysctl = Subject::setting({.iface = "all", .name = "arp_ignore"});
+
     TEST_CASE("flap damper: repairs below the threshold are not delayed") {
         FlapDamper d;
         const auto t = FlapDamper::Clock::now();
-        CHECK_FALSE(d.recordRepairs({"address 198.51.100.1/32"}, t));
-        CHECK_FALSE(d.recordRepairs({"address 198.51.100.1/32"}, t + 1s));
+        CHECK_FALSE(d.recordRepairs({{kAddr, "address", "address 198.51.100.1/32"}}, t));
+        CHECK_FALSE(d.recordRepairs({{kAddr, "address", "address 198.51.100.1/32"}}, t + 1s));
         CHECK_FALSE(d.fighting());
-        CHECK(d.nextAllowed() == t + 1s);
+        CHECK(d.nextAllowed(kAddr) <= t);
     }
 
     TEST_CASE("flap damper: a fight backs off exponentially to the cap, one log line per step") {
         FlapDamper d;
         auto t = FlapDamper::Clock::now();
         const std::string item = "net.ipv4.conf.all.arp_ignore";
-        d.recordRepairs({item}, t);
-        d.recordRepairs({item}, t + 10ms);
-        auto line = d.recordRepairs({item}, t + 20ms);
+        d.recordRepairs({{kSysctl, "sysctl", item}}, t);
+        d.recordRepairs({{kSysctl, "sysctl", item}}, t + 10ms);
+        auto line = d.recordRepairs({{kSysctl, "sysctl", item}}, t + 20ms);
         REQUIRE(line);
         CHECK(*line == "fighting: something keeps undoing net.ipv4.conf.all.arp_ignore; next repair in 100 ms");
         CHECK(d.fighting());
-        CHECK(d.nextAllowed() == t + 20ms + 100ms);
+        CHECK(d.nextAllowed(kSysctl) == t + 20ms + 100ms);
         std::vector<long long> steps;
         int lines = 1;
         for (int i = 0; i < 10; ++i) {
             t += 10ms;
-            if (d.recordRepairs({item}, t + 20ms)) ++lines;
+            if (d.recordRepairs({{kSysctl, "sysctl", item}}, t + 20ms)) ++lines;
             steps.push_back(d.backoff().count());
         }
         CHECK(steps == std::vector<long long>{200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000, 5000});
@@ -43,57 +46,62 @@ TEST_SUITE("daemon_logic") {
         CHECK(d.fightingWith() == std::vector<std::string>{item});
     }
 
+    TEST_CASE("flap damper: one item fought over does not hold back another") {
+        FlapDamper d;
+        const auto t = FlapDamper::Clock::now();
+        for (int i = 0; i < 3; ++i) d.recordRepairs({{kSysctl, "sysctl", "net.ipv4.conf.all.arp_ignore"}}, t + i * 1ms);
+        REQUIRE(d.fighting());
+        CHECK(d.nextAllowed(kSysctl) > t + 2ms);
+        CHECK(d.nextAllowed(kAddr) <= t);  // never repaired: at once
+        CHECK_FALSE(d.recordRepairs({{kAddr, "address", "address 198.51.100.1/32"}}, t + 3ms));
+        CHECK(d.nextAllowed(kAddr) <= t + 3ms);
+    }
+
+    TEST_CASE("flap damper: a VIP's address and route are damped apart") {
+        FlapDamper d;
+        const auto t = FlapDamper::Clock::now();
+        d.recordRepairs({{kAddr, "address", "address 198.51.100.1/32"}}, t);
+        d.recordRepairs({{kAddr, "route", "route 198.51.100.1/32"}}, t + 1ms);
+        CHECK_FALSE(d.recordRepairs({{kAddr, "route", "route 198.51.100.1/32"}}, t + 2ms));
+        CHECK_FALSE(d.fighting());
+        CHECK(d.recordRepairs({{kAddr, "route", "route 198.51.100.1/32"}}, t + 3ms));
+        CHECK(d.nextAllowed(kAddr) == t + 3ms + 100ms);  // the VIP waits for its route's backoff
+    }
+
+    TEST_CASE("flap damper: a line about thousands of items stays short") {
+        FlapDamper d;
+        const auto t = FlapDamper::Clock::now();
+        std::optional<std::string> line;
+        for (int round = 0; round < 3; ++round) {
+            std::vector<FlapDamper::Repair> many;
+            for (int i = 0; i < 10000; ++i) {
+                netcfg::IpAddress a = ip("198.18.0.0");
+                a.bytes[2] = static_cast<std::uint8_t>(i / 256);
+                a.bytes[3] = static_cast<std::uint8_t>(i % 256);
+                many.push_back({Subject::address(a), "route", "route " + a.hostCidr()});
+            }
+            line = d.recordRepairs(many, t + round * 1ms);
+        }
+        REQUIRE(line);
+        CHECK(line->size() < 200);
+        CHECK(line->find("and 9,997 more") != std::string::npos);
+        CHECK(d.fightingCount() == 10000);
+        CHECK(d.fightingWith().size() == FlapDamper::kListed);
+    }
+
     TEST_CASE("flap damper: quiet for the window ends the fight") {
         FlapDamper d;
         const auto t = FlapDamper::Clock::now();
-        for (int i = 0; i < 3; ++i) d.recordRepairs({"route 198.51.100.1/32"}, t + i * 1ms);
+        const Subject route = Subject::address(ip("198.51.100.1"));
+        for (int i = 0; i < 3; ++i) d.recordRepairs({{route, "route", "route 198.51.100.1/32"}}, t + i * 1ms);
         REQUIRE(d.fighting());
-        CHECK_FALSE(d.recordQuiet(t + 5s));  // still within the window
+        CHECK_FALSE(d.settle(t + 5s));  // still within the window
         CHECK(d.fighting());
-        auto line = d.recordQuiet(t + 11s);
+        auto line = d.settle(t + 11s);
         REQUIRE(line);
-        CHECK(line->find("no longer fighting") == 0);
+        CHECK(line->find("no longer fighting over route 198.51.100.1/32") == 0);
         CHECK_FALSE(d.fighting());
         CHECK(d.backoff().count() == 0);
-    }
-
-    TEST_CASE("snapshot: readiness per VIP with reasons from the report, services and drain") {
-        Config cfg;
-        cfg.vips = {ip("198.51.100.1"), ip("198.51.100.2")};
-        Observed o = fixtures::observed();
-        fixtures::arpDone(o);
-        fixtures::bind(o, "198.51.100.1");
-        fixtures::route(o, "198.51.100.1");
-        fixtures::route(o, "198.51.100.2");
-        const auto report = buildReport(desiredFrom(cfg), o, Owned{});
-        DaemonState st;
-        st.converged = true;
-        ServiceStatus web;
-        web.check.vip = ip("198.51.100.1");
-        web.check.port = 80;
-        web.up = false;
-        web.lastError = "connect: Connection refused";
-        auto s = buildSnapshot(cfg, report, {web}, st, "test");
-        CHECK_FALSE(s.ready);
-        REQUIRE(s.vips.size() == 2);
-        CHECK_FALSE(s.vips[0].ready);
-        CHECK(s.vips[0].reasons == std::vector<std::string>{"service tcp 198.51.100.1:80 is down: connect: Connection refused"});
-        CHECK(s.vips[1].reasons == std::vector<std::string>{"198.51.100.2/32 is not bound on lo"});
-        CHECK(s.status["services"][0]["up"] == false);
-
-        fixtures::bind(o, "198.51.100.2");
-        web.up = true;
-        auto ok = buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "test");
-        CHECK(ok.ready);
-        CHECK(statusLine(ok) == "ready: 2 VIP(s) in place");
-        st.draining = true;
-        auto drained = buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "test");
-        CHECK_FALSE(drained.ready);
-        CHECK(drained.vips[1].reasons == std::vector<std::string>{"draining"});
-        CHECK(statusLine(drained) == "not ready: draining");
-        st.converged = false;
-        st.draining = false;
-        CHECK_FALSE(buildSnapshot(cfg, buildReport(desiredFrom(cfg), o, Owned{}), {web}, st, "t").ready);
     }
 
     TEST_CASE("agent-check replies") {
@@ -112,7 +120,7 @@ TEST_SUITE("daemon_logic") {
         api::Snapshot s;
         s.ready = true;
         s.version = "1.2.3";
-        s.vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}}};
+        s.vips = {std::make_shared<const api::VipReadiness>(api::VipReadiness{.vip = "198.51.100.1", .bound = true, .reasons = {}, .state = {}})};
         s.repairs = {{"address", 3}};
         s.services = {{.name = "tcp", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = true, .lastError = ""}};
         s.driftEvents = 2;
@@ -121,6 +129,7 @@ TEST_SUITE("daemon_logic") {
         const std::string m = api::renderMetrics(s, 0);
         for (const char* needle : {"# HELP lvs_rs_agent_ready ", "# TYPE lvs_rs_agent_ready gauge\nlvs_rs_agent_ready 1\n",
                                    "lvs_rs_agent_vip_bound{vip=\"198.51.100.1\"} 1\n",
+                                   "lvs_rs_agent_vip_ready{vip=\"198.51.100.1\"} 1\n",
                                    "# TYPE lvs_rs_agent_repairs_total counter\n",
                                    "lvs_rs_agent_repairs_total{kind=\"address\"} 3\n",
                                    "lvs_rs_agent_repairs_total{kind=\"route\"} 0\n",

@@ -26,13 +26,14 @@ struct Harness {
     int port = 0;
     explicit Harness(std::string token = "")
         : api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = std::move(token), .healthyWithinMs = 5000, .workers = 2}) {
-        Snapshot s;
+        auto sp = std::make_shared<Snapshot>();
+        Snapshot& s = *sp;
         s.ready = false;
         s.reasons = {"198.51.100.2/32 is not bound on lo"};
-        s.vips = {{.vip = "198.51.100.1", .ready = true, .bound = true, .reasons = {}},
-                   {.vip = "2001:db8::1", .ready = false, .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}}};
+        s.setVips({{.vip = "198.51.100.1", .bound = true, .reasons = {}, .state = {}},
+                   {.vip = "2001:db8::1", .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}, .state = {}}});
         s.status = {{"version", "t"}};
-        store.publish(std::move(s));
+        store.publish(std::move(sp));
         store.beat();
         port = api.start().value();
     }

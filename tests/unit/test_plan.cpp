@@ -8,7 +8,7 @@ using namespace agent;
 TEST_SUITE("plan") {
     TEST_CASE("fresh host: sysctls first, then lo up, addresses, routes") {
         const Plan p = plan(desired({"198.51.100.188", "2001:db8::10"}), observed(false), Owned{});
-        CHECK(p.conflicts.empty());
+        CHECK_FALSE(p.hasConflicts());
         CHECK(described(p) == std::vector<std::string>{
                                   "set net.ipv4.conf.all.arp_announce: 0 -> 2",
                                   "set net.ipv4.conf.all.arp_ignore: 0 -> 1",
@@ -20,10 +20,17 @@ TEST_SUITE("plan") {
                                   "add route 198.51.100.188/32 dev lo table main",
                                   "add route 2001:db8::10/128 dev lo table main",
                               });
-        CHECK(p.ownedAfter.addresses.size() == 2);
-        CHECK(p.ownedAfter.routes.size() == 2);
-        CHECK(p.ownedAfter.sysctlOriginals.size() == 4);
-        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+        const Owned after = ownedAfter(Owned{}, p);
+        CHECK(after.addresses.size() == 2);
+        CHECK(after.routes.size() == 2);
+        CHECK(after.sysctlOriginals.size() == 4);
+        CHECK(after.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+        // Every divergence is a finding of its subject.
+        CHECK(p.findings.size() == 4 + 1 + 4);
+        CHECK(p.findings[4].kind == FindingKind::LinkDown);
+        CHECK(p.findings[5].subject == Subject::address(ip("198.51.100.188")));
+        CHECK(p.findings[5].kind == FindingKind::AddressMissing);
+        CHECK(p.findings[6].kind == FindingKind::RouteMissing);
     }
 
     TEST_CASE("everything in place: empty plan, ownership kept") {
@@ -37,7 +44,8 @@ TEST_SUITE("plan") {
         owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
         const Plan p = plan(desired({"198.51.100.188"}), o, owned);
         CHECK(p.empty());
-        CHECK(p.ownedAfter == owned);
+        CHECK(p.findings.empty());
+        CHECK(ownedAfter(owned, p) == owned);
     }
 
     TEST_CASE("a pre-existing address and route are used, never owned") {
@@ -47,7 +55,7 @@ TEST_SUITE("plan") {
         arpDone(o);
         const Plan p = plan(desired({"198.51.100.188"}), o, Owned{});
         CHECK(p.empty());
-        CHECK(p.ownedAfter.empty());
+        CHECK(ownedAfter(Owned{}, p).empty());
     }
 
     TEST_CASE("drift: a removed VIP and route are re-added, a changed sysctl is reset, originals kept") {
@@ -63,8 +71,9 @@ TEST_SUITE("plan") {
         CHECK(described(p) == std::vector<std::string>{"set net.ipv4.conf.all.arp_ignore: 0 -> 1",
                                                        "add 198.51.100.188/32 to lo",
                                                        "add route 198.51.100.188/32 dev lo table main"});
-        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "lo", .name = "arp_ignore"}) == 3);
-        CHECK(p.ownedAfter.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
+        const Owned after = ownedAfter(owned, p);
+        CHECK(after.sysctlOriginals.at({.iface = "lo", .name = "arp_ignore"}) == 3);
+        CHECK(after.sysctlOriginals.at({.iface = "all", .name = "arp_ignore"}) == 0);
     }
 
     TEST_CASE("stop (nothing desired) removes only what is owned and restores originals last") {
@@ -86,7 +95,7 @@ TEST_SUITE("plan") {
                                   "restore net.ipv4.conf.all.arp_ignore: 1 -> 0",
                                   "restore net.ipv4.conf.lo.arp_announce: 2 -> 1",
                               });
-        CHECK(p.ownedAfter.empty());
+        CHECK(ownedAfter(owned, p).empty());
     }
 
     TEST_CASE("stop after everything is already undone: empty plan, ownership dropped") {
@@ -95,7 +104,7 @@ TEST_SUITE("plan") {
         owned.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
         const Plan p = plan(Desired{}, observed(), owned);
         CHECK(p.actions.empty());
-        CHECK(p.ownedAfter.empty());
+        CHECK(ownedAfter(owned, p).empty());
     }
 
     TEST_CASE("a route of the same destination that is not ours is never deleted") {
@@ -119,7 +128,7 @@ TEST_SUITE("plan") {
                                                        "add route 198.51.100.2/32 dev lo table main",
                                                        "remove route 198.51.100.1/32 dev lo table main",
                                                        "remove 198.51.100.1/32 from lo"});
-        CHECK(p.ownedAfter.addresses == std::set<netcfg::IpAddress>{ip("198.51.100.2")});
+        CHECK(ownedAfter(owned, p).addresses == std::set<netcfg::IpAddress>{ip("198.51.100.2")});
     }
 
     TEST_CASE("host_routes false: no route added, an owned one removed") {
@@ -159,26 +168,67 @@ TEST_SUITE("plan") {
                                                        "set net.ipv4.conf.all.arp_ignore: 0 -> 1",
                                                        "set net.ipv4.conf.lo.arp_announce: 0 -> 2",
                                                        "set net.ipv4.conf.lo.arp_ignore: 0 -> 1"});
-        CHECK(p.ownedAfter.addresses.contains(ip("198.51.100.50")));
-        CHECK(p.ownedAfter.sysctlOriginals.contains({.iface = "eth9", .name = "arp_ignore"}));
-        REQUIRE(p.conflicts.size() == 3);
-        CHECK(p.conflicts[0].find("198.51.100.50 is already an address of eth0") == 0);
-        CHECK(p.conflicts[1] == "table main has a route for 198.51.100.70/32 via eth0, not lo: remove it first");
-        CHECK(p.conflicts[2].find("interface eth9 (arp.interfaces) does not exist") == 0);
+        const Owned after = ownedAfter(owned, p);
+        CHECK(after.addresses.contains(ip("198.51.100.50")));
+        CHECK(after.sysctlOriginals.contains({.iface = "eth9", .name = "arp_ignore"}));
+        const auto conflicts = p.conflicts();
+        REQUIRE(conflicts.size() == 3);
+        CHECK(conflicts[0].subject == Subject::setting({.iface = "eth9", .name = "arp_ignore"}));
+        CHECK(conflicts[0].kind == FindingKind::InterfaceMissing);
+        CHECK(describe(conflicts[0]).find("interface eth9 (arp.interfaces) does not exist") == 0);
+        CHECK(conflicts[1].subject == Subject::address(ip("198.51.100.50")));
+        CHECK(conflicts[1].kind == FindingKind::OnRealInterface);
+        CHECK(conflicts[1].other == "eth0");
+        CHECK(conflicts[2].subject == Subject::address(ip("198.51.100.70")));
+        CHECK(conflicts[2].kind == FindingKind::RouteViaOtherDevice);
+        CHECK(describe(conflicts[2]) == "table main has a route for 198.51.100.70/32 via eth0, not lo: remove it first");
     }
 
     TEST_CASE("the RIP itself as a VIP is a conflict (this host holds it on eth0)") {
         const Plan p = plan(desired({"198.51.100.60"}), observed(), Owned{});
-        REQUIRE(p.conflicts.size() == 1);
-        CHECK(p.conflicts[0].find("is already an address of eth0") != std::string::npos);
+        REQUIRE(p.conflicts().size() == 1);
+        CHECK(describe(p.conflicts()[0]).find("is also an address of eth0") != std::string::npos);
+    }
+
+    TEST_CASE("a conflict concerns its own VIP only; settings and lo concern every VIP") {
+        const auto a = ip("198.51.100.1"), b = ip("198.51.100.2");
+        CHECK(concerns(Finding{.subject = Subject::address(a), .kind = FindingKind::OnRealInterface}, a));
+        CHECK_FALSE(concerns(Finding{.subject = Subject::address(a), .kind = FindingKind::OnRealInterface}, b));
+        CHECK(concerns(Finding{.subject = Subject::setting({.iface = "all", .name = "arp_ignore"}), .kind = FindingKind::WrongValue}, b));
+        CHECK(concerns(Finding{.subject = Subject::loopback(), .kind = FindingKind::LinkDown}, b));
+    }
+
+    TEST_CASE("a scoped plan covers only the items asked for") {
+        Observed o = observed();
+        arpDone(o);
+        o.sysctls[{.iface = "all", .name = "arp_announce"}] = 0;  // wrong, but not in scope
+        bind(o, "198.51.100.1");
+        const std::set<Subject> only{Subject::address(ip("198.51.100.2"))};
+        const Plan p = plan(desired({"198.51.100.1", "198.51.100.2"}), o, Owned{}, &only);
+        CHECK(described(p) == std::vector<std::string>{"add 198.51.100.2/32 to lo",
+                                                       "add route 198.51.100.2/32 dev lo table main"});
+        CHECK(kinds(p.findings) == std::vector<FindingKind>{FindingKind::AddressMissing, FindingKind::RouteMissing});
+        // The whole plan sees the rest too.
+        CHECK(plan(desired({"198.51.100.1", "198.51.100.2"}), o, Owned{}).actions.size() == 1 + 3);
+    }
+
+    TEST_CASE("an add the kernel found already done is not recorded as owned") {
+        Owned owned;
+        CHECK_FALSE(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::AlreadyDone));
+        CHECK(owned.addresses.empty());
+        CHECK(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
+        CHECK(owned.addresses.contains(ip("198.51.100.1")));
+        // A later repair of an owned address changes nothing in the state file.
+        CHECK_FALSE(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
     }
 
     TEST_CASE("inverse actions undo") {
-        const Action add = AddAddress{.vip = ip("198.51.100.1"), .ifindex = 1};
+        const Action add = addOp("198.51.100.1");
         CHECK(describe(inverse(add)) == "remove 198.51.100.1/32 from lo");
         const Action set = SetSysctl{.key = {.iface = "all", .name = "arp_ignore"}, .from = 0, .to = 1};
         CHECK(describe(inverse(set)) == "restore net.ipv4.conf.all.arp_ignore: 1 -> 0");
-        CHECK(describe(inverse(BringLinkUp{.ifindex = 1, .name = "lo"})) == "bring lo down");
+        CHECK(describe(inverse(netcfg::NetOp{.kind = netcfg::NetOp::Kind::LinkUp, .ifindex = 1, .address = {}, .ifname = "lo"})) ==
+              "bring lo down");
         CHECK(pastTense(add) == "added 198.51.100.1/32 to lo");
     }
 }

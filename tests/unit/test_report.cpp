@@ -6,6 +6,18 @@
 using namespace fixtures;
 using namespace agent;
 
+namespace {
+// The report of what `status` sees: the plan's findings over the observed state.
+ReadinessReport reportOf(const Desired& d, const Observed& o, const Owned& owned) {
+    return buildReport(d, o, owned, plan(d, o, owned).findings);
+}
+std::vector<std::string> problems(const ReadinessReport& r) {
+    std::vector<std::string> out;
+    for (const auto& f : r.findings) out.push_back(describe(f));
+    return out;
+}
+}  // namespace
+
 TEST_SUITE("report") {
     TEST_CASE("in place") {
         Observed o = observed();
@@ -14,7 +26,7 @@ TEST_SUITE("report") {
         arpDone(o);
         Owned owned;
         owned.addresses.insert(ip("198.51.100.188"));
-        const auto r = buildReport(desired({"198.51.100.188"}), o, owned);
+        const auto r = reportOf(desired({"198.51.100.188"}), o, owned);
         CHECK(r.inPlace());
         CHECK(r.vips[0].addressOwned);
         CHECK_FALSE(r.vips[0].routeOwned);
@@ -28,9 +40,9 @@ TEST_SUITE("report") {
         Observed o = observed(false);
         o.sysctls[{.iface = "all", .name = "arp_announce"}] = 2;
         o.sysctls[{.iface = "lo", .name = "arp_announce"}] = 0;
-        const auto r = buildReport(desired({"198.51.100.188"}), o, Owned{});
+        const auto r = reportOf(desired({"198.51.100.188"}), o, Owned{});
         CHECK_FALSE(r.inPlace());
-        const auto& p = r.problems;
+        const auto p = problems(r);
         auto has = [&](const std::string& s) { return std::find(p.begin(), p.end(), s) != p.end(); };
         CHECK(has("lo is down"));
         CHECK(has("198.51.100.188/32 is not bound on lo"));
@@ -53,9 +65,12 @@ TEST_SUITE("report") {
         route(o, "198.51.100.188");
         bind(o, "198.51.100.188", 2);
         bind(o, "203.0.113.9");
-        const auto r = buildReport(desired({"198.51.100.188"}), o, Owned{});
+        const auto r = reportOf(desired({"198.51.100.188"}), o, Owned{});
         CHECK_FALSE(r.inPlace());
-        CHECK(r.problems[0] == "198.51.100.188 is also bound on eth0, which answers ARP for it");
+        REQUIRE(r.findings.size() == 1);
+        CHECK(r.findings[0].kind == FindingKind::OnRealInterface);
+        CHECK(r.vips[0].findings == r.findings);  // the VIP's own
+        CHECK(describe(r.findings[0]).find("198.51.100.188 is also an address of eth0, which answers ARP for it") == 0);
         CHECK(r.unmanaged == std::vector<std::string>{"203.0.113.9/32"});
         CHECK(renderText(r, true).find("  203.0.113.9/32") != std::string::npos);
     }
@@ -64,7 +79,7 @@ TEST_SUITE("report") {
         Observed o = observed();
         o.sysctls.erase({.iface = "lo", .name = "arp_ignore"});
         o.sysctlErrors[{.iface = "lo", .name = "arp_ignore"}] = {.err = EACCES, .message = "reading net.ipv4.conf.lo.arp_ignore: Permission denied"};
-        const auto r = buildReport(desired({"198.51.100.188"}), o, Owned{});
+        const auto r = reportOf(desired({"198.51.100.188"}), o, Owned{});
         CHECK(r.unknown);
         CHECK_FALSE(r.inPlace());
     }
