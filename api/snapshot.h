@@ -1,6 +1,7 @@
 #pragma once
 // The immutable picture of the agent that the reconcile loop publishes and every API
 // handler reads. Handlers never call netlink and never wait for the loop.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,12 +15,19 @@
 namespace api {
 
 // One VIP's own state, immutable and shared between snapshots: a publication after a
-// repair replaces the entries of the VIPs it touched, not the other thousands.
+// repair replaces the entries of the VIPs it touched, not the other thousands. Kept
+// compact (its /status entry is rendered on request): 10,000 of them are a few MiB.
 struct VipReadiness {
-    std::string vip;  // canonical text ("2001:db8::1")
+    std::string vip{};  // canonical text ("2001:db8::1")
     bool bound = false;
-    std::vector<std::string> reasons;  // this VIP's own findings
-    nlohmann::json state;              // its entry in /status "state.vips"
+    bool addressOwned = false;
+    bool routeWanted = true;
+    bool routePresent = false;
+    bool routeOwned = false;
+    std::vector<std::string> reasons{};  // this VIP's own findings
+    std::string findings{};              // the same, typed, as a JSON array text; empty when none
+
+    nlohmann::json stateJson() const;    // its entry in /status "state.vips"
 };
 using VipEntry = std::shared_ptr<const VipReadiness>;
 
@@ -38,8 +46,9 @@ struct Snapshot {
     bool ready = false;      // every VIP ready
     std::vector<std::string> reasons;  // why not (bounded: a few per VIP, then a count)
     std::vector<VipEntry> vips;        // in configuration order
-    // canonical VIP text -> position in vips; shared until the VIP list changes
-    std::shared_ptr<const std::map<std::string, std::size_t>> vipIndex;
+    // (canonical VIP text, position in vips), sorted; shared until the VIP list changes
+    using VipIndex = std::vector<std::pair<std::string, std::size_t>>;
+    std::shared_ptr<const VipIndex> vipIndex;
     // What holds every VIP back: the ARP settings, lo, draining, start-up.
     std::vector<std::string> common;
     std::vector<ServiceReadiness> services;
@@ -73,20 +82,34 @@ private:
     mutable std::string statusBody_;
 };
 
+inline nlohmann::json VipReadiness::stateJson() const {
+    using nlohmann::json;
+    const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
+    return {{"vip", vip},
+            {"ok", reasons.empty()},
+            {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
+            {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
+            {"problems", reasons},
+            {"findings", findings.empty() ? json::array() : json::parse(findings, nullptr, false)}};
+}
+
 inline void Snapshot::setVips(std::vector<VipReadiness> list) {
-    auto index = std::make_shared<std::map<std::string, std::size_t>>();
+    auto index = std::make_shared<VipIndex>();
     vips.clear();
     for (auto& v : list) {
-        (*index)[v.vip] = vips.size();
+        index->emplace_back(v.vip, vips.size());
         vips.push_back(std::make_shared<const VipReadiness>(std::move(v)));
     }
+    std::sort(index->begin(), index->end());
     vipIndex = std::move(index);
 }
 
 inline const VipReadiness* Snapshot::find(const std::string& vip) const {
     if (!vipIndex) return nullptr;
-    const auto it = vipIndex->find(vip);
-    return it == vipIndex->end() || it->second >= vips.size() ? nullptr : vips[it->second].get();
+    const auto it = std::lower_bound(vipIndex->begin(), vipIndex->end(), vip,
+                                     [](const auto& entry, const std::string& key) { return entry.first < key; });
+    if (it == vipIndex->end() || it->first != vip || it->second >= vips.size()) return nullptr;
+    return vips[it->second].get();
 }
 
 inline std::vector<std::string> Snapshot::reasonsFor(const VipReadiness& v) const {
@@ -107,11 +130,18 @@ inline bool Snapshot::readyFor(const VipReadiness& v) const {
 
 inline const std::string& Snapshot::statusBody() const {
     std::call_once(statusOnce_, [this] {
+        // The VIPs' entries are JSON text already: they go in where a placeholder string
+        // was dumped. A control character is escaped by the dump (\u0001), and any
+        // backslash of other text is doubled, so the placeholder cannot match anything else.
+        static const std::string placeholder = "\"\\u0001vips\"";
         nlohmann::json doc = status;
-        auto& list = doc["state"]["vips"];
-        list = nlohmann::json::array();
-        for (const auto& v : vips) list.push_back(v->state);
-        statusBody_ = doc.dump();
+        doc["state"]["vips"] = "\u0001vips";
+        std::string text = doc.dump();
+        std::string list = "[";
+        for (std::size_t i = 0; i < vips.size(); ++i) list += (i ? "," : "") + vips[i]->stateJson().dump();
+        list += "]";
+        if (const auto at = text.find(placeholder); at != std::string::npos) text.replace(at, placeholder.size(), list);
+        statusBody_ = std::move(text);
     });
     return statusBody_;
 }

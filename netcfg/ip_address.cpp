@@ -22,6 +22,37 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 
 bool IpAddress::isV4() const { return family == AF_INET; }
 
+std::string bracketed(const IpAddress& ip) { return ip.isV4() ? ip.str() : "[" + ip.str() + "]"; }
+
+std::string hostPort(const IpAddress& ip, int port) { return bracketed(ip) + ":" + std::to_string(port); }
+
+std::expected<HostPort, HostPortError> parseHostPort(std::string_view text) {
+    using Part = HostPortError::Part;
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find("]:");
+        if (close == std::string_view::npos) return std::unexpected(HostPortError{.part = Part::Shape, .text = std::string(text)});
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos || text.find(':') != colon)
+            return std::unexpected(HostPortError{.part = Part::Shape, .text = std::string(text)});
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    const auto ip = IpAddress::parse(host);
+    if (!ip) return std::unexpected(HostPortError{.part = Part::Address, .text = std::string(host)});
+    int value = 0;
+    if (port.empty() || port.size() > 5) return std::unexpected(HostPortError{.part = Part::Port, .text = std::string(port)});
+    for (char c : port) {
+        if (c < '0' || c > '9') return std::unexpected(HostPortError{.part = Part::Port, .text = std::string(port)});
+        value = value * 10 + (c - '0');
+    }
+    if (value > 65535) return std::unexpected(HostPortError{.part = Part::Port, .text = std::string(port)});
+    return HostPort{.address = *ip, .port = value};
+}
+
 std::string IpAddress::str() const {
     char buf[INET6_ADDRSTRLEN] = {};
     if (family == 0 || !inet_ntop(family, bytes.data(), buf, sizeof buf)) return "?";

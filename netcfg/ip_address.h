@@ -3,6 +3,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,5 +24,22 @@ struct IpAddress {
 
     auto operator<=>(const IpAddress&) const = default;
 };
+
+// The address as a URL or socket string writes it: "198.51.100.1", "[2001:db8::1]".
+std::string bracketed(const IpAddress& ip);
+// "198.51.100.1:80", "[2001:db8::1]:80"
+std::string hostPort(const IpAddress& ip, int port);
+
+// "ADDR:PORT" or "[IPV6]:PORT", split and checked; the error says which part is wrong.
+struct HostPort {
+    IpAddress address;
+    int port = 0;  // 0-65535 (whether 0 is acceptable is the caller's call)
+};
+struct HostPortError {
+    enum class Part { Shape, Address, Port };
+    Part part = Part::Shape;
+    std::string text;  // the offending part as given
+};
+std::expected<HostPort, HostPortError> parseHostPort(std::string_view text);
 
 }  // namespace netcfg

@@ -10,7 +10,7 @@
 namespace agent {
 
 std::string ServiceCheck::name() const {
-    const std::string host = vip.isV4() ? vip.str() : "[" + vip.str() + "]";
+    const std::string host = netcfg::bracketed(vip);
     return std::string(type == Type::Http ? "http " : "tcp ") + host + ":" + std::to_string(port) +
            (type == Type::Http ? path : "");
 }
@@ -23,35 +23,21 @@ constexpr std::size_t kMaxTokenFileBytes = 4096;
 
 // "ADDR:PORT" or "[V6ADDR]:PORT".
 bool parseListen(const std::string& text, std::string& host, int& port, std::string& why) {
-    std::string h, p;
-    if (!text.empty() && text[0] == '[') {
-        const auto close = text.find("]:");
-        if (close == std::string::npos) {
-            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
-            return false;
-        }
-        h = text.substr(1, close - 1);
-        p = text.substr(close + 2);
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string::npos || text.find(':') != colon) {
-            why = quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT";
-            return false;
-        }
-        h = text.substr(0, colon);
-        p = text.substr(colon + 1);
-    }
-    if (!netcfg::IpAddress::parse(h)) {
-        why = quoteInput(h) + " is not an IP address to listen on";
+    using Part = netcfg::HostPortError::Part;
+    const auto hp = netcfg::parseHostPort(text);
+    if (!hp) {
+        const auto& e = hp.error();
+        why = e.part == Part::Shape     ? quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT"
+              : e.part == Part::Address ? quoteInput(e.text) + " is not an IP address to listen on"
+                                        : "port " + quoteInput(e.text) + " must be 1-65535";
         return false;
     }
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535 ||
-        std::stoi(p) == 0) {
-        why = "port " + quoteInput(p) + " must be 1-65535 (port 0 would listen on a random port the director cannot know)";
+    if (hp->port == 0) {
+        why = "port \"0\" must be 1-65535 (port 0 would listen on a random port the director cannot know)";
         return false;
     }
-    host = h;
-    port = std::stoi(p);
+    host = hp->address.str();
+    port = hp->port;
     return true;
 }
 

@@ -96,6 +96,7 @@ private:
     bool stop_ = false;
     bool resyncPending_ = false;
     long long ticks_ = 0;
+    std::uint64_t publishedCounters_ = 0;
     Clock::time_point resyncRetryAt_{};
     Clock::time_point drainDeadline_{};
 };

@@ -1,5 +1,6 @@
 #include "agent/daemon/readiness.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "agent/reconcile/report.h"
@@ -13,8 +14,18 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     auto e = std::make_shared<api::VipReadiness>();
     e->vip = vip.str();
     e->bound = report.bound;
-    for (const auto& f : report.findings) e->reasons.push_back(describe(f));
-    e->state = toJson(report);
+    e->addressOwned = report.addressOwned;
+    e->routeWanted = report.routeWanted;
+    e->routePresent = report.routePresent;
+    e->routeOwned = report.routeOwned;
+    if (!report.findings.empty()) {
+        nlohmann::json typed = nlohmann::json::array();
+        for (const auto& f : report.findings) {
+            e->reasons.push_back(describe(f));
+            typed.push_back(toJson(f));
+        }
+        e->findings = typed.dump();
+    }
     return e;
 }
 
@@ -27,21 +38,37 @@ void ReadinessBoard::set(std::size_t pos, api::VipEntry e) {
 }
 
 void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
+    using nlohmann::json;
+    json vips = json::array();
+    for (const auto& v : cfg.vips) vips.push_back(v.str());
+    configJson_ = {{"source", cfg.source},
+                   {"vips", std::move(vips)},
+                   {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
+                   {"host_routes", cfg.hostRoutes},
+                   {"check_interval_ms", cfg.checkIntervalMs},
+                   {"resync_interval_seconds", cfg.resyncSeconds},
+                   {"drain_seconds", cfg.drainSeconds},
+                   {"keep_on_exit", cfg.keepOnExit}};
     entries_.assign(cfg.vips.size(), nullptr);
     position_.clear();
     notReady_.clear();
-    auto index = std::make_shared<std::map<std::string, std::size_t>>();
+    auto index = std::make_shared<api::Snapshot::VipIndex>();
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
-        position_[cfg.vips[i]] = i;
-        (*index)[cfg.vips[i].str()] = i;
+        position_.emplace_back(cfg.vips[i], i);
+        index->emplace_back(cfg.vips[i].str(), i);
         set(i, entry(cfg.vips[i], r));
     }
+    std::sort(position_.begin(), position_.end());
+    std::sort(index->begin(), index->end());
     index_ = std::move(index);
 }
 
 void ReadinessBoard::update(const std::set<netcfg::IpAddress>& vips, const Reconciler& r) {
-    for (const auto& vip : vips)
-        if (auto p = position_.find(vip); p != position_.end()) set(p->second, entry(vip, r));
+    for (const auto& vip : vips) {
+        const auto p = std::lower_bound(position_.begin(), position_.end(), vip,
+                                        [](const auto& e, const netcfg::IpAddress& key) { return e.first < key; });
+        if (p != position_.end() && p->first == vip) set(p->second, entry(vip, r));
+    }
 }
 
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
@@ -112,8 +139,6 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                 {"interval_ms", sv.check.intervalMs}});
     json drift = json::array();
     for (const auto& d : state.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
-    json vips = json::array();
-    for (const auto& v : cfg.vips) vips.push_back(v.str());
     json sysctls = json::array();
     for (const auto& [key, want] : r.desired().sysctls) {
         const auto& o = r.observed();
@@ -131,15 +156,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         {"ready", s->ready},
         {"reasons", s->reasons},
         {"draining", s->draining},
-        {"config",
-         {{"source", cfg.source},
-          {"vips", vips},
-          {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
-          {"host_routes", cfg.hostRoutes},
-          {"check_interval_ms", cfg.checkIntervalMs},
-          {"resync_interval_seconds", cfg.resyncSeconds},
-          {"drain_seconds", cfg.drainSeconds},
-          {"keep_on_exit", cfg.keepOnExit}}},
+        {"config", configJson_},
         {"state",
          {{"in_place", r.findings().empty()},
           {"unknown", unknown},

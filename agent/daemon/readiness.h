@@ -59,9 +59,10 @@ private:
     api::VipEntry entry(const netcfg::IpAddress& vip, const Reconciler& r) const;
     void set(std::size_t pos, api::VipEntry e);
     std::vector<api::VipEntry> entries_;
-    std::shared_ptr<const std::map<std::string, std::size_t>> index_;
-    std::map<netcfg::IpAddress, std::size_t> position_;
+    std::shared_ptr<const api::Snapshot::VipIndex> index_;
+    std::vector<std::pair<netcfg::IpAddress, std::size_t>> position_;  // sorted
     std::set<std::size_t> notReady_;  // entries with reasons of their own
+    nlohmann::json configJson_;       // /status "config", built once per configuration
 };
 
 // "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.

@@ -56,7 +56,7 @@ std::optional<std::string> connectTo(const ServiceCheck& c, Clock::time_point de
 }
 
 std::optional<std::string> httpGet(const ServiceCheck& c, int fd, Clock::time_point deadline) {
-    const std::string host = c.vip.isV4() ? c.vip.str() : "[" + c.vip.str() + "]";
+    const std::string host = netcfg::bracketed(c.vip);
     const std::string req = "GET " + c.path + " HTTP/1.0\r\nHost: " + host + "\r\nUser-Agent: lvs-rs-agent\r\nConnection: close\r\n\r\n";
     if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
         return std::string("sending the request: ") + std::strerror(errno);

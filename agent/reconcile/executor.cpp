@@ -116,25 +116,22 @@ std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& own
     return {};
 }
 
-std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions, Owned& owned, Owned& saved) const {
+std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions, Owned& owned) const {
     std::vector<ActionResult> results;
     // Ownership first: what the adds may create must be on disk before the kernel has
     // it. A repair of what the agent already owns needs no write (the common case).
     std::vector<bool> needsRecord(actions.size(), false);
     bool anyRecord = false;
     for (std::size_t k = 0; k < actions.size(); ++k) {
-        needsRecord[k] = wouldRecord(saved, actions[k]);
+        needsRecord[k] = wouldRecord(owned, actions[k]);
         anyRecord = anyRecord || needsRecord[k];
     }
     std::optional<std::string> cannotSave;
     if (anyRecord) {
-        Owned during = saved;
+        Owned during = owned;
         for (std::size_t k = 0; k < actions.size(); ++k)
             if (needsRecord[k]) recordEffect(during, actions[k], netcfg::Effect::Changed);
-        if (auto s = stateFile.save(during); s)
-            saved = std::move(during);
-        else
-            cannotSave = s.error();
+        if (auto s = stateFile.save(during); !s) cannotSave = s.error();
     }
     if (cannotSave) {
         // Only what needs no new record may go ahead.
@@ -156,10 +153,8 @@ std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions
     bool changed = false;
     for (std::size_t k = 0; k < results.size(); ++k)
         if (results[k]) changed |= recordEffect(owned, actions[k], *results[k]);
-    if (changed && owned != saved) {
-        if (auto s = stateFile.save(owned); s)
-            saved = owned;
-        else if (log)
+    if (changed || anyRecord) {
+        if (auto s = stateFile.save(owned); !s && log)
             log("cannot write the state file: " + s.error() + "; it still lists what the agent may own, safe for stop");
     }
     return results;

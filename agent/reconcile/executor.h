@@ -38,11 +38,11 @@ struct Executor {
     // the action.
     std::expected<void, std::string> transact(const Plan& plan, Owned& owned) const;
 
-    // One result per action, in order. `owned` and the state file follow what
-    // succeeded; `saved` is what the state file says (updated when it is rewritten),
-    // so the file is written only when ownership changes. A state file that cannot be
-    // written stops the adds that would need it (reported as their failure).
-    std::vector<ActionResult> applyEach(const std::vector<Action>& actions, Owned& owned, Owned& saved) const;
+    // One result per action, in order. `owned` (what the state file says on entry) and
+    // the state file follow what succeeded; the file is written only when ownership
+    // changes, first with what the adds may create. A state file that cannot be written
+    // stops the adds that would need it (reported as their failure).
+    std::vector<ActionResult> applyEach(const std::vector<Action>& actions, Owned& owned) const;
 
     ActionResult run(const Action& action) const;
     // Netlink actions of [begin, end) in batches; a failure does not stop the others.

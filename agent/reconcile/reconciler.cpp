@@ -48,7 +48,7 @@ std::string kindOf(const Action& a) {
 
 Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
                        Desired desired)
-    : netlink_(netlink), sysctls_(sysctls), stateFile_(stateFile), owned_(std::move(owned)), saved_(owned_),
+    : netlink_(netlink), sysctls_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
       desired_(std::move(desired)) {}
 
 void Reconciler::setDesired(Desired d) {
@@ -91,11 +91,8 @@ Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
         result.conflicts = p.conflicts();
         return result;
     }
-    if (auto applied = executor(log).transact(p, owned_); !applied) {
-        saved_ = owned_;
+    if (auto applied = executor(log).transact(p, owned_); !applied)
         return failed(applied.error() + "; what this run changed was rolled back");
-    }
-    saved_ = owned_;
     result.changes = static_cast<int>(p.actions.size());
     dirty_.clear();
     resyncDue_ = false;
@@ -221,7 +218,7 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
     if (ready.empty()) return out;
 
     const Plan p = plan(desired_, observed_, owned_, &ready);
-    const auto results = executor(nullptr).applyEach(p.actions, owned_, saved_);
+    const auto results = executor(log_).applyEach(p.actions, owned_);
     std::map<Subject, std::vector<Finding>> failures;
     std::vector<FlapDamper::Repair> repairs;
     for (std::size_t k = 0; k < p.actions.size(); ++k) {
@@ -237,9 +234,8 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
         out.failed.emplace_back(a, e);
         failures[s].push_back({.subject = s, .kind = FindingKind::CannotApply, .err = e.err, .detail = e.message});
     }
-    if (applyForget(owned_, p.forget)) {
-        if (auto saved = stateFile_.save(owned_); saved) saved_ = owned_;
-    }
+    if (applyForget(owned_, p.forget))
+        if (auto saved = stateFile_.save(owned_); !saved && log_) log_("cannot write the state file: " + saved.error());
 
     // What the items look like now, from the mirror the acks updated: their findings.
     Plan after = plan(desired_, observed_, owned_, &ready);

@@ -36,6 +36,8 @@ public:
     const Desired& desired() const { return desired_; }
     const Owned& owned() const { return owned_; }
     const Observed& observed() const { return observed_; }
+    // Where the repairs' own problems go (a state file that cannot be written).
+    void setLog(LogLine log) { log_ = std::move(log); }
     // A new desired state (a reload); every item is planned again by the next pass.
     void setDesired(Desired d);
 
@@ -95,8 +97,7 @@ private:
     netcfg::Netlink& netlink_;
     const sysctl::SysctlTree& sysctls_;
     const StateFile& stateFile_;
-    Owned owned_;
-    Owned saved_;  // what the state file says
+    Owned owned_;  // what the state file says
     Desired desired_;
     Observed observed_;
     std::set<Subject> dirty_;
@@ -108,6 +109,7 @@ private:
     };
     std::map<Subject, Retry> retries_;
     FlapDamper damper_;
+    LogLine log_;
 };
 
 // A label for the damper and the counters: "address 198.51.100.1/32", "route ...",

@@ -35,7 +35,8 @@ std::string label(const netcfg::IpAddress& ip) {
 }
 
 std::string hostPort(const std::string& host, int port) {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    if (const auto ip = netcfg::IpAddress::parse(host)) return netcfg::hostPort(*ip, port);
+    return host + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -53,23 +54,16 @@ std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, con
         return std::unexpected("--director-check \"" + checkUrl + "\" must look like http://198.51.100.60:9100");
     std::string rest = checkUrl.substr(prefix.size());
     if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
-    std::string host, port;
-    if (!rest.empty() && rest[0] == '[') {
-        const auto close = rest.find("]:");
-        if (close == std::string::npos) return std::unexpected("--director-check: missing port in \"" + checkUrl + "\"");
-        host = rest.substr(1, close - 1);
-        port = rest.substr(close + 2);
-    } else {
-        const auto colon = rest.rfind(':');
-        if (colon == std::string::npos) return std::unexpected("--director-check: missing port in \"" + checkUrl + "\"");
-        host = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
+    using Part = netcfg::HostPortError::Part;
+    const auto hp = netcfg::parseHostPort(rest);
+    if (!hp) {
+        const auto& e = hp.error();
+        if (e.part == Part::Shape) return std::unexpected("--director-check: missing port in \"" + checkUrl + "\"");
+        if (e.part == Part::Address) return std::unexpected("--director-check: \"" + e.text + "\" is not an IP address");
+        return std::unexpected("--director-check: port \"" + e.text + "\" must be 1-65535");
     }
-    if (!netcfg::IpAddress::parse(host)) return std::unexpected("--director-check: \"" + host + "\" is not an IP address");
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535)
-        return std::unexpected("--director-check: port \"" + port + "\" must be 1-65535");
-    return DirectorTarget{.rip = netcfg::IpAddress::parse(host)->str(), .apiPort = std::stoi(port)};
+    if (hp->port == 0) return std::unexpected("--director-check: port \"0\" must be 1-65535");
+    return DirectorTarget{.rip = hp->address.str(), .apiPort = hp->port};
 }
 
 std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const DirectorTarget& t) {

@@ -114,7 +114,7 @@ void checkServices(const DoctorInput& in, std::vector<DoctorCheck>& out) {
             else
                 elsewhere.push_back(l.address.str());
         }
-        const std::string where = s.vip.isV4() ? s.vip.str() : "[" + s.vip.str() + "]";
+        const std::string where = netcfg::bracketed(s.vip);
         if (onVip)
             add(out, "service-listening", V::Ok, "something listens on " + where + ":" + std::to_string(s.port));
         else if (!elsewhere.empty())

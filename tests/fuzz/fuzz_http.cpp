@@ -21,8 +21,8 @@ api::SnapshotStore& store() {
         auto* st = new api::SnapshotStore;
         auto snap = std::make_shared<api::Snapshot>();
         snap->ready = true;
-        snap->setVips({{.vip = "198.51.100.1", .bound = true, .reasons = {}, .state = {}},
-                     {.vip = "2001:db8::1", .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}, .state = {}}});
+        snap->setVips({{.vip = "198.51.100.1", .bound = true},
+                     {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .reasons = {"2001:db8::1/128 is not bound on lo"}}});
         snap->status = {{"version", "fuzz"}};
         st->publish(std::move(snap));
         st->beat();

@@ -135,13 +135,13 @@ TEST_SUITE("executor") {
 
     TEST_CASE("applyEach: one failing action leaves the others applied, nothing rolled back") {
         World w;
-        Owned owned, saved;
+        Owned owned;
         w.nl.failWhen = [](const std::string& what) -> std::optional<netcfg::NetError> {
             if (what == "add 2001:db8::10/128 to lo") return netcfg::NetError{.code = 11, .err = 13, .message = "Permission denied"};
             return std::nullopt;
         };
         const Plan p = w.planFor(fixtures::desired({"198.51.100.188", "2001:db8::10", "198.51.100.189"}), owned);
-        const auto results = w.executor().applyEach(p.actions, owned, saved);
+        const auto results = w.executor().applyEach(p.actions, owned);
         REQUIRE(results.size() == p.actions.size());
         int failed = 0;
         for (std::size_t k = 0; k < results.size(); ++k)
@@ -156,19 +156,17 @@ TEST_SUITE("executor") {
         CHECK(w.nl.state.routes.size() == 3);
         CHECK(owned.addresses == std::set<netcfg::IpAddress>{ip("198.51.100.188"), ip("198.51.100.189")});
         CHECK(w.state.load().value() == owned);
-        CHECK(saved == owned);
     }
 
     TEST_CASE("applyEach: repairing what the agent owns does not rewrite the state file") {
         World w;
         Owned owned;
         REQUIRE(w.executor().transact(w.planFor(fixtures::desired({"198.51.100.188"}), owned), owned));
-        Owned saved = owned;
         w.nl.state.addresses.clear();
         const Plan p = w.planFor(fixtures::desired({"198.51.100.188"}), owned);
         REQUIRE(p.actions.size() == 1);
         fs::remove(w.state.path());  // a write would bring it back
-        const auto results = w.executor().applyEach(p.actions, owned, saved);
+        const auto results = w.executor().applyEach(p.actions, owned);
         REQUIRE(results.size() == 1);
         CHECK(results[0].has_value());
         CHECK(w.nl.state.addresses.size() == 1);
