@@ -47,9 +47,9 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     w.family("ready", "gauge", "1 when this real server is ready for traffic (every VIP in place, services up, not draining).");
     w.sample("ready", "", s.ready);
     w.family("vip_ready", "gauge", "1 when this VIP is ready.");
-    for (const auto& v : s.vips) w.sample("vip_ready", "vip=\"" + label(v->vip) + "\"", s.readyFor(*v));
+    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", s.readyFor(v)); });
     w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
-    for (const auto& v : s.vips) w.sample("vip_bound", "vip=\"" + label(v->vip) + "\"", v->bound);
+    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_bound", "vip=\"" + label(v.vip) + "\"", v.bound); });
     w.family("draining", "gauge", "1 while draining (reported not ready, VIPs kept).");
     w.sample("draining", "", s.draining);
     w.family("fighting", "gauge", "1 while something keeps undoing the agent's settings (repairs are backed off).");

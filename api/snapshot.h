@@ -31,6 +31,46 @@ struct VipReadiness {
 };
 using VipEntry = std::shared_ptr<const VipReadiness>;
 
+// Every VIP's entry, in chunks shared between snapshots: a copy costs a pointer per 256
+// VIPs, a change clones only the chunks it touches. Chunks are never changed once made,
+// so API threads read them without locks.
+class VipTable {
+public:
+    static constexpr std::size_t kChunk = 256;
+    using Chunk = std::vector<VipEntry>;
+
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const VipEntry& operator[](std::size_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
+    // n empty entries
+    void reset(std::size_t n) {
+        chunks_.clear();
+        size_ = n;
+        for (std::size_t at = 0; at < n; at += kChunk)
+            chunks_.push_back(std::make_shared<const Chunk>(std::min(kChunk, n - at)));
+    }
+    // Replaces entries (position, entry); each touched chunk is cloned once.
+    void set(std::vector<std::pair<std::size_t, VipEntry>> changes) {
+        std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (std::size_t k = 0; k < changes.size();) {
+            const std::size_t c = changes[k].first / kChunk;
+            auto next = std::make_shared<Chunk>(*chunks_[c]);
+            for (; k < changes.size() && changes[k].first / kChunk == c; ++k)
+                (*next)[changes[k].first % kChunk] = std::move(changes[k].second);
+            chunks_[c] = std::move(next);
+        }
+    }
+    template <class F>
+    void forEach(F f) const {
+        for (const auto& c : chunks_)
+            for (const auto& e : *c) f(*e);
+    }
+
+private:
+    std::vector<std::shared_ptr<const Chunk>> chunks_;
+    std::size_t size_ = 0;
+};
+
 struct ServiceReadiness {
     std::string name;  // "http 198.51.100.188:80/health"
     std::string vip;
@@ -45,7 +85,7 @@ struct Snapshot {
     bool converged = false;  // the first pass has completed
     bool ready = false;      // every VIP ready
     std::vector<std::string> reasons;  // why not (bounded: a few per VIP, then a count)
-    std::vector<VipEntry> vips;        // in configuration order
+    VipTable vips;                     // in configuration order
     // (canonical VIP text, position in vips), sorted; shared until the VIP list changes
     using VipIndex = std::vector<std::pair<std::string, std::size_t>>;
     std::shared_ptr<const VipIndex> vipIndex;
@@ -61,7 +101,9 @@ struct Snapshot {
     std::uint64_t reconcileCount = 0;
     double startedAtUnix = 0;
     int agentCheckWeight = -1;
-    nlohmann::json status;  // the /status document, but for "state"."vips"
+    nlohmann::json status;  // the /status document, but for "config" and "state"."vips"
+    // /status "config" as JSON text, made once per configuration (it lists every VIP)
+    std::shared_ptr<const std::string> configJson;
 
     // The /ready body, rendered once by SnapshotStore::publish rather than on each of
     // the director's polls.
@@ -95,11 +137,13 @@ inline nlohmann::json VipReadiness::stateJson() const {
 
 inline void Snapshot::setVips(std::vector<VipReadiness> list) {
     auto index = std::make_shared<VipIndex>();
-    vips.clear();
+    std::vector<std::pair<std::size_t, VipEntry>> entries;
     for (auto& v : list) {
-        index->emplace_back(v.vip, vips.size());
-        vips.push_back(std::make_shared<const VipReadiness>(std::move(v)));
+        index->emplace_back(v.vip, entries.size());
+        entries.emplace_back(entries.size(), std::make_shared<const VipReadiness>(std::move(v)));
     }
+    vips.reset(entries.size());
+    vips.set(std::move(entries));
     std::sort(index->begin(), index->end());
     vipIndex = std::move(index);
 }
@@ -130,17 +174,26 @@ inline bool Snapshot::readyFor(const VipReadiness& v) const {
 
 inline const std::string& Snapshot::statusBody() const {
     std::call_once(statusOnce_, [this] {
-        // The VIPs' entries are JSON text already: they go in where a placeholder string
-        // was dumped. A control character is escaped by the dump (\u0001), and any
-        // backslash of other text is doubled, so the placeholder cannot match anything else.
-        static const std::string placeholder = "\"\\u0001vips\"";
+        // The large parts go in as text where a placeholder string was dumped. A control
+        // character is escaped by the dump (\u0001) and any backslash of other text is
+        // doubled, so a placeholder cannot match anything else.
+        auto splice = [](std::string& text, const std::string& name, const std::string& with) {
+            const std::string placeholder = "\"\\u0001" + name + "\"";
+            if (const auto at = text.find(placeholder); at != std::string::npos) text.replace(at, placeholder.size(), with);
+        };
         nlohmann::json doc = status;
         doc["state"]["vips"] = "\u0001vips";
+        if (configJson) doc["config"] = "\u0001config";
         std::string text = doc.dump();
         std::string list = "[";
-        for (std::size_t i = 0; i < vips.size(); ++i) list += (i ? "," : "") + vips[i]->stateJson().dump();
+        bool first = true;
+        vips.forEach([&](const VipReadiness& v) {
+            list += (first ? "" : ",") + v.stateJson().dump();
+            first = false;
+        });
         list += "]";
-        if (const auto at = text.find(placeholder); at != std::string::npos) text.replace(at, placeholder.size(), list);
+        splice(text, "vips", list);
+        if (configJson) splice(text, "config", *configJson);
         statusBody_ = std::move(text);
     });
     return statusBody_;

@@ -1,6 +1,8 @@
 // Measurement helper for bench/watch (not part of the product):
 //   latency_tool repair address|route VIP...   delete each VIP's address (or host route)
 //       through rtnetlink and time until the kernel announces it back (the agent's repair)
+//   latency_tool floor address|route VIP...    the same, putting it back itself (no agent):
+//       the kernel's cost at that size, the floor under the repair latency
 //   latency_tool http-rate HOST PORT PATH RPS SECONDS   GETs at a fixed rate on one
 //       keep-alive connection, latency of each
 // Prints p50/p99/max in milliseconds.
@@ -61,7 +63,10 @@ bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point de
     return false;
 }
 
-int repair(bool route, const std::vector<std::string>& vips) {
+// With `floor`, the tool puts each object back itself right after deleting it: the
+// kernel's own cost of the two changes and the notification, without any agent (the
+// floor under the agent's repair latency at that size).
+int repair(bool route, const std::vector<std::string>& vips, bool floor = false) {
     nl_sock* ops = nl_socket_alloc();
     nl_sock* events = nl_socket_alloc();
     nl_connect(ops, NETLINK_ROUTE);
@@ -103,6 +108,29 @@ int repair(bool route, const std::vector<std::string>& vips) {
             err = rtnl_addr_delete(ops, ad, 0);
             rtnl_addr_put(ad);
         }
+        if (err >= 0 && floor) {
+            if (route) {
+                rtnl_route* r = rtnl_route_alloc();
+                rtnl_route_set_family(r, AF_INET);
+                rtnl_route_set_table(r, RT_TABLE_MAIN);
+                rtnl_route_set_dst(r, na);
+                rtnl_route_set_protocol(r, 177);
+                rtnl_route_set_scope(r, RT_SCOPE_LINK);
+                rtnl_nexthop* nh = rtnl_route_nh_alloc();
+                rtnl_route_nh_set_ifindex(nh, 1);
+                rtnl_route_add_nexthop(r, nh);
+                err = rtnl_route_add(ops, r, NLM_F_CREATE);
+                rtnl_route_put(r);
+            } else {
+                rtnl_addr* ad = rtnl_addr_alloc();
+                rtnl_addr_set_ifindex(ad, 1);
+                rtnl_addr_set_family(ad, AF_INET);
+                rtnl_addr_set_local(ad, na);
+                rtnl_addr_set_prefixlen(ad, 32);
+                err = rtnl_addr_add(ops, ad, 0);
+                rtnl_addr_put(ad);
+            }
+        }
         nl_addr_put(na);
         if (err < 0) {
             ++failures;
@@ -113,7 +141,9 @@ int repair(bool route, const std::vector<std::string>& vips) {
         else
             ++failures;
     }
-    report(route ? "repair latency (route)" : "repair latency (address)", ms, failures);
+    report(floor ? (route ? "kernel floor (route)" : "kernel floor (address)")
+                 : (route ? "repair latency (route)" : "repair latency (address)"),
+           ms, failures);
     nl_socket_free(ops);
     nl_socket_free(events);
     return 0;
@@ -147,7 +177,8 @@ int httpRate(const std::string& host, int port, const std::string& path, int rps
 int main(int argc, char** argv) {
     const std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() >= 3 && a[0] == "repair") return repair(a[1] == "route", {a.begin() + 2, a.end()});
+    if (a.size() >= 3 && a[0] == "floor") return repair(a[1] == "route", {a.begin() + 2, a.end()}, true);
     if (a.size() == 6 && a[0] == "http-rate") return httpRate(a[1], std::stoi(a[2]), a[3], std::stoi(a[4]), std::stoi(a[5]));
-    std::fprintf(stderr, "usage: latency_tool repair address|route VIP... | http-rate HOST PORT PATH RPS SECONDS\n");
+    std::fprintf(stderr, "usage: latency_tool repair|floor address|route VIP... | http-rate HOST PORT PATH RPS SECONDS\n");
     return 2;
 }

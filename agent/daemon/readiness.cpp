@@ -29,46 +29,52 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     return e;
 }
 
-void ReadinessBoard::set(std::size_t pos, api::VipEntry e) {
+void ReadinessBoard::note(std::size_t pos, const api::VipEntry& e) {
     if (e->reasons.empty())
         notReady_.erase(pos);
     else
         notReady_.insert(pos);
-    entries_[pos] = std::move(e);
 }
 
 void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     using nlohmann::json;
     json vips = json::array();
     for (const auto& v : cfg.vips) vips.push_back(v.str());
-    configJson_ = {{"source", cfg.source},
+    configJson_ = std::make_shared<const std::string>(json{{"source", cfg.source},
                    {"vips", std::move(vips)},
                    {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
                    {"host_routes", cfg.hostRoutes},
                    {"check_interval_ms", cfg.checkIntervalMs},
                    {"resync_interval_seconds", cfg.resyncSeconds},
                    {"drain_seconds", cfg.drainSeconds},
-                   {"keep_on_exit", cfg.keepOnExit}};
-    entries_.assign(cfg.vips.size(), nullptr);
+                   {"keep_on_exit", cfg.keepOnExit}}.dump());
+    entries_.reset(cfg.vips.size());
     position_.clear();
     notReady_.clear();
     auto index = std::make_shared<api::Snapshot::VipIndex>();
+    std::vector<std::pair<std::size_t, api::VipEntry>> all;
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
         position_.emplace_back(cfg.vips[i], i);
         index->emplace_back(cfg.vips[i].str(), i);
-        set(i, entry(cfg.vips[i], r));
+        all.emplace_back(i, entry(cfg.vips[i], r));
+        note(i, all.back().second);
     }
+    entries_.set(std::move(all));
     std::sort(position_.begin(), position_.end());
     std::sort(index->begin(), index->end());
     index_ = std::move(index);
 }
 
 void ReadinessBoard::update(const std::set<netcfg::IpAddress>& vips, const Reconciler& r) {
+    std::vector<std::pair<std::size_t, api::VipEntry>> changed;
     for (const auto& vip : vips) {
         const auto p = std::lower_bound(position_.begin(), position_.end(), vip,
                                         [](const auto& e, const netcfg::IpAddress& key) { return e.first < key; });
-        if (p != position_.end() && p->first == vip) set(p->second, entry(vip, r));
+        if (p == position_.end() || p->first != vip) continue;
+        changed.emplace_back(p->second, entry(vip, r));
+        note(p->second, changed.back().second);
     }
+    if (!changed.empty()) entries_.set(std::move(changed));
 }
 
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
@@ -89,6 +95,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->agentCheckWeight = cfg.api.agentCheckWeight;
     s->vips = entries_;
     s->vipIndex = index_;
+    s->configJson = configJson_;
 
     // What holds every VIP back: findings on the ARP settings and lo, start-up, errors, draining.
     json shared = json::array();
@@ -156,7 +163,6 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         {"ready", s->ready},
         {"reasons", s->reasons},
         {"draining", s->draining},
-        {"config", configJson_},
         {"state",
          {{"in_place", r.findings().empty()},
           {"unknown", unknown},

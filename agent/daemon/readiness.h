@@ -57,12 +57,12 @@ public:
 
 private:
     api::VipEntry entry(const netcfg::IpAddress& vip, const Reconciler& r) const;
-    void set(std::size_t pos, api::VipEntry e);
-    std::vector<api::VipEntry> entries_;
+    void note(std::size_t pos, const api::VipEntry& e);  // keeps notReady_ current
+    api::VipTable entries_;
     std::shared_ptr<const api::Snapshot::VipIndex> index_;
     std::vector<std::pair<netcfg::IpAddress, std::size_t>> position_;  // sorted
     std::set<std::size_t> notReady_;  // entries with reasons of their own
-    nlohmann::json configJson_;       // /status "config", built once per configuration
+    std::shared_ptr<const std::string> configJson_;  // /status "config", built once per configuration
 };
 
 // "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.

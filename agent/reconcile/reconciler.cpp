@@ -148,10 +148,13 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
                 if (!k.apply(c)) break;
                 // The kernel flushes the routes of a link going down without announcing
                 // each: a change of lo is followed by a full look.
-                if (wasLo || c.link.loopback) resyncDue_ = true;
-                // An interface named in arp.interfaces may have come or gone.
+                if (wasLo || c.link.loopback) {
+                    resyncDue_ = true;
+                    dirty_.insert(Subject::loopback());
+                }
+                // An interface named in arp.interfaces may have come or gone: only the
+                // settings whose value changed are planned.
                 checkSysctls();
-                dirty_.insert(Subject::loopback());
                 break;
             }
         }

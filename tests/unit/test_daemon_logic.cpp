@@ -120,7 +120,7 @@ TEST_SUITE("daemon_logic") {
         api::Snapshot s;
         s.ready = true;
         s.version = "1.2.3";
-        s.vips = {std::make_shared<const api::VipReadiness>(api::VipReadiness{.vip = "198.51.100.1", .bound = true})};
+        s.setVips({{.vip = "198.51.100.1", .bound = true}});
         s.repairs = {{"address", 3}};
         s.services = {{.name = "tcp", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = true, .lastError = ""}};
         s.driftEvents = 2;

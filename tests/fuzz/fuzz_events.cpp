@@ -1,0 +1,49 @@
+// libFuzzer harness for the rtnetlink notification parser: any datagram goes through
+// ChangeEvents::parse (header filter, then libnl's parsers), and every change it yields
+// must be well formed and must leave the mirror as it found it once undone.
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "agent/reconcile/state_model.h"
+#include "netcfg/events.h"
+
+namespace {
+
+netcfg::Change undo(netcfg::Change c) {
+    using K = netcfg::Change::Kind;
+    switch (c.kind) {
+        case K::AddressAdded: c.kind = K::AddressRemoved; break;
+        case K::AddressRemoved: c.kind = K::AddressAdded; break;
+        case K::RouteAdded: c.kind = K::RouteRemoved; break;
+        case K::RouteRemoved: c.kind = K::RouteAdded; break;
+        case K::LinkChanged:
+        case K::LinkRemoved: break;
+    }
+    return c;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    netcfg::Drained d;
+    netcfg::ChangeEvents::parse(reinterpret_cast<const char*>(data), size, d);
+    using K = netcfg::Change::Kind;
+    for (const auto& c : d.changes) {
+        if (c.kind == K::AddressAdded || c.kind == K::AddressRemoved)
+            if (c.address.address.family != AF_INET && c.address.address.family != AF_INET6) __builtin_trap();
+        if (c.kind == K::RouteAdded || c.kind == K::RouteRemoved)
+            if (c.route.table != netcfg::kMainTable || (c.route.dst.family != AF_INET && c.route.dst.family != AF_INET6))
+                __builtin_trap();
+    }
+    // Only address and route changes, applied and then undone in reverse: nothing left.
+    agent::KernelView view;
+    std::vector<netcfg::Change> applied;
+    for (const auto& c : d.changes)
+        if (c.kind != K::LinkChanged && c.kind != K::LinkRemoved && view.apply(c)) applied.push_back(c);
+    for (auto it = applied.rbegin(); it != applied.rend(); ++it)
+        if (!view.apply(undo(*it))) __builtin_trap();
+    if (view.addressCount() != 0 || view.routeCount() != 0) __builtin_trap();
+    return 0;
+}
