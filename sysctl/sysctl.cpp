@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -31,6 +32,19 @@ std::filesystem::path SysctlTree::pathOf(const ConfKey& key) const {
     return root_ / "net" / "ipv4" / "conf" / key.iface / key.name;
 }
 
+namespace {
+
+std::expected<int, SysctlError> parseValue(const char* buf, const std::string& what) {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(buf, &end, 10);
+    if (end == buf || errno != 0 || (*end != '\n' && *end != '\0'))
+        return std::unexpected(SysctlError{.err = EINVAL, .message = what + ": not a number"});
+    return static_cast<int>(v);
+}
+
+}  // namespace
+
 std::expected<int, SysctlError> SysctlTree::read(const ConfKey& key) const {
     const std::string what = "reading " + dotted(key);
     if (!isValidInterfaceName(key.iface)) return std::unexpected(fail(EINVAL, what));
@@ -41,12 +55,39 @@ std::expected<int, SysctlError> SysctlTree::read(const ConfKey& key) const {
     const int readErr = errno;
     ::close(fd);
     if (n < 0) return std::unexpected(fail(readErr, what));
-    char* end = nullptr;
-    errno = 0;
-    const long v = std::strtol(buf, &end, 10);
-    if (end == buf || errno != 0 || (*end != '\n' && *end != '\0'))
-        return std::unexpected(SysctlError{.err = EINVAL, .message = what + ": not a number"});
-    return static_cast<int>(v);
+    return parseValue(buf, what);
+}
+
+SysctlReader::~SysctlReader() {
+    for (const auto& [k, fd] : fds_) ::close(fd);
+}
+
+std::expected<int, SysctlError> SysctlReader::read(const ConfKey& key) {
+    if (auto it = fds_.find(key); it != fds_.end()) {
+        char buf[32] = {};
+        const ssize_t n = ::pread(it->second, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            if (auto v = parseValue(buf, "reading " + dotted(key))) return v;
+        }
+        ::close(it->second);  // gone or changed: open it afresh below
+        fds_.erase(it);
+    }
+    auto v = tree_->read(key);  // the error, if any, as a fresh open tells it
+    if (!v || !isValidInterfaceName(key.iface)) return v;
+    const int fd = ::open(tree_->pathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) fds_[key] = fd;
+    return v;
+}
+
+void SysctlReader::keepOnly(const std::vector<ConfKey>& keep) {
+    for (auto it = fds_.begin(); it != fds_.end();) {
+        if (std::find(keep.begin(), keep.end(), it->first) != keep.end()) {
+            ++it;
+        } else {
+            ::close(it->second);
+            it = fds_.erase(it);
+        }
+    }
 }
 
 std::expected<void, SysctlError> SysctlTree::write(const ConfKey& key, int value) const {

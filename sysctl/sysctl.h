@@ -5,6 +5,7 @@
 #include <compare>
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,28 @@ private:
     std::filesystem::path root_;
 };
 
-// The kernel applies max(conf/all, conf/<iface>) for arp_ignore and arp_announce.
+// Reads the same keys again and again (the daemon's check every check_interval_ms) from
+// files it keeps open: one pread per key instead of open, read and close. A key whose
+// read fails is closed and opened afresh on the next read (an interface that went away
+// and came back).
+class SysctlReader {
+public:
+    explicit SysctlReader(const SysctlTree& tree) : tree_(&tree) {}
+    ~SysctlReader();
+    SysctlReader(const SysctlReader&) = delete;
+    SysctlReader& operator=(const SysctlReader&) = delete;
+    SysctlReader(SysctlReader&& other) noexcept : tree_(other.tree_), fds_(std::move(other.fds_)) { other.fds_.clear(); }
+
+    std::expected<int, SysctlError> read(const ConfKey& key);
+    // Closes the files of keys not in `keep`.
+    void keepOnly(const std::vector<ConfKey>& keep);
+
+private:
+    const SysctlTree* tree_;
+    std::map<ConfKey, int> fds_;
+};
+
+// The kernel applies max(conf/all, conf/<iface>) for arp_ignore, arp_announce and rp_filter.
 inline int effective(int all, int iface) { return all > iface ? all : iface; }
 
 }  // namespace sysctl

@@ -3,7 +3,6 @@
 
 #include "agent/cli/commands.h"
 #include "agent/config/config.h"
-#include "agent/reconcile/lock.h"
 #include "agent/base/log.h"
 #include "agent/reconcile/session.h"
 

@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "agent/cli/commands.h"
-#include "agent/reconcile/lock.h"
 #include "agent/base/log.h"
 #include "agent/reconcile/session.h"
 

@@ -272,7 +272,8 @@ void Daemon::resync() {
 }
 
 void Daemon::onTick() {
-    drainFd(timer_);
+    std::uint64_t expirations;  // one read takes them all
+    (void)!::read(timer_, &expirations, sizeof expirations);
     ++ticks_;
     const long long resyncEvery = std::max<long long>(1, cfg_.resyncSeconds * 1000LL / cfg_.checkIntervalMs);
     if (ticks_ % resyncEvery == 0) resyncPending_ = true;

@@ -48,7 +48,7 @@ std::string kindOf(const Action& a) {
 
 Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
                        Desired desired)
-    : netlink_(netlink), sysctls_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
+    : netlink_(netlink), sysctls_(sysctls), reader_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
       desired_(std::move(desired)) {}
 
 void Reconciler::setDesired(Desired d) {
@@ -162,8 +162,13 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
 }
 
 void Reconciler::checkSysctls() {
-    for (const auto& key : sysctlKeys(desired_, owned_))
-        if (readSysctl(sysctls_, key, observed_)) dirty_.insert(Subject::setting(key));
+    const auto keys = sysctlKeys(desired_, owned_);
+    for (const auto& key : keys)
+        if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
+    if (keys.size() != readerKeys_) {  // the set changed (a reload, a restore): close the rest
+        reader_.keepOnly({keys.begin(), keys.end()});
+        readerKeys_ = keys.size();
+    }
 }
 
 Reconciler::Clock::time_point Reconciler::allowedAt(const Subject& s) const {

@@ -96,6 +96,8 @@ private:
 
     netcfg::Netlink& netlink_;
     const sysctl::SysctlTree& sysctls_;
+    sysctl::SysctlReader reader_;  // the sysctls checked every tick, kept open
+    std::size_t readerKeys_ = 0;
     const StateFile& stateFile_;
     Owned owned_;  // what the state file says
     Desired desired_;

@@ -158,8 +158,7 @@ std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned)
     return keys;
 }
 
-bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& o) {
-    auto v = tree.read(key);
+bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::SysctlError>& v, Observed& o) {
     if (v) {
         const bool same = !o.sysctlErrors.contains(key) && o.sysctls.contains(key) && o.sysctls[key] == *v;
         o.sysctlErrors.erase(key);

@@ -79,8 +79,11 @@ struct Observed {
 
 // The sysctl keys a plan and a report need: the desired and owned keys, and arp_* of "all".
 std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned);
-// Reads one key into observed (value or error); true when what is recorded changed.
-bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& observed);
+// Records one key's value or error in observed; true when what is recorded changed.
+bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::SysctlError>& v, Observed& observed);
+inline bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& observed) {
+    return recordSysctl(key, tree.read(key), observed);
+}
 
 // Dumps the kernel once and reads the sysctls the plan and the report need.
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,

@@ -136,7 +136,7 @@ void checkRpFilter(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     bool any = false;
     for (const auto& l : in.kernel.links) {
         if (!l.up || l.loopback) continue;
-        const int rp = std::max(sysctlOf(in, "all", "rp_filter"), sysctlOf(in, l.name, "rp_filter"));
+        const int rp = sysctl::effective(sysctlOf(in, "all", "rp_filter"), sysctlOf(in, l.name, "rp_filter"));
         if (rp == 1 && upInterfaces > 1) {
             any = true;
             add(out, "rp-filter", V::Warn,
