@@ -63,6 +63,30 @@ bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point de
     return false;
 }
 
+// The VIP's host route via lo (ifindex 1) in table main, marked as the agent's.
+rtnl_route* hostRoute(nl_addr* dst) {
+    rtnl_route* r = rtnl_route_alloc();
+    rtnl_route_set_family(r, AF_INET);
+    rtnl_route_set_table(r, RT_TABLE_MAIN);
+    rtnl_route_set_dst(r, dst);
+    rtnl_route_set_protocol(r, 177);
+    rtnl_route_set_scope(r, RT_SCOPE_LINK);
+    rtnl_nexthop* nh = rtnl_route_nh_alloc();
+    rtnl_route_nh_set_ifindex(nh, 1);
+    rtnl_route_add_nexthop(r, nh);
+    return r;
+}
+
+// The VIP as a /32 on lo.
+rtnl_addr* loAddress(nl_addr* local) {
+    rtnl_addr* ad = rtnl_addr_alloc();
+    rtnl_addr_set_ifindex(ad, 1);
+    rtnl_addr_set_family(ad, AF_INET);
+    rtnl_addr_set_local(ad, local);
+    rtnl_addr_set_prefixlen(ad, 32);
+    return ad;
+}
+
 // With `floor`, the tool puts each object back itself right after deleting it: the
 // kernel's own cost of the two changes and the notification, without any agent (the
 // floor under the agent's repair latency at that size).
@@ -88,45 +112,21 @@ int repair(bool route, const std::vector<std::string>& vips, bool floor = false)
         const auto t0 = Clock::now();
         int err;
         if (route) {
-            rtnl_route* r = rtnl_route_alloc();
-            rtnl_route_set_family(r, AF_INET);
-            rtnl_route_set_table(r, RT_TABLE_MAIN);
-            rtnl_route_set_dst(r, na);
-            rtnl_route_set_protocol(r, 177);
-            rtnl_route_set_scope(r, RT_SCOPE_LINK);
-            rtnl_nexthop* nh = rtnl_route_nh_alloc();
-            rtnl_route_nh_set_ifindex(nh, 1);
-            rtnl_route_add_nexthop(r, nh);
+            rtnl_route* r = hostRoute(na);
             err = rtnl_route_delete(ops, r, 0);
             rtnl_route_put(r);
         } else {
-            rtnl_addr* ad = rtnl_addr_alloc();
-            rtnl_addr_set_ifindex(ad, 1);
-            rtnl_addr_set_family(ad, AF_INET);
-            rtnl_addr_set_local(ad, na);
-            rtnl_addr_set_prefixlen(ad, 32);
+            rtnl_addr* ad = loAddress(na);
             err = rtnl_addr_delete(ops, ad, 0);
             rtnl_addr_put(ad);
         }
         if (err >= 0 && floor) {
             if (route) {
-                rtnl_route* r = rtnl_route_alloc();
-                rtnl_route_set_family(r, AF_INET);
-                rtnl_route_set_table(r, RT_TABLE_MAIN);
-                rtnl_route_set_dst(r, na);
-                rtnl_route_set_protocol(r, 177);
-                rtnl_route_set_scope(r, RT_SCOPE_LINK);
-                rtnl_nexthop* nh = rtnl_route_nh_alloc();
-                rtnl_route_nh_set_ifindex(nh, 1);
-                rtnl_route_add_nexthop(r, nh);
+                rtnl_route* r = hostRoute(na);
                 err = rtnl_route_add(ops, r, NLM_F_CREATE);
                 rtnl_route_put(r);
             } else {
-                rtnl_addr* ad = rtnl_addr_alloc();
-                rtnl_addr_set_ifindex(ad, 1);
-                rtnl_addr_set_family(ad, AF_INET);
-                rtnl_addr_set_local(ad, na);
-                rtnl_addr_set_prefixlen(ad, 32);
+                rtnl_addr* ad = loAddress(na);
                 err = rtnl_addr_add(ops, ad, 0);
                 rtnl_addr_put(ad);
             }

@@ -74,6 +74,15 @@ void Reconciler::markVip(const netcfg::IpAddress& ip) {
         dirty_.insert(Subject::address(ip));
 }
 
+std::expected<Plan, std::string> Reconciler::lookAndPlan() {
+    auto observed = observe(netlink_, sysctls_, desired_, owned_);
+    if (!observed) return std::unexpected(observed.error());
+    observed_ = std::move(*observed);
+    Plan p = plan(desired_, observed_, owned_);
+    findings_ = bySubject(p.findings);
+    return p;
+}
+
 Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
     PassResult result;
     auto failed = [&](std::string why) {
@@ -81,11 +90,9 @@ Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
         result.error = std::move(why);
         return result;
     };
-    auto observed = observe(netlink_, sysctls_, desired_, owned_);
-    if (!observed) return failed("reading the kernel state: " + observed.error());
-    observed_ = std::move(*observed);
-    const Plan p = plan(desired_, observed_, owned_);
-    findings_ = bySubject(p.findings);
+    auto planned = lookAndPlan();
+    if (!planned) return failed("reading the kernel state: " + planned.error());
+    const Plan& p = *planned;
     if (p.hasConflicts()) {
         result.outcome = PassResult::Outcome::Refused;
         result.conflicts = p.conflicts();
@@ -101,11 +108,9 @@ Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
         findings_ = bySubject(plan(desired_, observed_, owned_).findings);
         return result;
     }
-    auto again = observe(netlink_, sysctls_, desired_, owned_);
+    auto again = lookAndPlan();
     if (!again) return failed("verifying: " + again.error());
-    observed_ = std::move(*again);
-    const Plan check = plan(desired_, observed_, owned_);
-    findings_ = bySubject(check.findings);
+    const Plan& check = *again;
     if (!check.empty()) {
         std::vector<std::string> left;
         for (const auto& a : check.actions) left.push_back(describe(a));

@@ -88,6 +88,8 @@ public:
     const FlapDamper& damper() const { return damper_; }
 
 private:
+    // A full look at the kernel and the whole plan over it; the findings follow the plan.
+    std::expected<Plan, std::string> lookAndPlan();
     void markAll();
     void markVip(const netcfg::IpAddress& ip);
     void confirm(const Action& a);  // an acked action, into the mirror

@@ -117,13 +117,20 @@ nlohmann::json toJson(const Finding& f) {
     return j;
 }
 
-nlohmann::json toJson(const VipReport& v) {
-    using nlohmann::json;
-    json problems = json::array(), findings = json::array();
-    for (const auto& f : v.findings) {
+namespace {
+// "problems" (the sentences) and "findings" (typed) of a list.
+std::pair<nlohmann::json, nlohmann::json> rendered(const std::vector<Finding>& list) {
+    auto problems = nlohmann::json::array(), findings = nlohmann::json::array();
+    for (const auto& f : list) {
         problems.push_back(describe(f));
         findings.push_back(toJson(f));
     }
+    return {problems, findings};
+}
+}  // namespace
+
+nlohmann::json toJson(const VipReport& v) {
+    const auto [problems, findings] = rendered(v.findings);
     return {{"vip", v.vip.str()},
             {"ok", v.ok()},
             {"address", {{"expected", v.vip.hostCidr()}, {"present", v.bound}, {"owned", v.addressOwned}}},
@@ -134,11 +141,7 @@ nlohmann::json toJson(const VipReport& v) {
 
 nlohmann::json toJson(const ReadinessReport& r) {
     using nlohmann::json;
-    json problems = json::array(), findings = json::array();
-    for (const auto& f : r.findings) {
-        problems.push_back(describe(f));
-        findings.push_back(toJson(f));
-    }
+    const auto [problems, findings] = rendered(r.findings);
     json j{{"in_place", r.inPlace()}, {"unknown", r.unknown}, {"lo_up", r.loUp},
            {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
            {"unmanaged", r.unmanaged}};
