@@ -31,7 +31,7 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLVS_ASAN_DIR="$asan_d
 cmake --build "$BUILD" -j"$JOBS"
 echo "build: $((SECONDS - t0)) s"
 if [ "$sanitizers" = 1 ]; then
-  cmake --build "$ASAN" -j"$JOBS" --target lvs-rs-agent unit_tests fuzz_config fuzz_import fuzz_http fuzz_line_protocols
+  cmake --build "$ASAN" -j"$JOBS" --target lvs-rs-agent unit_tests fuzz_harnesses
   echo "asan build: $((SECONDS - t0)) s"
   cmake --build "$TSAN" -j"$JOBS" --target lvs-rs-agent unit_tests
   echo "tsan build: $((SECONDS - t0)) s"
