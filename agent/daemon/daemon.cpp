@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "agent/base/log.h"
+#include "agent/reconcile/report.h"
 #include "agent/version.h"
 
 namespace agent {
@@ -260,14 +261,7 @@ void Daemon::resync() {
     const bool hadError = !state_.error.empty();
     state_.error.clear();
     malloc_trim(0);  // the dump is gone; keep RSS flat across resyncs
-    state_.unmanaged.clear();
-    const auto& k = reconciler_->observed().kernel;
-    for (const auto& a : k.addressesOn(k.loIndex())) {
-        const auto& b = a.address.bytes;
-        const bool builtin = a.address.isV4() ? b[0] == 127 : (a.address == *netcfg::IpAddress::parse("::1"));
-        if (!builtin && !reconciler_->desired().wanted.contains(a.address))
-            state_.unmanaged.push_back(a.address.str() + "/" + std::to_string(a.prefixlen));
-    }
+    state_.unmanaged = unmanagedOnLo(reconciler_->desired(), reconciler_->observed().kernel);
     if (hadError) publish();
 }
 

@@ -1,7 +1,6 @@
 #include "agent/daemon/readiness.h"
 
 #include <algorithm>
-#include <cerrno>
 
 #include "agent/reconcile/report.h"
 
@@ -105,7 +104,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         for (const auto& f : list) {
             s->common.push_back(describe(f));
             shared.push_back(toJson(f));
-            unknown = unknown || (f.kind == FindingKind::Unreadable && (f.err == EACCES || f.err == EPERM));
+            unknown = unknown || permissionDenied(f);
         }
     }
     if (!state.converged) s->common.push_back("starting: the first reconcile has not completed");

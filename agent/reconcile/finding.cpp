@@ -1,5 +1,7 @@
 #include "agent/reconcile/finding.h"
 
+#include <cerrno>
+
 namespace agent {
 
 std::string describe(const Subject& s) {
@@ -53,6 +55,10 @@ std::string describe(const Finding& f) {
         case FindingKind::CannotApply: return "cannot repair " + subject + ": " + f.detail;
     }
     return subject + ": ?";
+}
+
+bool permissionDenied(const Finding& f) {
+    return f.kind == FindingKind::Unreadable && (f.err == EACCES || f.err == EPERM);
 }
 
 bool concerns(const Finding& f, const netcfg::IpAddress& vip) {

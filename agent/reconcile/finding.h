@@ -61,6 +61,9 @@ struct Finding {
 // One sentence an operator can act on.
 std::string describe(const Finding& f);
 
+// A setting that could not be read for want of permission: the verdict is unknown.
+bool permissionDenied(const Finding& f);
+
 // Whether the finding keeps `vip` from being ready: its own findings, and those of what
 // every VIP needs (the ARP settings, lo).
 bool concerns(const Finding& f, const netcfg::IpAddress& vip);

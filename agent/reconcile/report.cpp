@@ -1,7 +1,6 @@
 #include "agent/reconcile/report.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <map>
 #include <sstream>
 
@@ -35,17 +34,25 @@ VipReport reportVip(const netcfg::IpAddress& vip, const Desired& desired, const 
     return v;
 }
 
+std::vector<std::string> unmanagedOnLo(const Desired& desired, const KernelView& kernel) {
+    std::vector<std::string> out;
+    if (kernel.loIndex() == 0) return out;
+    for (const auto& a : kernel.addressesOn(kernel.loIndex()))
+        if (!desired.wanted.contains(a.address) && !isBuiltinLoopback(a.address))
+            out.push_back(a.address.str() + "/" + std::to_string(a.prefixlen));
+    return out;
+}
+
 ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned,
                             const std::vector<Finding>& findings) {
     ReadinessReport r;
     const auto& k = observed.kernel;
-    const int lo = k.loIndex();
     r.loUp = k.loUp();
     r.findings = findings;
     std::map<netcfg::IpAddress, std::vector<Finding>> byVip;
     for (const auto& f : findings) {
         if (f.subject.kind == Subject::Kind::Vip) byVip[f.subject.vip].push_back(f);
-        if (f.kind == FindingKind::Unreadable && (f.err == EACCES || f.err == EPERM)) r.unknown = true;
+        if (permissionDenied(f)) r.unknown = true;
     }
     for (const auto& vip : desired.vips) r.vips.push_back(reportVip(vip, desired, k, owned, std::move(byVip[vip])));
 
@@ -64,10 +71,7 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         r.sysctls.push_back(std::move(s));
     }
 
-    if (lo != 0)
-        for (const auto& a : k.addressesOn(lo))
-            if (!desired.wanted.contains(a.address) && !isBuiltinLoopback(a.address))
-                r.unmanaged.push_back(a.address.str() + "/" + std::to_string(a.prefixlen));
+    r.unmanaged = unmanagedOnLo(desired, k);
     return r;
 }
 

@@ -47,6 +47,8 @@ struct ReadinessReport {
 // The kernel facts of one VIP, with its findings taken from `findings`.
 VipReport reportVip(const netcfg::IpAddress& vip, const Desired& desired, const KernelView& kernel, const Owned& owned,
                     std::vector<Finding> findings);
+// Addresses on lo the agent does not manage ("203.0.113.9/32"); 127/8 and ::1 left out.
+std::vector<std::string> unmanagedOnLo(const Desired& desired, const KernelView& kernel);
 ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned,
                             const std::vector<Finding>& findings);
 
