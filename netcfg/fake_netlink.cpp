@@ -13,16 +13,19 @@ FakeEvents::~FakeEvents() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void FakeEvents::push(Change c) {
-    pending_.changes.push_back(std::move(c));
+void FakeEvents::signal() {
     const std::uint64_t one = 1;
     (void)!::write(fd_, &one, sizeof one);
 }
 
+void FakeEvents::push(Change c) {
+    pending_.changes.push_back(std::move(c));
+    signal();
+}
+
 void FakeEvents::overrun() {
     pending_.overrun = true;
-    const std::uint64_t one = 1;
-    (void)!::write(fd_, &one, sizeof one);
+    signal();
 }
 
 Drained FakeEvents::drain() {

@@ -28,6 +28,7 @@ public:
     void overrun();  // the next drain reports lost notifications
 
 private:
+    void signal();  // makes fd() readable
     int fd_ = -1;
     Drained pending_;
 };
