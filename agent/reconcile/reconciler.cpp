@@ -170,9 +170,9 @@ void Reconciler::checkSysctls() {
     const auto keys = sysctlKeys(desired_, owned_);
     for (const auto& key : keys)
         if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
-    if (keys.size() != readerKeys_) {  // the set changed (a reload, a restore): close the rest
+    if (keys != readerKeys_) {  // the set changed (a reload, a restore): close the rest
         reader_.keepOnly({keys.begin(), keys.end()});
-        readerKeys_ = keys.size();
+        readerKeys_ = keys;
     }
 }
 

@@ -99,7 +99,7 @@ private:
     netcfg::Netlink& netlink_;
     const sysctl::SysctlTree& sysctls_;
     sysctl::SysctlReader reader_;  // the sysctls checked every tick, kept open
-    std::size_t readerKeys_ = 0;
+    std::set<sysctl::ConfKey> readerKeys_;  // the keys reader_ holds open
     const StateFile& stateFile_;
     Owned owned_;  // what the state file says
     Desired desired_;
