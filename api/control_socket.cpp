@@ -1,6 +1,7 @@
 #include "api/control_socket.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,7 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "api/socket_util.h"
 
@@ -52,7 +55,7 @@ std::expected<void, std::string> ControlServer::start(const std::filesystem::pat
     const mode_t old = ::umask(0177);
     const int rc = ::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
-    if (rc != 0 || ::listen(listenFd_, 8) != 0)
+    if (rc != 0 || ::listen(listenFd_, kMaxClients) != 0)
         return std::unexpected("control socket " + path_.string() + ": " + std::strerror(errno));
     ::chmod(path_.c_str(), 0600);
     if (::pipe2(stopPipe_, O_CLOEXEC) != 0) return std::unexpected("control socket: pipe failed");
@@ -60,26 +63,117 @@ std::expected<void, std::string> ControlServer::start(const std::filesystem::pat
     return {};
 }
 
-std::string controlReply(const std::string& line, DrainControl& control) {
-    if (line == "drain") {
-        control.requestDrain(true);
-        return "ok draining: /ready answers 503, VIPs stay bound\n";
-    }
-    if (line == "undrain") {
-        control.requestDrain(false);
-        return "ok undrained: /ready follows the checks again\n";
-    }
-    return "error unknown command \"" + printable(line, 40) + "\" (drain, undrain)\n";
+std::expected<bool, std::string> parseControlCommand(const std::string& line) {
+    if (line == "drain") return true;
+    if (line == "undrain") return false;
+    return std::unexpected("error unknown command \"" + printable(line, 40) + "\" (drain, undrain)\n");
 }
 
+std::string controlDone(bool drain, bool already) {
+    if (drain) return already ? "ok already draining: /ready answers 503, VIPs stay bound\n"
+                              : "ok draining: /ready answers 503, VIPs stay bound\n";
+    return already ? "ok not draining: /ready follows the checks\n" : "ok undrained: /ready follows the checks again\n";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Client {
+    int fd = -1;
+    std::string line;
+    Clock::time_point deadline;
+    int wanted = -1;  // a command requested from the loop, awaiting its publication
+};
+
+// The peer has closed its end entirely (a half-close after the command is fine: it still
+// waits for the reply).
+bool gone(int fd) {
+    pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace
+
 void ControlServer::serve() {
-    while (waitForClient(listenFd_, stopPipe_[0])) {
-        const int c = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        setTimeout(c, 1);
-        writeAll(c, controlReply(readLine(c), control_));
-        ::close(c);
+    std::vector<Client> clients;
+    for (;;) {
+        std::vector<pollfd> fds{{.fd = stopPipe_[0], .events = POLLIN, .revents = 0},
+                                {.fd = listenFd_, .events = POLLIN, .revents = 0}};
+        auto now = Clock::now();
+        int timeout = -1;
+        for (const auto& c : clients) {
+            fds.push_back({.fd = c.fd, .events = static_cast<short>(c.wanted < 0 ? POLLIN : 0), .revents = 0});
+            const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count());
+            timeout = std::max(0, timeout < 0 ? left : std::min(timeout, left));
+            if (c.wanted >= 0) timeout = std::min(timeout, 5);  // watching for the loop's publication
+        }
+        if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
+        if (fds[0].revents & POLLIN) break;
+        now = Clock::now();
+        for (std::size_t i = 0; i < clients.size(); ++i) {
+            Client& c = clients[i];
+            const short rev = fds[i + 2].revents;
+            std::string reply;
+            bool close = false;
+            if (c.wanted >= 0) {
+                if (store_.get()->draining == (c.wanted == 1)) {
+                    reply = controlDone(c.wanted == 1, false);
+                } else if (now >= c.deadline) {
+                    reply = "error requested, but the agent's loop has not published it within " +
+                            std::to_string(kConfirmDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
+                }
+            } else if (rev & (POLLIN | POLLHUP | POLLERR)) {
+                char buf[256];
+                const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n > 0) c.line.append(buf, static_cast<std::size_t>(n));
+                const auto nl = c.line.find('\n');
+                if (nl != std::string::npos) {
+                    const auto cmd = parseControlCommand(c.line.substr(0, nl));
+                    const auto snap = store_.get();
+                    if (!cmd) {
+                        reply = cmd.error();
+                    } else if (gone(c.fd)) {
+                        close = true;  // its client left: not applied
+                    } else if (snap->draining == *cmd) {
+                        reply = controlDone(*cmd, true);
+                    } else if (!*cmd && snap->exiting) {
+                        reply = "error undrain refused: the agent is exiting and drains before it does\n";
+                    } else {
+                        control_.requestDrain(*cmd);
+                        c.wanted = *cmd ? 1 : 0;
+                        c.deadline = now + kConfirmDeadline;
+                    }
+                } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                    close = true;  // left without a whole command
+                } else if (c.line.size() > 64) {
+                    reply = "error command too long (drain, undrain)\n";
+                }
+            }
+            if (reply.empty() && !close && c.wanted < 0 && now >= c.deadline)
+                reply = "error no command within " + std::to_string(kLineDeadline.count() / 1000) + " s\n";
+            if (!reply.empty()) {
+                ::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                close = true;
+            }
+            if (close) {
+                ::close(c.fd);
+                c.fd = -1;
+            }
+        }
+        std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+        if (fds[1].revents & POLLIN) {
+            const int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0 && static_cast<int>(clients.size()) >= kMaxClients) {
+                const std::string busy = "error busy: " + std::to_string(kMaxClients) + " control clients at once\n";
+                ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                ::close(fd);
+            } else if (fd >= 0) {
+                clients.push_back({.fd = fd, .line = {}, .deadline = now + kLineDeadline, .wanted = -1});
+            }
+        }
     }
+    for (auto& c : clients) ::close(c.fd);
 }
 
 void ControlServer::stop() {
@@ -97,7 +191,7 @@ std::expected<std::string, std::string> controlRequest(const std::filesystem::pa
     if (!fillAddress(socketPath, addr)) return std::unexpected("control socket path too long");
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::unexpected(std::string("socket: ") + std::strerror(errno));
-    setTimeout(fd, 5);
+    setTimeout(fd, 10);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         const std::string why = std::strerror(errno);
         ::close(fd);

@@ -1,6 +1,11 @@
 #pragma once
 // The local control socket (STATE_DIR/control.sock, mode 0600) through which
 // `lvs-rs-agent drain` and `undrain` talk to the running daemon. One line in, one out.
+//
+// Clients are served side by side (up to kMaxClients), each within a deadline: one that
+// trickles or stalls holds only itself. A command is applied only while its client is
+// still connected, and the reply says what happened once the loop has published it.
+#include <chrono>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -12,7 +17,11 @@ namespace api {
 
 class ControlServer {
 public:
-    explicit ControlServer(DrainControl& control) : control_(control) {}
+    static constexpr int kMaxClients = 16;
+    static constexpr std::chrono::milliseconds kLineDeadline{2000};     // the command line must arrive within this
+    static constexpr std::chrono::milliseconds kConfirmDeadline{3000};  // the loop must publish the change within this
+
+    ControlServer(DrainControl& control, const SnapshotStore& store) : control_(control), store_(store) {}
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
@@ -23,15 +32,18 @@ public:
 private:
     void serve();
     DrainControl& control_;
+    const SnapshotStore& store_;
     std::filesystem::path path_;
     int listenFd_ = -1;
     int stopPipe_[2] = {-1, -1};
     std::thread thread_;
 };
 
-// The reply to one command line (without its newline), applying it to control: one line
-// starting "ok " or "error ", ending in a newline.
-std::string controlReply(const std::string& line, DrainControl& control);
+// The command a line names: true for "drain", false for "undrain"; otherwise the error
+// reply (one line starting "error ", ending in a newline).
+std::expected<bool, std::string> parseControlCommand(const std::string& line);
+// The reply for a command the loop has carried out (already: nothing had to change).
+std::string controlDone(bool drain, bool already);
 
 // Sends one command ("drain", "undrain") and returns the daemon's reply line.
 std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command);

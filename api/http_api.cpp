@@ -1,143 +1,431 @@
 #include "api/http_api.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
-#include <httplib.h>
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "api/socket_util.h"
 
 namespace api {
-namespace {
 
-// API threads run at a lower priority (nice 10, which needs no privilege) so that a flood
-// of polls never delays the reconcile loop's repairs.
-void yieldToTheLoop() { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); }
-constexpr std::size_t kMaxQueued = 64;
+using Clock = std::chrono::steady_clock;
 
-// A fixed pool of workers with a bounded queue. When the queue is full the connection is
-// served on the accepting thread, which stops accepting meanwhile: backpressure instead
-// of unbounded memory.
-class BoundedPool final : public httplib::TaskQueue {
+// One accepted connection as the engine tracks it (libmicrohttpd keeps its own).
+struct Conn {
+    int fd = -1;
+    std::string client;  // address bytes, the per-client key
+    std::string clientText;
+    Clock::time_point waitingSince;   // opened, or its previous answer was taken
+    Clock::time_point exchangeSince;  // its current request's head arrived
+    bool inExchange = false;
+    bool dropped = false;  // shut down by the engine; libmicrohttpd closes it next
+};
+
+class HttpApi::Engine {
 public:
-    explicit BoundedPool(int workers) {
-        for (int i = 0; i < workers; ++i)
-            threads_.emplace_back([this] {
-                yieldToTheLoop();
-                work();
-            });
-    }
-    void enqueue(std::function<void()> fn) override {
-        {
-            std::unique_lock lock(mu_);
-            if (queue_.size() < kMaxQueued) {
-                queue_.push_back(std::move(fn));
-                cv_.notify_one();
-                return;
-            }
-        }
-        fn();
-    }
-    void shutdown() override {
-        {
-            std::lock_guard lock(mu_);
-            stopping_ = true;
-        }
-        cv_.notify_all();
-        for (auto& t : threads_) t.join();
-        threads_.clear();
+    Engine(const Routes& routes, const HttpLimits& limits) : routes_(routes), limits_(limits) {}
+    ~Engine() { stop(); }
+
+    std::expected<int, std::string> start(const std::string& host, int port, bool listen);
+    void stop();
+    void add(int fd);
+    HttpCounters counters() const {
+        std::lock_guard lock(countersMu_);
+        return counters_;
     }
 
 private:
-    void work() {
-        for (;;) {
-            std::function<void()> fn;
-            {
-                std::unique_lock lock(mu_);
-                cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-                if (queue_.empty()) return;
-                fn = std::move(queue_.front());
-                queue_.pop_front();
-            }
-            fn();
-        }
-    }
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> queue_;
-    std::vector<std::thread> threads_;
-    bool stopping_ = false;
+    void loop();
+    void acceptSome();
+    void admit(int fd, const sockaddr_storage& addr, socklen_t len);
+    bool makeRoom();
+    void drop(Conn& c, std::uint64_t HttpCounters::*why);
+    void sweep(Clock::time_point now);
+    int timeoutMs(Clock::time_point now);
+    void forget(Conn* c);
+
+    static MHD_Result onRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                                const char* version, const char* uploadData, std::size_t* uploadSize, void** reqCls);
+    static void onCompleted(void* cls, MHD_Connection* connection, void** reqCls, MHD_RequestTerminationCode toe);
+    static void onConnection(void* cls, MHD_Connection* connection, void** socketContext, MHD_ConnectionNotificationCode toe);
+    MHD_Result answer(MHD_Connection* connection, Conn* conn, const char* url, const char* method);
+
+    const Routes& routes_;
+    const HttpLimits limits_;
+    MHD_Daemon* mhd_ = nullptr;
+    int listenFd_ = -1;
+    int epoll_ = -1;
+    int wake_ = -1;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+    std::unordered_map<int, std::unique_ptr<Conn>> conns_;  // by fd; the loop thread only
+    std::unordered_map<std::string, int> perClient_;
+    int live_ = 0;  // tracked and not dropped
+    Clock::time_point nextSweep_{};
+    std::mutex handMu_;
+    std::vector<int> handedIn_;
+    mutable std::mutex countersMu_;
+    HttpCounters counters_;
 };
+
+namespace {
+
+// The loop runs at a lower priority (nice 10, which needs no privilege) so that a flood
+// of polls never delays the reconcile loop's repairs.
+void yieldToTheLoop() { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); }
+
+std::pair<std::string, std::string> clientOf(const sockaddr_storage& ss) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (ss.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(ss).sin_addr;
+        inet_ntop(AF_INET, &a, text, sizeof text);
+        return {std::string(reinterpret_cast<const char*>(&a), 4), text};
+    }
+    if (ss.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof text);
+            return {std::string(reinterpret_cast<const char*>(a.s6_addr + 12), 4), text};
+        }
+        inet_ntop(AF_INET6, &a, text, sizeof text);
+        return {std::string(reinterpret_cast<const char*>(&a), 16), text};
+    }
+    return {"local", "local"};
+}
+
+// Paths are taken as sent: no %-decoding (no route needs it; it only widens what reaches
+// the handlers).
+std::size_t keepAsSent(void*, MHD_Connection*, char* s) { return std::strlen(s); }
+
+MHD_Result collectHeader(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    static_cast<HttpHeaders*>(cls)->emplace_back(key ? key : "", value ? value : "");
+    return MHD_YES;
+}
+
+void deleteBody(void* body) { delete static_cast<std::string*>(body); }
 
 }  // namespace
 
-HttpApi::HttpApi(const SnapshotStore& store, DrainControl& control, HttpApiOptions options)
-    : routes_(store, control, RouteOptions{.token = options.token, .healthyWithinMs = options.healthyWithinMs}),
-      options_(std::move(options)),
-      server_(std::make_unique<httplib::Server>()) {
-    configure();
+std::expected<int, std::string> HttpApi::Engine::start(const std::string& host, int port, bool listen) {
+    std::string why;
+    if (listen) {
+        listenFd_ = listenTcp(host, port, why, limits_.backlog);
+        if (listenFd_ < 0) return std::unexpected(why);
+        ::fcntl(listenFd_, F_SETFL, ::fcntl(listenFd_, F_GETFL) | O_NONBLOCK);  // a client gone before accept
+    }
+    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_ < 0 || wake_ < 0) return std::unexpected(std::string("epoll: ") + std::strerror(errno));
+    // libmicrohttpd never listens: the loop accepts and applies the per-client limit and
+    // the room-making below, then hands the socket over. Its own connection limit only
+    // has to cover those dropped but not yet reaped.
+    const unsigned flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    mhd_ = MHD_start_daemon(
+        flags, 0, nullptr, nullptr, &Engine::onRequest, this,
+        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(2 * limits_.maxConnections + 64),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits_.connectionMemory,
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, static_cast<std::size_t>(1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(limits_.idleTimeoutSeconds),
+        MHD_OPTION_NOTIFY_COMPLETED, &Engine::onCompleted, this,
+        MHD_OPTION_NOTIFY_CONNECTION, &Engine::onConnection, this,
+        MHD_OPTION_UNESCAPE_CALLBACK, &keepAsSent, nullptr,
+        MHD_OPTION_EXTERNAL_LOGGER, +[](void*, const char*, va_list) {}, nullptr,
+        MHD_OPTION_END);
+    if (!mhd_) return std::unexpected("the HTTP engine (libmicrohttpd) did not start");
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) return std::unexpected("the HTTP engine has no epoll descriptor");
+    for (int fd : {listenFd_, info->epoll_fd, wake_}) {
+        if (fd < 0) continue;
+        epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return std::unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+    thread_ = std::thread([this] {
+        yieldToTheLoop();
+        loop();
+    });
+    return listenFd_ >= 0 ? boundPort(listenFd_) : 0;
 }
+
+void HttpApi::Engine::stop() {
+    if (thread_.joinable()) {
+        stopping_ = true;
+        const std::uint64_t one = 1;
+        (void)!::write(wake_, &one, sizeof one);
+        thread_.join();
+    }
+    if (mhd_) MHD_stop_daemon(std::exchange(mhd_, nullptr));  // closes its connections
+    conns_.clear();
+    {
+        std::lock_guard lock(handMu_);
+        for (int fd : handedIn_) ::close(fd);
+        handedIn_.clear();
+    }
+    for (int* fd : {&listenFd_, &epoll_, &wake_})
+        if (*fd >= 0) ::close(std::exchange(*fd, -1));
+}
+
+void HttpApi::Engine::add(int fd) {
+    std::lock_guard lock(handMu_);
+    handedIn_.push_back(fd);
+    const std::uint64_t one = 1;
+    (void)!::write(wake_, &one, sizeof one);
+}
+
+void HttpApi::Engine::loop() {
+    epoll_event events[8];
+    while (!stopping_) {
+        const int n = ::epoll_wait(epoll_, events, 8, timeoutMs(Clock::now()));
+        if (n < 0 && errno != EINTR) break;
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.fd == listenFd_) acceptSome();
+            if (events[i].data.fd == wake_) {
+                std::uint64_t v;
+                (void)!::read(wake_, &v, sizeof v);
+                std::vector<int> fds;
+                {
+                    std::lock_guard lock(handMu_);
+                    fds.swap(handedIn_);
+                }
+                for (int fd : fds) {
+                    sockaddr_storage ss{};
+                    socklen_t len = sizeof ss;
+                    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || len == 0) {
+                        ss = {};
+                        ss.ss_family = AF_UNIX;
+                        len = sizeof(sa_family_t);
+                    }
+                    admit(fd, ss, len);
+                }
+            }
+        }
+        if (stopping_) break;
+        MHD_run(mhd_);
+        sweep(Clock::now());
+    }
+}
+
+int HttpApi::Engine::timeoutMs(Clock::time_point now) {
+    long long ms = 1000;
+    MHD_UNSIGNED_LONG_LONG mhd = 0;
+    if (MHD_get_timeout(mhd_, &mhd) == MHD_YES) ms = std::min<long long>(ms, static_cast<long long>(mhd));
+    if (!conns_.empty()) {
+        const auto untilSweep = std::chrono::duration_cast<std::chrono::milliseconds>(nextSweep_ - now).count();
+        ms = std::min<long long>(ms, std::max<long long>(0, untilSweep));
+    }
+    return static_cast<int>(ms);
+}
+
+void HttpApi::Engine::acceptSome() {
+    for (int i = 0; i < 64; ++i) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const int fd = ::accept4(listenFd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;  // EAGAIN, or a client gone before accept
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        admit(fd, ss, len);
+    }
+}
+
+void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
+    auto [client, text] = clientOf(ss);
+    int& fromClient = perClient_[client];
+    if (fromClient >= limits_.maxPerClient || (live_ >= limits_.maxConnections && !makeRoom())) {
+        std::lock_guard lock(countersMu_);
+        ++(fromClient >= limits_.maxPerClient ? counters_.refusedPerClient : counters_.refusedFull);
+        if (fromClient == 0) perClient_.erase(client);
+        ::close(fd);
+        return;
+    }
+    const auto now = Clock::now();
+    auto conn = std::make_unique<Conn>(Conn{.fd = fd, .client = client, .clientText = text, .waitingSince = now,
+                                            .exchangeSince = {}, .inExchange = false, .dropped = false});
+    Conn* c = conn.get();
+    conns_[fd] = std::move(conn);
+    ++fromClient;
+    ++live_;
+    {
+        std::lock_guard lock(countersMu_);
+        ++counters_.accepted;
+        counters_.open = live_;
+    }
+    if (conns_.size() == 1) nextSweep_ = now + std::chrono::milliseconds(100);
+    if (MHD_add_connection(mhd_, fd, reinterpret_cast<const sockaddr*>(&ss), len) != MHD_YES) {
+        // libmicrohttpd closed it; it may or may not have announced it
+        auto it = conns_.find(fd);
+        if (it != conns_.end() && it->second.get() == c) forget(c);
+    }
+}
+
+// At the connection limit: the connection that has waited longest for a request head
+// (or idled longest after an answer) is closed to let the new one in, so a crowd of
+// slow or idle clients can never lock out a director's poll. False when every open
+// connection is being answered.
+bool HttpApi::Engine::makeRoom() {
+    Conn* oldest = nullptr;
+    for (auto& [fd, c] : conns_)
+        if (!c->dropped && !c->inExchange && (!oldest || c->waitingSince < oldest->waitingSince)) oldest = c.get();
+    if (!oldest) return false;
+    drop(*oldest, &HttpCounters::evicted);
+    return true;
+}
+
+void HttpApi::Engine::drop(Conn& c, std::uint64_t HttpCounters::*why) {
+    // libmicrohttpd sees the end of the stream and closes and frees the connection in
+    // its next run; the fd stays ours to name until then.
+    ::shutdown(c.fd, SHUT_RDWR);
+    c.dropped = true;
+    --live_;
+    std::lock_guard lock(countersMu_);
+    ++(counters_.*why);
+    counters_.open = live_;
+}
+
+void HttpApi::Engine::sweep(Clock::time_point now) {
+    if (now < nextSweep_) return;
+    nextSweep_ = now + std::chrono::milliseconds(100);
+    bool dropped = false;
+    for (auto& [fd, c] : conns_) {
+        if (c->dropped) continue;
+        if (!c->inExchange && now - c->waitingSince > limits_.headDeadline) {
+            drop(*c, &HttpCounters::headTimeouts);
+            dropped = true;
+        } else if (c->inExchange && now - c->exchangeSince > limits_.exchangeDeadline) {
+            drop(*c, &HttpCounters::exchangeTimeouts);
+            dropped = true;
+        }
+    }
+    if (dropped) MHD_run(mhd_);
+}
+
+void HttpApi::Engine::forget(Conn* c) {
+    if (!c->dropped) --live_;
+    auto pc = perClient_.find(c->client);
+    if (pc != perClient_.end() && --pc->second <= 0) perClient_.erase(pc);
+    conns_.erase(c->fd);
+    std::lock_guard lock(countersMu_);
+    counters_.open = live_;
+}
+
+void HttpApi::Engine::onConnection(void* cls, MHD_Connection* connection, void** socketContext,
+                                   MHD_ConnectionNotificationCode toe) {
+    auto* self = static_cast<Engine*>(cls);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        auto it = info ? self->conns_.find(info->connect_fd) : self->conns_.end();
+        *socketContext = it == self->conns_.end() ? nullptr : it->second.get();
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socketContext) {
+        self->forget(static_cast<Conn*>(*socketContext));
+        *socketContext = nullptr;
+    }
+}
+
+void HttpApi::Engine::onCompleted(void*, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (!info || !info->socket_context) return;
+    auto* c = static_cast<Conn*>(info->socket_context);
+    c->inExchange = false;
+    c->waitingSince = Clock::now();
+}
+
+// libmicrohttpd calls this when a request's head has arrived, then again once its body
+// has (at once when it announces none), then with each piece of the body. A request
+// that announces no body is answered on the second call, which keeps the connection
+// open for the next request; one that announces a body is answered on the first, before
+// any of the body is read, and libmicrohttpd closes the connection after the answer.
+MHD_Result HttpApi::Engine::onRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                                      const char*, const char*, std::size_t* uploadSize, void** reqCls) {
+    static char headIn, answered;
+    auto* self = static_cast<Engine*>(cls);
+    if (*reqCls == &answered) {
+        *uploadSize = 0;  // a body offered after the answer went out: never kept
+        return MHD_YES;
+    }
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    auto* conn = info ? static_cast<Conn*>(info->socket_context) : nullptr;
+    if (*reqCls == nullptr) {
+        if (conn) {
+            conn->inExchange = true;
+            conn->exchangeSince = Clock::now();
+        }
+        const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const bool body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+                          (length && std::strcmp(length, "0") != 0);
+        if (!body) {
+            *reqCls = &headIn;
+            return MHD_YES;
+        }
+    }
+    *reqCls = &answered;
+    *uploadSize = 0;
+    return self->answer(connection, conn, url, method);
+}
+
+// The answer, from the routes; a body is never read (refused, or for POST /drain and
+// /undrain taken as it stands, and the connection closed).
+MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, const char* url, const char* method) {
+    HttpResponse out;
+    const MHD_ConnectionInfo* head = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (head && head->header_size > limits_.maxHead) {
+        out = HttpResponse{.status = 431, .contentType = "application/json",
+                           .body = "{\"error\":\"request head larger than " + std::to_string(limits_.maxHead) + " bytes\"}\n",
+                           .headers = {}, .close = true};
+    } else {
+        HttpRequest req{.method = method ? method : "", .path = url ? url : "", .headers = {}, .body = {},
+                        .client = conn ? conn->clientText : "local"};
+        MHD_get_connection_values(connection, MHD_HEADER_KIND, &collectHeader, &req.headers);
+        out = routes_.handle(req);
+    }
+    auto* body = new std::string(std::move(out.body));
+    MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(body->size(), body->data(), &deleteBody, body);
+    if (!r) {
+        delete body;
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out.contentType.c_str());
+    for (const auto& [k, v] : out.headers) MHD_add_response_header(r, k.c_str(), v.c_str());
+    if (out.close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(out.status), r);
+    MHD_destroy_response(r);
+    return queued;
+}
+
+HttpApi::HttpApi(const SnapshotStore& store, DrainControl& control, HttpApiOptions options)
+    : routes_(store, control,
+              RouteOptions{.token = options.token, .healthyWithinMs = options.healthyWithinMs, .warn = options.warn}),
+      options_(std::move(options)),
+      engine_(std::make_unique<Engine>(routes_, options_.limits)) {}
 
 HttpApi::~HttpApi() { stop(); }
 
 void HttpApi::setToken(const std::string& token) { routes_.setToken(token); }
 
-void HttpApi::configure() {
-    auto& s = *server_;
-    const int workers = options_.workers;
-    s.new_task_queue = [workers] { return new BoundedPool(workers); };
-    s.set_payload_max_length(kMaxRequestBody);
-    s.set_read_timeout(2, 0);
-    s.set_write_timeout(2, 0);
-    s.set_keep_alive_timeout(2);
-    s.set_keep_alive_max_count(100);
-    s.set_tcp_nodelay(true);
+std::expected<int, std::string> HttpApi::start() { return engine_->start(options_.host, options_.port, true); }
 
-    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.headers.clear();
-        res.status = 500;
-        res.set_content("{\"error\":\"internal error\"}\n", "application/json");
-    });
-    s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-        if (res.body.empty()) res.set_content("{\"error\":\"bad request\"}\n", "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-    }));
-    // Every request is answered by Routes here, before the engine reads a body: routes
-    // that take none refuse one (and close), POST /drain and /undrain need none.
-    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-        HttpRequest in{.method = req.method, .path = req.path, .headers = {}, .body = {}};
-        for (const auto& [k, v] : req.headers) in.headers.emplace_back(k, v);
-        const HttpResponse out = routes_.handle(in);
-        res.status = out.status;
-        for (const auto& [k, v] : out.headers) res.set_header(k, v);
-        if (out.close) res.set_header("Connection", "close");
-        res.set_content(out.body, out.contentType);
-        return httplib::Server::HandlerResponse::Handled;
-    });
+std::expected<void, std::string> HttpApi::startWithoutListener() {
+    auto r = engine_->start("", 0, false);
+    if (!r) return std::unexpected(r.error());
+    return {};
 }
 
-std::expected<int, std::string> HttpApi::start() {
-    int port = options_.port;
-    if (port == 0) {
-        port = server_->bind_to_any_port(options_.host);
-        if (port <= 0) return std::unexpected("cannot listen on " + options_.host + ": no free port");
-    } else if (!server_->bind_to_port(options_.host, port)) {
-        return std::unexpected("cannot listen on " + options_.host + ":" + std::to_string(port) +
-                               " (address in use, not local, or a privileged port)");
-    }
-    thread_ = std::thread([this] {
-        yieldToTheLoop();
-        server_->listen_after_bind();
-    });
-    return port;
-}
+void HttpApi::addConnection(int fd) { engine_->add(fd); }
 
-void HttpApi::stop() {
-    if (thread_.joinable()) {
-        server_->stop();
-        thread_.join();
-    }
-}
+void HttpApi::stop() { engine_->stop(); }
+
+HttpCounters HttpApi::counters() const { return engine_->counters(); }
 
 }  // namespace api

@@ -1,30 +1,54 @@
 #pragma once
-// The readiness API over HTTP: cpp-httplib parses, api/routes answers (reading only the
-// published snapshot).
-// Hardened for Debian's cpp-httplib 0.11.4: an exception handler (0.11.4 would leak
-// e.what() in a header), a payload limit, bounded timeouts and worker pool, no static
-// files, bodies and Transfer-Encoding refused on GET, JSON for every error.
+// The readiness API over HTTP: GNU libmicrohttpd parses, api/routes answers (reading only
+// the published snapshot).
+//
+// One thread runs one epoll loop: it accepts, hands each connection to libmicrohttpd
+// (external epoll mode) and enforces the limits below. Every request is answered as soon
+// as its head has arrived, from the snapshot, without reading a body, so a slow or
+// hostile client holds at most its own connection: it can never delay another client's
+// request. See README "The HTTP API's limits".
+#include <chrono>
 #include <expected>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "api/routes.h"
 #include "api/snapshot.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace api {
+
+struct HttpLimits {
+    int maxConnections = 512;          // open at once; at the limit the longest-waiting idle one makes room
+    int maxPerClient = 32;             // open at once from one client address; more are refused
+    std::size_t maxHead = 8 * 1024;    // request line and headers; larger: 431, closed
+    std::size_t connectionMemory = 16 * 1024;  // libmicrohttpd's buffer per connection
+    std::chrono::milliseconds headDeadline{5000};       // a request head must arrive in full within this
+                                                        // of the connection opening or the previous answer
+    std::chrono::milliseconds exchangeDeadline{15000};  // an answer must be taken within this
+    int idleTimeoutSeconds = 10;       // no byte either way for this long: closed
+    int backlog = 1024;                // listen(2) backlog
+};
 
 struct HttpApiOptions {
     std::string host = "127.0.0.1";
     int port = 0;            // 0: any free port (tests)
     std::string token;       // empty: POST /drain and /undrain answer 403
     int healthyWithinMs = 5000;  // /healthz fails when the loop has not ticked for longer
-    int workers = 4;
+    HttpLimits limits{};
+    std::function<void(const std::string&)> warn{};  // failed drain attempts (rate-limited)
+};
+
+// What the engine did, for tests and /metrics.
+struct HttpCounters {
+    std::uint64_t accepted = 0;
+    std::uint64_t refusedPerClient = 0;  // the client already had maxPerClient open
+    std::uint64_t refusedFull = 0;       // maxConnections open and none idle
+    std::uint64_t evicted = 0;           // idle ones closed to make room
+    std::uint64_t headTimeouts = 0;      // head not in within headDeadline
+    std::uint64_t exchangeTimeouts = 0;  // answer not taken within exchangeDeadline
+    int open = 0;
 };
 
 class HttpApi {
@@ -36,16 +60,20 @@ public:
 
     // Binds and starts serving on a thread of its own; returns the bound port.
     std::expected<int, std::string> start();
+    // Serves connections handed in by addConnection() only (fuzzing, tests): no socket.
+    std::expected<void, std::string> startWithoutListener();
+    // Hands over a connected socket (the engine owns and closes it).
+    void addConnection(int fd);
     void stop();
     void setToken(const std::string& token);
+    HttpCounters counters() const;
+
+    class Engine;
 
 private:
-    void configure();
-
     Routes routes_;
     HttpApiOptions options_;
-    std::unique_ptr<httplib::Server> server_;
-    std::thread thread_;
+    std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace api

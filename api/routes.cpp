@@ -87,24 +87,30 @@ void Routes::setToken(const std::string& token) {
 }
 
 bool Routes::authorized(const HttpRequest& req, HttpResponse& refusal) const {
-    std::lock_guard lock(tokenMu_);
-    if (options_.token.empty()) {
+    std::string token;
+    {
+        std::lock_guard lock(tokenMu_);
+        token = options_.token;
+    }
+    if (token.empty()) {
         refusal = refuse(403, "remote drain is disabled: configure api.token_file");
+        return false;
+    }
+    const auto now = AuthThrottle::Clock::now();
+    if (const auto wait = throttle_.refusedFor(req.client, now)) {
+        refusal = refuse(429, "too many failed attempts from " + req.client + "; try again in " + std::to_string(*wait) + " s");
+        refusal.headers.emplace_back("Retry-After", std::to_string(*wait));
         return false;
     }
     const std::string prefix = "Bearer ";
     const std::string* auth = req.header("Authorization");
-    if (!auth || auth->rfind(prefix, 0) != 0) {
-        refusal = refuse(401, "missing bearer token");
-        refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return false;
-    }
-    if (!tokensEqual(auth->substr(prefix.size()), options_.token)) {
-        refusal = refuse(401, "wrong token");
-        refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return false;
-    }
-    return true;
+    const bool present = auth && auth->rfind(prefix, 0) == 0;
+    if (present && tokensEqual(auth->substr(prefix.size()), token)) return true;
+    const char* why = present ? "wrong token" : "missing bearer token";
+    refusal = refuse(401, why);
+    refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
+    if (const std::string line = throttle_.failed(req.client, why, now); !line.empty() && options_.warn) options_.warn(line);
+    return false;
 }
 
 HttpResponse Routes::handle(const HttpRequest& req) const {
@@ -112,6 +118,9 @@ HttpResponse Routes::handle(const HttpRequest& req) const {
     // The engine hands over no body it has not read: whatever a request announces as
     // its body must never be taken for the next request on the connection.
     const std::string* length = req.header("Content-Length");
+    for (const auto& [name, value] : req.headers)
+        if (name.empty() || std::any_of(name.begin(), name.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+            return refuse(400, "malformed header name \"" + printable(name, 40) + "\"");
     if (req.header("Transfer-Encoding") || (length && *length != "0") || !req.body.empty()) r.close = true;
     return r;
 }

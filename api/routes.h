@@ -3,12 +3,14 @@
 // bytes: a request (method, path, headers, body) in, a response out. It reads only the
 // published snapshot and may ask the loop to drain; it never blocks and never throws.
 //   GET|HEAD /ready, /ready/<vip>, /healthz, /status, /metrics
-//   POST /drain, /undrain (bearer token)
+//   POST /drain, /undrain (bearer token; failures throttled per client address)
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "api/auth_throttle.h"
 #include "api/snapshot.h"
 
 namespace api {
@@ -20,6 +22,7 @@ struct HttpRequest {
     std::string path;  // without the query string
     HttpHeaders headers;
     std::string body;
+    std::string client = "local";  // the client's address, for the failed-token throttle
     // The header's value (names compare case-insensitively), or nullptr.
     const std::string* header(std::string_view name) const;
 };
@@ -35,6 +38,7 @@ struct HttpResponse {
 struct RouteOptions {
     std::string token;           // empty: POST /drain and /undrain answer 403
     int healthyWithinMs = 5000;  // /healthz fails when the loop has not ticked for longer
+    std::function<void(const std::string&)> warn{};  // failed drain attempts (rate-limited)
 };
 
 inline constexpr std::size_t kMaxRequestBody = 1024;  // POST /drain and /undrain only
@@ -52,6 +56,7 @@ private:
     DrainControl& control_;
     RouteOptions options_;
     mutable std::mutex tokenMu_;
+    mutable AuthThrottle throttle_;
 };
 
 // Constant-time comparison (the time does not depend on where the inputs differ).

@@ -93,6 +93,7 @@ struct Snapshot {
     std::vector<std::string> common;
     std::vector<ServiceReadiness> services;
     bool draining = false;
+    bool exiting = false;  // stopping: an undrain is refused
     bool fighting = false;
     std::map<std::string, std::uint64_t> repairs;  // kind -> count
     std::uint64_t driftEvents = 0;

@@ -11,7 +11,7 @@
 
 namespace api {
 
-int listenTcp(const std::string& host, int port, std::string& why) {
+int listenTcp(const std::string& host, int port, std::string& why, int backlog) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     int family = AF_INET;
@@ -37,7 +37,7 @@ int listenTcp(const std::string& host, int port, std::string& why) {
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 64) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, backlog) != 0) {
         why = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
         ::close(fd);
         return -1;

@@ -5,7 +5,7 @@
 namespace api {
 
 // A listening TCP socket on host:port (port 0: any); fd or -1 with why set.
-int listenTcp(const std::string& host, int port, std::string& why);
+int listenTcp(const std::string& host, int port, std::string& why, int backlog = 64);
 int boundPort(int fd);
 // Waits for the listening fd or the stop pipe; false when stopping.
 bool waitForClient(int listenFd, int stopFd);

@@ -7,7 +7,7 @@
 //       keep-alive connection, latency of each
 // Prints p50/p99/max in milliseconds.
 #include <arpa/inet.h>
-#include <httplib.h>
+#include "support/http_client.h"
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -150,8 +150,8 @@ int repair(bool route, const std::vector<std::string>& vips, bool floor = false)
 }
 
 int httpRate(const std::string& host, int port, const std::string& path, int rps, int seconds) {
-    httplib::Client c(host, port);
-    c.set_keep_alive(true);
+    testhttp::Connection c(host, port);
+    const std::string req = testhttp::request("GET", path);
     std::vector<double> ms;
     int failures = 0;
     const auto period = std::chrono::nanoseconds(1000000000LL / rps);
@@ -160,8 +160,10 @@ int httpRate(const std::string& host, int port, const std::string& path, int rps
     while (next < end) {
         std::this_thread::sleep_until(next);
         const auto t0 = Clock::now();
-        auto r = c.Get(path.c_str());
+        std::optional<testhttp::Reply> r;
+        if (c.ok() || c.open(host, port)) r = c.send(req) ? c.read() : std::nullopt;
         if (!r) {
+            c.close();
             ++failures;
         } else {
             ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());

@@ -13,8 +13,12 @@ int runDrain(const Options& o, bool drain) {
         logError(reply.error());
         return kFailed;
     }
-    std::printf("%s\n", reply->c_str());
-    return reply->rfind("ok", 0) == 0 ? kOk : kFailed;
+    if (reply->rfind("ok ", 0) != 0) {
+        logError(reply->rfind("error ", 0) == 0 ? reply->substr(6) : *reply);
+        return kFailed;
+    }
+    std::printf("%s\n", reply->substr(3).c_str());
+    return kOk;
 }
 
 }  // namespace agent

@@ -1,4 +1,5 @@
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include "agent/base/log.h"
 #include "agent/cli/commands.h"
@@ -31,6 +32,12 @@ int runRun(const Options& o) {
     // returned when freed; glibc would otherwise raise this threshold after the first one
     // and leave them as holes among the long-lived objects (4 MiB at 10,000 VIPs).
     mallopt(M_MMAP_THRESHOLD, 128 << 10);
+    // The API holds up to 512 connections (plus those being closed): more than the usual
+    // soft limit of 1,024 descriptors leaves room for.
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 4096) {
+        nofile.rlim_cur = std::min<rlim_t>(4096, nofile.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     auto session = Session::open(o.stateDir);
     if (!session) {
         logError(session.error());

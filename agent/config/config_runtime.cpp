@@ -1,6 +1,9 @@
 // The watch-mode part of the configuration: timings, the HTTP API, service checks.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "agent/config/config.h"
@@ -20,6 +23,38 @@ namespace {
 
 using nlohmann::json;
 constexpr std::size_t kMaxTokenFileBytes = 4096;
+constexpr std::size_t kMinTokenLength = 32;
+
+// The token in a file only its owner can read: one line of at least 32 printable
+// characters. Anything else is refused with what to do about it.
+std::expected<std::string, std::string> readToken(const std::string& path) {
+    const std::string howTo = "; make one with: (umask 077; head -c 32 /dev/urandom | base64 > " + path + ")";
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return std::unexpected(path + " is " + (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                               "; it must be a file holding the token" + howTo);
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return std::unexpected(path + " has mode " + mode + ": group or others may read or change it, so any local user "
+                               "could drain this node; run: chmod 600 " + path);
+    }
+    auto text = readLimited(path, {.maxBytes = kMaxTokenFileBytes, .deadline = std::chrono::seconds(2)});
+    if (!text) return std::unexpected("cannot read " + path + ": " + text.error().message);
+    std::string token = *text;
+    if (token.ends_with("\n")) token.pop_back();
+    if (token.ends_with("\r")) token.pop_back();
+    if (firstNul(token)) return std::unexpected(path + " holds a NUL byte; a token is one line of text" + howTo);
+    if (token.find_first_of("\r\n") != std::string::npos)
+        return std::unexpected(path + " holds more than one line; a token is one line" + howTo);
+    if (std::any_of(token.begin(), token.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+        return std::unexpected(path + " holds a space or a control character; a token is printable ASCII without spaces" + howTo);
+    if (token.size() < kMinTokenLength)
+        return std::unexpected(path + " holds a token of " + std::to_string(token.size()) + " characters; at least " +
+                               std::to_string(kMinTokenLength) + " are needed" + howTo);
+    return token;
+}
 
 // "ADDR:PORT" or "[V6ADDR]:PORT".
 bool parseListen(const std::string& text, std::string& host, int& port, std::string& why) {
@@ -61,17 +96,10 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
             problems.add("api.token_file", "must be a file path");
         } else {
             out.tokenFile = api["token_file"].get<std::string>();
-            auto text = readLimited(out.tokenFile, {.maxBytes = kMaxTokenFileBytes, .deadline = std::chrono::seconds(2)});
-            std::string token = text.value_or("");
-            while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-            if (!text)
-                problems.add("api.token_file", "cannot read " + out.tokenFile + ": " + text.error().message);
-            else if (firstNul(token))
-                problems.add("api.token_file", out.tokenFile + " holds a NUL byte; a token is one line of text");
-            else if (token.size() < 16)
-                problems.add("api.token_file", out.tokenFile + " must hold a token of at least 16 characters");
+            if (auto token = readToken(out.tokenFile); token)
+                out.token = *token;
             else
-                out.token = token;
+                problems.add("api.token_file", token.error());
         }
     }
     out.agentCheckPort = boundedInt(api, "agent_check_port", "api.agent_check_port", 1, 65535, 0, problems);

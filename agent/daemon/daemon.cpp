@@ -139,7 +139,8 @@ bool Daemon::startServers() {
                                 .port = cfg_.api.port,
                                 .token = cfg_.api.token,
                                 .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs),
-                                .workers = 8});
+                                .limits = {},
+                                .warn = [](const std::string& line) { logWarning(line); }});
         auto port = http_->start();
         if (!port) {
             logError("api.listen: " + port.error());
@@ -156,7 +157,7 @@ bool Daemon::startServers() {
             logInfo("HAProxy agent-check responder on " + cfg_.api.host + ":" + std::to_string(*ac));
         }
     }
-    control_ = std::make_unique<api::ControlServer>(*this);
+    control_ = std::make_unique<api::ControlServer>(*this, store_);
     if (auto c = control_->start(std::filesystem::path(options_.stateDir) / "control.sock"); !c) {
         logError(c.error());
         return false;

@@ -84,6 +84,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->version = version;
     s->converged = state.converged;
     s->draining = state.draining;
+    s->exiting = state.exiting;
     s->fighting = r.damper().fighting();
     s->repairs = state.repairs;
     s->driftEvents = state.driftEvents;

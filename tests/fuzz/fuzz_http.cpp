@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     api::Routes routes(store(), control, api::RouteOptions{.token = withToken ? kToken : "", .healthyWithinMs = 60000});
     const api::HttpResponse r = routes.handle(req);
     switch (r.status) {
-        case 200: case 400: case 401: case 403: case 404: case 405: case 413: case 500: case 503: break;
+        case 200: case 400: case 401: case 403: case 404: case 405: case 413: case 429: case 500: case 503: break;
         default: __builtin_trap();
     }
     if (r.contentType == "application/json" && !nlohmann::json::accept(r.body)) __builtin_trap();

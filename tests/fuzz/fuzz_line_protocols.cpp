@@ -1,5 +1,5 @@
 // libFuzzer harness for the two line protocols: each input line as a control-socket
-// command (its reply is one line, "ok ..." or "error ..."), and the input's bits as the
+// command (its reply, once done, is one line, "ok ..." or "error ..."), and the input's bits as the
 // state the HAProxy agent-check responder reports (one of its documented replies).
 #include <cstddef>
 #include <cstdint>
@@ -8,13 +8,6 @@
 #include "api/agent_check.h"
 #include "api/control_socket.h"
 
-namespace {
-struct CountingControl : api::DrainControl {
-    int requests = 0;
-    void requestDrain(bool) override { ++requests; }
-};
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string in(reinterpret_cast<const char*>(data), size);
     std::size_t pos = 0;
@@ -22,12 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto nl = in.find('\n', pos);
         const std::string line = in.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? in.size() + 1 : nl + 1;
-        CountingControl control;
-        const std::string reply = api::controlReply(line, control);
+        const auto cmd = api::parseControlCommand(line);
+        const std::string reply = cmd ? api::controlDone(*cmd, size % 2 == 0) : cmd.error();
         if (reply.empty() || reply.back() != '\n' || reply.find('\n') != reply.size() - 1) __builtin_trap();
         const bool ok = reply.rfind("ok ", 0) == 0;
         if (!ok && reply.rfind("error ", 0) != 0) __builtin_trap();
-        if (ok != (line == "drain" || line == "undrain") || control.requests != (ok ? 1 : 0)) __builtin_trap();
+        if (ok != (line == "drain" || line == "undrain")) __builtin_trap();
     }
     if (size >= 2) {
         api::Snapshot s;

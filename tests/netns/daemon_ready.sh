@@ -7,7 +7,7 @@ WEB=
 trap 'end_started "${DAEMON:-}" "${WEB:-}"' EXIT
 command -v python3 >/dev/null || skip_or_fail "python3 is not installed"
 
-printf 'tok-0123456789abcdef\n' > "$STATE/token"
+(umask 077; printf 'tok-0123456789abcdef0123456789abcdef\n' > "$STATE/token")
 start_daemon "{\"vips\": [\"$VIP4\", \"198.51.100.189\"], \"check_interval_ms\": 100, \"drain_seconds\": 0,
   \"api\": {\"listen\": \"127.0.0.1:9100\", \"token_file\": \"$STATE/token\", \"agent_check_port\": 9101},
   \"services\": [{\"vip\": \"$VIP4\", \"port\": 8080, \"type\": \"http\", \"path\": \"/\", \"interval_ms\": 100, \"timeout_ms\": 50, \"rise\": 2, \"fall\": 2}]}" || exit 1
@@ -42,7 +42,7 @@ wait_for "service back: 200" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}
 
 # Drain from the CLI
 expect_rc 0 "drain (CLI)" "$AGENT" drain --state-dir "$STATE"
-contains "$OUT" "ok draining" "CLI confirms"
+contains "$OUT" "draining: /ready answers 503" "CLI confirms"
 wait_for "/ready 503 while draining" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 503 ]"
 contains "$(curl -s http://$API/ready)" '"draining"' "reason says draining"
 equals "$(agent_check)" "up drain" "agent-check says drain"
@@ -56,9 +56,9 @@ contains "$OUT" "cannot reach the running agent" "says why"
 equals "$(http_code -X POST http://$API/drain)" "401" "POST /drain without a token"
 equals "$(http_code -X POST -H 'Authorization: Bearer wrong-token-000000' http://$API/drain)" "401" "POST /drain with a wrong token"
 equals "$(http_code http://$API/ready)" "200" "still ready after refused drains"
-equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef' http://$API/drain)" "200" "POST /drain with the token"
+equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef0123456789abcdef' http://$API/drain)" "200" "POST /drain with the token"
 wait_for "drained over HTTP" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 503 ]"
-equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef' http://$API/undrain)" "200" "POST /undrain with the token"
+equals "$(http_code -X POST -H 'Authorization: Bearer tok-0123456789abcdef0123456789abcdef' http://$API/undrain)" "200" "POST /undrain with the token"
 wait_for "undrained over HTTP" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
 equals "$(http_code -X DELETE http://$API/ready)" "405" "wrong method is 405"
 equals "$(http_code -H 'Content-Length: 5' --data-binary 'xxxxx' -X GET http://$API/ready)" "400" "GET with a body is 400"

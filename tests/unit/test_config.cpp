@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "agent/config/config.h"
+#include "temp_dir.h"
 
 using agent::ConfigError;
 using agent::parseConfig;
@@ -118,6 +121,35 @@ TEST_SUITE("config") {
             CHECK_MESSAGE(msg.find(c.expected) != std::string::npos, "got: " << msg);
             CHECK(msg.rfind("cfg.json: ", 0) == 0);
         }
+    }
+
+    TEST_CASE("the API token file: a regular file only its owner can read, one line of 32+ printable characters") {
+        fixtures::TempDir dir("lvs-token-");
+        const auto tokenProblems = [&](const std::string& content, mode_t mode) {
+            const auto path = dir.path / "token";
+            std::filesystem::remove(path);
+            std::ofstream(path) << content;
+            ::chmod(path.c_str(), mode);
+            return problemsOf(R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": ")" + path.string() + "\"}}");
+        };
+        const std::string good = "0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
+        CHECK(tokenProblems(good + "\n", 0600) == "");
+        CHECK(tokenProblems(good + "\r\n", 0400) == "");
+        const std::string p = (dir.path / "token").string();
+        CHECK(tokenProblems(good, 0644) == "cfg.json: api.token_file: " + p + " has mode 0644: group or others may read or change it, "
+                                            "so any local user could drain this node; run: chmod 600 " + p);
+        CHECK(tokenProblems(good, 0620).find("has mode 0620") != std::string::npos);
+        const std::string howTo = "; make one with: (umask 077; head -c 32 /dev/urandom | base64 > " + p + ")";
+        CHECK(tokenProblems("s3cret-token-0123456789\n", 0600) ==
+              "cfg.json: api.token_file: " + p + " holds a token of 23 characters; at least 32 are needed" + howTo);
+        CHECK(tokenProblems(good + "\n" + good + "\n", 0600).find("holds more than one line") != std::string::npos);
+        CHECK(tokenProblems(good + " x", 0600).find("holds a space or a control character") != std::string::npos);
+        CHECK(tokenProblems(std::string("abc\0", 4) + good, 0600).find("holds a NUL byte") != std::string::npos);
+        CHECK(tokenProblems("", 0600).find("holds a token of 0 characters") != std::string::npos);
+        std::filesystem::create_directory(dir.path / "tokdir");
+        ::chmod((dir.path / "tokdir").c_str(), 0700);
+        CHECK(problemsOf(R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": ")" + (dir.path / "tokdir").string() + "\"}}")
+                  .find("tokdir is a directory; it must be a file holding the token") != std::string::npos);
     }
 
     TEST_CASE("a NUL byte is refused, not taken as the end of the document") {

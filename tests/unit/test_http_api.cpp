@@ -1,15 +1,14 @@
 #include <doctest/doctest.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <arpa/inet.h>
+#include <thread>
 
 #include "agent/daemon/service_check.h"
 #include "api/http_api.h"
+#include "support/http_client.h"
 
 using namespace api;
+using testhttp::Connection;
+using testhttp::request;
 
 namespace {
 
@@ -18,14 +17,22 @@ struct RecordingControl : DrainControl {
     void requestDrain(bool d) override { requests.push_back(d); }
 };
 
+constexpr const char* kToken = "s3cret-token-0123456789abcdef0123456789";
+
 // The API in-process on 127.0.0.1, port 0.
 struct Harness {
     SnapshotStore store;
     RecordingControl control;
+    std::vector<std::string> warnings;
+    std::mutex warnMu;
     HttpApi api;
     int port = 0;
-    explicit Harness(std::string token = "")
-        : api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = std::move(token), .healthyWithinMs = 5000, .workers = 2}) {
+    explicit Harness(std::string token = "", HttpLimits limits = {})
+        : api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = std::move(token), .healthyWithinMs = 5000,
+                                             .limits = limits, .warn = [this](const std::string& l) {
+                                                 std::lock_guard lock(warnMu);
+                                                 warnings.push_back(l);
+                                             }}) {
         auto sp = std::make_shared<Snapshot>();
         Snapshot& s = *sp;
         s.ready = false;
@@ -37,28 +44,19 @@ struct Harness {
         store.beat();
         port = api.start().value();
     }
-    httplib::Client client() {
-        httplib::Client c("127.0.0.1", port);
-        c.set_read_timeout(2, 0);
-        return c;
+    std::optional<testhttp::Reply> get(const std::string& path, const std::string& headers = "") {
+        return testhttp::once(port, "GET", path, headers);
+    }
+    std::optional<testhttp::Reply> post(const std::string& path, const std::string& headers = "", const std::string& body = "") {
+        return testhttp::once(port, "POST", path, headers, body);
     }
     // Sends raw bytes, returns everything the server answers until it closes or 1 s passes.
     std::string raw(const std::string& bytes) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        timeval tv{.tv_sec = 1, .tv_usec = 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        (void)!::send(fd, bytes.data(), bytes.size(), 0);
-        std::string out;
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-        ::close(fd);
-        return out;
+        Connection c("127.0.0.1", port, 1000);
+        REQUIRE(c.ok());
+        c.send(bytes);
+        c.closedByPeer(1000);
+        return c.pending();
     }
 };
 
@@ -68,38 +66,59 @@ int countOf(const std::string& hay, const std::string& needle) {
     return n;
 }
 
+// Waits (polling) until the condition holds or the deadline passes.
+template <class F>
+bool eventually(F f, int withinMs = 5000) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(withinMs);
+    while (!f()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+const std::string kBearer = std::string("Authorization: Bearer ") + kToken + "\r\n";
+
 }  // namespace
 
 TEST_SUITE("http_api") {
     TEST_CASE("/ready and /ready/<vip>") {
         Harness h;
-        auto c = h.client();
-        auto r = c.Get("/ready");
-        REQUIRE(r);
-        CHECK(r->status == 503);
-        auto body = nlohmann::json::parse(r->body);
-        CHECK(body["ready"] == false);
-        CHECK(body["reasons"][0] == "198.51.100.2/32 is not bound on lo");
-        CHECK(c.Get("/ready/198.51.100.1")->status == 200);
-        CHECK(c.Get("/ready/2001:DB8:0::1")->status == 503);  // any spelling of the address
-        auto missing = c.Get("/ready/203.0.113.9");
+        auto all = h.get("/ready");
+        REQUIRE(all);
+        CHECK(all->status == 503);
+        CHECK(all->header("content-type") == "application/json");
+        CHECK(nlohmann::json::parse(all->body)["reasons"][0] == "198.51.100.2/32 is not bound on lo");
+        auto one = h.get("/ready/198.51.100.1");
+        REQUIRE(one);
+        CHECK(one->status == 200);
+        CHECK(nlohmann::json::parse(one->body)["ready"] == true);
+        auto other = h.get("/ready/2001:db8::1");
+        CHECK(other->status == 503);
+        CHECK(nlohmann::json::parse(other->body)["reasons"][0] == "2001:db8::1/128 is not bound on lo");
+        CHECK(h.get("/ready/2001:0db8:0::1")->status == 503);  // any spelling of the address
+        auto missing = h.get("/ready/203.0.113.9");
         CHECK(missing->status == 404);
         CHECK(nlohmann::json::parse(missing->body)["error"] == "203.0.113.9 is not a VIP managed by this agent");
-        CHECK(c.Get("/ready/not-an-address")->status == 404);
-        CHECK(r->get_header_value("Content-Type") == "application/json");
+        CHECK(h.get("/ready/not-an-address")->status == 404);
+        auto query = h.get("/ready/198.51.100.1?x=1");  // the query string is not part of the path
+        CHECK(query->status == 200);
+        auto head = testhttp::once(h.port, "HEAD", "/ready/198.51.100.1");
+        REQUIRE(head);
+        CHECK(head->status == 200);
+        CHECK(head->body.empty());
     }
 
     TEST_CASE("/healthz follows the loop's heartbeat") {
         SnapshotStore store;
         RecordingControl control;
         // The window is wide and the stale beat is set, not waited for: no timing race.
-        HttpApi api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = "", .healthyWithinMs = 60000, .workers = 1});
+        HttpApi api(store, control, HttpApiOptions{.host = "127.0.0.1", .port = 0, .token = "", .healthyWithinMs = 60000});
         const int port = api.start().value();
-        httplib::Client c("127.0.0.1", port);
         store.beat();
-        CHECK(c.Get("/healthz")->status == 200);
+        CHECK(testhttp::once(port, "GET", "/healthz")->status == 200);
         store.beatAt(SnapshotStore::nowMs() - 120000);
-        auto stale = c.Get("/healthz");
+        auto stale = testhttp::once(port, "GET", "/healthz");
         REQUIRE(stale);
         CHECK(stale->status == 500);
         CHECK(nlohmann::json::parse(stale->body)["alive"] == false);
@@ -107,48 +126,73 @@ TEST_SUITE("http_api") {
 
     TEST_CASE("/status and /metrics") {
         Harness h;
-        auto c = h.client();
-        auto st = c.Get("/status");
+        auto st = h.get("/status");
         CHECK(st->status == 200);
         CHECK(nlohmann::json::parse(st->body).contains("uptime_seconds"));
-        auto m = c.Get("/metrics");
+        auto m = h.get("/metrics");
         CHECK(m->status == 200);
-        CHECK(m->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+        CHECK(m->header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
         CHECK(m->body.find("lvs_rs_agent_ready 0") != std::string::npos);
     }
 
     TEST_CASE("drain needs a configured token: none 403, missing or wrong 401, right 200") {
         Harness none;
-        CHECK(none.client().Post("/drain")->status == 403);
+        CHECK(none.post("/drain")->status == 403);
         CHECK(none.control.requests.empty());
 
-        Harness h("s3cret-token-0123456789");
-        auto c = h.client();
-        auto missing = c.Post("/drain");
+        Harness h(kToken);
+        auto missing = h.post("/drain");
         CHECK(missing->status == 401);
-        CHECK(missing->get_header_value("WWW-Authenticate") == "Bearer");
-        httplib::Headers wrong{{"Authorization", "Bearer s3cret-token-012345678X"}};
-        CHECK(c.Post("/drain", wrong, "", "text/plain")->status == 401);
+        CHECK(missing->header("www-authenticate") == "Bearer");
+        CHECK(h.post("/drain", "Authorization: Bearer s3cret-token-0123456789abcdef012345678X\r\n")->status == 401);
         CHECK(h.control.requests.empty());
-        httplib::Headers right{{"Authorization", "Bearer s3cret-token-0123456789"}};
-        CHECK(c.Post("/drain", right, "", "text/plain")->status == 200);
-        CHECK(c.Post("/undrain", right, "", "text/plain")->status == 200);
+        CHECK(h.post("/drain", kBearer)->status == 200);
+        CHECK(h.post("/undrain", kBearer, "{}")->status == 200);  // a small body is allowed, and ignored
         CHECK(h.control.requests == std::vector<bool>{true, false});
     }
 
-    TEST_CASE("errors are JSON: 404, 405 with Allow, unknown method") {
+    TEST_CASE("failed attempts: logged rate-limited, then the client is refused (429) without a token check") {
+        Harness h(kToken);
+        for (int i = 0; i < AuthThrottle::kMaxFailures; ++i) CHECK(h.post("/drain", "Authorization: Bearer guess\r\n")->status == 401);
+        auto blocked = h.post("/drain", kBearer);  // even the right token, until the minute is over
+        REQUIRE(blocked);
+        CHECK(blocked->status == 429);
+        CHECK(std::stoi(blocked->header("retry-after")) > 0);
+        CHECK(h.control.requests.empty());
+        for (int i = 0; i < 50; ++i) h.post("/drain", "Authorization: Bearer guess\r\n");
+        std::lock_guard lock(h.warnMu);
+        REQUIRE(!h.warnings.empty());
+        CHECK(h.warnings.size() <= 5);  // a burst of 5 lines, then at most one a second
+        CHECK(h.warnings[0].find("refused a drain request from 127.0.0.1: wrong token") != std::string::npos);
+        CHECK(h.warnings.back().find("refused (429)") != std::string::npos);
+    }
+
+    TEST_CASE("the throttle: per client, for the window, bounded") {
+        AuthThrottle t;
+        const auto t0 = AuthThrottle::Clock::now();
+        for (int i = 0; i < AuthThrottle::kMaxFailures; ++i) t.failed("192.0.2.1", "wrong token", t0);
+        CHECK(t.refusedFor("192.0.2.1", t0).has_value());
+        CHECK_FALSE(t.refusedFor("192.0.2.2", t0).has_value());
+        CHECK_FALSE(t.refusedFor("192.0.2.1", t0 + AuthThrottle::kWindow).has_value());
+        // more clients than the table holds share one entry: still throttled, never unbounded
+        for (std::size_t i = 0; i < AuthThrottle::kMaxClients + 10; ++i)
+            t.failed("c" + std::to_string(i), "wrong token", t0 + std::chrono::seconds(1));
+        for (int i = 0; i < AuthThrottle::kMaxFailures; ++i) t.failed("late", "wrong token", t0 + std::chrono::seconds(1));
+        CHECK(t.refusedFor("late", t0 + std::chrono::seconds(2)).has_value());
+    }
+
+    TEST_CASE("errors are JSON: 404, 405 with Allow; a malformed request is refused") {
         Harness h;
-        auto c = h.client();
-        auto nf = c.Get("/nope");
+        auto nf = h.get("/nope");
         CHECK(nf->status == 404);
         CHECK(nlohmann::json::parse(nf->body)["error"] == "not found");
-        auto na = c.Delete("/ready");
+        auto na = testhttp::once(h.port, "DELETE", "/ready");
         CHECK(na->status == 405);
-        CHECK(na->get_header_value("Allow") == "GET, HEAD");
-        CHECK(c.Get("/drain")->status == 405);
-        const std::string odd = h.raw("BREW /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        CHECK(odd.rfind("HTTP/1.1 400", 0) == 0);
-        CHECK(odd.find("{\"error\":\"bad request\"}") != std::string::npos);
+        CHECK(na->header("allow") == "GET, HEAD");
+        CHECK(h.get("/drain")->status == 405);
+        CHECK(testhttp::once(h.port, "BREW", "/ready")->status == 405);
+        const std::string bad = h.raw("GET /ready HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n");
+        CHECK(bad.rfind("HTTP/1.1 400", 0) == 0);
     }
 
     TEST_CASE("a GET with a body or Transfer-Encoding is refused and cannot smuggle a second request") {
@@ -161,20 +205,144 @@ TEST_SUITE("http_api") {
         CHECK(out.find("lvs_rs_agent_ready") == std::string::npos);
         const std::string te = h.raw("GET /ready HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         CHECK(te.rfind("HTTP/1.1 400", 0) == 0);
+        for (const char* hdr : {"Content-Encoding: gzip", "Range: bytes=0-1,0-1,0-1"})
+            CHECK(h.raw("GET /ready HTTP/1.1\r\nHost: x\r\n" + std::string(hdr) + "\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
+    }
+
+    TEST_CASE("smuggling with the body in a later segment: answered once, then closed") {
+        Harness h;
+        Connection c("127.0.0.1", h.port);
+        REQUIRE(c.send("GET /ready HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\n\r\n"));
+        auto first = c.read();
+        REQUIRE(first);
+        CHECK(first->status == 400);
+        c.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");  // may fail: the server has closed
+        CHECK(c.closedByPeer());
+        CHECK(c.pending().find("HTTP/1.1") == std::string::npos);
+    }
+
+    TEST_CASE("pipelined requests are answered, in order") {
+        Harness h;
+        Connection c("127.0.0.1", h.port);
+        std::string burst;
+        const std::vector<std::string> paths = {"/ready/198.51.100.1", "/nope", "/ready/2001:db8::1", "/healthz", "/ready"};
+        for (int round = 0; round < 4; ++round)
+            for (const auto& p : paths) burst += request("GET", p);
+        REQUIRE(c.send(burst));
+        const std::vector<int> want = {200, 404, 503, 200, 503};
+        for (int round = 0; round < 4; ++round)
+            for (int w : want) {
+                auto r = c.read();
+                REQUIRE(r);
+                CHECK(r->status == w);
+            }
     }
 
     TEST_CASE("payload limit: a large POST body is refused") {
-        Harness h("s3cret-token-0123456789");
-        auto c = h.client();
-        httplib::Headers right{{"Authorization", "Bearer s3cret-token-0123456789"}};
-        auto big = c.Post("/drain", right, std::string(100000, 'x'), "text/plain");
+        Harness h(kToken);
+        Connection c("127.0.0.1", h.port);
+        REQUIRE(c.send("POST /drain HTTP/1.1\r\nHost: x\r\n" + kBearer + "Content-Length: 100000\r\n\r\n"));
+        auto big = c.read();
         REQUIRE(big);
         CHECK(big->status == 413);
+        CHECK(c.closedByPeer());
         CHECK(h.control.requests.empty());
-        auto wrongMethod = c.Post("/ready", right, std::string(100000, 'x'), "text/plain");
+        auto wrongMethod = h.post("/ready", kBearer, std::string(100000, 'x'));
         REQUIRE(wrongMethod);
         CHECK(wrongMethod->status == 405);
-        CHECK(wrongMethod->get_header_value("Connection") == "close");
+        CHECK(wrongMethod->header("connection") == "close");
+    }
+
+    TEST_CASE("a request head over 8 KiB: 431, closed; a head of many small headers too") {
+        Harness h;
+        CHECK(testhttp::once(h.port, "GET", "/ready", "X-Big: " + std::string(8000, 'a') + "\r\n")->status == 503);
+        Connection one("127.0.0.1", h.port);
+        one.send(request("GET", "/ready", "X-Big: " + std::string(9000, 'a') + "\r\n"));
+        auto big = one.read();
+        REQUIRE(big);
+        CHECK(big->status == 431);
+        CHECK(nlohmann::json::parse(big->body)["error"] == "request head larger than 8192 bytes");
+        CHECK(one.closedByPeer());
+        std::string many;
+        for (int i = 0; i < 1000; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+        Connection c("127.0.0.1", h.port);
+        c.send(request("GET", "/ready", many));
+        auto r = c.read();  // past the engine's 16 KiB buffer (about 300 headers): its own 431
+        REQUIRE(r);
+        CHECK(r->status == 431);
+        CHECK(c.closedByPeer());
+        CHECK(h.get("/ready")->status == 503);  // and the server serves on
+    }
+
+    TEST_CASE("limits: a client past its connection limit is refused; at the total limit an idle one makes room") {
+        HttpLimits limits;
+        limits.maxPerClient = 3;
+        limits.maxConnections = 4;
+        Harness h("", limits);
+        std::vector<Connection> idle;
+        for (int i = 0; i < 3; ++i) {
+            idle.emplace_back("127.0.0.1", h.port);
+            REQUIRE(idle.back().ok());
+        }
+        REQUIRE(eventually([&] { return h.api.counters().open == 3; }));
+        Connection fourth("127.0.0.1", h.port);  // the kernel accepts; the engine closes it
+        CHECK(fourth.closedByPeer());
+        CHECK(h.api.counters().refusedPerClient >= 1);
+        // from another address: admitted up to the total, then the longest-waiting idle one goes
+        Connection other;
+        REQUIRE(other.open("127.0.0.1", h.port, 2000, "127.0.0.2"));
+        REQUIRE(eventually([&] { return h.api.counters().open == 4; }));
+        idle.erase(idle.begin() + 1);  // frees a per-client slot
+        REQUIRE(eventually([&] { return h.api.counters().open == 3; }));
+        Connection late("127.0.0.1", h.port, 2000, "127.0.0.2");
+        REQUIRE(late.send(request("GET", "/ready")));
+        Connection later("127.0.0.1", h.port, 2000, "127.0.0.2");
+        REQUIRE(later.send(request("GET", "/ready")));
+        auto r = later.read();
+        REQUIRE(r);
+        CHECK(r->status == 503);
+        CHECK(idle[0].closedByPeer());  // the oldest idle one made room
+        CHECK(h.api.counters().evicted >= 1);
+    }
+
+    TEST_CASE("a head that does not arrive in time is dropped; meanwhile others are answered at once") {
+        HttpLimits limits;
+        limits.headDeadline = std::chrono::milliseconds(300);
+        Harness h("", limits);
+        std::vector<Connection> slow;
+        for (int i = 0; i < 20; ++i) {
+            slow.emplace_back("127.0.0.1", h.port, 2000, "127.0.0.3");
+            REQUIRE(slow.back().send("GET /ready HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = h.get("/ready/198.51.100.1");
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(250));  // not behind the slow ones
+        for (auto& c : slow) CHECK(c.closedByPeer(5000));
+        CHECK(h.api.counters().headTimeouts == 20);
+    }
+
+    TEST_CASE("connections handed in without a listener (the fuzzer's path)") {
+        SnapshotStore store;
+        RecordingControl control;
+        HttpApi api(store, control, HttpApiOptions{.host = "", .port = 0, .token = "", .healthyWithinMs = 60000});
+        store.beat();
+        REQUIRE(api.startWithoutListener());
+        int sv[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        api.addConnection(sv[0]);
+        const std::string req = request("GET", "/healthz");
+        REQUIRE(::send(sv[1], req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+        ::shutdown(sv[1], SHUT_WR);
+        std::string out;
+        char buf[4096];
+        timeval tv{.tv_sec = 5, .tv_usec = 0};
+        ::setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n;
+        while ((n = ::recv(sv[1], buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+        ::close(sv[1]);
+        CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
     }
 
     TEST_CASE("constant-time token comparison") {
@@ -184,24 +352,19 @@ TEST_SUITE("http_api") {
         CHECK_FALSE(tokensEqual("", "a"));
     }
 
-    TEST_CASE("service probes: tcp and http against local listeners") {
-        httplib::Server web;
-        web.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-        web.Get("/fail", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
-        const int port = web.bind_to_any_port("127.0.0.1");
-        std::thread t([&] { web.listen_after_bind(); });
+    TEST_CASE("service probes: tcp and http against a local listener") {
+        Harness web;  // /healthz answers 200, /ready 503
         agent::ServiceCheck c;
         c.vip = *netcfg::IpAddress::parse("127.0.0.1");
-        c.port = port;
+        c.port = web.port;
         c.timeoutMs = 500;
         CHECK_FALSE(agent::probeService(c));
         c.type = agent::ServiceCheck::Type::Http;
-        c.path = "/ok";
+        c.path = "/healthz";
         CHECK_FALSE(agent::probeService(c));
-        c.path = "/fail";
-        CHECK(agent::probeService(c).value() == "status 500, expected 200");
-        web.stop();
-        t.join();
+        c.path = "/ready";
+        CHECK(agent::probeService(c).value() == "status 503, expected 200");
+        web.api.stop();
         c.type = agent::ServiceCheck::Type::Tcp;
         CHECK(agent::probeService(c).value().find("Connection refused") != std::string::npos);
     }
