@@ -46,6 +46,12 @@ void setTimeout(int fd, int seconds) {
 ControlServer::~ControlServer() { stop(); }
 
 std::expected<void, std::string> ControlServer::start(const std::filesystem::path& socketPath) {
+    auto bound = listen(socketPath);
+    if (bound) serveInBackground();
+    return bound;
+}
+
+std::expected<void, std::string> ControlServer::listen(const std::filesystem::path& socketPath) {
     path_ = socketPath;
     sockaddr_un addr;
     if (!fillAddress(path_, addr)) return std::unexpected("control socket path too long: " + path_.string());
@@ -59,9 +65,10 @@ std::expected<void, std::string> ControlServer::start(const std::filesystem::pat
         return std::unexpected("control socket " + path_.string() + ": " + std::strerror(errno));
     ::chmod(path_.c_str(), 0600);
     if (::pipe2(stopPipe_, O_CLOEXEC) != 0) return std::unexpected("control socket: pipe failed");
-    thread_ = std::thread([this] { serve(); });
     return {};
 }
+
+void ControlServer::serveInBackground() { thread_ = std::thread([this] { serve(); }); }
 
 std::expected<bool, std::string> parseControlCommand(const std::string& line) {
     if (line == "drain") return true;

@@ -26,7 +26,10 @@ public:
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
 
+    // listen() then serveInBackground(); apart, clients can queue before serving starts (tests).
     std::expected<void, std::string> start(const std::filesystem::path& socketPath);
+    std::expected<void, std::string> listen(const std::filesystem::path& socketPath);
+    void serveInBackground();
     void stop();
 
 private:

@@ -1,10 +1,15 @@
 #include <doctest/doctest.h>
+#include <sys/un.h>
 
+#include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "agent/daemon/service_check.h"
+#include "api/control_socket.h"
 #include "api/http_api.h"
 #include "support/http_client.h"
+#include "unit/temp_dir.h"
 
 using namespace api;
 using testhttp::Connection;
@@ -367,5 +372,92 @@ TEST_SUITE("http_api") {
         web.api.stop();
         c.type = agent::ServiceCheck::Type::Tcp;
         CHECK(agent::probeService(c).value().find("Connection refused") != std::string::npos);
+    }
+}
+
+namespace {
+
+// The loop, as the control socket sees it: a drain request is published at once.
+struct PublishingControl : DrainControl {
+    SnapshotStore& store;
+    std::atomic<int> requests{0};
+    explicit PublishingControl(SnapshotStore& s) : store(s) {}
+    void requestDrain(bool d) override {
+        ++requests;
+        auto next = std::make_shared<Snapshot>();
+        next->draining = d;
+        store.publish(std::move(next));
+    }
+};
+
+struct ControlHarness {
+    fixtures::TempDir dir{"lvs-control-"};
+    SnapshotStore store;
+    PublishingControl control{store};
+    ControlServer server{control, store};
+    std::filesystem::path sock = dir.path / "control.sock";
+    ControlHarness() { store.publish(std::make_shared<Snapshot>()); }
+    int connectRaw() {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        return fd;
+    }
+};
+
+}  // namespace
+
+TEST_SUITE("http_api") {
+    TEST_CASE("control socket: drain and undrain report what the loop did") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        CHECK(controlRequest(h.sock, "drain").value() == "ok draining: /ready answers 503, VIPs stay bound");
+        CHECK(controlRequest(h.sock, "drain").value() == "ok already draining: /ready answers 503, VIPs stay bound");
+        CHECK(controlRequest(h.sock, "undrain").value() == "ok undrained: /ready follows the checks again");
+        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain)");
+        CHECK(h.control.requests == 2);
+        const auto mode = std::filesystem::status(h.sock).permissions() & std::filesystem::perms::all;
+        CHECK(mode == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    }
+
+    TEST_CASE("control socket: a trickling client holds nobody up") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        const int trickler = h.connectRaw();
+        REQUIRE(::send(trickler, "dr", 2, 0) == 2);
+        const int staller = h.connectRaw();
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(controlRequest(h.sock, "drain").value().rfind("ok draining", 0) == 0);
+        CHECK(std::chrono::steady_clock::now() - t0 < ControlServer::kLineDeadline);
+        ::close(trickler);
+        ::close(staller);
+    }
+
+    TEST_CASE("control socket: a command whose client has gone is not applied") {
+        ControlHarness h;
+        REQUIRE(h.server.listen(h.sock));
+        const int gone = h.connectRaw();  // queued before the server serves
+        REQUIRE(::send(gone, "drain\n", 6, 0) == 6);
+        ::close(gone);
+        h.server.serveInBackground();
+        // served after the one that left (the server takes clients in turn)
+        CHECK(controlRequest(h.sock, "nothing").value().rfind("error unknown command", 0) == 0);
+        CHECK(h.control.requests == 0);
+        CHECK_FALSE(h.store.get()->draining);
+    }
+
+    TEST_CASE("control socket: no command within the deadline is answered and closed") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        const int idle = h.connectRaw();
+        timeval tv{.tv_sec = 10, .tv_usec = 0};
+        ::setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[128] = {};
+        const ssize_t n = ::recv(idle, buf, sizeof buf - 1, 0);
+        ::close(idle);
+        REQUIRE(n > 0);
+        CHECK(std::string(buf) == "error no command within 2 s\n");
     }
 }
