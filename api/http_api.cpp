@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,29 +23,38 @@ namespace api {
 
 using Clock = std::chrono::steady_clock;
 
-// One accepted connection as the engine tracks it (libmicrohttpd keeps its own).
+// One accepted connection as the engines track it (libmicrohttpd keeps its own). Its
+// loop writes it; another loop making room reads it under the admission lock.
 struct Conn {
     int fd = -1;
     std::string client;  // address bytes, the per-client key
     std::string clientText;
-    Clock::time_point waitingSince;   // opened, or its previous answer was taken
-    Clock::time_point exchangeSince;  // its current request's head arrived
-    bool inExchange = false;
-    bool dropped = false;  // shut down by the engine; libmicrohttpd closes it next
+    std::atomic<Clock::rep> waitingSince{0};  // opened, or its previous answer was taken
+    Clock::time_point exchangeSince{};        // its current request's head arrived (its loop only)
+    std::atomic<bool> inExchange{false};
+    std::atomic<bool> dropped{false};  // shut down; libmicrohttpd closes it next (set under the lock)
+    Clock::time_point waiting() const { return Clock::time_point(Clock::duration(waitingSince.load())); }
 };
 
+// What every engine shares: the per-client counts, the open total, the counters.
+struct HttpApi::Admission {
+    std::mutex mu;  // guards all of this and every engine's table of connections
+    std::unordered_map<std::string, int> perClient;
+    HttpCounters counters;  // counters.open: tracked and not dropped, all engines
+    std::vector<Engine*> engines;
+};
+
+// One loop thread: its own libmicrohttpd daemon, its own connections. Every engine
+// accepts from the one listening socket (EPOLLEXCLUSIVE: one is woken per connection).
 class HttpApi::Engine {
 public:
-    Engine(const Routes& routes, const HttpLimits& limits) : routes_(routes), limits_(limits) {}
+    Engine(const Routes& routes, const HttpLimits& limits, Admission& admission)
+        : routes_(routes), limits_(limits), admission_(admission) {}
     ~Engine() { stop(); }
 
-    std::expected<int, std::string> start(const std::string& host, int port, bool listen);
+    std::expected<void, std::string> start(int listenFd);  // -1: connections handed in only
     void stop();
     void add(int fd);
-    HttpCounters counters() const {
-        std::lock_guard lock(countersMu_);
-        return counters_;
-    }
 
 private:
     void loop();
@@ -66,27 +74,23 @@ private:
 
     const Routes& routes_;
     const HttpLimits limits_;
+    Admission& admission_;
     MHD_Daemon* mhd_ = nullptr;
-    int listenFd_ = -1;
+    int listenFd_ = -1;  // borrowed from HttpApi
     int epoll_ = -1;
     int wake_ = -1;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
-    std::unordered_map<int, std::unique_ptr<Conn>> conns_;  // by fd; the loop thread only
-    std::unordered_map<std::string, int> perClient_;
-    int live_ = 0;  // tracked and not dropped
+    // by fd; changed by this loop only, under the admission lock (another loop making room
+    // reads it under that lock). libmicrohttpd announces a close before it closes the fd,
+    // so a connection in a table has an open fd: shutting it down under the lock is safe.
+    std::unordered_map<int, std::unique_ptr<Conn>> conns_;
     Clock::time_point nextSweep_{};
     std::mutex handMu_;
     std::vector<int> handedIn_;
-    mutable std::mutex countersMu_;
-    HttpCounters counters_;
 };
 
 namespace {
-
-// The loop runs at a lower priority (nice 10, which needs no privilege) so that a flood
-// of polls never delays the reconcile loop's repairs.
-void yieldToTheLoop() { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); }
 
 std::pair<std::string, std::string> clientOf(const sockaddr_storage& ss) {
     char text[INET6_ADDRSTRLEN] = "?";
@@ -120,13 +124,8 @@ void deleteBody(void* body) { delete static_cast<std::string*>(body); }
 
 }  // namespace
 
-std::expected<int, std::string> HttpApi::Engine::start(const std::string& host, int port, bool listen) {
-    std::string why;
-    if (listen) {
-        listenFd_ = listenTcp(host, port, why, limits_.backlog);
-        if (listenFd_ < 0) return std::unexpected(why);
-        ::fcntl(listenFd_, F_SETFL, ::fcntl(listenFd_, F_GETFL) | O_NONBLOCK);  // a client gone before accept
-    }
+std::expected<void, std::string> HttpApi::Engine::start(int listenFd) {
+    listenFd_ = listenFd;
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (epoll_ < 0 || wake_ < 0) return std::unexpected(std::string("epoll: ") + std::strerror(errno));
@@ -150,14 +149,11 @@ std::expected<int, std::string> HttpApi::Engine::start(const std::string& host, 
     if (!info) return std::unexpected("the HTTP engine has no epoll descriptor");
     for (int fd : {listenFd_, info->epoll_fd, wake_}) {
         if (fd < 0) continue;
-        epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
+        epoll_event ev{.events = EPOLLIN | (fd == listenFd_ ? EPOLLEXCLUSIVE : 0u), .data = {.fd = fd}};
         if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return std::unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
     }
-    thread_ = std::thread([this] {
-        yieldToTheLoop();
-        loop();
-    });
-    return listenFd_ >= 0 ? boundPort(listenFd_) : 0;
+    thread_ = std::thread([this] { loop(); });
+    return {};
 }
 
 void HttpApi::Engine::stop() {
@@ -168,13 +164,16 @@ void HttpApi::Engine::stop() {
         thread_.join();
     }
     if (mhd_) MHD_stop_daemon(std::exchange(mhd_, nullptr));  // closes its connections
-    conns_.clear();
+    {
+        std::lock_guard lock(admission_.mu);
+        conns_.clear();
+    }
     {
         std::lock_guard lock(handMu_);
         for (int fd : handedIn_) ::close(fd);
         handedIn_.clear();
     }
-    for (int* fd : {&listenFd_, &epoll_, &wake_})
+    for (int* fd : {&epoll_, &wake_})
         if (*fd >= 0) ::close(std::exchange(*fd, -1));
 }
 
@@ -243,25 +242,30 @@ void HttpApi::Engine::acceptSome() {
 
 void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
     auto [client, text] = clientOf(ss);
-    int& fromClient = perClient_[client];
-    if (fromClient >= limits_.maxPerClient || (live_ >= limits_.maxConnections && !makeRoom())) {
-        std::lock_guard lock(countersMu_);
-        ++(fromClient >= limits_.maxPerClient ? counters_.refusedPerClient : counters_.refusedFull);
-        if (fromClient == 0) perClient_.erase(client);
-        ::close(fd);
-        return;
+    {
+        std::lock_guard lock(admission_.mu);
+        auto& counters = admission_.counters;
+        int& fromClient = admission_.perClient[client];
+        if (fromClient >= limits_.maxPerClient || (counters.open >= limits_.maxConnections && !makeRoom())) {
+            ++(fromClient >= limits_.maxPerClient ? counters.refusedPerClient : counters.refusedFull);
+            if (fromClient == 0) admission_.perClient.erase(client);
+            ::close(fd);
+            return;
+        }
+        ++fromClient;
+        ++counters.open;
+        ++counters.accepted;
     }
     const auto now = Clock::now();
-    auto conn = std::make_unique<Conn>(Conn{.fd = fd, .client = client, .clientText = text, .waitingSince = now,
-                                            .exchangeSince = {}, .inExchange = false, .dropped = false});
+    auto conn = std::make_unique<Conn>();
+    conn->fd = fd;
+    conn->client = std::move(client);
+    conn->clientText = std::move(text);
+    conn->waitingSince = now.time_since_epoch().count();
     Conn* c = conn.get();
-    conns_[fd] = std::move(conn);
-    ++fromClient;
-    ++live_;
     {
-        std::lock_guard lock(countersMu_);
-        ++counters_.accepted;
-        counters_.open = live_;
+        std::lock_guard lock(admission_.mu);
+        conns_[fd] = std::move(conn);
     }
     if (conns_.size() == 1) nextSweep_ = now + std::chrono::milliseconds(100);
     if (MHD_add_connection(mhd_, fd, reinterpret_cast<const sockaddr*>(&ss), len) != MHD_YES) {
@@ -271,28 +275,32 @@ void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
     }
 }
 
-// At the connection limit: the connection that has waited longest for a request head
-// (or idled longest after an answer) is closed to let the new one in, so a crowd of
-// slow or idle clients can never lock out a director's poll. False when every open
-// connection is being answered.
+// At the connection limit: of this engine's connections, the one that has waited longest
+// for a request head (or idled longest after an answer) is closed to let the new one in,
+// so a crowd of slow or idle clients can never lock out a director's poll. False when
+// every one is being answered. Called with the admission lock held.
 bool HttpApi::Engine::makeRoom() {
     Conn* oldest = nullptr;
-    for (auto& [fd, c] : conns_)
-        if (!c->dropped && !c->inExchange && (!oldest || c->waitingSince < oldest->waitingSince)) oldest = c.get();
+    for (Engine* e : admission_.engines)
+        for (auto& [fd, c] : e->conns_)
+            if (!c->dropped && !c->inExchange && (!oldest || c->waiting() < oldest->waiting())) oldest = c.get();
     if (!oldest) return false;
-    drop(*oldest, &HttpCounters::evicted);
+    ::shutdown(oldest->fd, SHUT_RDWR);
+    oldest->dropped = true;
+    --admission_.counters.open;
+    ++admission_.counters.evicted;
     return true;
 }
 
 void HttpApi::Engine::drop(Conn& c, std::uint64_t HttpCounters::*why) {
     // libmicrohttpd sees the end of the stream and closes and frees the connection in
-    // its next run; the fd stays ours to name until then.
+    // its next run; the fd stays this loop's to name until then.
+    std::lock_guard lock(admission_.mu);
+    if (c.dropped) return;  // another loop made room with it meanwhile
     ::shutdown(c.fd, SHUT_RDWR);
     c.dropped = true;
-    --live_;
-    std::lock_guard lock(countersMu_);
-    ++(counters_.*why);
-    counters_.open = live_;
+    --admission_.counters.open;
+    ++(admission_.counters.*why);
 }
 
 void HttpApi::Engine::sweep(Clock::time_point now) {
@@ -301,7 +309,7 @@ void HttpApi::Engine::sweep(Clock::time_point now) {
     bool dropped = false;
     for (auto& [fd, c] : conns_) {
         if (c->dropped) continue;
-        if (!c->inExchange && now - c->waitingSince > limits_.headDeadline) {
+        if (!c->inExchange && now - c->waiting() > limits_.headDeadline) {
             drop(*c, &HttpCounters::headTimeouts);
             dropped = true;
         } else if (c->inExchange && now - c->exchangeSince > limits_.exchangeDeadline) {
@@ -313,12 +321,11 @@ void HttpApi::Engine::sweep(Clock::time_point now) {
 }
 
 void HttpApi::Engine::forget(Conn* c) {
-    if (!c->dropped) --live_;
-    auto pc = perClient_.find(c->client);
-    if (pc != perClient_.end() && --pc->second <= 0) perClient_.erase(pc);
+    std::lock_guard lock(admission_.mu);
+    if (!c->dropped) --admission_.counters.open;
+    auto pc = admission_.perClient.find(c->client);
+    if (pc != admission_.perClient.end() && --pc->second <= 0) admission_.perClient.erase(pc);
     conns_.erase(c->fd);
-    std::lock_guard lock(countersMu_);
-    counters_.open = live_;
 }
 
 void HttpApi::Engine::onConnection(void* cls, MHD_Connection* connection, void** socketContext,
@@ -338,8 +345,8 @@ void HttpApi::Engine::onCompleted(void*, MHD_Connection* connection, void**, MHD
     const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (!info || !info->socket_context) return;
     auto* c = static_cast<Conn*>(info->socket_context);
+    c->waitingSince = Clock::now().time_since_epoch().count();
     c->inExchange = false;
-    c->waitingSince = Clock::now();
 }
 
 // libmicrohttpd calls this when a request's head has arrived, then again once its body
@@ -408,24 +415,42 @@ HttpApi::HttpApi(const SnapshotStore& store, DrainControl& control, HttpApiOptio
     : routes_(store, control,
               RouteOptions{.token = options.token, .healthyWithinMs = options.healthyWithinMs, .warn = options.warn}),
       options_(std::move(options)),
-      engine_(std::make_unique<Engine>(routes_, options_.limits)) {}
+      admission_(std::make_unique<Admission>()) {
+    for (int i = 0; i < std::max(1, options_.limits.threads); ++i) {
+        engines_.push_back(std::make_unique<Engine>(routes_, options_.limits, *admission_));
+        admission_->engines.push_back(engines_.back().get());
+    }
+}
 
 HttpApi::~HttpApi() { stop(); }
 
 void HttpApi::setToken(const std::string& token) { routes_.setToken(token); }
 
-std::expected<int, std::string> HttpApi::start() { return engine_->start(options_.host, options_.port, true); }
-
-std::expected<void, std::string> HttpApi::startWithoutListener() {
-    auto r = engine_->start("", 0, false);
-    if (!r) return std::unexpected(r.error());
-    return {};
+std::expected<int, std::string> HttpApi::start() {
+    std::string why;
+    listenFd_ = listenTcp(options_.host, options_.port, why, options_.limits.backlog);
+    if (listenFd_ < 0) return std::unexpected(why);
+    ::fcntl(listenFd_, F_SETFL, ::fcntl(listenFd_, F_GETFL) | O_NONBLOCK);  // a client gone before accept
+    for (auto& e : engines_)
+        if (auto r = e->start(listenFd_); !r) {
+            stop();
+            return std::unexpected(r.error());
+        }
+    return boundPort(listenFd_);
 }
 
-void HttpApi::addConnection(int fd) { engine_->add(fd); }
+std::expected<void, std::string> HttpApi::startWithoutListener() { return engines_.front()->start(-1); }
 
-void HttpApi::stop() { engine_->stop(); }
+void HttpApi::addConnection(int fd) { engines_.front()->add(fd); }
 
-HttpCounters HttpApi::counters() const { return engine_->counters(); }
+void HttpApi::stop() {
+    for (auto& e : engines_) e->stop();
+    if (listenFd_ >= 0) ::close(std::exchange(listenFd_, -1));
+}
+
+HttpCounters HttpApi::counters() const {
+    std::lock_guard lock(admission_->mu);
+    return admission_->counters;
+}
 
 }  // namespace api

@@ -2,8 +2,9 @@
 // The readiness API over HTTP: GNU libmicrohttpd parses, api/routes answers (reading only
 // the published snapshot).
 //
-// One thread runs one epoll loop: it accepts, hands each connection to libmicrohttpd
-// (external epoll mode) and enforces the limits below. Every request is answered as soon
+// Each of a few threads (limits.threads) runs one epoll loop: it accepts from the shared
+// listening socket, hands each connection to its own libmicrohttpd daemon (external epoll
+// mode) and enforces the limits below, counted across all loops. Every request is answered as soon
 // as its head has arrived, from the snapshot, without reading a body, so a slow or
 // hostile client holds at most its own connection: it can never delay another client's
 // request. See README "The HTTP API's limits".
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/routes.h"
 #include "api/snapshot.h"
@@ -29,6 +31,7 @@ struct HttpLimits {
     std::chrono::milliseconds exchangeDeadline{15000};  // an answer must be taken within this
     int idleTimeoutSeconds = 10;       // no byte either way for this long: closed
     int backlog = 1024;                // listen(2) backlog
+    int threads = 2;                   // event loops, each serving its share of the connections
 };
 
 struct HttpApiOptions {
@@ -69,11 +72,14 @@ public:
     HttpCounters counters() const;
 
     class Engine;
+    struct Admission;
 
 private:
     Routes routes_;
     HttpApiOptions options_;
-    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<Admission> admission_;
+    std::vector<std::unique_ptr<Engine>> engines_;
+    int listenFd_ = -1;
 };
 
 }  // namespace api
