@@ -16,7 +16,7 @@ deb=$(ls "$B"/lvs-rs-agent_*.deb 2>/dev/null | head -1)
 [ -f "$deb" ] && ok "built $(basename "$deb")" || { echo "FAIL: no .deb"; exit 1; }
 info=$(dpkg-deb -I "$deb")
 files=$(dpkg-deb -c "$deb")
-for want in "Package: lvs-rs-agent" "Depends: libnl-3-200, libnl-route-3-200, libcpp-httplib0.11" "Section: net" " conffiles" " postinst"; do
+for want in "Package: lvs-rs-agent" "Depends: libnl-3-200, libnl-route-3-200, libmicrohttpd12" "Section: net" " conffiles" " postinst"; do
   grep -qF -- "$want" <<<"$info" && ok "control has '$want'" || bad "control lacks '$want'"
 done
 [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] && ok "architecture" || bad "architecture"
