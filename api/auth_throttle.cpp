@@ -37,6 +37,7 @@ bool AuthThrottle::mayLog(Clock::time_point now) {
 }
 
 std::string AuthThrottle::failed(const std::string& client, const std::string& why, Clock::time_point now) {
+    ++total_;
     std::lock_guard lock(mu_);
     Entry& e = entryFor(client, now);
     if (e.failures == 0 || now - e.windowStart >= kWindow) e = Entry{.failures = 0, .windowStart = now};

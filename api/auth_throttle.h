@@ -3,7 +3,9 @@
 // window a client is refused (429, without comparing its token) until the window ends,
 // and what is logged about it is rate-limited, so neither guessing nor the log can be
 // flooded. Thread-safe; the table is bounded.
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +24,7 @@ public:
     std::optional<int> refusedFor(const std::string& client, Clock::time_point now);
     // Records a failed attempt; returns the line to log, or "" when rate-limited.
     std::string failed(const std::string& client, const std::string& why, Clock::time_point now);
+    std::uint64_t failures() const { return total_.load(); }
 
 private:
     struct Entry {
@@ -37,6 +40,7 @@ private:
     double logTokens_ = 5;  // a burst of 5 lines, then one a second
     Clock::time_point logRefill_{};
     int suppressed_ = 0;
+    std::atomic<std::uint64_t> total_{0};
 };
 
 }  // namespace api

@@ -413,7 +413,8 @@ MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, const
 
 HttpApi::HttpApi(const SnapshotStore& store, DrainControl& control, HttpApiOptions options)
     : routes_(store, control,
-              RouteOptions{.token = options.token, .healthyWithinMs = options.healthyWithinMs, .warn = options.warn}),
+              RouteOptions{.token = options.token, .healthyWithinMs = options.healthyWithinMs, .warn = options.warn,
+                           .engineCounters = [this] { return counters(); }}),
       options_(std::move(options)),
       admission_(std::make_unique<Admission>()) {
     for (int i = 0; i < std::max(1, options_.limits.threads); ++i) {

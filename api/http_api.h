@@ -43,17 +43,6 @@ struct HttpApiOptions {
     std::function<void(const std::string&)> warn{};  // failed drain attempts (rate-limited)
 };
 
-// What the engine did, for tests and /metrics.
-struct HttpCounters {
-    std::uint64_t accepted = 0;
-    std::uint64_t refusedPerClient = 0;  // the client already had maxPerClient open
-    std::uint64_t refusedFull = 0;       // maxConnections open and none idle
-    std::uint64_t evicted = 0;           // idle ones closed to make room
-    std::uint64_t headTimeouts = 0;      // head not in within headDeadline
-    std::uint64_t exchangeTimeouts = 0;  // answer not taken within exchangeDeadline
-    int open = 0;
-};
-
 class HttpApi {
 public:
     HttpApi(const SnapshotStore& store, DrainControl& control, HttpApiOptions options);

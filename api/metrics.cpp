@@ -78,4 +78,20 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     return w.str();
 }
 
+std::string renderApiMetrics(const HttpCounters& c) {
+    Writer w;
+    w.family("api_connections", "gauge", "Connections open to the HTTP API.");
+    w.sample("api_connections", "", c.open);
+    w.family("api_connections_accepted_total", "counter", "Connections the HTTP API took on.");
+    w.sample("api_connections_accepted_total", "", static_cast<double>(c.accepted));
+    w.family("api_connections_closed_total", "counter", "Connections the HTTP API refused or closed early, by reason.");
+    const std::pair<const char*, std::uint64_t> reasons[] = {{"per_client_limit", c.refusedPerClient}, {"full", c.refusedFull},
+                                                             {"made_room", c.evicted}, {"head_timeout", c.headTimeouts},
+                                                             {"answer_timeout", c.exchangeTimeouts}};
+    for (const auto& [reason, n] : reasons) w.sample("api_connections_closed_total", std::string("reason=\"") + reason + "\"", static_cast<double>(n));
+    w.family("api_auth_failures_total", "counter", "POST /drain and /undrain refused for a missing or wrong token.");
+    w.sample("api_auth_failures_total", "", static_cast<double>(c.authFailures));
+    return w.str();
+}
+
 }  // namespace api

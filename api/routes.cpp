@@ -190,9 +190,16 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             body += doc.size() > 2 ? "," + doc.substr(1) : "}";
             return {.status = 200, .contentType = "application/json", .body = body + "\n", .headers = {}, .close = false};
         }
-        case Route::Metrics:
-            return {.status = 200, .contentType = "text/plain; version=0.0.4; charset=utf-8",
-                    .body = renderMetrics(*store_.get(), nowUnix()), .headers = {}, .close = false};
+        case Route::Metrics: {
+            std::string body = renderMetrics(*store_.get(), nowUnix());
+            if (options_.engineCounters) {
+                HttpCounters c = options_.engineCounters();
+                c.authFailures = throttle_.failures();
+                body += renderApiMetrics(c);
+            }
+            return {.status = 200, .contentType = "text/plain; version=0.0.4; charset=utf-8", .body = std::move(body),
+                    .headers = {}, .close = false};
+        }
         case Route::None: break;
     }
     return jsonResponse(404, {{"error", "not found"}});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/auth_throttle.h"
+#include "api/metrics.h"
 #include "api/snapshot.h"
 
 namespace api {
@@ -39,6 +40,7 @@ struct RouteOptions {
     std::string token;           // empty: POST /drain and /undrain answer 403
     int healthyWithinMs = 5000;  // /healthz fails when the loop has not ticked for longer
     std::function<void(const std::string&)> warn{};  // failed drain attempts (rate-limited)
+    std::function<HttpCounters()> engineCounters{};   // the HTTP engine's, for /metrics
 };
 
 inline constexpr std::size_t kMaxRequestBody = 1024;  // POST /drain and /undrain only

@@ -138,6 +138,13 @@ TEST_SUITE("http_api") {
         CHECK(m->status == 200);
         CHECK(m->header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
         CHECK(m->body.find("lvs_rs_agent_ready 0") != std::string::npos);
+        CHECK(m->body.find("# TYPE lvs_rs_agent_api_connections gauge\nlvs_rs_agent_api_connections ") != std::string::npos);
+        CHECK(m->body.find("lvs_rs_agent_api_connections_closed_total{reason=\"head_timeout\"} 0\n") != std::string::npos);
+        CHECK(h.post("/drain")->status == 403);  // no token configured: not a failed guess
+        CHECK(h.get("/metrics")->body.find("lvs_rs_agent_api_auth_failures_total 0\n") != std::string::npos);
+        Harness t(kToken);
+        CHECK(t.post("/drain", "Authorization: Bearer guess\r\n")->status == 401);
+        CHECK(t.get("/metrics")->body.find("lvs_rs_agent_api_auth_failures_total 1\n") != std::string::npos);
     }
 
     TEST_CASE("drain needs a configured token: none 403, missing or wrong 401, right 200") {
