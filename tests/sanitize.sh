@@ -5,6 +5,7 @@
 # Usage: tests/sanitize.sh asan|tsan CMD...
 set -u
 kind=$1; shift
+export LVS_SANITIZER=$kind  # tests whose bounds are a production build's widen them (and say so)
 REPORTS=$(mktemp -d /tmp/lvs-sanitizer.XXXXXX)
 chmod 1777 "$REPORTS"   # the unprivileged test runs the agent as another user
 trap 'rm -rf "$REPORTS"' EXIT

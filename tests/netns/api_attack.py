@@ -21,6 +21,12 @@ import time
 PID, PORT, VIP, AGENT, STATE = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 CONTROL = os.path.join(STATE, "control.sock")
 MiB = 1024 * 1024
+# The bounds are a production build's. Under a sanitizer (tests/sanitize.sh) the agent's
+# memory and speed are the sanitizer's -- ASan keeps freed memory in quarantine and pads
+# every allocation -- so the same checks run with wider bounds, named in each line.
+SANITIZER = os.environ.get("LVS_SANITIZER", "")
+RSS_LIMIT_MIB = 64 if SANITIZER else 8
+POLL_LIMIT_MS = 300 if SANITIZER else 100
 FAILS = 0
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
 
@@ -110,13 +116,14 @@ def polls_during(name, n=10):
         worst = max(worst, ms)
         statuses.add(st)
         time.sleep(0.02)  # spacing between polls, not a wait for a condition
-    check(statuses == {200} and worst < 100, f"{name}: a fresh /ready/{VIP} answered 200 in {worst:.1f} ms at worst (< 100 ms)")
+    check(statuses == {200} and worst < POLL_LIMIT_MS,
+          f"{name}: a fresh /ready/{VIP} answered 200 in {worst:.1f} ms at worst (< {POLL_LIMIT_MS} ms{SANITIZER and ' under ' + SANITIZER})")
     return worst
 
 
 def memory(name, sampler):
     g = sampler.growth()
-    check(g <= 8 * MiB, f"{name}: RSS grew {g / MiB:.2f} MiB (<= 8 MiB)")
+    check(g <= RSS_LIMIT_MIB * MiB, f"{name}: RSS grew {g / MiB:.2f} MiB (<= {RSS_LIMIT_MIB} MiB{SANITIZER and ' under ' + SANITIZER})")
 
 
 def stream_until_closed(s, chunk, cap):
