@@ -33,6 +33,7 @@ struct Conn {
     Clock::time_point exchangeSince{};        // its current request's head arrived (its loop only)
     std::atomic<bool> inExchange{false};
     std::atomic<bool> dropped{false};  // shut down; libmicrohttpd closes it next (set under the lock)
+    std::size_t largeAnswer = 0;       // bytes counted in largeInFlight for its answer (its loop only)
     Clock::time_point waiting() const { return Clock::time_point(Clock::duration(waitingSince.load())); }
 };
 
@@ -42,6 +43,7 @@ struct HttpApi::Admission {
     std::unordered_map<std::string, int> perClient;
     HttpCounters counters;  // counters.open: tracked and not dropped, all engines
     std::vector<Engine*> engines;
+    std::atomic<std::size_t> largeInFlight{0};  // bytes of large answers not yet taken
 };
 
 // One loop thread: its own libmicrohttpd daemon, its own connections. Every engine
@@ -341,10 +343,11 @@ void HttpApi::Engine::onConnection(void* cls, MHD_Connection* connection, void**
     }
 }
 
-void HttpApi::Engine::onCompleted(void*, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
+void HttpApi::Engine::onCompleted(void* cls, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
     const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (!info || !info->socket_context) return;
     auto* c = static_cast<Conn*>(info->socket_context);
+    static_cast<Engine*>(cls)->admission_.largeInFlight -= std::exchange(c->largeAnswer, 0);
     c->waitingSince = Clock::now().time_since_epoch().count();
     c->inExchange = false;
 }
@@ -396,6 +399,16 @@ MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, const
                         .client = conn ? conn->clientText : "local"};
         MHD_get_connection_values(connection, MHD_HEADER_KIND, &collectHeader, &req.headers);
         out = routes_.handle(req);
+    }
+    if (const std::size_t size = out.body.size(); conn && size >= limits_.largeBody) {
+        if (admission_.largeInFlight.fetch_add(size) + size > limits_.largeBodiesInFlight) {
+            admission_.largeInFlight -= size;
+            out = HttpResponse{.status = 503, .contentType = "application/json",
+                               .body = "{\"error\":\"busy: too many large answers are being taken; retry\"}\n",
+                               .headers = {{"Retry-After", "1"}}, .close = true};
+        } else {
+            conn->largeAnswer = size;
+        }
     }
     auto* body = new std::string(std::move(out.body));
     MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(body->size(), body->data(), &deleteBody, body);

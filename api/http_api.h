@@ -32,6 +32,11 @@ struct HttpLimits {
     int idleTimeoutSeconds = 10;       // no byte either way for this long: closed
     int backlog = 1024;                // listen(2) backlog
     int threads = 2;                   // event loops, each serving its share of the connections
+    // Answers of largeBody bytes or more (/status, /metrics with thousands of VIPs) held
+    // for clients at once, all connections together; past it such a request gets 503 with
+    // Retry-After, so slow readers cannot pile up copies. /ready answers are never large.
+    std::size_t largeBody = 64 * 1024;
+    std::size_t largeBodiesInFlight = 64 * 1024 * 1024;
 };
 
 struct HttpApiOptions {

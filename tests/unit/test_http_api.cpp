@@ -335,6 +335,41 @@ TEST_SUITE("http_api") {
         CHECK(h.api.counters().headTimeouts == 20);
     }
 
+    TEST_CASE("large answers held for slow readers are bounded; /ready is never held back by them") {
+        HttpLimits limits;
+        Harness h("", limits);
+        auto big = std::make_shared<Snapshot>();
+        std::vector<VipReadiness> many;
+        for (int i = 0; i < 60000; ++i)
+            many.push_back({.vip = "198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), .bound = true});
+        big->setVips(std::move(many));
+        big->ready = true;
+        h.store.publish(big);
+        const std::size_t size = h.get("/status")->body.size();
+        REQUIRE(size > 4 * 1024 * 1024);  // more than loopback buffers take in
+        // a budget for one such answer, not two
+        HttpLimits tight;
+        tight.largeBodiesInFlight = size + size / 2;
+        Harness t("", tight);
+        t.store.publish(big);
+        Connection slow("127.0.0.1", t.port);
+        const int small = 4096;
+        ::setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        REQUIRE(slow.send(request("GET", "/status")));  // and never reads
+        std::optional<testhttp::Reply> second;
+        REQUIRE(eventually([&] {
+            second = testhttp::once(t.port, "GET", "/status");
+            return second && second->status == 503;
+        }));
+        CHECK(second->header("retry-after") == "1");
+        CHECK(t.get("/ready")->status == 200);
+        slow.close();  // its answer is released when libmicrohttpd notices
+        REQUIRE(eventually([&] {
+            auto again = testhttp::once(t.port, "GET", "/status");
+            return again && again->status == 200;
+        }));
+    }
+
     TEST_CASE("connections handed in without a listener (the fuzzer's path)") {
         SnapshotStore store;
         RecordingControl control;
