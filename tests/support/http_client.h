@@ -164,8 +164,8 @@ inline std::string request(const std::string& method, const std::string& path, c
 
 // One request on a fresh connection.
 inline std::optional<Reply> once(int port, const std::string& method, const std::string& path,
-                                 const std::string& extraHeaders = "", const std::string& body = "") {
-    Connection c("127.0.0.1", port);
+                                 const std::string& extraHeaders = "", const std::string& body = "", int timeoutMs = 2000) {
+    Connection c("127.0.0.1", port, timeoutMs);
     if (!c.ok() || !c.send(request(method, path, extraHeaders, body))) return std::nullopt;
     return c.read(method == "HEAD");
 }
