@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +65,7 @@ private:
     void admit(int fd, const sockaddr_storage& addr, socklen_t len);
     bool makeRoom();
     void drop(Conn& c, std::uint64_t HttpCounters::*why);
+    void dropLocked(Conn& c, std::uint64_t HttpCounters::*why);  // with the admission lock held
     void sweep(Clock::time_point now);
     int timeoutMs(Clock::time_point now);
     void forget(Conn* c);
@@ -243,30 +245,25 @@ void HttpApi::Engine::acceptSome() {
 }
 
 void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
-    auto [client, text] = clientOf(ss);
+    const auto now = Clock::now();
+    auto conn = std::make_unique<Conn>();
+    conn->fd = fd;
+    std::tie(conn->client, conn->clientText) = clientOf(ss);
+    conn->waitingSince = now.time_since_epoch().count();
+    Conn* c = conn.get();
     {
         std::lock_guard lock(admission_.mu);
         auto& counters = admission_.counters;
-        int& fromClient = admission_.perClient[client];
+        int& fromClient = admission_.perClient[c->client];
         if (fromClient >= limits_.maxPerClient || (counters.open >= limits_.maxConnections && !makeRoom())) {
             ++(fromClient >= limits_.maxPerClient ? counters.refusedPerClient : counters.refusedFull);
-            if (fromClient == 0) admission_.perClient.erase(client);
+            if (fromClient == 0) admission_.perClient.erase(c->client);
             ::close(fd);
             return;
         }
         ++fromClient;
         ++counters.open;
         ++counters.accepted;
-    }
-    const auto now = Clock::now();
-    auto conn = std::make_unique<Conn>();
-    conn->fd = fd;
-    conn->client = std::move(client);
-    conn->clientText = std::move(text);
-    conn->waitingSince = now.time_since_epoch().count();
-    Conn* c = conn.get();
-    {
-        std::lock_guard lock(admission_.mu);
         conns_[fd] = std::move(conn);
     }
     if (conns_.size() == 1) nextSweep_ = now + std::chrono::milliseconds(100);
@@ -287,18 +284,18 @@ bool HttpApi::Engine::makeRoom() {
         for (auto& [fd, c] : e->conns_)
             if (!c->dropped && !c->inExchange && (!oldest || c->waiting() < oldest->waiting())) oldest = c.get();
     if (!oldest) return false;
-    ::shutdown(oldest->fd, SHUT_RDWR);
-    oldest->dropped = true;
-    --admission_.counters.open;
-    ++admission_.counters.evicted;
+    dropLocked(*oldest, &HttpCounters::evicted);
     return true;
 }
 
 void HttpApi::Engine::drop(Conn& c, std::uint64_t HttpCounters::*why) {
-    // libmicrohttpd sees the end of the stream and closes and frees the connection in
-    // its next run; the fd stays this loop's to name until then.
     std::lock_guard lock(admission_.mu);
-    if (c.dropped) return;  // another loop made room with it meanwhile
+    if (!c.dropped) dropLocked(c, why);  // else another loop made room with it meanwhile
+}
+
+// libmicrohttpd sees the end of the stream and closes and frees the connection in its
+// next run; the fd stays open, and in its loop's table, until then.
+void HttpApi::Engine::dropLocked(Conn& c, std::uint64_t HttpCounters::*why) {
     ::shutdown(c.fd, SHUT_RDWR);
     c.dropped = true;
     --admission_.counters.open;
@@ -373,9 +370,9 @@ MHD_Result HttpApi::Engine::onRequest(void* cls, MHD_Connection* connection, con
             conn->exchangeSince = Clock::now();
         }
         const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const bool body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
-                          (length && std::strcmp(length, "0") != 0);
-        if (!body) {
+        const std::string lengthText = length ? length : "";
+        if (!announcesBody(MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING),
+                           length ? &lengthText : nullptr)) {
             *reqCls = &headIn;
             return MHD_YES;
         }

@@ -117,15 +117,15 @@ HttpResponse Routes::handle(const HttpRequest& req) const {
     HttpResponse r = answer(req);
     // The engine hands over no body it has not read: whatever a request announces as
     // its body must never be taken for the next request on the connection.
-    const std::string* length = req.header("Content-Length");
-    for (const auto& [name, value] : req.headers)
-        if (name.empty() || std::any_of(name.begin(), name.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
-            return refuse(400, "malformed header name \"" + printable(name, 40) + "\"");
-    if (req.header("Transfer-Encoding") || (length && *length != "0") || !req.body.empty()) r.close = true;
+    if (announcesBody(req.header("Transfer-Encoding"), req.header("Content-Length")) || !req.body.empty()) r.close = true;
     return r;
 }
 
 HttpResponse Routes::answer(const HttpRequest& req) const {
+    // Refused before any route acts on the request (a drain must not happen first).
+    for (const auto& [name, value] : req.headers)
+        if (name.empty() || std::any_of(name.begin(), name.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
+            return refuse(400, "malformed header name \"" + printable(name, 40) + "\"");
     const Route route = routeOf(req.path);
     if (route == Route::None) return jsonResponse(404, {{"error", "not found"}});
     const bool post = route == Route::Drain || route == Route::Undrain;
@@ -141,7 +141,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
     const std::string* length = req.header("Content-Length");
     if (req.header("Transfer-Encoding") || req.header("Content-Encoding") || req.header("Range"))
         return refuse(400, "Transfer-Encoding, Content-Encoding and Range are not accepted");
-    if (read && ((length && *length != "0") || !req.body.empty())) return refuse(400, "a GET request takes no body");
+    if (read && (announcesBody(false, length) || !req.body.empty())) return refuse(400, "a GET request takes no body");
     const bool lengthOk = !length || (!length->empty() && length->size() <= 4 &&
                                       std::all_of(length->begin(), length->end(), ::isdigit) &&
                                       std::stoul(*length) <= kMaxRequestBody);

@@ -45,6 +45,12 @@ struct RouteOptions {
 
 inline constexpr std::size_t kMaxRequestBody = 1024;  // POST /drain and /undrain only
 
+// Whether a request announces a body: Transfer-Encoding, or a Content-Length other than
+// "0". The engine asks before the routes see the request; the routes refuse it or close.
+inline bool announcesBody(bool transferEncoding, const std::string* contentLength) {
+    return transferEncoding || (contentLength && *contentLength != "0");
+}
+
 class Routes {
 public:
     Routes(const SnapshotStore& store, DrainControl& control, RouteOptions options);

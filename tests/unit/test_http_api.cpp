@@ -205,6 +205,9 @@ TEST_SUITE("http_api") {
         CHECK(testhttp::once(h.port, "BREW", "/ready")->status == 405);
         const std::string bad = h.raw("GET /ready HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n");
         CHECK(bad.rfind("HTTP/1.1 400", 0) == 0);
+        Harness t(kToken);  // refused before the route acts: no drain
+        CHECK(t.post("/drain", kBearer + "Bad Header: x\r\n")->status == 400);
+        CHECK(t.control.requests.empty());
     }
 
     TEST_CASE("a GET with a body or Transfer-Encoding is refused and cannot smuggle a second request") {
