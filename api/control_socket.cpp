@@ -70,10 +70,17 @@ std::expected<void, std::string> ControlServer::listen(const std::filesystem::pa
 
 void ControlServer::serveInBackground() { thread_ = std::thread([this] { serve(); }); }
 
-std::expected<bool, std::string> parseControlCommand(const std::string& line) {
-    if (line == "drain") return true;
-    if (line == "undrain") return false;
-    return std::unexpected("error unknown command \"" + printable(line, 40) + "\" (drain, undrain)\n");
+std::expected<ControlCommand, std::string> parseControlCommand(const std::string& line) {
+    if (line == "drain") return ControlCommand::Drain;
+    if (line == "undrain") return ControlCommand::Undrain;
+    if (line == "reload") return ControlCommand::Reload;
+    return std::unexpected("error unknown command \"" + printable(line, 40) + "\" (drain, undrain, reload)\n");
+}
+
+std::string reloadDone(bool ok, const std::string& what) {
+    std::string line = (ok ? "ok " : "error ") + what;
+    std::replace(line.begin(), line.end(), '\n', ' ');  // one line, whatever a problem's text holds
+    return line + "\n";
 }
 
 std::string controlDone(bool drain, bool already) {
@@ -90,7 +97,8 @@ struct Client {
     int fd = -1;
     std::string line;
     Clock::time_point deadline;
-    int wanted = -1;  // a command requested from the loop, awaiting its publication
+    int wanted = -1;  // a command requested from the loop, awaiting its publication: 0 undrain, 1 drain, 2 reload
+    std::uint64_t reloadsBefore = 0;
 };
 
 // The peer has closed its end entirely (a half-close after the command is fine: it still
@@ -123,7 +131,14 @@ void ControlServer::serve() {
             const short rev = fds[i + 2].revents;
             std::string reply;
             bool close = false;
-            if (c.wanted >= 0) {
+            if (c.wanted == 2) {
+                if (const auto snap = store_.get(); snap->reloads > c.reloadsBefore) {
+                    reply = reloadDone(snap->lastReloadOk, snap->lastReload);
+                } else if (now >= c.deadline) {
+                    reply = "error reload requested, but the agent's loop has not reported it within " +
+                            std::to_string(kReloadDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
+                }
+            } else if (c.wanted >= 0) {
                 if (store_.get()->draining == (c.wanted == 1)) {
                     reply = controlDone(c.wanted == 1, false);
                 } else if (now >= c.deadline) {
@@ -138,23 +153,29 @@ void ControlServer::serve() {
                 if (nl != std::string::npos) {
                     const auto cmd = parseControlCommand(c.line.substr(0, nl));
                     const auto snap = store_.get();
+                    const bool drain = cmd && *cmd == ControlCommand::Drain;
                     if (!cmd) {
                         reply = cmd.error();
                     } else if (gone(c.fd)) {
                         close = true;  // its client left: not applied
-                    } else if (snap->draining == *cmd) {
-                        reply = controlDone(*cmd, true);
-                    } else if (!*cmd && snap->exiting) {
+                    } else if (*cmd == ControlCommand::Reload) {
+                        c.reloadsBefore = snap->reloads;
+                        control_.requestReload();
+                        c.wanted = 2;
+                        c.deadline = now + kReloadDeadline;
+                    } else if (snap->draining == drain) {
+                        reply = controlDone(drain, true);
+                    } else if (!drain && snap->exiting) {
                         reply = "error undrain refused: the agent is exiting and drains before it does\n";
                     } else {
-                        control_.requestDrain(*cmd);
-                        c.wanted = *cmd ? 1 : 0;
+                        control_.requestDrain(drain);
+                        c.wanted = drain ? 1 : 0;
                         c.deadline = now + kConfirmDeadline;
                     }
                 } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                     close = true;  // left without a whole command
                 } else if (c.line.size() > 64) {
-                    reply = "error command too long (drain, undrain)\n";
+                    reply = "error command too long (drain, undrain, reload)\n";
                 }
             }
             if (reply.empty() && !close && c.wanted < 0 && now >= c.deadline)
@@ -193,12 +214,13 @@ void ControlServer::stop() {
         if (*fd >= 0) ::close(std::exchange(*fd, -1));
 }
 
-std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command) {
+std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command,
+                                                       int timeoutSeconds) {
     sockaddr_un addr;
     if (!fillAddress(socketPath, addr)) return std::unexpected("control socket path too long");
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::unexpected(std::string("socket: ") + std::strerror(errno));
-    setTimeout(fd, 10);
+    setTimeout(fd, timeoutSeconds);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         const std::string why = std::strerror(errno);
         ::close(fd);

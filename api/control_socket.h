@@ -1,6 +1,7 @@
 #pragma once
 // The local control socket (STATE_DIR/control.sock, mode 0600) through which
-// `lvs-rs-agent drain` and `undrain` talk to the running daemon. One line in, one out.
+// `lvs-rs-agent drain`, `undrain` and `reload` talk to the running daemon. One line in,
+// one out.
 //
 // Clients are served side by side (up to kMaxClients), each within a deadline: one that
 // trickles or stalls holds only itself. A command is applied only while its client is
@@ -20,6 +21,7 @@ public:
     static constexpr int kMaxClients = 16;
     static constexpr std::chrono::milliseconds kLineDeadline{2000};     // the command line must arrive within this
     static constexpr std::chrono::milliseconds kConfirmDeadline{3000};  // the loop must publish the change within this
+    static constexpr std::chrono::milliseconds kReloadDeadline{60000};  // a reload (it may add thousands of VIPs)
 
     ControlServer(DrainControl& control, const SnapshotStore& store) : control_(control), store_(store) {}
     ~ControlServer();
@@ -42,13 +44,19 @@ private:
     std::thread thread_;
 };
 
-// The command a line names: true for "drain", false for "undrain"; otherwise the error
-// reply (one line starting "error ", ending in a newline).
-std::expected<bool, std::string> parseControlCommand(const std::string& line);
+enum class ControlCommand { Drain, Undrain, Reload };
+
+// The command a line names; otherwise the error reply (one line starting "error ",
+// ending in a newline).
+std::expected<ControlCommand, std::string> parseControlCommand(const std::string& line);
 // The reply for a command the loop has carried out (already: nothing had to change).
 std::string controlDone(bool drain, bool already);
 
-// Sends one command ("drain", "undrain") and returns the daemon's reply line.
-std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command);
+// The reply for a reload the loop has carried out: its outcome as published.
+std::string reloadDone(bool ok, const std::string& what);
+
+// Sends one command ("drain", "undrain", "reload") and returns the daemon's reply line.
+std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command,
+                                                       int timeoutSeconds = 10);
 
 }  // namespace api

@@ -95,6 +95,9 @@ struct Snapshot {
     bool draining = false;
     bool exiting = false;  // stopping: an undrain is refused
     bool fighting = false;
+    std::uint64_t reloads = 0;  // reloads attempted; the control socket waits for it to move
+    bool lastReloadOk = true;
+    std::string lastReload;
     std::map<std::string, std::uint64_t> repairs;  // kind -> count
     std::uint64_t driftEvents = 0;
     double lastReconcileSeconds = 0;
@@ -235,6 +238,8 @@ class DrainControl {
 public:
     virtual ~DrainControl() = default;
     virtual void requestDrain(bool drain) = 0;
+    // Read the configuration again (as SIGHUP); the outcome shows in Snapshot::reloads.
+    virtual void requestReload() {}
 };
 
 }  // namespace api

@@ -63,6 +63,14 @@ const std::map<std::string, CommandSpec>& commands() {
         {"undrain",
          {.flags = {},
           .help = "Ends a drain: readiness follows the checks again. Exit: 0 done, 1 no daemon reachable.\n"}},
+        {"reload",
+         {.flags = {},
+          .help =
+         "Asks the running daemon (through STATE_DIR/control.sock) to read its configuration\n"
+         "again, waits until it has, and prints what happened. A bad file is rejected and\n"
+         "the running configuration stays (the unit's ExecReload, so `systemctl reload`\n"
+         "fails then). SIGHUP does the same without an answer.\n"
+         "Exit: 0 reloaded, 1 no daemon reachable, 2 rejected (the reasons on stderr).\n"}},
         {"doctor",
          {.flags = {"--json", "--sysroot"},
           .help =
@@ -122,6 +130,7 @@ std::string usage() {
            "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
            "  drain    make the running daemon report not ready (VIPs stay bound)\n"
            "  undrain  end a drain\n"
+           "  reload   make the running daemon read its configuration again, and say how it went\n"
            "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
            "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
            "  director-config  print the keepalived or HAProxy configuration for this server\n"
@@ -219,14 +228,14 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command " + quoteInput(a) + " (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
+            if (!commands().contains(a)) return std::unexpected("unknown command " + quoteInput(a) + " (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
             o.command = a;
         } else {
             return std::unexpected("unexpected argument " + quoteInput(a));
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);

@@ -21,4 +21,20 @@ int runDrain(const Options& o, bool drain) {
     return kOk;
 }
 
+int runReload(const Options& o) {
+    auto reply = api::controlRequest(std::filesystem::path(o.stateDir) / "control.sock", "reload",
+                                      static_cast<int>(api::ControlServer::kReloadDeadline.count() / 1000) + 10);
+    if (!reply) {
+        logError(reply.error());
+        return kFailed;
+    }
+    if (reply->rfind("ok ", 0) != 0) {
+        logError(reply->rfind("error ", 0) == 0 ? reply->substr(6) : *reply);
+        // rejected by the daemon (the configuration), rather than not answered
+        return reply->find("reload rejected") != std::string::npos ? kUsage : kFailed;
+    }
+    std::printf("%s\n", reply->substr(3).c_str());
+    return kOk;
+}
+
 }  // namespace agent

@@ -20,6 +20,7 @@ int runStop(const Options& o);
 int runStatus(const Options& o);
 int runCheck(const Options& o);
 int runDrain(const Options& o, bool drain);  // drain / undrain a running daemon
+int runReload(const Options& o);             // reload a running daemon and report the outcome
 int runDirectorConfig(const Options& o);
 int runDoctor(const Options& o);
 int runImport(const Options& o);

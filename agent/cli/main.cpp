@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     if (c == "status") return runStatus(*options);
     if (c == "run") return runRun(*options);
     if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
+    if (c == "reload") return runReload(*options);
     if (c == "director-config") return runDirectorConfig(*options);
     if (c == "doctor") return runDoctor(*options);
     if (c == "import") return runImport(*options);

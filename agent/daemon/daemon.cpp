@@ -88,6 +88,15 @@ void Daemon::wake() {
     (void)!::write(wake_, &one, sizeof one);
 }
 
+namespace {
+constexpr std::chrono::seconds kExtendEvery{5};
+}  // namespace
+
+void Daemon::requestReload() {
+    pendingReload_.store(true);
+    wake();
+}
+
 void Daemon::requestDrain(bool drain) {
     pendingDrain_.store(drain ? 1 : 0);
     wake();
@@ -210,7 +219,10 @@ void Daemon::step(int maxWaitMs) {
     };
     if (auto next = reconciler_->nextRepairAt()) until(*next);
     if (resyncPending_ || reconciler_->resyncDue()) until(resyncRetryAt_);
-    if (state_.exiting) until(drainDeadline_);
+    if (state_.exiting) {
+        until(drainDeadline_);
+        until(extendedAt_ + kExtendEvery);
+    }
     if (auto wd = notifier_.watchdogPeriod()) until(now + *wd);
 
     epoll_event evs[8];
@@ -231,6 +243,7 @@ void Daemon::step(int maxWaitMs) {
     if ((resyncPending_ || reconciler_->resyncDue()) && t >= resyncRetryAt_) resync();
     if (auto next = reconciler_->nextRepairAt(); next && t >= *next) pass();
     if (state_.exiting && t >= drainDeadline_) stop_ = true;
+    if (state_.exiting && t - extendedAt_ >= kExtendEvery) extendStopTimeout(t);
     notifier_.watchdog(t);
 }
 
@@ -299,6 +312,7 @@ void Daemon::onSignal() {
 
 void Daemon::onWake() {
     drainFd(wake_);
+    if (pendingReload_.exchange(false)) reload();
     const int drain = pendingDrain_.exchange(-1);
     if (drain >= 0) {
         if (state_.exiting && drain == 0) {
@@ -373,8 +387,12 @@ void Daemon::publish() {
 
 void Daemon::reload() {
     notifier_.reloading();
+    ++state_.reloads;
     if (!options_.configPath) {
         logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
+        state_.lastReloadOk = true;
+        state_.lastReload = "nothing to reload: started with --vip only";
+        publish();
         notifier_.ready(statusLine(*store_.get()));
         return;
     }
@@ -397,10 +415,18 @@ void Daemon::reload() {
         logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
         pass(true);
         board_.rebuild(cfg_, *reconciler_);
+        state_.lastReloadOk = true;
+        state_.lastReload = "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)";
         publish();
     } catch (const ConfigError& e) {
         for (const auto& p : e.problems()) logError(p);
         logError("reload rejected; the running configuration stays in force");
+        const auto& problems = e.problems();
+        state_.lastReloadOk = false;
+        state_.lastReload = "reload rejected, the previous configuration stays in force: " +
+                            (problems.empty() ? std::string("invalid configuration") : problems.front()) +
+                            (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : "");
+        publish();
     }
     notifier_.ready(statusLine(*store_.get()));
 }
@@ -412,7 +438,19 @@ void Daemon::beginExit() {
     logInfo("stopping: reporting not ready for " + std::to_string(cfg_.drainSeconds) + " s (drain_seconds), then " +
             (cfg_.keepOnExit ? "leaving everything in place (keep_on_exit)" : "undoing everything"));
     notifier_.stopping("draining before exit");
+    extendStopTimeout(Clock::now());
     publish();
+}
+
+// However long drain_seconds is, systemd must not kill the agent at TimeoutStopSec in the
+// middle of it (the VIPs and ARP settings would stay behind): while stopping, it is told
+// every few seconds how long the rest of the drain and the undo still take.
+void Daemon::extendStopTimeout(Clock::time_point now) {
+    extendedAt_ = now;
+    const auto drainLeft = std::max(Clock::duration::zero(), drainDeadline_ - now);
+    // undoing: a few seconds at 10,000 VIPs (bench/apply); generous, as the kernel may be busy
+    const auto undo = std::chrono::seconds(30) + std::chrono::milliseconds(cfg_.vips.size());
+    notifier_.extendTimeout(std::chrono::duration_cast<std::chrono::microseconds>(drainLeft + undo + kExtendEvery));
 }
 
 Daemon::Exit Daemon::finish() {

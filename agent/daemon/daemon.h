@@ -53,6 +53,7 @@ public:
     Exit finish();
 
     void requestDrain(bool drain) override;  // any thread
+    void requestReload() override;           // any thread
     void reload();                           // SIGHUP
     void beginExit();                        // SIGTERM, SIGINT
 
@@ -83,6 +84,7 @@ private:
     std::optional<Reconciler> reconciler_;
     int epoll_ = -1, timer_ = -1, signals_ = -1, wake_ = -1;
     std::atomic<int> pendingDrain_{-1};
+    std::atomic<bool> pendingReload_{false};
 
     api::SnapshotStore store_;
     ReadinessBoard board_;
@@ -99,6 +101,8 @@ private:
     std::uint64_t publishedCounters_ = 0;
     Clock::time_point resyncRetryAt_{};
     Clock::time_point drainDeadline_{};
+    Clock::time_point extendedAt_{};  // the last EXTEND_TIMEOUT_USEC while stopping
+    void extendStopTimeout(Clock::time_point now);
 };
 
 }  // namespace agent

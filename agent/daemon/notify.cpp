@@ -63,6 +63,10 @@ void SystemdNotifier::reloading() {
 
 void SystemdNotifier::stopping(const std::string& status) { sd_notify(0, ("STOPPING=1\nSTATUS=" + status).c_str()); }
 
+void SystemdNotifier::extendTimeout(std::chrono::microseconds more) {
+    sd_notify(0, ("EXTEND_TIMEOUT_USEC=" + std::to_string(more.count())).c_str());
+}
+
 void SystemdNotifier::watchdog(std::chrono::steady_clock::time_point now) {
     if (!watchdogUsec_ || now - lastWatchdog_ < *watchdogUsec_ / 2) return;
     lastWatchdog_ = now;

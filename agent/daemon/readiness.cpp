@@ -85,6 +85,9 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->converged = state.converged;
     s->draining = state.draining;
     s->exiting = state.exiting;
+    s->reloads = state.reloads;
+    s->lastReloadOk = state.lastReloadOk;
+    s->lastReload = state.lastReload;
     s->fighting = r.damper().fighting();
     s->repairs = state.repairs;
     s->driftEvents = state.driftEvents;
@@ -185,14 +188,22 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
           {"overruns", state.overruns},
           {"dirty_items", r.dirtyCount()}}},
         {"last_reconcile_seconds", state.lastReconcileSeconds},
+        {"reload", {{"count", state.reloads}, {"ok", state.lastReloadOk}, {"last", state.lastReload}}},
     };
     return s;
 }
 
 std::string statusLine(const api::Snapshot& s) {
-    if (s.ready) return "ready: " + std::to_string(s.vips.size()) + " VIP(s) in place";
-    if (s.reasons.empty()) return "not ready";
-    return "not ready: " + s.reasons.front() + (s.reasons.size() > 1 ? " (+" + std::to_string(s.reasons.size() - 1) + " more)" : "");
+    std::string line;
+    if (s.ready)
+        line = "ready: " + std::to_string(s.vips.size()) + " VIP(s) in place";
+    else if (s.reasons.empty())
+        line = "not ready";
+    else
+        line = "not ready: " + s.reasons.front() + (s.reasons.size() > 1 ? " (+" + std::to_string(s.reasons.size() - 1) + " more)" : "");
+    // A rejected reload stays visible (systemctl status) until a reload succeeds.
+    if (!s.lastReloadOk) line += "; " + s.lastReload;
+    return line;
 }
 
 }  // namespace agent

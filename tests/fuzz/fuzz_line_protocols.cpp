@@ -16,11 +16,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string line = in.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? in.size() + 1 : nl + 1;
         const auto cmd = api::parseControlCommand(line);
-        const std::string reply = cmd ? api::controlDone(*cmd, size % 2 == 0) : cmd.error();
+        const std::string reply = !cmd                                     ? cmd.error()
+                                  : *cmd == api::ControlCommand::Reload ? api::reloadDone(size % 2 == 0, line)
+                                                                        : api::controlDone(*cmd == api::ControlCommand::Drain, size % 2 == 0);
         if (reply.empty() || reply.back() != '\n' || reply.find('\n') != reply.size() - 1) __builtin_trap();
         const bool ok = reply.rfind("ok ", 0) == 0;
         if (!ok && reply.rfind("error ", 0) != 0) __builtin_trap();
-        if (ok != (line == "drain" || line == "undrain")) __builtin_trap();
+        // a reload's reply is "ok" or "error" as the loop reports (here: by the input's size)
+        const bool expectOk = line == "drain" || line == "undrain" || (line == "reload" && size % 2 == 0);
+        if (ok != expectOk) __builtin_trap();
     }
     if (size >= 2) {
         api::Snapshot s;

@@ -31,6 +31,17 @@ has_addr 198.51.100.3 32 && pass "old configuration still applied" || fail "bad 
 equals "$(http_code http://$API/ready)" "200" "still ready after a bad reload"
 kill -0 $DAEMON && pass "daemon still running" || fail "daemon died on a bad reload"
 
+# `lvs-rs-agent reload` (the unit's ExecReload) waits for the outcome and says it
+expect_rc 2 "reload of the bad file is refused" agent reload
+contains "$OUT" 'reload rejected, the previous configuration stays in force: ' "reload names the rejection"
+contains "$OUT" 'unknown key "vip"' "and the problem"
+contains "$(curl -s http://$API/status)" '"ok":false' "/status shows the rejected reload"
+printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3", "198.51.100.4"], "check_interval_ms": 100, "drain_seconds": 60, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+expect_rc 0 "reload of a good file" agent reload
+contains "$OUT" "reloaded $STATE/config.json: 3 VIP(s)" "reload says what it loaded"
+has_addr 198.51.100.4 32 && pass "the reload applied before it answered" || fail "reload answered before the VIP was bound"
+contains "$(cat $STATE/daemon.log)" "reload: added 198.51.100.4/32 to lo" "logged as the reload's"
+
 # SIGTERM: drain (60 s, so there is time to look), then a second SIGTERM skips the rest
 kill -TERM $DAEMON
 wait_for "drain logged" log_has "stopping: reporting not ready for 60 s"
@@ -68,7 +79,9 @@ stop_daemon
 equals "$DAEMON_RC" "0" "exit 0"
 has_addr 198.51.100.1 32 && pass "keep_on_exit leaves the VIP" || fail "keep_on_exit removed the VIP"
 expect_rc 0 "stop afterwards" agent stop
-# systemd's notify protocol: READY=1 with a STATUS after the first converge, STOPPING=1 at exit.
+# systemd's notify protocol: READY=1 with a STATUS after the first converge; STOPPING=1 at
+# exit with EXTEND_TIMEOUT_USEC covering the drain and the undo (TimeoutStopSec never cuts
+# a long drain off); a rejected reload in STATUS=.
 # listen_notify SOCKET: collects datagrams on SOCKET into SOCKET.log, one line each, until
 # ended (at most 120 s); returns once the socket is bound ("bound" is its first line).
 listen_notify() {
@@ -86,11 +99,22 @@ PY
 }
 end_notify() { kill "$NOTIFY_PID" 2>/dev/null; wait "$NOTIFY_PID" 2>/dev/null; NOTIFY_PID=; }
 listen_notify "$STATE/notify.sock" || exit 1
-printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 6, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 & DAEMON=$!
 wait_for "READY=1 with a status line" log_has "READY=1 | STATUS=ready: 1 VIP(s) in place" "$STATE/notify.sock.log"
-kill -TERM $DAEMON; wait $DAEMON
+printf '%s' '{"vips": 7}' > "$STATE/config.json"
+expect_rc 2 "a bad reload under notify" agent reload
+wait_for "STATUS= shows the rejected reload" log_has "STATUS=ready: 1 VIP(s) in place; reload rejected" "$STATE/notify.sock.log"
+kill -TERM $DAEMON
 wait_for "STOPPING=1 at exit" log_has "STOPPING=1" "$STATE/notify.sock.log"
+# 6 s of drain + 30 s for the undo + 5 s until the next one, from now: at least 40 s
+wait_for "EXTEND_TIMEOUT_USEC covers the drain" python3 -c "
+import re,sys
+v=[int(x) for x in re.findall(r'EXTEND_TIMEOUT_USEC=(\d+)', open('$STATE/notify.sock.log').read())]
+sys.exit(0 if v and v[0] >= 40_000_000 else 1)"
+wait_for "EXTEND_TIMEOUT_USEC again while draining" python3 -c "
+import sys; sys.exit(0 if open('$STATE/notify.sock.log').read().count('EXTEND_TIMEOUT_USEC=') >= 2 else 1)"
+wait $DAEMON
 end_notify
 rm -f "$STATE/notify.sock" "$STATE/notify.sock.log"
 

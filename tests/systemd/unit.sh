@@ -8,8 +8,8 @@ AGENT=${2:?usage: $0 GENERATED_UNIT AGENT_BINARY}
 command -v systemd-analyze >/dev/null || { [ -n "${CI:-}" ] && { echo "FAIL: systemd-analyze missing"; exit 1; }; echo "SKIP: no systemd-analyze"; exit 77; }
 D=$(mktemp -d /tmp/lvs-unit.XXXXXX)
 trap 'rm -rf "$D"' EXIT
-# verify checks that ExecStart exists: point it at the binary just built.
-sed "s|^ExecStart=[^ ]*|ExecStart=$AGENT|" "$UNIT_IN" > "$D/lvs-rs-agent.service"
+# verify checks that ExecStart and ExecReload exist: point them at the binary just built.
+sed -E "s|^(Exec[A-Za-z]+)=[^ ]*|\1=$AGENT|" "$UNIT_IN" > "$D/lvs-rs-agent.service"
 rc=0
 out=$(cd "$D" && systemd-analyze verify --man=no ./lvs-rs-agent.service 2>&1)
 if [ -n "$out" ]; then echo "FAIL: systemd-analyze verify printed:"; echo "$out"; rc=1; else echo "ok: systemd-analyze verify is silent"; fi
