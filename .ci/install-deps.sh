@@ -9,6 +9,8 @@ PACKAGES=(
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
   haproxy keepalived                                 # director-side: a real poller, config checks
   rpm                                                # rpmbuild, for the .rpm package test
+  debhelper dpkg-dev fakeroot lintian                # the Debian package (dpkg-buildpackage)
+  mmdebstrap systemd-container ansible-core          # the boot test: a booted Debian 12, the Ansible role
   clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected)
 )
 PACKAGES+=("$@")
@@ -21,4 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# promtool (rules checks and tests) from Debian's prometheus package, unpacked under
+# /var/tmp rather than installed: installing it would start a Prometheus server.
+PROMTOOL_DIR=/var/tmp/lvs-promtool
+if [ ! -x "$PROMTOOL_DIR/root/usr/bin/promtool" ]; then
+  echo "unpacking promtool from Debian's prometheus package into $PROMTOOL_DIR"
+  mkdir -p "$PROMTOOL_DIR"
+  (cd "$PROMTOOL_DIR" && rm -f prometheus_*.deb && apt-get download -qq prometheus 2>/dev/null \
+     && dpkg-deb -x prometheus_*.deb root && rm -f prometheus_*.deb)
 fi

@@ -1,59 +1,97 @@
 #!/usr/bin/env bash
-# Builds the .deb (prefix /usr) and checks its metadata and contents with dpkg-deb; the
-# .rpm too where rpmbuild is present (rpm -qp). And cmake --install keeps an existing config.
+# The Debian package, built the Debian way (dpkg-buildpackage, debhelper): its metadata,
+# files, maintainer scripts (from dh_installsystemd), a stripped binary with a -dbgsym
+# package, and lintian's verdict (printed; no error or warning allowed). Then the RPM from
+# deploy/rpm/lvs-rs-agent.spec (rpm -qp), and `cmake --install` keeping an existing config.
+# The .deb is left in OUT_DIR for the boot test (tests/boot).
+#   tests/package/packages.sh SOURCE_DIR OUT_DIR
 set -u
-SRC=${1:?usage: $0 SOURCE_DIR}
-command -v dpkg-deb >/dev/null && command -v cpack >/dev/null || { echo "SKIP: no dpkg-deb/cpack"; exit 77; }
-B=$(mktemp -d /tmp/lvs-deb.XXXXXX)
+SRC=${1:?usage: $0 SOURCE_DIR OUT_DIR}
+OUT=${2:?usage: $0 SOURCE_DIR OUT_DIR}
+for t in dpkg-buildpackage dh lintian rpmbuild; do
+  command -v "$t" >/dev/null || { [ -n "${CI:-}" ] && { echo "FAIL: $t missing"; exit 1; }; echo "SKIP: no $t"; exit 77; }
+done
+B=$(mktemp -d /tmp/lvs-pkg.XXXXXX)
 trap 'rm -rf "$B"' EXIT
 FAILS=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; FAILS=$((FAILS+1)); }
-cmake -S "$SRC" -B "$B" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-cmake --build "$B" -j"$(nproc)" --target lvs-rs-agent >/dev/null || exit 1
-(cd "$B" && cpack -G DEB >/dev/null) || { echo "FAIL: cpack"; exit 1; }
-deb=$(ls "$B"/lvs-rs-agent_*.deb 2>/dev/null | head -1)
-[ -f "$deb" ] && ok "built $(basename "$deb")" || { echo "FAIL: no .deb"; exit 1; }
+VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+
+# The source tree as git would export it (no build directories).
+mkdir -p "$B/src/lvs-rs-agent-$VERSION"
+(cd "$SRC" && { git ls-files -co --exclude-standard 2>/dev/null || find . -path ./build\* -prune -o -type f -print; } |
+   grep -vE '^(\./)?(build|obj-)' | tar -cf - -T -) | tar -xf - -C "$B/src/lvs-rs-agent-$VERSION"
+
+echo "== dpkg-buildpackage"
+t0=$SECONDS
+(cd "$B/src/lvs-rs-agent-$VERSION" && dpkg-buildpackage -us -uc -b -j"$(nproc)") >"$B/deb.log" 2>&1 \
+  || { echo "FAIL: dpkg-buildpackage:"; tail -30 "$B/deb.log"; exit 1; }
+echo "built in $((SECONDS - t0)) s"
+deb=$B/src/lvs-rs-agent_${VERSION}_$(dpkg --print-architecture).deb
+dbg=$B/src/lvs-rs-agent-dbgsym_${VERSION}_$(dpkg --print-architecture).deb
+[ -f "$deb" ] && ok "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)" || { echo "FAIL: no .deb"; exit 1; }
+[ -f "$dbg" ] && ok "built $(basename "$dbg")" || bad "no -dbgsym package"
+mkdir -p "$OUT" && cp "$deb" "$OUT/lvs-rs-agent.deb"
+
 info=$(dpkg-deb -I "$deb")
-files=$(dpkg-deb -c "$deb")
-for want in "Package: lvs-rs-agent" "Depends: libnl-3-200, libnl-route-3-200, libmicrohttpd12" "Section: net" " conffiles" " postinst"; do
+for want in "Package: lvs-rs-agent" "Section: net" "libmicrohttpd12" "libnl-route-3-200" " conffiles" " postinst" " prerm" " postrm"; do
   grep -qF -- "$want" <<<"$info" && ok "control has '$want'" || bad "control lacks '$want'"
 done
-[ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] && ok "architecture" || bad "architecture"
-for want in ./usr/sbin/lvs-rs-agent ./usr/lib/systemd/system/lvs-rs-agent.service ./usr/share/man/man8/lvs-rs-agent.8 \
+grep -q procps <<<"$(dpkg-deb -f "$deb" Depends)" && bad "depends on procps" || ok "no procps needed (ExecReload is the agent itself)"
+files=$(dpkg-deb -c "$deb")
+for want in ./usr/sbin/lvs-rs-agent ./lib/systemd/system/lvs-rs-agent.service ./usr/share/man/man8/lvs-rs-agent.8.gz \
             ./usr/share/bash-completion/completions/lvs-rs-agent ./etc/lvs-rs-agent/config.json \
-            ./etc/iproute2/rt_protos.d/lvs-rs-agent.conf ./usr/share/doc/lvs-rs-agent/examples/config.json; do
+            ./etc/iproute2/rt_protos.d/lvs-rs-agent.conf ./usr/share/doc/lvs-rs-agent/copyright; do
   grep -qF -- " $want" <<<"$files" && ok "contains $want" || bad "missing $want"
 done
-X=$B/x; dpkg-deb -e "$deb" "$X"
-grep -qx /etc/lvs-rs-agent/config.json "$X/conffiles" && ok "config is a conffile" || bad "config not a conffile"
-grep -q "daemon-reload" "$X/postinst" && ! grep -qE "systemctl (start|enable|restart)" "$X/postinst" && ok "postinst reloads systemd, starts nothing" || bad "postinst"
+X=$B/ctl; dpkg-deb -e "$deb" "$X"
+grep -qx /etc/lvs-rs-agent/config.json "$X/conffiles" && ok "the config is a conffile" || bad "config not a conffile"
+grep -q "deb-systemd-invoke stop" "$X/prerm" && ok "prerm stops the daemon on remove" || bad "prerm: $(cat "$X/prerm")"
+grep -q "deb-systemd-helper purge" "$X/postrm" && ok "postrm purges the unit's links" || bad "postrm lacks deb-systemd-helper purge"
+grep -q "was-enabled" "$X/postinst" && ok "postinst re-enables only a unit that was enabled (a fresh install enables nothing)" || bad "postinst lacks the was-enabled check"
 dpkg-deb -x "$deb" "$B/root"
-grep -q "^ExecStart=/usr/sbin/lvs-rs-agent run" "$B/root/usr/lib/systemd/system/lvs-rs-agent.service" && ok "unit points at /usr/sbin" || bad "unit ExecStart: $(grep ExecStart "$B"/root/usr/lib/systemd/system/*.service)"
-"$B/root/usr/sbin/lvs-rs-agent" check -c "$B/root/etc/lvs-rs-agent/config.json" >/dev/null && ok "packaged binary accepts the packaged config" || bad "packaged config rejected"
-# cmake --install puts the example config in place once and never overwrites it.
-DESTDIR=$B/inst cmake --install "$B" >/dev/null
+grep -q "^ExecReload=/usr/sbin/lvs-rs-agent reload" "$B/root/lib/systemd/system/lvs-rs-agent.service" && ok "ExecReload is the agent's reload" || bad "ExecReload: $(grep ExecReload "$B"/root/lib/systemd/system/*.service)"
+readelf -S "$B/root/usr/sbin/lvs-rs-agent" | grep -q '\.debug_info' && bad "the binary is not stripped" || ok "the binary is stripped ($(du -k "$B/root/usr/sbin/lvs-rs-agent" | cut -f1) KiB)"
+dpkg-deb -c "$dbg" 2>/dev/null | grep -q '/usr/lib/debug/.build-id/.*\.debug' && ok "-dbgsym holds the debug symbols" || bad "-dbgsym has no .debug file"
+"$B/root/usr/sbin/lvs-rs-agent" check -c "$B/root/etc/lvs-rs-agent/config.json" >/dev/null && ok "the packaged binary accepts the packaged config" || bad "packaged config rejected"
+
+echo "== lintian"
+lint=$(lintian --pedantic -I "$B/src/lvs-rs-agent_${VERSION}_$(dpkg --print-architecture).changes" 2>&1 | grep -v "running with root privileges")
+echo "${lint:-(nothing)}" | sed 's/^/    /'
+grep -qE '^[EW]: ' <<<"$lint" && bad "lintian errors or warnings" || ok "lintian: no error, no warning ($(grep -c '^[IPX]: ' <<<"$lint") info/pedantic)"
+
+echo "== rpmbuild (deploy/rpm/lvs-rs-agent.spec)"
+R=$B/rpm; mkdir -p "$R/SOURCES"
+tar -czf "$R/SOURCES/lvs-rs-agent-$VERSION.tar.gz" -C "$B/src" --exclude=debian/.debhelper --exclude='obj-*' "lvs-rs-agent-$VERSION"
+load=()
+rpm --eval '%{?systemd_post:yes}' | grep -q yes || load=(--load "$(dirname "$0")/macros.systemd-fallback")
+t0=$SECONDS
+rpmbuild -bb --nodeps "${load[@]}" --define "_topdir $R" --define "debug_package %{nil}" --define "_smp_mflags -j$(nproc)" \
+  "$SRC/deploy/rpm/lvs-rs-agent.spec" >"$B/rpm.log" 2>&1 || { bad "rpmbuild:"; tail -20 "$B/rpm.log"; }
+rpmf=$(ls "$R"/RPMS/*/lvs-rs-agent-"$VERSION"-*.rpm 2>/dev/null | head -1)
+if [ -f "$rpmf" ]; then
+  ok "built $(basename "$rpmf") in $((SECONDS - t0)) s"
+  list=$(rpm -qpl "$rpmf" 2>/dev/null)
+  for want in /usr/sbin/lvs-rs-agent /usr/lib/systemd/system/lvs-rs-agent.service /etc/lvs-rs-agent/config.json /usr/share/man/man8/lvs-rs-agent.8; do
+    grep -qx -- "$want" <<<"$list" && ok "rpm contains $want" || bad "rpm lacks $want"
+  done
+  grep -qx /etc/lvs-rs-agent/config.json <<<"$(rpm -qpc "$rpmf" 2>/dev/null)" && ok "rpm: config is %config" || bad "rpm: config not %config"
+  scripts=$(rpm -qp --scripts "$rpmf" 2>/dev/null)
+  grep -q "preset lvs-rs-agent.service" <<<"$scripts" && ok "rpm %post presets the unit" || bad "rpm %post: $scripts"
+  grep -q "disable --now lvs-rs-agent.service" <<<"$scripts" && ok "rpm %preun stops and disables on erase" || bad "rpm %preun"
+  grep -q "try-restart lvs-rs-agent.service" <<<"$scripts" && ok "rpm %postun restarts after an upgrade" || bad "rpm %postun"
+  grep -q "libnl-route-3.so" <<<"$(rpm -qp --requires "$rpmf" 2>/dev/null)" && ok "rpm requires libnl-route-3 (from the ELF)" || bad "rpm requires: $(rpm -qp --requires "$rpmf")"
+else
+  bad "no .rpm built"
+fi
+
+echo "== cmake --install keeps an existing config"
+obj=$(ls -d "$B/src/lvs-rs-agent-$VERSION"/obj-* 2>/dev/null | head -1)
+DESTDIR=$B/inst cmake --install "$obj" >/dev/null
 [ -f "$B/inst/etc/lvs-rs-agent/config.json" ] && ok "cmake --install installs the config" || bad "no config installed"
 echo '{"vips": ["203.0.113.77"]}' > "$B/inst/etc/lvs-rs-agent/config.json"
-out=$(DESTDIR=$B/inst cmake --install "$B")
+out=$(DESTDIR=$B/inst cmake --install "$obj")
 grep -q "203.0.113.77" "$B/inst/etc/lvs-rs-agent/config.json" && ok "an existing config is kept" || bad "config overwritten"
 grep -q "Keeping existing" <<<"$out" && ok "install says it kept it" || bad "no message"
-if command -v rpmbuild >/dev/null; then
-  (cd "$B" && cpack -G RPM >/dev/null 2>"$B/rpm.err") || bad "cpack -G RPM: $(tail -5 "$B/rpm.err")"
-  rpm=$(ls "$B"/lvs-rs-agent-*.rpm 2>/dev/null | head -1)
-  if [ -f "$rpm" ]; then
-    ok "built $(basename "$rpm")"
-    list=$(rpm -qpl "$rpm" 2>/dev/null)
-    for want in /usr/sbin/lvs-rs-agent /usr/lib/systemd/system/lvs-rs-agent.service /etc/lvs-rs-agent/config.json /usr/share/man/man8/lvs-rs-agent.8; do
-      grep -qx -- "$want" <<<"$list" && ok "rpm contains $want" || bad "rpm lacks $want"
-    done
-    grep -qx /etc/lvs-rs-agent/config.json <<<"$(rpm -qpc "$rpm" 2>/dev/null)" && ok "rpm: config is %config" || bad "rpm: config not %config"
-    grep -q "^libnl3" <<<"$(rpm -qp --requires "$rpm" 2>/dev/null)" && ok "rpm requires libnl3" || bad "rpm requires: $(rpm -qp --requires "$rpm")"
-    grep -q "daemon-reload" <<<"$(rpm -qp --scripts "$rpm" 2>/dev/null)" && ok "rpm %post reloads systemd" || bad "rpm scripts"
-  else
-    bad "no .rpm built"
-  fi
-else
-  [ -n "${CI:-}" ] && bad "rpmbuild missing in CI" || echo "note: no rpmbuild here, .rpm not built"
-fi
 [ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }

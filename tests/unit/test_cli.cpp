@@ -30,7 +30,7 @@ TEST_SUITE("cli") {
     }
 
     TEST_CASE("bad usage names the problem") {
-        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain, doctor, import, director-config)");
+        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
         CHECK(parseArgs({"strat"}).error().find("unknown command \"strat\"") == 0);
         CHECK(parseArgs({"start", "--vip"}).error() == "--vip needs a value");
         CHECK(parseArgs({"start", "--vip="}).error() == "--vip needs a value");

@@ -440,6 +440,16 @@ struct PublishingControl : DrainControl {
         next->draining = d;
         store.publish(std::move(next));
     }
+    // a reload: accepted or rejected, as the test sets it
+    std::atomic<bool> reloadOk{true};
+    void requestReload() override {
+        auto next = std::make_shared<Snapshot>();
+        next->draining = store.get()->draining;
+        next->reloads = store.get()->reloads + 1;
+        next->lastReloadOk = reloadOk;
+        next->lastReload = reloadOk ? "reloaded /etc/x.json: 2 VIP(s)" : "reload rejected, the previous configuration stays in force: vips: bad\nline";
+        store.publish(std::move(next));
+    }
 };
 
 struct ControlHarness {
@@ -468,10 +478,19 @@ TEST_SUITE("http_api") {
         CHECK(controlRequest(h.sock, "drain").value() == "ok draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "drain").value() == "ok already draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "undrain").value() == "ok undrained: /ready follows the checks again");
-        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain)");
+        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload)");
         CHECK(h.control.requests == 2);
         const auto mode = std::filesystem::status(h.sock).permissions() & std::filesystem::perms::all;
         CHECK(mode == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    }
+
+    TEST_CASE("control socket: reload answers with the loop's outcome, as one line") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        CHECK(controlRequest(h.sock, "reload").value() == "ok reloaded /etc/x.json: 2 VIP(s)");
+        h.control.reloadOk = false;
+        CHECK(controlRequest(h.sock, "reload").value() ==
+              "error reload rejected, the previous configuration stays in force: vips: bad line");
     }
 
     TEST_CASE("control socket: a trickling client holds nobody up") {

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The package under a real systemd: a minimal Debian 12 booted with systemd-nspawn
+# (--private-network: the host's network namespace is never touched), the .deb installed
+# inside, then end to end: enable -> READY with STATUS=, VIPs and ARP in place, reload
+# good and bad, a configuration error at start, stop restores everything, a drain longer
+# than TimeoutStopSec completes, the watchdog restarts a stopped daemon, a reboot brings
+# the VIPs back before a dependent unit, online `systemd-analyze security`, `dpkg -r`
+# and `--purge`, then the Ansible role rolls it out again from scratch.
+#   tests/boot/boot.sh LVS_RS_AGENT_DEB
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../netns/lib.sh"   # pass/fail/contains/wait_until (nothing here enters a netns)
+source "$HERE/container.sh"
+DEB=${1:?usage: $0 lvs-rs-agent_VERSION_ARCH.deb}
+[ "$(id -u)" = 0 ] || skip_or_fail "needs root (mmdebstrap, systemd-nspawn)"
+for t in mmdebstrap systemd-nspawn nsenter ansible-playbook; do
+  command -v "$t" >/dev/null || skip_or_fail "$t missing (.ci/install-deps.sh installs it)"
+done
+T0=$SECONDS
+WORK=$(mktemp -d "${LVS_BOOT_CACHE:-/var/tmp/lvs-rs-agent-boot}.run.XXXXXX")
+trap 'halt_container; rm -rf "$WORK"' EXIT
+
+rootfs_for "$DEB" || exit 1
+cp -a --reflink=auto "$ROOTFS" "$WORK/root"
+cp "$DEB" "$WORK/root/root/lvs-rs-agent.deb"
+boot_container "$WORK/root" || exit 1
+
+VIPS='"198.51.100.1", "198.51.100.2"'
+config() { in_ct sh -c "cat > /etc/lvs-rs-agent/config.json" <<<"$1"; }
+prop() { in_ct systemctl show -P "$1" lvs-rs-agent; }
+journal() { in_ct journalctl -b -u lvs-rs-agent --no-pager -o cat "$@"; }
+has_vip() { in_ct_net ip -o addr show dev lo | grep -q " $1/32 "; }
+arp() { in_ct_net cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce \
+          /proc/sys/net/ipv4/conf/lo/arp_ignore /proc/sys/net/ipv4/conf/lo/arp_announce | paste -sd' '; }
+active() { [ "$(prop ActiveState)" = "$1" ]; }
+dropin() {  # dropin NAME TEXT | dropin NAME (removes)
+  local d=/etc/systemd/system/lvs-rs-agent.service.d
+  if [ $# -gt 1 ]; then in_ct sh -c "mkdir -p $d && cat > $d/$1.conf" <<<"$2"; else in_ct rm -f "$d/$1.conf"; fi
+  in_ct systemctl daemon-reload
+}
+
+echo "== install"
+run in_ct dpkg -i /root/lvs-rs-agent.deb
+equals "$RC" "0" "dpkg -i"
+equals "$(in_ct systemctl is-enabled lvs-rs-agent)" "disabled" "installed, not enabled"
+active inactive && pass "installed, not started" || fail "started at install: $(prop ActiveState)"
+in_ct test -e /bin/kill && fail "/bin/kill is present: the reload test would not prove anything" || pass "no /bin/kill in the container (procps not installed)"
+lacks "$(dpkg-deb -f "$DEB" Depends)" "procps" "the package does not need procps"
+
+echo "== enable"
+config "{\"vips\": [$VIPS], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+expect_rc 0 "systemctl enable --now" in_ct systemctl enable --now lvs-rs-agent
+active active && pass "active" || fail "not active: $(prop ActiveState) $(prop Result)"
+equals "$(prop StatusText)" "ready: 2 VIP(s) in place" "STATUS= says ready"
+ready_ms=$(( ($(prop ActiveEnterTimestampMonotonic) - $(prop ExecMainStartTimestampMonotonic)) / 1000 ))
+echo "READY ${ready_ms} ms after ExecStart"
+has_vip 198.51.100.1 && has_vip 198.51.100.2 && pass "VIPs on lo in the container" || fail "VIPs missing: $(in_ct_net ip -o addr show dev lo)"
+contains "$(in_ct_net ip -N route show table main)" "198.51.100.1 dev lo proto 177" "host route in table main, proto lvs-rs-agent (177)"
+equals "$(arp)" "1 2 1 2" "arp_ignore/arp_announce on all and lo"
+equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)" "200" "/ready answers 200"
+pid=$(prop MainPID)
+equals "$(in_ct awk '/^Uid:/ {print ($2 == 0) ? "root" : "unprivileged"}' /proc/$pid/status)" "unprivileged" "runs as a dynamic user"
+equals "$(in_ct awk '/^CapEff:/ {print $2}' /proc/$pid/status)" "0000000000001400" "with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only"
+
+echo "== reload"
+config "{\"vips\": [$VIPS, \"198.51.100.3\"], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+expect_rc 0 "systemctl reload with a good file" in_ct systemctl reload lvs-rs-agent
+has_vip 198.51.100.3 && pass "the reload bound the new VIP" || fail "new VIP missing after reload"
+contains "$(journal)" "reload: added 198.51.100.3/32 to lo" "logged as the reload's"
+lacks "$(journal)" "drift repaired: added 198.51.100.3" "not as drift"
+config '{"vip": ["198.51.100.9"]}'
+run in_ct systemctl reload lvs-rs-agent
+[ "$RC" != 0 ] && pass "systemctl reload fails with a bad file (exit $RC)" || fail "systemctl reload succeeded with a bad file"
+contains "$(prop StatusText)" "reload rejected, the previous configuration stays in force: " "STATUS= says the reload was rejected"
+contains "$(journal -p err)" 'unknown key "vip"' "the problem is in the journal at priority err"
+active active && has_vip 198.51.100.3 && pass "the running configuration stays" || fail "a bad reload changed something"
+
+echo "== a configuration error at start"
+run in_ct systemctl restart lvs-rs-agent
+[ "$RC" != 0 ] && pass "restart with a bad file fails (exit $RC)" || fail "restart with a bad file succeeded"
+contains "$(in_ct systemctl status lvs-rs-agent --no-pager 2>&1)" "configuration rejected" "systemctl status names it"
+contains "$(journal -p err)" 'unknown key "vip" (did you mean "vips"?)' "journal, priority err, names the key"
+equals "$(prop ExecMainStatus)" "2" "exit status 2"
+equals "$(prop NRestarts)" "0" "not restarted in a loop (RestartPreventExitStatus=2)"
+has_vip 198.51.100.1 && fail "VIPs left after stop + failed start" || pass "nothing applied by the failed start"
+equals "$(arp)" "0 0 0 0" "ARP settings as before"
+
+echo "== stop restores everything"
+config "{\"vips\": [$VIPS], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+in_ct systemctl reset-failed lvs-rs-agent
+expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
+expect_rc 0 "stop" in_ct systemctl stop lvs-rs-agent
+has_vip 198.51.100.1 || has_vip 198.51.100.2 && fail "VIPs left after stop" || pass "VIPs removed"
+lacks "$(in_ct_net ip route show table main)" "198.51.100." "routes removed"
+equals "$(arp)" "0 0 0 0" "ARP settings restored"
+
+echo "== a drain longer than TimeoutStopSec"
+dropin short-stop $'[Service]\nTimeoutStopSec=3s'
+config "{\"vips\": [$VIPS], \"drain_seconds\": 8, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
+t=$SECONDS
+expect_rc 0 "systemctl stop (8 s drain, TimeoutStopSec=3s)" in_ct systemctl stop lvs-rs-agent
+took=$((SECONDS - t))
+[ "$took" -ge 7 ] && pass "the drain ran to its end (${took} s)" || fail "stop took ${took} s: the drain was cut short"
+equals "$(prop Result)" "success" "Result=success"
+lacks "$(in_ct journalctl -b --no-pager -o cat)" "State 'stop-sigterm' timed out" "never killed for the timeout"
+has_vip 198.51.100.1 && fail "VIPs left after a long drain" || pass "then everything undone"
+equals "$(arp)" "0 0 0 0" "ARP settings restored after the long drain"
+dropin short-stop
+
+echo "== the watchdog restarts a stopped daemon"
+dropin fast-watchdog $'[Service]\nWatchdogSec=2s'
+config "{\"vips\": [$VIPS], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
+old=$(prop MainPID)
+in_ct sh -c "kill -STOP $old"
+restarted() { local p; p=$(prop MainPID); [ "$p" != 0 ] && [ "$p" != "$old" ] && active active && [ "$(prop SubState)" = running ]; }
+if wait_until 30 restarted; then pass "restarted after the watchdog timeout (NRestarts=$(prop NRestarts))"; else fail "not restarted: $(prop ActiveState)/$(prop SubState) pid $(prop MainPID)"; fi
+contains "$(in_ct journalctl -b --no-pager -o cat)" "Watchdog timeout" "systemd logged the watchdog timeout"
+wait_until 10 eval 'journal | grep -q "adopting the state of an earlier run"' && pass "the new daemon adopted the state" || fail "no adoption logged"
+has_vip 198.51.100.1 && pass "VIPs in place after the restart" || fail "VIPs missing after the restart"
+dropin fast-watchdog
+
+echo "== reboot: the VIPs are in place before a dependent unit starts"
+in_ct sh -c 'cat > /etc/systemd/system/vip-user.service' <<'EOF'
+[Unit]
+Description=a service that needs the VIPs (records what it saw)
+Wants=lvs-rs-agent.service
+After=lvs-rs-agent.service
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo "$(grep -c -e "198.51.100.1\$" -e "198.51.100.2\$" /proc/net/fib_trie)" >> /var/lib/vip-user.seen'
+[Install]
+WantedBy=multi-user.target
+EOF
+in_ct systemctl daemon-reload
+in_ct systemctl enable vip-user.service 2>/dev/null
+in_ct systemctl reboot
+wait_nspawn_exit 60 && pass "the container went down for the reboot" || fail "no reboot"
+halt_container
+boot_container "$WORK/root" || exit 1
+active active && pass "lvs-rs-agent active after the reboot" || fail "not active after the reboot: $(prop ActiveState)"
+seen=$(in_ct tail -1 /var/lib/vip-user.seen)
+[ "${seen:-0}" -ge 2 ] && pass "the dependent unit saw both VIPs at boot" || fail "the dependent unit saw ${seen:-nothing}"
+
+echo "== online systemd-analyze security"
+sec=$(in_ct systemd-analyze security --no-pager lvs-rs-agent.service 2>&1)
+score=$(grep -o 'Overall exposure level for [^:]*: [0-9.]*' <<<"$sec" | awk '{print $NF}')
+echo "exposure (online): ${score:-none}"
+[ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s <= 2.5)}' && pass "exposure $score <= 2.5" || fail "exposure ${score:-unknown}"
+
+echo "== dpkg -r and --purge"
+expect_rc 0 "dpkg -r" in_ct dpkg -r lvs-rs-agent
+in_ct pgrep -x lvs-rs-agent >/dev/null 2>&1 && fail "daemon still running after dpkg -r" || pass "daemon stopped"
+in_ct sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = lvs-rs-agent ] && exit 1; done; exit 0' && pass "no lvs-rs-agent process" || fail "an lvs-rs-agent process is left"
+has_vip 198.51.100.1 && fail "VIPs left after dpkg -r" || pass "VIPs removed by dpkg -r"
+equals "$(arp)" "0 0 0 0" "ARP settings restored by dpkg -r"
+in_ct test -f /etc/lvs-rs-agent/config.json && pass "remove keeps the configuration" || fail "remove deleted the configuration"
+expect_rc 0 "dpkg --purge" in_ct dpkg --purge lvs-rs-agent
+left=$(in_ct sh -c 'find /etc /lib /usr /var /run -name "*lvs-rs-agent*" 2>/dev/null; find /etc/systemd -xtype l 2>/dev/null')
+equals "$left" "" "purge leaves nothing behind (no file, no dangling unit link)"
+
+echo "== fleet rollout: the Ansible role, from scratch"
+TOKEN=$(head -c 32 /dev/urandom | base64)
+cat > "$WORK/inventory" <<EOF
+[realservers]
+ct ansible_host=$LEADER ansible_connection=nsenter ansible_become=false ansible_python_interpreter=/usr/bin/python3
+EOF
+cat > "$WORK/vars.yml" <<EOF
+lvs_rs_agent_deb: $DEB
+lvs_rs_agent_api_token: "$TOKEN"
+lvs_rs_agent_config:
+  vips: ["198.51.100.1", "198.51.100.2"]
+  drain_seconds: 1
+  api: {listen: "127.0.0.1:9100"}
+EOF
+export ANSIBLE_ROLES_PATH=$HERE/../../deploy/ansible/roles ANSIBLE_CONNECTION_PLUGINS=$HERE/ansible ANSIBLE_NOCOLOR=1 \
+       ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_LOCAL_TEMP=$WORK/ansible-tmp ANSIBLE_RETRY_FILES_ENABLED=False
+run ansible-playbook -i "$WORK/inventory" -e "@$WORK/vars.yml" "$HERE/../../deploy/ansible/site.yml"
+equals "$RC" "0" "the playbook ran"
+[ "$RC" = 0 ] || echo "$OUT" | tail -30
+active active && pass "the role enabled and started it" || fail "not active after the role: $(prop ActiveState)"
+equals "$(in_ct systemctl is-enabled lvs-rs-agent)" "enabled" "enabled at boot"
+equals "$(in_ct stat -c %a /etc/lvs-rs-agent/api.token)" "600" "the token file is 0600"
+has_vip 198.51.100.2 && pass "VIPs in place" || fail "VIPs missing after the role"
+equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9100/drain)" "200" "the token reached the daemon (POST /drain 200)"
+run ansible-playbook -i "$WORK/inventory" -e "@$WORK/vars.yml" "$HERE/../../deploy/ansible/site.yml"
+equals "$RC" "0" "the playbook ran again"
+contains "$OUT" "changed=0" "a second run changes nothing"
+
+echo "boot test: $((SECONDS - T0)) s"
+finish

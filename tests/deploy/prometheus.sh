@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deploy/prometheus and deploy/grafana: `promtool check rules` and `promtool test rules`
+# pass, and fail once a rule is broken on purpose (the tests can fail); every
+# lvs_rs_agent_* metric the rules and the dashboard use is one the agent exports
+# (read from a running agent's /metrics, in a private network namespace).
+#   tests/deploy/prometheus.sh AGENT SOURCE_DIR
+source "$(dirname "$0")/../netns/lib.sh"; enter_netns "$@"
+SRC=${2:?usage: $0 AGENT SOURCE_DIR}
+PROMTOOL=$(command -v promtool || echo /var/tmp/lvs-promtool/root/usr/bin/promtool)
+[ -x "$PROMTOOL" ] || skip_or_fail "no promtool (.ci/install-deps.sh extracts it from Debian's prometheus package)"
+RULES=$SRC/deploy/prometheus/lvs-rs-agent.rules.yml
+DASH=$SRC/deploy/grafana/lvs-rs-agent.json
+
+expect_rc 0 "promtool check rules" "$PROMTOOL" check rules "$RULES"
+contains "$OUT" "SUCCESS: 5 rules found" "five rules"
+cp "$RULES" "$SRC/deploy/prometheus/lvs-rs-agent.rules.test.yml" "$STATE/"
+expect_rc 0 "promtool test rules" "$PROMTOOL" test rules "$STATE/lvs-rs-agent.rules.test.yml"
+# broken on purpose: the agent-down alert waits 10 minutes instead of 2
+sed -i '0,/for: 2m/s//for: 10m/' "$STATE/lvs-rs-agent.rules.yml"
+run "$PROMTOOL" test rules "$STATE/lvs-rs-agent.rules.test.yml"
+[ "$RC" != 0 ] && pass "the rule tests fail for a broken rule (exit $RC)" || fail "the rule tests pass with a broken rule"
+
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$DASH" && pass "the dashboard is valid JSON" || fail "the dashboard is not JSON"
+
+# The metrics an agent exports, with a service check so service_up is there too.
+trap 'end_started "${DAEMON:-}"' EXIT
+start_daemon '{"vips": ["198.51.100.1"], "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}, "services": [{"vip": "198.51.100.1", "port": 80}]}' || exit 1
+wait_until 10 sh -c "curl -sf http://127.0.0.1:9100/metrics > $STATE/metrics" && pass "/metrics answered" || fail "/metrics did not answer"
+exported=$(grep -oE '^lvs_rs_agent_[a-z_]+' "$STATE/metrics" | sort -u)
+used=$(cat "$RULES" "$DASH" | grep -oE 'lvs_rs_agent_[a-z_]+' | sort -u)
+missing=
+for m in $used; do
+  grep -qx "$m" <<<"$exported" || missing+=" $m"
+done
+equals "${missing:-none}" "none" "every metric the rules and the dashboard use is exported"
+stop_daemon
+finish
