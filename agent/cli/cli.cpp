@@ -91,7 +91,7 @@ const std::map<std::string, CommandSpec>& commands() {
          "ifconfig lo:N / ip addr add ... dev lo / route add -host / ip route add lines and\n"
          "the echo > /proc/sys/... and sysctl -w arp lines of rc.local and init scripts (with\n"
          "their shell variables), ifcfg-lo:N files, ifupdown lo:N stanzas and sysctl files.\n"
-         "  --from FILE     read this file (repeatable) instead of the usual places:\n"
+         "  FILE, --from FILE  read these files instead of the usual places:\n"
          "                  /etc/rc.local, /etc/rc.d/rc.local, /etc/init.d/* mentioning\n"
          "                  arp_ignore or lo:, ifcfg-lo*, /etc/network/interfaces(.d),\n"
          "                  /etc/sysctl.conf, /etc/sysctl.d\n"
@@ -148,7 +148,12 @@ std::string commandHelp(const std::string& command) {
     if (it == commands().end()) return usage();
     const auto& spec = it->second;
     const std::string& text = spec.help;
-    return "usage: lvs-rs-agent " + command + " [-c FILE | --vip ADDR ...] [--state-dir DIR]" +
+    // import reads old setup files and nothing of the agent's; the daemon's clients need
+    // only where its control socket is.
+    const std::string common = command == "import"                                             ? " [FILE ...]"
+                               : command == "drain" || command == "undrain" || command == "reload" ? " [--state-dir DIR]"
+                                                                                                   : " [-c FILE | --vip ADDR ...] [--state-dir DIR]";
+    return "usage: lvs-rs-agent " + command + common +
            (spec.flags.empty() ? "" : " [" + [&] {
                std::string s;
                for (const auto& f : spec.flags) s += (s.empty() ? "" : "] [") + f;
@@ -230,6 +235,8 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             }
             if (!commands().contains(a)) return std::unexpected("unknown command " + quoteInput(a) + " (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
             o.command = a;
+        } else if (o.command == "import") {
+            o.fromFiles.push_back(a);  // the files to read, as with --from
         } else {
             return std::unexpected("unexpected argument " + quoteInput(a));
         }
@@ -239,6 +246,8 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
+    if (o.command == "import" && (o.config || !o.vips.empty() || stateDirGiven))
+        return std::unexpected("import reads an old setup's files (import [FILE ...]); -c/--config, --vip and --state-dir mean nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
         return std::unexpected("director-config needs --format keepalived or --format haproxy");
     return o;

@@ -60,7 +60,9 @@ public:
         static const std::regex ifconfig(R"((?:^|[\s;/])ifconfig\s+lo:\S+\s+([0-9a-fA-F.:]+)(?:/(\d+))?(.*))");
         static const std::regex netmask(R"(netmask\s+([0-9.]+))");
         static const std::regex ipaddr(R"((?:^|[\s;/])ip\s+(?:-[46]\s+)?a(?:ddr(?:ess)?)?\s+add\s+([0-9a-fA-F.:]+)(?:/(\d+))?\s+.*dev\s+lo\b)");
-        static const std::regex route(R"((?:^|[\s;/])route\s+add\s+-host\s+([0-9a-fA-F.:]+)\s+.*dev\s+lo)");
+        // net-tools takes -h for -host
+        static const std::regex route(R"((?:^|[\s;/])route\s+add\s+(?:-host|-h)\s+([0-9a-fA-F.:]+)\s+.*dev\s+lo)");
+        static const std::regex routeDel(R"((?:^|[\s;/])route\s+del\s+(?:(?:-host|-h)\s+)?([0-9a-fA-F.:]+)(?:\s|;|$))");
         static const std::regex iproute(R"((?:^|[\s;/])ip\s+(?:-[46]\s+)?r(?:oute)?\s+add\s+([0-9a-fA-F.:]+)(?:/\d+)?\s+.*dev\s+lo\b)");
         static const std::regex echoSys(R"(echo\s+["']?(\d+)["']?\s*>\s*/proc/sys/net/ipv4/conf/([^/\s]+)/(arp_ignore|arp_announce))");
         static const std::regex sysctlW(R"(sysctl\s+(?:-w\s+|-q\s+)*net[./]ipv4[./]conf[./]([^./\s=]+)[./](arp_ignore|arp_announce)\s*=\s*(\d+))");
@@ -103,6 +105,7 @@ public:
                 r.hostRoutes = true;
                 used = true;
             }
+            if (std::regex_search(line, m, routeDel)) used = true;  // a stop branch's: goes with the script
             if (std::regex_search(line, m, echoSys)) {
                 setArp(m[2], m[3], m[1], where);
                 used = true;

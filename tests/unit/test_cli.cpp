@@ -5,6 +5,17 @@
 using agent::parseArgs;
 
 TEST_SUITE("cli") {
+    TEST_CASE("import takes its files as arguments, and refuses the options that mean nothing to it") {
+        const auto o = parseArgs({"import", "/etc/rc.local", "--from", "/etc/sysctl.conf", "/etc/init.d/realserver"});
+        REQUIRE(o);
+        CHECK(o->fromFiles == std::vector<std::string>{"/etc/rc.local", "/etc/sysctl.conf", "/etc/init.d/realserver"});
+        CHECK(parseArgs({"import", "-c", "/etc/x.json"}).error().find("mean nothing to it") != std::string::npos);
+        CHECK(parseArgs({"import", "--vip", "198.51.100.1"}).error().find("mean nothing to it") != std::string::npos);
+        CHECK(parseArgs({"status", "/etc/rc.local"}).error() == "unexpected argument \"/etc/rc.local\"");
+        CHECK(agent::commandHelp("import").rfind("usage: lvs-rs-agent import [FILE ...] [--from] [--sysroot]\n", 0) == 0);
+        CHECK(agent::commandHelp("reload").rfind("usage: lvs-rs-agent reload [--state-dir DIR]\n", 0) == 0);
+    }
+
     TEST_CASE("commands and common options") {
         auto o = parseArgs({"start", "--vip", "198.51.100.1", "--vip=198.51.100.2", "-c", "x.json", "--state-dir", "/tmp/s"});
         REQUIRE(o);

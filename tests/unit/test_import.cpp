@@ -50,6 +50,8 @@ TEST_SUITE("import") {
         CHECK(r.arpAnnounce.at("lo") == 2);
         CHECK(r.toDelete.front() == "/etc/init.d/realserver:7:        ifconfig lo:0 $SNS_VIP netmask 255.255.255.255 broadcast $SNS_VIP");
         CHECK(r.notes.empty());
+        // the stop branch's route line goes with the script too
+        CHECK(std::count(r.toDelete.begin(), r.toDelete.end(), "/etc/init.d/realserver:18:        route del $SNS_VIP >/dev/null 2>&1") == 1);
         const Config cfg = parseConfig(r.configJson(), "imported");
         REQUIRE(cfg.vips.size() == 1);
         CHECK(cfg.vips[0].str() == "198.51.100.188");
@@ -57,6 +59,17 @@ TEST_SUITE("import") {
         CHECK(cfg.arp.ignore == 1);
         CHECK(cfg.arp.announce == 2);
         CHECK(cfg.hostRoutes);
+    }
+
+    TEST_CASE("the lvs_server.sh family: route add -h (net-tools' short -host) and route del -h") {
+        const auto r = importSetup({{.path = "/usr/local/sbin/lvs_server.sh",
+                                     .content = "VIP=198.51.100.191\n/sbin/ifconfig lo:0 $VIP broadcast $VIP netmask 255.255.255.255 up\n"
+                                                "/sbin/route add -h $VIP dev lo:0\n# stop\n/sbin/route del -h $VIP\n"}});
+        CHECK(r.vips == std::vector<std::string>{"198.51.100.191"});
+        CHECK(r.hostRoutes);
+        CHECK(std::count(r.toDelete.begin(), r.toDelete.end(), "/usr/local/sbin/lvs_server.sh:3: /sbin/route add -h $VIP dev lo:0") == 1);
+        CHECK(std::count(r.toDelete.begin(), r.toDelete.end(), "/usr/local/sbin/lvs_server.sh:5: /sbin/route del -h $VIP") == 1);
+        CHECK(parseConfig(r.configJson(), "imported").hostRoutes);
     }
 
     TEST_CASE("ifcfg-lo:0 with NETMASK=255.255.255.255") {
