@@ -1,7 +1,14 @@
 #include "api/metrics.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
+#include <vector>
 
 namespace api {
 namespace {
@@ -92,6 +99,43 @@ std::string renderApiMetrics(const HttpCounters& c) {
     w.family("api_auth_failures_total", "counter", "POST /drain and /undrain refused for a missing or wrong token.");
     w.sample("api_auth_failures_total", "", static_cast<double>(c.authFailures));
     return w.str();
+}
+
+// /proc/PID/stat: the fields after the command's closing parenthesis (which may hold
+// spaces and parentheses itself), so utime is field 14 of stat(5), index 11 here.
+std::string renderProcessMetrics(double startedAtUnix, const std::string& procDir) {
+    std::ostringstream out;
+    // whole numbers (bytes, descriptors) and the start time exactly, not as 1.7e+09
+    auto metric = [&](const char* name, const char* type, const char* help, double v, const char* format = "%.0f") {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, format, v);
+        out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << name << " " << buf << "\n";
+    };
+    std::ifstream statFile(procDir + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
+    if (const auto close = stat.rfind(')'); close != std::string::npos) {
+        std::istringstream fields(stat.substr(close + 1));
+        std::vector<std::string> f{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+        if (f.size() > 22) {
+            const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+            metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+                   (std::stod(f[11]) + std::stod(f[12])) / ticks, "%.2f");
+            metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", std::stod(f[20]));
+            metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                   std::stod(f[21]) * static_cast<double>(::sysconf(_SC_PAGESIZE)));
+        }
+    }
+    std::error_code ec;
+    std::size_t fds = 0;
+    for (std::filesystem::directory_iterator it(procDir + "/fd", ec), end; !ec && it != end; it.increment(ec)) ++fds;
+    if (!ec) metric("process_open_fds", "gauge", "Number of open file descriptors.", static_cast<double>(fds));
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0)
+        metric("process_max_fds", "gauge", "Maximum number of open file descriptors.",
+               lim.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(lim.rlim_cur));
+    if (startedAtUnix > 0)
+        metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", startedAtUnix, "%.3f");
+    return out.str();
 }
 
 }  // namespace api

@@ -22,4 +22,9 @@ struct HttpCounters {
 std::string renderMetrics(const Snapshot& s, double nowUnix);
 std::string renderApiMetrics(const HttpCounters& c);
 
+// The standard process metrics of Prometheus' client libraries (process_cpu_seconds_total,
+// process_resident_memory_bytes, process_virtual_memory_bytes, process_open_fds,
+// process_max_fds, process_start_time_seconds), read from /proc/self (or procDir) now.
+std::string renderProcessMetrics(double startedAtUnix, const std::string& procDir = "/proc/self");
+
 }  // namespace api

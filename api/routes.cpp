@@ -191,7 +191,8 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             return {.status = 200, .contentType = "application/json", .body = body + "\n", .headers = {}, .close = false};
         }
         case Route::Metrics: {
-            std::string body = renderMetrics(*store_.get(), nowUnix());
+            const auto snap = store_.get();
+            std::string body = renderMetrics(*snap, nowUnix()) + renderProcessMetrics(snap->startedAtUnix);
             if (options_.engineCounters) {
                 HttpCounters c = options_.engineCounters();
                 c.authFailures = throttle_.failures();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deploy/prometheus and deploy/grafana: `promtool check rules` and `promtool test rules`
 # pass, and fail once a rule is broken on purpose (the tests can fail); every
-# lvs_rs_agent_* metric the rules and the dashboard use is one the agent exports
-# (read from a running agent's /metrics, in a private network namespace).
+# lvs_rs_agent_* metric the rules and the dashboard use is one the agent exports, and
+# `promtool check metrics` finds nothing to lint in what a running agent exports (with
+# the standard process_* metrics), read in a private network namespace.
 #   tests/deploy/prometheus.sh AGENT SOURCE_DIR
 source "$(dirname "$0")/../netns/lib.sh"; enter_netns "$@"
 SRC=${2:?usage: $0 AGENT SOURCE_DIR}
@@ -33,5 +34,10 @@ for m in $used; do
   grep -qx "$m" <<<"$exported" || missing+=" $m"
 done
 equals "${missing:-none}" "none" "every metric the rules and the dashboard use is exported"
+run sh -c "'$PROMTOOL' check metrics < '$STATE/metrics'"
+equals "$RC:$OUT" "0:" "promtool check metrics finds nothing to lint"
+for m in process_cpu_seconds_total process_resident_memory_bytes process_virtual_memory_bytes process_open_fds process_max_fds process_start_time_seconds; do
+  grep -qE "^$m [0-9.]+$" "$STATE/metrics" && pass "exports $m" || fail "no $m"
+done
 stop_daemon
 finish

@@ -5,6 +5,12 @@
 #include "api/agent_check.h"
 #include "api/metrics.h"
 #include "fixtures.h"
+#include "temp_dir.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 using namespace agent;
 using namespace std::chrono_literals;
@@ -142,6 +148,29 @@ TEST_SUITE("daemon_logic") {
         }
         s.version = "a\"b\\c\nd";
         CHECK(api::renderMetrics(s, 0).find("version=\"a\\\"b\\\\c\\nd\"") != std::string::npos);
+    }
+
+    TEST_CASE("process metrics: the client libraries' standard names, read from /proc") {
+        const std::string m = api::renderProcessMetrics(1.7e9);
+        for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_virtual_memory_bytes ",
+                                 "process_open_fds ", "process_max_fds ", "process_start_time_seconds 1700000000.000\n"}) {
+            CAPTURE(name);
+            CHECK(m.find("\n" + std::string(name)) != std::string::npos);
+        }
+        CHECK(m.find("# TYPE process_cpu_seconds_total counter\n") != std::string::npos);
+        // a command name with spaces and parentheses does not shift the fields
+        fixtures::TempDir d{"lvs-proc-"};
+        std::filesystem::create_directories(d.path / "fd");
+        std::ofstream(d.path / "stat") << "42 (a) (b c) S 1 42 42 0 -1 4194560 100 0 0 0 250 150 0 0 20 0 7 0 1000 "
+                                          "123456789 300 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        const std::string fake = api::renderProcessMetrics(0, d.path.string());
+        char cpu[32];
+        std::snprintf(cpu, sizeof cpu, "%.2f", 400.0 / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+        CHECK(fake.find("\nprocess_cpu_seconds_total " + std::string(cpu) + "\n") != std::string::npos);
+        CHECK(fake.find("\nprocess_virtual_memory_bytes 123456789\n") != std::string::npos);
+        CHECK(fake.find("\nprocess_resident_memory_bytes " + std::to_string(300 * ::sysconf(_SC_PAGESIZE)) + "\n") != std::string::npos);
+        CHECK(fake.find("\nprocess_open_fds 0\n") != std::string::npos);
+        CHECK(fake.find("process_start_time_seconds") == std::string::npos);  // not known: not reported
     }
 }
 
