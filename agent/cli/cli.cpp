@@ -137,6 +137,7 @@ std::string usage() {
            "\n"
            "Options for every command:\n"
            "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"
+           "  --config-dir DIR    drop-ins, *.json with vips and services (default: conf.d beside it)\n"
            "  --vip ADDR          a VIP (repeatable); without --config no file is read\n"
            "  --state-dir DIR     where the agent keeps what it owns (default /run/lvs-rs-agent)\n"
            "  -h, --help          help (also `lvs-rs-agent COMMAND --help`)\n"
@@ -152,7 +153,7 @@ std::string commandHelp(const std::string& command) {
     // only where its control socket is.
     const std::string common = command == "import"                                             ? " [FILE ...]"
                                : command == "drain" || command == "undrain" || command == "reload" ? " [--state-dir DIR]"
-                                                                                                   : " [-c FILE | --vip ADDR ...] [--state-dir DIR]";
+                                                                                                   : " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]";
     return "usage: lvs-rs-agent " + command + common +
            (spec.flags.empty() ? "" : " [" + [&] {
                std::string s;
@@ -194,6 +195,11 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             if (!v) return std::unexpected(v.error());
             if (o.config) return std::unexpected("--config given twice");
             o.config = *v;
+        } else if (name == "--config-dir") {
+            auto v = take("--config-dir");
+            if (!v) return std::unexpected(v.error());
+            if (o.configDir) return std::unexpected("--config-dir given twice");
+            o.configDir = *v;
         } else if (name == "--vip") {
             auto v = take("--vip");
             if (!v) return std::unexpected(v.error());
@@ -246,7 +252,7 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
-    if (o.command == "import" && (o.config || !o.vips.empty() || stateDirGiven))
+    if (o.command == "import" && (o.config || o.configDir || !o.vips.empty() || stateDirGiven))
         return std::unexpected("import reads an old setup's files (import [FILE ...]); -c/--config, --vip and --state-dir mean nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
         return std::unexpected("director-config needs --format keepalived or --format haproxy");

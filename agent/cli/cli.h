@@ -12,6 +12,7 @@ inline constexpr const char* kDefaultStateDir = "/run/lvs-rs-agent";
 struct Options {
     std::string command;
     std::optional<std::string> config;
+    std::optional<std::string> configDir;  // the drop-ins (default: conf.d beside the config)
     std::vector<std::string> vips;
     std::string stateDir = kDefaultStateDir;
     bool dryRun = false;

@@ -49,7 +49,7 @@ int runRun(const Options& o) {
         logError(events.error().message);
         return kFailed;
     }
-    Daemon d(DaemonOptions{.stateDir = o.stateDir, .configPath = o.config, .cliVips = o.vips}, std::move(*cfg),
+    Daemon d(DaemonOptions{.stateDir = o.stateDir, .configPath = o.config, .cliVips = o.vips, .configDir = o.configDir}, std::move(*cfg),
              std::move(*session), std::make_unique<netcfg::ChangeEvents>(std::move(*events)));
     switch (d.run()) {
         case Daemon::Exit::Ok: return kOk;

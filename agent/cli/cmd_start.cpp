@@ -10,7 +10,7 @@ namespace agent {
 
 std::optional<Config> loadOrReport(const Options& o) {
     try {
-        return loadConfig(o.config, o.vips);
+        return loadConfig(o.config, o.vips, o.configDir);
     } catch (const ConfigError& e) {
         for (const auto& p : e.problems()) logError(p);
         logError("configuration rejected; nothing was changed");

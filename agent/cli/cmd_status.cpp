@@ -39,9 +39,13 @@ int runStatus(const Options& o) {
 int runCheck(const Options& o) {
     auto cfg = loadOrReport(o);
     if (!cfg) return kUsage;
-    std::printf("configuration %s is valid; start would:\n", cfg->source.c_str());
-    for (const auto& vip : cfg->vips) {
-        std::printf("  bind %s on lo\n", vip.hostCidr().c_str());
+    std::printf("configuration %s is valid", cfg->source.c_str());
+    if (!cfg->dropIns.empty()) std::printf(" (with %zu drop-in(s))", cfg->dropIns.size());
+    std::printf("; start would:\n");
+    for (std::size_t i = 0; i < cfg->vips.size(); ++i) {
+        const auto& vip = cfg->vips[i];
+        const bool elsewhere = i < cfg->vipSources.size() && cfg->vipSources[i] != cfg->source;
+        std::printf("  bind %s on lo%s\n", vip.hostCidr().c_str(), elsewhere ? (" (from " + cfg->vipSources[i] + ")").c_str() : "");
         if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.hostCidr().c_str());
     }
     for (const auto& iface : cfg->arp.interfaces)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -153,9 +154,10 @@ std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress
     return std::nullopt;
 }
 
-Config parseConfig(const std::string& text, const std::string& source,
-                   const std::vector<std::string>& cliVips) {
-    Problems problems(source);
+namespace {
+
+// The text as a JSON object; a fatal problem (empty, NUL, not JSON, not an object) throws.
+json readDocument(const std::string& text, Problems& problems) {
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
         problems.add("(document)", "the file is empty; it must hold a JSON object such as {\"vips\": [\"198.51.100.188\"]}");
         problems.throwIfAny();
@@ -182,6 +184,27 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("(document)", std::string("must be a JSON object, not ") + doc.type_name());
         problems.throwIfAny();
     }
+    return doc;
+}
+
+// A "vips" list's strings and their positions (a non-string is a problem).
+void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i].is_string()) {
+            texts.push_back(v[i].get<std::string>());
+            index.push_back(i);
+        } else {
+            problems.add("vips[" + std::to_string(i) + "]", "must be a string such as \"198.51.100.188\"");
+        }
+    }
+}
+
+}  // namespace
+
+Config parseConfig(const std::string& text, const std::string& source,
+                   const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
+    Problems problems(source);
+    const json doc = readDocument(text, problems);
     std::vector<std::string> known{"vips", "arp", "host_routes"};
     known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
     rejectUnknownKeys(doc, "", known, problems);
@@ -193,24 +216,19 @@ Config parseConfig(const std::string& text, const std::string& source,
         for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
         checkVips(cliVips, index, "--vip", problems, cfg.vips);
     } else if (!doc.contains("vips")) {
-        problems.add("vips", "missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"]");
+        if (otherVips.empty())
+            problems.add("vips", "missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"] (here or in a drop-in)");
     } else if (const json& v = doc["vips"]; !v.is_array()) {
         problems.add("vips", "must be a list of address strings");
-    } else if (v.empty()) {
-        problems.add("vips", "is empty: list at least one virtual IP address");
+    } else if (v.empty() && otherVips.empty()) {
+        problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
         std::vector<std::string> texts;
         std::vector<std::size_t> index;
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (v[i].is_string()) {
-                texts.push_back(v[i].get<std::string>());
-                index.push_back(i);
-            } else {
-                problems.add("vips[" + std::to_string(i) + "]", "must be a string such as \"198.51.100.188\"");
-            }
-        }
+        vipTexts(v, problems, texts, index);
         checkVips(texts, index, "vips", problems, cfg.vips);
     }
+    cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
     if (doc.contains("host_routes")) {
         if (!doc["host_routes"].is_boolean())
@@ -218,12 +236,78 @@ Config parseConfig(const std::string& text, const std::string& source,
         else
             cfg.hostRoutes = doc["host_routes"].get<bool>();
     }
+    // services may name the drop-ins' VIPs too
+    const std::size_t own = cfg.vips.size();
+    cfg.vips.insert(cfg.vips.end(), otherVips.begin(), otherVips.end());
     parseRuntime(doc, problems, cfg);
+    cfg.vips.resize(own);
     problems.throwIfAny();
     return cfg;
 }
 
-Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips) {
+std::string defaultConfigDir(const std::string& configPath) {
+    return (std::filesystem::path(configPath).parent_path() / "conf.d").string();
+}
+
+namespace {
+
+struct DropIn {
+    std::string path;
+    json doc;
+    std::vector<netcfg::IpAddress> vips;
+    std::vector<std::size_t> index;  // each VIP's position in the file's "vips"
+};
+
+// The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
+// all. A directory that does not exist holds none.
+std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainFile, std::vector<std::string>& all) {
+    std::vector<DropIn> out;
+    std::error_code ec;
+    const auto st = std::filesystem::status(dir, ec);
+    if (ec || st.type() == std::filesystem::file_type::not_found) return out;
+    if (st.type() != std::filesystem::file_type::directory) {
+        all.push_back(dir + ": the drop-in directory is not a directory");
+        return out;
+    }
+    std::vector<std::string> files;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() > 5 && name.ends_with(".json") && name[0] != '.') files.push_back(it->path().string());
+    }
+    if (ec) all.push_back(dir + ": cannot list the drop-in directory: " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        Problems problems(file);
+        try {
+            auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
+            if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
+            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}};
+            for (const auto& [key, value] : d.doc.items())
+                if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
+                    problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
+            if (d.doc.contains("vips")) {
+                if (!d.doc["vips"].is_array()) {
+                    problems.add("vips", "must be a list of address strings");
+                } else {
+                    std::vector<std::string> texts;
+                    vipTexts(d.doc["vips"], problems, texts, d.index);
+                    checkVips(texts, d.index, "vips", problems, d.vips);
+                    if (d.vips.size() != d.index.size()) d.index.clear();  // (problems reported; nothing is used)
+                }
+            }
+            out.push_back(std::move(d));
+            problems.throwIfAny();
+        } catch (const ConfigError& e) {
+            all.insert(all.end(), e.problems().begin(), e.problems().end());
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
+                  const std::optional<std::string>& configDir) {
     if (!path && !cliVips.empty()) return parseConfig("{}", "--vip", cliVips);
     const std::string file = path.value_or(kDefaultConfigPath);
     // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
@@ -232,7 +316,51 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         std::string hint = text.error().err == ENOENT && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
         throw ConfigError({file + ": cannot read: " + text.error().message + hint});
     }
-    return parseConfig(*text, file, cliVips);
+    std::vector<std::string> problems;
+    // --vip replaces the file's VIPs, and the drop-ins' too.
+    auto dropIns = cliVips.empty() ? readDropIns(configDir.value_or(defaultConfigDir(file)), file, problems) : std::vector<DropIn>{};
+    std::vector<netcfg::IpAddress> dropInVips;
+    for (const auto& d : dropIns) dropInVips.insert(dropInVips.end(), d.vips.begin(), d.vips.end());
+    Config cfg;
+    try {
+        cfg = parseConfig(*text, file, cliVips, dropInVips);
+    } catch (const ConfigError& e) {
+        problems.insert(problems.begin(), e.problems().begin(), e.problems().end());
+        throw ConfigError(problems);
+    }
+    if (!problems.empty()) throw ConfigError(problems);
+    // The drop-ins' VIPs after the file's, each in one file only; then their services.
+    std::map<netcfg::IpAddress, std::string> from;
+    for (std::size_t i = 0; i < cfg.vips.size(); ++i) from.emplace(cfg.vips[i], file);
+    for (const auto& d : dropIns) {
+        Problems p(d.path);
+        for (std::size_t k = 0; k < d.vips.size(); ++k) {
+            if (auto [it, fresh] = from.emplace(d.vips[k], d.path); !fresh) {
+                p.add("vips[" + std::to_string(d.index[k]) + "]", d.vips[k].str() + " is also in " + it->second);
+            } else {
+                cfg.vips.push_back(d.vips[k]);
+                cfg.vipSources.push_back(d.path);
+            }
+        }
+        try {
+            p.throwIfAny();
+        } catch (const ConfigError& e) {
+            problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+        }
+        cfg.dropIns.push_back(d.path);
+    }
+    for (const auto& d : dropIns) {
+        if (!d.doc.contains("services")) continue;
+        Problems p(d.path);
+        parseServices(d.doc["services"], p, cfg);
+        try {
+            p.throwIfAny();
+        } catch (const ConfigError& e) {
+            problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+        }
+    }
+    if (!problems.empty()) throw ConfigError(problems);
+    return cfg;
 }
 
 }  // namespace agent

@@ -44,6 +44,8 @@ struct ApiSettings {
 struct Config {
     std::string source;  // the file it came from, or "--vip"
     std::vector<netcfg::IpAddress> vips;
+    std::vector<std::string> vipSources;  // the file each VIP came from (the main file or a drop-in)
+    std::vector<std::string> dropIns;     // the drop-in files read, in order
     ArpSettings arp;
     bool hostRoutes = true;
     // Watch mode (`run`).
@@ -70,12 +72,21 @@ private:
 inline constexpr const char* kDefaultConfigPath = "/etc/lvs-rs-agent/config.json";
 
 // Parses a JSON document. cliVips, when not empty, replace the document's "vips".
+// otherVips: VIPs configured elsewhere (drop-ins): services may name them, and "vips"
+// may then be missing or empty here.
 Config parseConfig(const std::string& text, const std::string& source,
-                   const std::vector<std::string>& cliVips = {});
+                   const std::vector<std::string>& cliVips = {}, const std::vector<netcfg::IpAddress>& otherVips = {});
 
 // --vip alone: no file is read, every other setting keeps its default.
-// --config (or the default path) with or without --vip: the file is read.
-Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips);
+// --config (or the default path) with or without --vip: the file is read, then the
+// drop-ins: configDir/*.json (default: conf.d beside the file) in lexical order, each
+// holding only "vips" and "services". A VIP in two files, or any problem in any file, is
+// an error naming the file and the field; nothing is taken from a set with a problem.
+Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
+                  const std::optional<std::string>& configDir = std::nullopt);
+// Where the drop-ins of a configuration file are looked for by default.
+std::string defaultConfigDir(const std::string& configPath);
+inline const std::vector<std::string> kDropInKeys{"vips", "services"};
 
 // Why text is not a usable VIP, or nullopt with out set.
 std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out);

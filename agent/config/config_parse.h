@@ -48,6 +48,9 @@ namespace config_parse {
 // The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
 // Needs cfg.vips parsed first (services name a VIP).
 void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg);
+// A "services" list, appended to cfg.services (its VIPs must be in cfg.vips; a service
+// checked twice, here or before, is a problem).
+void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg);
 inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "resync_interval_seconds", "keep_on_exit", "api", "services", "director"};
 }  // namespace config_parse
 }  // namespace agent

@@ -177,19 +177,21 @@ void parseRuntime(const json& doc, Problems& problems, Config& cfg) {
         else
             cfg.director = ip;
     }
-    if (doc.contains("services")) {
-        const json& list = doc["services"];
-        if (!list.is_array()) {
-            problems.add("services", "must be a list of service checks");
-            return;
-        }
-        for (std::size_t i = 0; i < list.size(); ++i)
-            parseService(list[i], "services[" + std::to_string(i) + "]", cfg, problems, cfg.services);
-        for (std::size_t i = 0; i < cfg.services.size(); ++i)
-            for (std::size_t j = 0; j < i; ++j)
-                if (cfg.services[i].name() == cfg.services[j].name())
-                    problems.add("services", cfg.services[i].name() + " is checked twice");
+    if (doc.contains("services")) parseServices(doc["services"], problems, cfg);
+}
+
+void parseServices(const json& list, Problems& problems, Config& cfg) {
+    if (!list.is_array()) {
+        problems.add("services", "must be a list of service checks");
+        return;
     }
+    const std::size_t before = cfg.services.size();
+    for (std::size_t i = 0; i < list.size(); ++i)
+        parseService(list[i], "services[" + std::to_string(i) + "]", cfg, problems, cfg.services);
+    for (std::size_t i = before; i < cfg.services.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (cfg.services[i].name() == cfg.services[j].name())
+                problems.add("services", cfg.services[i].name() + " is checked twice");
 }
 
 }  // namespace config_parse

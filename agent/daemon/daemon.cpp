@@ -397,7 +397,7 @@ void Daemon::reload() {
         return;
     }
     try {
-        Config next = loadConfig(options_.configPath, options_.cliVips);
+        Config next = loadConfig(options_.configPath, options_.cliVips, options_.configDir);
         if (!sameApi(next.api, cfg_.api))
             logWarning("reload: api listen addresses changed; restart the agent to apply them, ignoring");
         next.api.enabled = cfg_.api.enabled;

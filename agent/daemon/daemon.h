@@ -33,6 +33,7 @@ struct DaemonOptions {
     std::string stateDir;
     std::optional<std::string> configPath;  // nullopt: --vip only, nothing to reload
     std::vector<std::string> cliVips;
+    std::optional<std::string> configDir;
 };
 
 class Daemon final : public api::DrainControl {

@@ -39,7 +39,13 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     using nlohmann::json;
     json vips = json::array();
     for (const auto& v : cfg.vips) vips.push_back(v.str());
+    // Which file each VIP came from, when drop-ins are in use (the main file's otherwise).
+    json byFile = json::object();
+    if (!cfg.dropIns.empty())
+        for (std::size_t i = 0; i < cfg.vips.size() && i < cfg.vipSources.size(); ++i) byFile[cfg.vipSources[i]].push_back(cfg.vips[i].str());
     configJson_ = std::make_shared<const std::string>(json{{"source", cfg.source},
+                   {"drop_ins", cfg.dropIns},
+                   {"vips_by_file", std::move(byFile)},
                    {"vips", std::move(vips)},
                    {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
                    {"host_routes", cfg.hostRoutes},

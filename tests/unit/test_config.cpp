@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -263,5 +264,96 @@ TEST_SUITE("config") {
         }
         CHECK(msgOf((dir / "big.json").string()).find("big.json: cannot read: larger than 1 MiB") != std::string::npos);
         fs::remove_all(dir);
+    }
+}
+
+namespace {
+
+// A main file and its conf.d, in a fresh folder.
+struct DropInDir {
+    fixtures::TempDir dir{"lvs-dropins-"};
+    std::string main = (dir.path / "config.json").string();
+    void write(const std::string& name, const std::string& text) {
+        std::filesystem::create_directories((dir.path / name).parent_path());
+        std::ofstream(dir.path / name) << text;
+    }
+    std::vector<std::string> problems(const std::optional<std::string>& configDir = std::nullopt) {
+        try {
+            agent::loadConfig(main, {}, configDir);
+        } catch (const agent::ConfigError& e) {
+            return e.problems();
+        }
+        return {};
+    }
+};
+
+}  // namespace
+
+TEST_SUITE("config drop-ins") {
+    TEST_CASE("drop-ins add VIPs and services after the main file, in lexical order; each VIP knows its file") {
+        DropInDir d;
+        d.write("config.json", R"({"vips": ["198.51.100.1"], "drain_seconds": 2})");
+        d.write("conf.d/20-web.json", R"({"vips": ["198.51.100.3"], "services": [{"vip": "198.51.100.3", "port": 80}]})");
+        d.write("conf.d/10-mail.json", R"({"vips": ["198.51.100.2", "2001:db8::2"]})");
+        d.write("conf.d/README", "not JSON, not read");
+        d.write("conf.d/30-old.json.dpkg-old", "{");
+        d.write("conf.d/.hidden.json", "{");
+        const auto cfg = agent::loadConfig(d.main, {});
+        std::vector<std::string> vips;
+        for (const auto& v : cfg.vips) vips.push_back(v.str());
+        CHECK(vips == std::vector<std::string>{"198.51.100.1", "198.51.100.2", "2001:db8::2", "198.51.100.3"});
+        CHECK(cfg.vipSources == std::vector<std::string>{d.main, (d.dir.path / "conf.d/10-mail.json").string(),
+                                                          (d.dir.path / "conf.d/10-mail.json").string(),
+                                                          (d.dir.path / "conf.d/20-web.json").string()});
+        CHECK(cfg.dropIns.size() == 2);
+        REQUIRE(cfg.services.size() == 1);
+        CHECK(cfg.services[0].port == 80);
+        CHECK(cfg.drainSeconds == 2);
+    }
+
+    TEST_CASE("the main file may leave the VIPs to the drop-ins, and check their services") {
+        DropInDir d;
+        d.write("config.json", R"({"services": [{"vip": "198.51.100.7", "port": 443}]})");
+        d.write("conf.d/web.json", R"({"vips": ["198.51.100.7"]})");
+        const auto cfg = agent::loadConfig(d.main, {});
+        CHECK(cfg.vips.size() == 1);
+        CHECK(cfg.services.size() == 1);
+        std::filesystem::remove(d.dir.path / "conf.d/web.json");
+        CHECK(d.problems() == std::vector<std::string>{
+                                 d.main + ": vips: missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"] (here or in a drop-in)",
+                                 d.main + ": services[0].vip: \"198.51.100.7\" is not one of the configured vips"});
+    }
+
+    TEST_CASE("errors name the file and the field; a VIP in two files names both") {
+        DropInDir d;
+        d.write("config.json", R"({"vips": ["198.51.100.1"]})");
+        d.write("conf.d/a.json", R"({"vips": ["198.51.100.1", "198.51.100.2"], "drain_seconds": 9})");
+        d.write("conf.d/b.json", R"({"vips": ["198.51.100.2"], "services": [{"vip": "198.51.100.99", "port": 80}]})");
+        d.write("conf.d/c.json", R"({"vips": ["198.51.100.300"]})");
+        const std::string a = (d.dir.path / "conf.d/a.json").string(), b = (d.dir.path / "conf.d/b.json").string(),
+                          c = (d.dir.path / "conf.d/c.json").string();
+        const auto p = d.problems();
+        CHECK(p == std::vector<std::string>{
+                       a + ": drain_seconds: not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + d.main,
+                       c + ": vips[0]: \"198.51.100.300\" is not an IPv4 or IPv6 address"});
+        // with those fixed, the cross-file problems
+        d.write("conf.d/a.json", R"({"vips": ["198.51.100.1", "198.51.100.2"]})");
+        std::filesystem::remove(c);
+        CHECK(d.problems() == std::vector<std::string>{
+                                 a + ": vips[0]: 198.51.100.1 is also in " + d.main,
+                                 b + ": vips[0]: 198.51.100.2 is also in " + a,
+                                 b + ": services[0].vip: \"198.51.100.99\" is not one of the configured vips"});
+    }
+
+    TEST_CASE("--config-dir, a missing directory, a file where the directory should be, --vip") {
+        DropInDir d;
+        d.write("config.json", R"({"vips": ["198.51.100.1"]})");
+        d.write("elsewhere/x.json", R"({"vips": ["198.51.100.5"]})");
+        CHECK(agent::loadConfig(d.main, {}).vips.size() == 1);  // no conf.d: none
+        CHECK(agent::loadConfig(d.main, {}, (d.dir.path / "elsewhere").string()).vips.size() == 2);
+        d.write("conf.d", "a file");
+        CHECK(d.problems() == std::vector<std::string>{(d.dir.path / "conf.d").string() + ": the drop-in directory is not a directory"});
+        // --vip replaces the file's VIPs and the drop-ins' alike
+        CHECK(agent::loadConfig(d.main, {"198.51.100.9"}, (d.dir.path / "elsewhere").string()).vips.size() == 1);
     }
 }
