@@ -36,4 +36,17 @@ grep -q unrelated "$D/advice" && bad "unrelated script listed" || ok "unrelated 
 [ $rc = 1 ] && grep -q "found no VIP" "$D/err" && ok "nothing found: exit 1" || bad "exit $rc: $(cat "$D/err")"
 "$AGENT" import --from "$D/missing" > /dev/null 2> "$D/err"; rc=$?
 [ $rc = 2 ] && grep -q "cannot read" "$D/err" && ok "unreadable --from: exit 2" || bad "exit $rc: $(cat "$D/err")"
+# The corpus of real-world setups: exact output, and `check` accepts each configuration.
+CORPUS=$(cd "$(dirname "$0")" && pwd)/import-corpus
+for c in "$CORPUS"/*/; do
+  name=$(basename "$c")
+  "$AGENT" import --sysroot "$c" > "$D/$name.json" 2> "$D/$name.stderr"; rc=$?
+  [ $rc = 0 ] && ok "corpus $name: exit 0" || bad "corpus $name: exit $rc"
+  diff -u "$c/expected.json" "$D/$name.json" > "$D/diff" && ok "corpus $name: the configuration as expected" || { bad "corpus $name: configuration differs:"; cat "$D/diff"; }
+  diff -u "$c/expected.stderr" "$D/$name.stderr" > "$D/diff" && ok "corpus $name: the lines to delete as expected" || { bad "corpus $name: advice differs:"; cat "$D/diff"; }
+  "$AGENT" check -c "$D/$name.json" > /dev/null 2>&1 && ok "corpus $name: check accepts it" || bad "corpus $name: check refuses it"
+done
+# files as arguments, as a new user types it
+"$AGENT" import "$CORPUS/lvs_server/etc/init.d/lvs_server.sh" > "$D/pos.json" 2>/dev/null; rc=$?
+[ $rc = 0 ] && grep -q 198.51.100.202 "$D/pos.json" && ok "import FILE (positional)" || bad "import FILE: exit $rc"
 [ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }
