@@ -1,7 +1,11 @@
 #include "agent/tools/doctor.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -202,6 +206,131 @@ void checkLoManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     if (!any) add(out, "lo-managers", V::Ok, "no ifupdown, ifcfg or NetworkManager configuration manages lo aliases");
 }
 
+// An INI file's key=value lines, in order, with their section ("[Match]" -> "Match").
+struct IniLine {
+    std::string section, key, value;
+    int line = 0;
+};
+std::vector<IniLine> iniLines(const std::string& text) {
+    std::vector<IniLine> out;
+    std::istringstream in(text);
+    std::string l, section;
+    for (int n = 1; std::getline(in, l); ++n) {
+        const auto b = l.find_first_not_of(" \t");
+        if (b == std::string::npos || l[b] == '#' || l[b] == ';') continue;
+        if (l[b] == '[') {
+            section = l.substr(b + 1, l.find(']', b) == std::string::npos ? std::string::npos : l.find(']', b) - b - 1);
+            continue;
+        }
+        const auto eq = l.find('=');
+        if (eq == std::string::npos) continue;
+        auto trim = [](std::string s) {
+            s.erase(0, s.find_first_not_of(" \t"));
+            s.erase(s.find_last_not_of(" \t\r") + 1);
+            return s;
+        };
+        out.push_back({section, trim(l.substr(b, eq - b)), trim(l.substr(eq + 1)), n});
+    }
+    return out;
+}
+
+// Whether a networkd [Match] Name= list (shell globs, "!" negates all) matches "lo". A
+// .network without Name= (and with no other match) matches every link.
+bool networkMatchesLo(const std::vector<IniLine>& lines) {
+    bool anyMatch = false, named = false, lo = false;
+    for (const auto& l : lines) {
+        if (l.section != "Match") continue;
+        anyMatch = true;
+        if (l.key != "Name") continue;
+        named = true;
+        std::istringstream words(l.value);
+        std::string w;
+        bool negate = false;
+        std::vector<std::string> globs;
+        while (words >> w) {
+            if (w[0] == '!') {
+                negate = true;
+                w = w.substr(1);
+            }
+            if (!w.empty()) globs.push_back(w);
+        }
+        const bool hit = std::any_of(globs.begin(), globs.end(), [](const std::string& g) { return ::fnmatch(g.c_str(), "lo", 0) == 0; });
+        lo = negate ? !hit : hit;
+    }
+    return named ? lo : !anyMatch;
+}
+
+void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const std::string share = "/usr/share/lvs-rs-agent";
+    bool any = false;
+    // systemd-networkd managing lo drops the addresses and routes it did not configure
+    std::map<std::string, bool> keeps;  // .network path -> KeepConfiguration=static|yes in it or its drop-ins
+    std::vector<std::pair<std::string, int>> matching;
+    for (const auto& f : in.networkdFiles) {
+        const auto lines = iniLines(f.content);
+        const bool dropIn = f.path.find(".network.d/") != std::string::npos;
+        const std::string owner = dropIn ? f.path.substr(0, f.path.find(".network.d/") + 8) : f.path;
+        for (const auto& l : lines)
+            if (l.section == "Network" && l.key == "KeepConfiguration" && (l.value == "static" || l.value == "yes" || l.value == "true"))
+                keeps[std::filesystem::path(owner).filename().string()] = true;
+        if (!dropIn && networkMatchesLo(lines)) matching.emplace_back(f.path, lines.empty() ? 0 : lines.front().line);
+    }
+    for (const auto& [path, line] : matching) {
+        if (keeps[std::filesystem::path(path).filename().string()]) continue;
+        any = true;
+        const std::string name = std::filesystem::path(path).filename().string();
+        add(out, "network-managers", V::Warn,
+            path + " makes systemd-networkd manage lo without KeepConfiguration=static: it removes the VIPs when it (re)configures lo, and the agent has to fight it",
+            "install " + share + "/networkd-keep-configuration.conf as /etc/systemd/network/" + name + ".d/lvs-rs-agent.conf, then networkctl reload");
+    }
+    if (in.networkdEnabled || !in.networkdFiles.empty()) {
+        std::string manage = "yes";
+        std::string where;
+        for (const auto& f : in.networkdConf)
+            for (const auto& l : iniLines(f.content))
+                if (l.section == "Network" && l.key == "ManageForeignRoutes") {
+                    manage = l.value;
+                    where = f.path + ":" + std::to_string(l.line);
+                }
+        if (manage != "no" && manage != "false" && manage != "0") {
+            any = true;
+            add(out, "network-managers", V::Warn,
+                "systemd-networkd is in use with ManageForeignRoutes=" + manage + (where.empty() ? " (the default)" : " (" + where + ")") +
+                    ": when it starts it removes routes it did not configure, the agent's host routes among them",
+                "install " + share + "/networkd.conf.d/lvs-rs-agent.conf as /etc/systemd/networkd.conf.d/lvs-rs-agent.conf, then restart systemd-networkd");
+        }
+    }
+    // NetworkManager (1.42 and later manages lo too) unless lo is unmanaged
+    if (in.nmEnabled || !in.nmConf.empty()) {
+        bool unmanaged = false;
+        for (const auto& f : in.nmConf)
+            for (const auto& l : iniLines(f.content))
+                if (l.section == "keyfile" && l.key == "unmanaged-devices")
+                    unmanaged = l.value.find("interface-name:lo") != std::string::npos || l.value.find("interface-name:=lo") != std::string::npos;
+        if (!unmanaged) {
+            any = true;
+            add(out, "network-managers", V::Warn,
+                "NetworkManager is in use and lo is not among its unmanaged-devices: a NetworkManager that manages lo removes addresses it did not configure",
+                "install " + share + "/NetworkManager/conf.d/lvs-rs-agent.conf as /etc/NetworkManager/conf.d/99-lvs-rs-agent.conf, then nmcli general reload");
+        }
+    }
+    // netplan renders lo for networkd or NetworkManager when it names it
+    static const std::regex netplanLo(R"(^\s+lo:\s*$)");
+    for (const auto& f : in.netplanFiles) {
+        std::istringstream text(f.content);
+        std::string l;
+        for (int n = 1; std::getline(text, l); ++n)
+            if (std::regex_search(l, netplanLo)) {
+                any = true;
+                add(out, "network-managers", V::Warn,
+                    f.path + ":" + std::to_string(n) + " has netplan configure lo, so its renderer (networkd or NetworkManager) manages lo and removes the VIPs",
+                    "leave lo out of netplan (the agent binds the VIPs); if it must stay, apply the networkd or NetworkManager snippet from " + share);
+                break;
+            }
+    }
+    if (!any) add(out, "network-managers", V::Ok, "no systemd-networkd, NetworkManager or netplan configuration would remove the agent's addresses or routes");
+}
+
 const char* verdictWord(V v) { return v == V::Ok ? "ok" : v == V::Warn ? "warn" : "FAIL"; }
 
 }  // namespace
@@ -216,6 +345,7 @@ std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
     checkIpvs(in, out);
     checkDefaultRoute(in, out);
     checkLoManagers(in, out);
+    checkNetworkManagers(in, out);
     return out;
 }
 

@@ -39,6 +39,13 @@ struct DoctorInput {
     std::vector<std::string> defaultGateways;                     // IPv4 default route gateways
     std::vector<TextFile> sysctlFiles;                            // sysctl.conf and sysctl.d
     std::vector<TextFile> networkFiles;                           // ifupdown, ifcfg, NetworkManager
+    // The network managers that remove addresses and routes they did not configure:
+    std::vector<TextFile> networkdFiles;     // systemd-networkd .network files (and their .d drop-ins)
+    std::vector<TextFile> networkdConf;      // networkd.conf and networkd.conf.d/*.conf
+    std::vector<TextFile> nmConf;            // NetworkManager.conf and conf.d/*.conf
+    std::vector<TextFile> netplanFiles;      // /etc/netplan/*.yaml
+    bool networkdEnabled = false;            // systemd-networkd.service enabled
+    bool nmEnabled = false;                  // NetworkManager.service enabled
 };
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in);

@@ -130,6 +130,28 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     collectDir(sysroot / "etc/network/interfaces.d", in.networkFiles, sysroot);
     collectDir(sysroot / "etc/sysconfig/network-scripts", in.networkFiles, sysroot, "ifcfg-lo");
     collectDir(sysroot / "etc/NetworkManager/system-connections", in.networkFiles, sysroot);
+    // systemd-networkd: the later directories override files of the same name, as networkd reads them
+    for (const char* d : {"lib/systemd/network", "usr/lib/systemd/network", "run/systemd/network", "etc/systemd/network"}) {
+        collectDir(sysroot / d, in.networkdFiles, sysroot, "", ".network");
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(sysroot / d, ec))
+            if (e.path().extension() == ".d" && e.path().stem().extension() == ".network")
+                collectDir(e.path(), in.networkdFiles, sysroot, "", ".conf");
+    }
+    collect(sysroot / "etc/systemd/networkd.conf", in.networkdConf, sysroot);
+    for (const char* d : {"usr/lib/systemd/networkd.conf.d", "run/systemd/networkd.conf.d", "etc/systemd/networkd.conf.d"})
+        collectDir(sysroot / d, in.networkdConf, sysroot, "", ".conf");
+    collect(sysroot / "etc/NetworkManager/NetworkManager.conf", in.nmConf, sysroot);
+    for (const char* d : {"usr/lib/NetworkManager/conf.d", "run/NetworkManager/conf.d", "etc/NetworkManager/conf.d"})
+        collectDir(sysroot / d, in.nmConf, sysroot, "", ".conf");
+    collectDir(sysroot / "etc/netplan", in.netplanFiles, sysroot, "", ".yaml");
+    std::error_code ec;
+    for (const char* w : {"etc/systemd/system/multi-user.target.wants", "etc/systemd/system/network-online.target.wants",
+                          "etc/systemd/system/sockets.target.wants"}) {
+        in.networkdEnabled = in.networkdEnabled || std::filesystem::exists(sysroot / w / "systemd-networkd.service", ec) ||
+                             std::filesystem::exists(sysroot / w / "systemd-networkd.socket", ec);
+        in.nmEnabled = in.nmEnabled || std::filesystem::exists(sysroot / w / "NetworkManager.service", ec);
+    }
     return in;
 }
 

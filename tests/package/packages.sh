@@ -42,7 +42,8 @@ grep -q procps <<<"$(dpkg-deb -f "$deb" Depends)" && bad "depends on procps" || 
 files=$(dpkg-deb -c "$deb")
 for want in ./usr/sbin/lvs-rs-agent ./lib/systemd/system/lvs-rs-agent.service ./usr/share/man/man8/lvs-rs-agent.8.gz \
             ./usr/share/bash-completion/completions/lvs-rs-agent ./etc/lvs-rs-agent/config.json \
-            ./etc/iproute2/rt_protos.d/lvs-rs-agent.conf ./usr/share/doc/lvs-rs-agent/copyright; do
+            ./etc/iproute2/rt_protos.d/lvs-rs-agent.conf ./usr/share/doc/lvs-rs-agent/copyright \
+            ./usr/share/lvs-rs-agent/networkd.conf.d/lvs-rs-agent.conf ./usr/share/lvs-rs-agent/NetworkManager/conf.d/lvs-rs-agent.conf; do
   grep -qF -- " $want" <<<"$files" && ok "contains $want" || bad "missing $want"
 done
 X=$B/ctl; dpkg-deb -e "$deb" "$X"
@@ -73,7 +74,7 @@ rpmf=$(ls "$R"/RPMS/*/lvs-rs-agent-"$VERSION"-*.rpm 2>/dev/null | head -1)
 if [ -f "$rpmf" ]; then
   ok "built $(basename "$rpmf") in $((SECONDS - t0)) s"
   list=$(rpm -qpl "$rpmf" 2>/dev/null)
-  for want in /usr/sbin/lvs-rs-agent /usr/lib/systemd/system/lvs-rs-agent.service /etc/lvs-rs-agent/config.json /usr/share/man/man8/lvs-rs-agent.8; do
+  for want in /usr/sbin/lvs-rs-agent /usr/lib/systemd/system/lvs-rs-agent.service /etc/lvs-rs-agent/config.json /usr/share/man/man8/lvs-rs-agent.8 /usr/share/lvs-rs-agent/networkd-keep-configuration.conf; do
     grep -qx -- "$want" <<<"$list" && ok "rpm contains $want" || bad "rpm lacks $want"
   done
   grep -qx /etc/lvs-rs-agent/config.json <<<"$(rpm -qpc "$rpmf" 2>/dev/null)" && ok "rpm: config is %config" || bad "rpm: config not %config"

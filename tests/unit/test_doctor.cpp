@@ -62,4 +62,61 @@ TEST_SUITE("doctor") {
         CHECK(it->what.find("also an IPVS virtual service") != std::string::npos);
         CHECK(it->fix.find("fwmark") != std::string::npos);
     }
+
+    TEST_CASE("network managers that would remove the agent's addresses and routes, each named with its fix") {
+        auto checks = [](const DoctorInput& in) {
+            std::vector<DoctorCheck> out;
+            for (const auto& c : diagnose(in))
+                if (c.check == "network-managers") out.push_back(c);
+            return out;
+        };
+        DoctorInput in;
+        in.config.vips = {ip("198.51.100.188")};
+        auto nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].verdict == DoctorCheck::Verdict::Ok);
+
+        // networkd: a .network matching lo (by glob), and the default ManageForeignRoutes
+        in.networkdEnabled = true;
+        in.networkdFiles = {{.path = "/etc/systemd/network/10-lo.network", .content = "[Match]\nName=l*\n[Network]\nAddress=127.0.0.1/8\n"},
+                            {.path = "/etc/systemd/network/20-eth.network", .content = "[Match]\nName=eth0 en*\n[Network]\nDHCP=yes\n"},
+                            {.path = "/etc/systemd/network/30-not-lo.network", .content = "[Match]\nName=!lo\n"}};
+        nm = checks(in);
+        REQUIRE(nm.size() == 2);
+        CHECK(nm[0].verdict == DoctorCheck::Verdict::Warn);
+        CHECK(nm[0].what.find("/etc/systemd/network/10-lo.network makes systemd-networkd manage lo without KeepConfiguration=static") == 0);
+        CHECK(nm[0].fix == "install /usr/share/lvs-rs-agent/networkd-keep-configuration.conf as /etc/systemd/network/10-lo.network.d/lvs-rs-agent.conf, then networkctl reload");
+        CHECK(nm[1].what.find("ManageForeignRoutes=yes (the default)") != std::string::npos);
+        CHECK(nm[1].fix.find("/etc/systemd/networkd.conf.d/lvs-rs-agent.conf") != std::string::npos);
+
+        // the shipped snippets, installed: nothing left to warn about
+        in.networkdFiles.push_back({.path = "/etc/systemd/network/10-lo.network.d/lvs-rs-agent.conf", .content = "[Network]\nKeepConfiguration=static\n"});
+        in.networkdConf = {{.path = "/etc/systemd/networkd.conf.d/lvs-rs-agent.conf", .content = "[Network]\nManageForeignRoutes=no\n"}};
+        nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].verdict == DoctorCheck::Verdict::Ok);
+
+        // a .network with an empty [Match] matches every link, lo too
+        in.networkdFiles.push_back({.path = "/run/systemd/network/99-all.network", .content = "[Match]\n[Network]\nLinkLocalAddressing=no\n"});
+        nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].what.find("/run/systemd/network/99-all.network makes") == 0);
+        in.networkdFiles.pop_back();
+
+        // NetworkManager without lo unmanaged; then with the snippet
+        in.nmEnabled = true;
+        in.nmConf = {{.path = "/etc/NetworkManager/NetworkManager.conf", .content = "[main]\nplugins=ifupdown,keyfile\n"}};
+        nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].what.find("NetworkManager is in use and lo is not among its unmanaged-devices") == 0);
+        CHECK(nm[0].fix.find("/etc/NetworkManager/conf.d/99-lvs-rs-agent.conf") != std::string::npos);
+        in.nmConf.push_back({.path = "/etc/NetworkManager/conf.d/99-lvs-rs-agent.conf", .content = "[keyfile]\nunmanaged-devices=interface-name:lo\n"});
+        CHECK(checks(in)[0].verdict == DoctorCheck::Verdict::Ok);
+
+        // netplan naming lo
+        in.netplanFiles = {{.path = "/etc/netplan/01-lo.yaml", .content = "network:\n  version: 2\n  ethernets:\n    lo:\n      addresses: [127.0.0.1/8]\n"}};
+        nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].what.find("/etc/netplan/01-lo.yaml:4 has netplan configure lo") == 0);
+    }
 }
