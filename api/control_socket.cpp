@@ -98,7 +98,7 @@ struct Client {
     std::string line;
     Clock::time_point deadline;
     int wanted = -1;  // a command requested from the loop, awaiting its publication: 0 undrain, 1 drain, 2 reload
-    std::uint64_t reloadsBefore = 0;
+    std::uint64_t ticket = 0;  // the reload it waits for
 };
 
 // The peer has closed its end entirely (a half-close after the command is fine: it still
@@ -132,7 +132,7 @@ void ControlServer::serve() {
             std::string reply;
             bool close = false;
             if (c.wanted == 2) {
-                if (const auto snap = store_.get(); snap->reloads > c.reloadsBefore) {
+                if (const auto snap = store_.get(); snap->reloadServed >= c.ticket) {
                     reply = reloadDone(snap->lastReloadOk, snap->lastReload);
                 } else if (now >= c.deadline) {
                     reply = "error reload requested, but the agent's loop has not reported it within " +
@@ -159,8 +159,7 @@ void ControlServer::serve() {
                     } else if (gone(c.fd)) {
                         close = true;  // its client left: not applied
                     } else if (*cmd == ControlCommand::Reload) {
-                        c.reloadsBefore = snap->reloads;
-                        control_.requestReload();
+                        c.ticket = control_.requestReload();
                         c.wanted = 2;
                         c.deadline = now + kReloadDeadline;
                     } else if (snap->draining == drain) {

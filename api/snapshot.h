@@ -95,7 +95,8 @@ struct Snapshot {
     bool draining = false;
     bool exiting = false;  // stopping: an undrain is refused
     bool fighting = false;
-    std::uint64_t reloads = 0;  // reloads attempted; the control socket waits for it to move
+    std::uint64_t reloads = 0;        // reloads attempted (SIGHUP and requested)
+    std::uint64_t reloadServed = 0;   // the last requestReload() ticket the loop has answered
     bool lastReloadOk = true;
     std::string lastReload;
     std::map<std::string, std::uint64_t> repairs;  // kind -> count
@@ -238,8 +239,9 @@ class DrainControl {
 public:
     virtual ~DrainControl() = default;
     virtual void requestDrain(bool drain) = 0;
-    // Read the configuration again (as SIGHUP); the outcome shows in Snapshot::reloads.
-    virtual void requestReload() {}
+    // Read the configuration again (as SIGHUP). Returns a ticket: the outcome is published
+    // with Snapshot::reloadServed >= ticket (a reload that started after the request).
+    virtual std::uint64_t requestReload() { return 0; }
 };
 
 }  // namespace api

@@ -92,9 +92,10 @@ namespace {
 constexpr std::chrono::seconds kExtendEvery{5};
 }  // namespace
 
-void Daemon::requestReload() {
-    pendingReload_.store(true);
+std::uint64_t Daemon::requestReload() {
+    const std::uint64_t ticket = ++reloadRequested_;
     wake();
+    return ticket;
 }
 
 void Daemon::requestDrain(bool drain) {
@@ -300,7 +301,7 @@ void Daemon::onSignal() {
     signalfd_siginfo si;
     while (::read(signals_, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            reload();
+            reload(state_.reloadServed);
         } else if (state_.exiting) {
             logInfo("second stop signal: skipping the rest of the drain");
             drainDeadline_ = Clock::now();
@@ -312,7 +313,9 @@ void Daemon::onSignal() {
 
 void Daemon::onWake() {
     drainFd(wake_);
-    if (pendingReload_.exchange(false)) reload();
+    // Every request made before this point is answered by this one reload: it reads the
+    // files after they were asked for.
+    if (const std::uint64_t wanted = reloadRequested_.load(); wanted > state_.reloadServed) reload(wanted);
     const int drain = pendingDrain_.exchange(-1);
     if (drain >= 0) {
         if (state_.exiting && drain == 0) {
@@ -385,13 +388,14 @@ void Daemon::publish() {
     store_.publish(std::move(snap));
 }
 
-void Daemon::reload() {
+void Daemon::reload(std::uint64_t served) {
     notifier_.reloading();
     ++state_.reloads;
     if (!options_.configPath) {
         logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
         state_.lastReloadOk = true;
         state_.lastReload = "nothing to reload: started with --vip only";
+        state_.reloadServed = served;
         publish();
         notifier_.ready(statusLine(*store_.get()));
         return;
@@ -417,6 +421,7 @@ void Daemon::reload() {
         board_.rebuild(cfg_, *reconciler_);
         state_.lastReloadOk = true;
         state_.lastReload = "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)";
+        state_.reloadServed = served;
         publish();
     } catch (const ConfigError& e) {
         for (const auto& p : e.problems()) logError(p);
@@ -426,6 +431,7 @@ void Daemon::reload() {
         state_.lastReload = "reload rejected, the previous configuration stays in force: " +
                             (problems.empty() ? std::string("invalid configuration") : problems.front()) +
                             (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : "");
+        state_.reloadServed = served;
         publish();
     }
     notifier_.ready(statusLine(*store_.get()));

@@ -54,8 +54,10 @@ public:
     Exit finish();
 
     void requestDrain(bool drain) override;  // any thread
-    void requestReload() override;           // any thread
-    void reload();                           // SIGHUP
+    std::uint64_t requestReload() override;  // any thread
+    // SIGHUP, or requested: served is the ticket its outcome answers (published with it,
+    // and only with it: nothing published half-way through carries it).
+    void reload(std::uint64_t served);
     void beginExit();                        // SIGTERM, SIGINT
 
     const Reconciler& reconciler() const { return *reconciler_; }
@@ -85,7 +87,7 @@ private:
     std::optional<Reconciler> reconciler_;
     int epoll_ = -1, timer_ = -1, signals_ = -1, wake_ = -1;
     std::atomic<int> pendingDrain_{-1};
-    std::atomic<bool> pendingReload_{false};
+    std::atomic<std::uint64_t> reloadRequested_{0};  // tickets handed out by requestReload()
 
     api::SnapshotStore store_;
     ReadinessBoard board_;

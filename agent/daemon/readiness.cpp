@@ -92,6 +92,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->draining = state.draining;
     s->exiting = state.exiting;
     s->reloads = state.reloads;
+    s->reloadServed = state.reloadServed;
     s->lastReloadOk = state.lastReloadOk;
     s->lastReload = state.lastReload;
     s->fighting = r.damper().fighting();

@@ -40,6 +40,7 @@ struct DaemonState {
     std::vector<std::string> unmanaged;  // addresses on lo not managed, at the last full look
     double startedAtUnix = 0;
     std::uint64_t reloads = 0;        // reloads attempted (SIGHUP, `lvs-rs-agent reload`)
+    std::uint64_t reloadServed = 0;   // the last requested reload answered (its ticket)
     bool lastReloadOk = true;
     std::string lastReload;           // what the last one did, or why it was rejected
     static constexpr std::size_t kRecentDrift = 20;

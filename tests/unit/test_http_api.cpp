@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+
+#include <future>
 #include <sys/un.h>
 
 #include <atomic>
@@ -442,13 +444,16 @@ struct PublishingControl : DrainControl {
     }
     // a reload: accepted or rejected, as the test sets it
     std::atomic<bool> reloadOk{true};
-    void requestReload() override {
+    std::uint64_t tickets = 0;
+    std::uint64_t requestReload() override {
         auto next = std::make_shared<Snapshot>();
         next->draining = store.get()->draining;
         next->reloads = store.get()->reloads + 1;
+        next->reloadServed = ++tickets;
         next->lastReloadOk = reloadOk;
         next->lastReload = reloadOk ? "reloaded /etc/x.json: 2 VIP(s)" : "reload rejected, the previous configuration stays in force: vips: bad\nline";
         store.publish(std::move(next));
+        return tickets;
     }
 };
 
@@ -491,6 +496,34 @@ TEST_SUITE("http_api") {
         h.control.reloadOk = false;
         CHECK(controlRequest(h.sock, "reload").value() ==
               "error reload rejected, the previous configuration stays in force: vips: bad line");
+    }
+
+    TEST_CASE("control socket: a reload's answer is its own, not that of a SIGHUP published meanwhile") {
+        fixtures::TempDir dir{"lvs-control-reload-"};
+        SnapshotStore store;
+        store.publish(std::make_shared<Snapshot>());
+        struct Deferred : DrainControl {
+            std::atomic<std::uint64_t> asked{0};
+            void requestDrain(bool) override {}
+            std::uint64_t requestReload() override { return ++asked; }
+        } control;
+        ControlServer server{control, store};
+        const auto sock = dir.path / "control.sock";
+        REQUIRE(server.start(sock));
+        auto reply = std::async(std::launch::async, [&] { return controlRequest(sock, "reload"); });
+        REQUIRE(eventually([&] { return control.asked == 1; }));
+        auto sighup = std::make_shared<Snapshot>();  // an earlier SIGHUP's outcome, published late
+        sighup->reloads = 1;
+        sighup->lastReloadOk = false;
+        sighup->lastReload = "reload rejected, the previous configuration stays in force: old";
+        store.publish(sighup);
+        CHECK(reply.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+        auto served = std::make_shared<Snapshot>();
+        served->reloads = 2;
+        served->reloadServed = 1;
+        served->lastReload = "reloaded /etc/x.json: 1 VIP(s)";
+        store.publish(served);
+        CHECK(reply.get().value() == "ok reloaded /etc/x.json: 1 VIP(s)");
     }
 
     TEST_CASE("control socket: a trickling client holds nobody up") {
