@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -97,7 +98,7 @@ struct Client {
     int fd = -1;
     std::string line;
     Clock::time_point deadline;
-    int wanted = -1;  // a command requested from the loop, awaiting its publication: 0 undrain, 1 drain, 2 reload
+    std::optional<ControlCommand> wanted;  // requested from the loop, awaiting its publication
     std::uint64_t ticket = 0;  // the reload it waits for
 };
 
@@ -118,10 +119,10 @@ void ControlServer::serve() {
         auto now = Clock::now();
         int timeout = -1;
         for (const auto& c : clients) {
-            fds.push_back({.fd = c.fd, .events = static_cast<short>(c.wanted < 0 ? POLLIN : 0), .revents = 0});
+            fds.push_back({.fd = c.fd, .events = static_cast<short>(c.wanted ? 0 : POLLIN), .revents = 0});
             const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count());
             timeout = std::max(0, timeout < 0 ? left : std::min(timeout, left));
-            if (c.wanted >= 0) timeout = std::min(timeout, 5);  // watching for the loop's publication
+            if (c.wanted) timeout = std::min(timeout, 5);  // watching for the loop's publication
         }
         if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
         if (fds[0].revents & POLLIN) break;
@@ -131,16 +132,16 @@ void ControlServer::serve() {
             const short rev = fds[i + 2].revents;
             std::string reply;
             bool close = false;
-            if (c.wanted == 2) {
+            if (c.wanted == ControlCommand::Reload) {
                 if (const auto snap = store_.get(); snap->reloadServed >= c.ticket) {
                     reply = reloadDone(snap->lastReloadOk, snap->lastReload);
                 } else if (now >= c.deadline) {
                     reply = "error reload requested, but the agent's loop has not reported it within " +
                             std::to_string(kReloadDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
                 }
-            } else if (c.wanted >= 0) {
-                if (store_.get()->draining == (c.wanted == 1)) {
-                    reply = controlDone(c.wanted == 1, false);
+            } else if (c.wanted) {
+                if (const bool drain = c.wanted == ControlCommand::Drain; store_.get()->draining == drain) {
+                    reply = controlDone(drain, false);
                 } else if (now >= c.deadline) {
                     reply = "error requested, but the agent's loop has not published it within " +
                             std::to_string(kConfirmDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
@@ -160,7 +161,7 @@ void ControlServer::serve() {
                         close = true;  // its client left: not applied
                     } else if (*cmd == ControlCommand::Reload) {
                         c.ticket = control_.requestReload();
-                        c.wanted = 2;
+                        c.wanted = ControlCommand::Reload;
                         c.deadline = now + kReloadDeadline;
                     } else if (snap->draining == drain) {
                         reply = controlDone(drain, true);
@@ -168,7 +169,7 @@ void ControlServer::serve() {
                         reply = "error undrain refused: the agent is exiting and drains before it does\n";
                     } else {
                         control_.requestDrain(drain);
-                        c.wanted = drain ? 1 : 0;
+                        c.wanted = *cmd;
                         c.deadline = now + kConfirmDeadline;
                     }
                 } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -177,7 +178,7 @@ void ControlServer::serve() {
                     reply = "error command too long (drain, undrain, reload)\n";
                 }
             }
-            if (reply.empty() && !close && c.wanted < 0 && now >= c.deadline)
+            if (reply.empty() && !close && !c.wanted && now >= c.deadline)
                 reply = "error no command within " + std::to_string(kLineDeadline.count() / 1000) + " s\n";
             if (!reply.empty()) {
                 ::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -196,7 +197,7 @@ void ControlServer::serve() {
                 ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);
             } else if (fd >= 0) {
-                clients.push_back({.fd = fd, .line = {}, .deadline = now + kLineDeadline, .wanted = -1});
+                clients.push_back({.fd = fd, .line = {}, .deadline = now + kLineDeadline, .wanted = {}});
             }
         }
     }

@@ -7,34 +7,31 @@
 
 namespace agent {
 
-int runDrain(const Options& o, bool drain) {
-    auto reply = api::controlRequest(std::filesystem::path(o.stateDir) / "control.sock", drain ? "drain" : "undrain");
+namespace {
+
+// One command to the running daemon; its reply printed ("ok ...") or logged ("error
+// ..."): exit 0, or 1. A reload the daemon rejected for its configuration exits 2, like
+// every configuration error; one it did not answer in time, 1.
+int control(const Options& o, const std::string& command, int timeoutSeconds) {
+    auto reply = api::controlRequest(std::filesystem::path(o.stateDir) / "control.sock", command, timeoutSeconds);
     if (!reply) {
         logError(reply.error());
         return kFailed;
     }
     if (reply->rfind("ok ", 0) != 0) {
         logError(reply->rfind("error ", 0) == 0 ? reply->substr(6) : *reply);
-        return kFailed;
+        return command == "reload" && reply->find("reload rejected") != std::string::npos ? kUsage : kFailed;
     }
     std::printf("%s\n", reply->substr(3).c_str());
     return kOk;
 }
 
+}  // namespace
+
+int runDrain(const Options& o, bool drain) { return control(o, drain ? "drain" : "undrain", 10); }
+
 int runReload(const Options& o) {
-    auto reply = api::controlRequest(std::filesystem::path(o.stateDir) / "control.sock", "reload",
-                                      static_cast<int>(api::ControlServer::kReloadDeadline.count() / 1000) + 10);
-    if (!reply) {
-        logError(reply.error());
-        return kFailed;
-    }
-    if (reply->rfind("ok ", 0) != 0) {
-        logError(reply->rfind("error ", 0) == 0 ? reply->substr(6) : *reply);
-        // rejected by the daemon (the configuration), rather than not answered
-        return reply->find("reload rejected") != std::string::npos ? kUsage : kFailed;
-    }
-    std::printf("%s\n", reply->substr(3).c_str());
-    return kOk;
+    return control(o, "reload", static_cast<int>(api::ControlServer::kReloadDeadline.count() / 1000) + 10);
 }
 
 }  // namespace agent

@@ -255,7 +255,7 @@ struct DropIn {
     std::string path;
     json doc;
     std::vector<netcfg::IpAddress> vips;
-    std::vector<std::size_t> index;  // each VIP's position in the file's "vips"
+    std::vector<std::size_t> index;  // each VIP's position in the file's "vips" (a file with a problem is never merged)
 };
 
 // The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
@@ -292,12 +292,11 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
                     std::vector<std::string> texts;
                     vipTexts(d.doc["vips"], problems, texts, d.index);
                     checkVips(texts, d.index, "vips", problems, d.vips);
-                    if (d.vips.size() != d.index.size()) d.index.clear();  // (problems reported; nothing is used)
                 }
             }
             out.push_back(std::move(d));
-            problems.throwIfAny();
-        } catch (const ConfigError& e) {
+            all.insert(all.end(), problems.lines().begin(), problems.lines().end());
+        } catch (const ConfigError& e) {  // unreadable, or not a JSON object
             all.insert(all.end(), e.problems().begin(), e.problems().end());
         }
     }
@@ -342,22 +341,14 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
                 cfg.vipSources.push_back(d.path);
             }
         }
-        try {
-            p.throwIfAny();
-        } catch (const ConfigError& e) {
-            problems.insert(problems.end(), e.problems().begin(), e.problems().end());
-        }
+        problems.insert(problems.end(), p.lines().begin(), p.lines().end());
         cfg.dropIns.push_back(d.path);
     }
     for (const auto& d : dropIns) {
         if (!d.doc.contains("services")) continue;
         Problems p(d.path);
         parseServices(d.doc["services"], p, cfg);
-        try {
-            p.throwIfAny();
-        } catch (const ConfigError& e) {
-            problems.insert(problems.end(), e.problems().begin(), e.problems().end());
-        }
+        problems.insert(problems.end(), p.lines().begin(), p.lines().end());
     }
     if (!problems.empty()) throw ConfigError(problems);
     return cfg;

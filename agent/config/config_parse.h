@@ -15,6 +15,7 @@ public:
         list_.push_back(source_ + ": " + field + ": " + problem);
     }
     bool empty() const { return list_.empty(); }
+    const std::vector<std::string>& lines() const { return list_; }
     void throwIfAny() const;
     const std::string& source() const { return source_; }
 

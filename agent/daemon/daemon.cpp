@@ -391,50 +391,47 @@ void Daemon::publish() {
 void Daemon::reload(std::uint64_t served) {
     notifier_.reloading();
     ++state_.reloads;
-    if (!options_.configPath) {
-        logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
-        state_.lastReloadOk = true;
-        state_.lastReload = "nothing to reload: started with --vip only";
+    // The outcome, published once at the end with the ticket it answers, then READY=1.
+    auto done = [&](bool ok, std::string what) {
+        state_.lastReloadOk = ok;
+        state_.lastReload = std::move(what);
         state_.reloadServed = served;
         publish();
         notifier_.ready(statusLine(*store_.get()));
-        return;
+    };
+    if (!options_.configPath) {
+        logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
+        return done(true, "nothing to reload: started with --vip only");
     }
+    Config next;
     try {
-        Config next = loadConfig(options_.configPath, options_.cliVips, options_.configDir);
-        if (!sameApi(next.api, cfg_.api))
-            logWarning("reload: api listen addresses changed; restart the agent to apply them, ignoring");
-        next.api.enabled = cfg_.api.enabled;
-        next.api.host = cfg_.api.host;
-        next.api.port = cfg_.api.port;
-        next.api.agentCheckPort = cfg_.api.agentCheckPort;
-        if (http_) http_->setToken(next.api.token);
-        if (!sameServices(next.services, cfg_.services)) {
-            checker_.reset();
-            checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
-        }
-        if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_, next.checkIntervalMs);
-        cfg_ = std::move(next);
-        reconciler_->setDesired(desiredFrom(cfg_));
-        logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
-        pass(true);
-        board_.rebuild(cfg_, *reconciler_);
-        state_.lastReloadOk = true;
-        state_.lastReload = "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)";
-        state_.reloadServed = served;
-        publish();
+        next = loadConfig(options_.configPath, options_.cliVips, options_.configDir);
     } catch (const ConfigError& e) {
-        for (const auto& p : e.problems()) logError(p);
-        logError("reload rejected; the running configuration stays in force");
         const auto& problems = e.problems();
-        state_.lastReloadOk = false;
-        state_.lastReload = "reload rejected, the previous configuration stays in force: " +
-                            (problems.empty() ? std::string("invalid configuration") : problems.front()) +
-                            (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : "");
-        state_.reloadServed = served;
-        publish();
+        for (const auto& p : problems) logError(p);
+        logError("reload rejected; the running configuration stays in force");
+        return done(false, "reload rejected, the previous configuration stays in force: " +
+                               (problems.empty() ? std::string("invalid configuration") : problems.front()) +
+                               (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : ""));
     }
-    notifier_.ready(statusLine(*store_.get()));
+    if (!sameApi(next.api, cfg_.api))
+        logWarning("reload: api listen addresses changed; restart the agent to apply them, ignoring");
+    next.api.enabled = cfg_.api.enabled;
+    next.api.host = cfg_.api.host;
+    next.api.port = cfg_.api.port;
+    next.api.agentCheckPort = cfg_.api.agentCheckPort;
+    if (http_) http_->setToken(next.api.token);
+    if (!sameServices(next.services, cfg_.services)) {
+        checker_.reset();
+        checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
+    }
+    if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_, next.checkIntervalMs);
+    cfg_ = std::move(next);
+    reconciler_->setDesired(desiredFrom(cfg_));
+    logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
+    pass(true);
+    board_.rebuild(cfg_, *reconciler_);
+    done(true, "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
 }
 
 void Daemon::beginExit() {

@@ -265,7 +265,7 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
     bool any = false;
     // systemd-networkd managing lo drops the addresses and routes it did not configure
     std::map<std::string, bool> keeps;  // .network path -> KeepConfiguration=static|yes in it or its drop-ins
-    std::vector<std::pair<std::string, int>> matching;
+    std::vector<std::string> matching;  // .network files that match lo
     for (const auto& f : in.networkdFiles) {
         const auto lines = iniLines(f.content);
         const bool dropIn = f.path.find(".network.d/") != std::string::npos;
@@ -273,9 +273,9 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
         for (const auto& l : lines)
             if (l.section == "Network" && l.key == "KeepConfiguration" && (l.value == "static" || l.value == "yes" || l.value == "true"))
                 keeps[std::filesystem::path(owner).filename().string()] = true;
-        if (!dropIn && networkMatchesLo(lines)) matching.emplace_back(f.path, lines.empty() ? 0 : lines.front().line);
+        if (!dropIn && networkMatchesLo(lines)) matching.push_back(f.path);
     }
-    for (const auto& [path, line] : matching) {
+    for (const auto& path : matching) {
         if (keeps[std::filesystem::path(path).filename().string()]) continue;
         any = true;
         const std::string name = std::filesystem::path(path).filename().string();
