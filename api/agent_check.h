@@ -1,7 +1,14 @@
 #pragma once
-// The HAProxy agent-check responder: on each connection it writes one line for this
-// server's state and closes: "up ready" (optionally "up ready 50%"), "up drain" or
-// "down". HAProxy leaves drain only on "ready" and down only on "up".
+// The HAProxy agent-check responder. HAProxy connects, sends its agent-send string if one
+// is configured, and reads one line. A client that sends a VIP ("198.51.100.188\n", by
+// agent-send) gets that VIP's state; one that sends nothing within the send wait
+// (api.agent_check_wait_ms) or closes its side gets the whole server's: "up ready"
+// (optionally "up ready 50%"), "up drain" or "down". HAProxy leaves drain only on "ready" and down only on "up".
+//
+// One thread serves every client with poll(): a client that stalls holds only itself, up
+// to kMaxClients at once (beyond that the one waiting longest is answered for the whole
+// server to make room).
+#include <chrono>
 #include <expected>
 #include <string>
 #include <thread>
@@ -10,11 +17,21 @@
 
 namespace api {
 
+// The whole server's state.
 std::string agentCheckReply(const Snapshot& s);
+// The reply to what a client sent: a VIP (surrounding blanks and a CR ignored) gets that
+// VIP's state; an empty request the whole server's; anything else "down" with a
+// description after '#'.
+std::string agentCheckReplyFor(const Snapshot& s, const std::string& request);
 
 class AgentCheckResponder {
 public:
-    explicit AgentCheckResponder(const SnapshotStore& store) : store_(store) {}
+    static constexpr std::chrono::milliseconds kDefaultSendWait{200};  // for agent-send's line
+    static constexpr int kMaxClients = 256;
+    static constexpr std::size_t kMaxRequest = 128;
+
+    explicit AgentCheckResponder(const SnapshotStore& store, std::chrono::milliseconds sendWait = kDefaultSendWait)
+        : store_(store), sendWait_(sendWait) {}
     ~AgentCheckResponder();
     AgentCheckResponder(const AgentCheckResponder&) = delete;
     AgentCheckResponder& operator=(const AgentCheckResponder&) = delete;
@@ -25,6 +42,7 @@ public:
 private:
     void serve();
     const SnapshotStore& store_;
+    const std::chrono::milliseconds sendWait_;
     int listenFd_ = -1;
     int stopPipe_[2] = {-1, -1};
     std::thread thread_;

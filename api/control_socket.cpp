@@ -29,11 +29,14 @@ bool fillAddress(const std::filesystem::path& path, sockaddr_un& addr) {
     return true;
 }
 
+// The reply line (the server closes after it), without its newline.
 std::string readLine(int fd) {
     std::string line;
-    char c;
-    while (line.size() < 256 && ::recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
-    return line;
+    char buf[4096];
+    ssize_t n;
+    while (line.find('\n') == std::string::npos && line.size() < (1u << 20) && (n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+        line.append(buf, static_cast<std::size_t>(n));
+    return line.substr(0, line.find('\n'));
 }
 
 void setTimeout(int fd, int seconds) {
@@ -71,16 +74,56 @@ std::expected<void, std::string> ControlServer::listen(const std::filesystem::pa
 
 void ControlServer::serveInBackground() { thread_ = std::thread([this] { serve(); }); }
 
-std::expected<ControlCommand, std::string> parseControlCommand(const std::string& line) {
-    if (line == "drain") return ControlCommand::Drain;
-    if (line == "undrain") return ControlCommand::Undrain;
-    if (line == "reload") return ControlCommand::Reload;
-    return std::unexpected("error unknown command \"" + printable(line, 40) + "\" (drain, undrain, reload)\n");
+std::expected<ControlRequest, std::string> parseControlCommand(const std::string& line) {
+    std::vector<std::string> words;
+    for (std::size_t at = 0; at < line.size();) {
+        const auto end = std::min(line.find(' ', at), line.size());
+        if (end > at) words.push_back(line.substr(at, end - at));
+        at = end + 1;
+    }
+    const std::string first = words.empty() ? line : words.front();
+    ControlRequest r;
+    if (first == "drain") r.command = ControlCommand::Drain;
+    else if (first == "undrain") r.command = ControlCommand::Undrain;
+    else if (first == "reload") r.command = ControlCommand::Reload;
+    else if (first == "drains") r.command = ControlCommand::Drains;
+    else return std::unexpected("error unknown command \"" + printable(first, 40) + "\" (drain, undrain, reload, drains)\n");
+    const bool takesVips = r.command == ControlCommand::Drain || r.command == ControlCommand::Undrain;
+    if (words.size() > 1 && !takesVips) return std::unexpected("error " + first + " takes no argument\n");
+    if (words.size() > ControlServer::kMaxVips + 1)
+        return std::unexpected("error at most " + std::to_string(ControlServer::kMaxVips) + " VIPs in one command; nothing changed\n");
+    for (std::size_t i = 1; i < words.size(); ++i) {
+        const std::string vip = canonicalAddress(words[i]);
+        if (vip.empty()) return std::unexpected("error \"" + printable(words[i], 64) + "\" is not an IP address; nothing changed\n");
+        if (std::find(r.vips.begin(), r.vips.end(), vip) == r.vips.end()) r.vips.push_back(vip);
+    }
+    return r;
 }
 
 std::string reloadDone(bool ok, const std::string& what) {
     std::string line = (ok ? "ok " : "error ") + what;
     std::replace(line.begin(), line.end(), '\n', ' ');  // one line, whatever a problem's text holds
+    return line + "\n";
+}
+
+std::string controlVipsDone(bool drain, const std::vector<std::string>& vips, bool already) {
+    std::string list;
+    for (const auto& v : vips) list += (list.empty() ? "" : ", ") + v;
+    const std::string which = vips.size() == 1 ? "/ready/" + vips.front() + " answers" : "their /ready/<vip> answer";
+    if (drain) return std::string(already ? "ok already draining " : "ok draining ") + list + ": " + which +
+                      " 503 and agent-check \"drain\"; " + (vips.size() == 1 ? "the VIP stays" : "they stay") + " bound\n";
+    return std::string(already ? "ok not drained: " : "ok undrained ") + list + (already ? "" : ": readiness follows the checks again") + "\n";
+}
+
+std::string drainsReply(const Snapshot& s) {
+    const std::size_t n = s.drainedVips ? s.drainedVips->size() : 0;
+    std::string line = std::string("ok draining=") + (s.draining ? "yes" : "no") + " drained=" + std::to_string(n);
+    std::size_t listed = 0;
+    if (n > 0)
+        for (const auto& v : *s.drainedVips) {
+            if (listed++ == ControlServer::kListedDrains) break;
+            line += " " + v;
+        }
     return line + "\n";
 }
 
@@ -98,9 +141,14 @@ struct Client {
     int fd = -1;
     std::string line;
     Clock::time_point deadline;
-    std::optional<ControlCommand> wanted;  // requested from the loop, awaiting its publication
+    std::optional<ControlRequest> wanted;  // requested from the loop, awaiting its publication
     std::uint64_t ticket = 0;  // the reload it waits for
 };
+
+// Every one of vips is drained (or not), or no longer configured (a reload took it).
+bool vipsAre(const Snapshot& s, const std::vector<std::string>& vips, bool drained) {
+    return std::all_of(vips.begin(), vips.end(), [&](const std::string& v) { return !s.find(v) || s.vipDrained(v) == drained; });
+}
 
 // The peer has closed its end entirely (a half-close after the command is fine: it still
 // waits for the reply).
@@ -132,7 +180,7 @@ void ControlServer::serve() {
             const short rev = fds[i + 2].revents;
             std::string reply;
             bool close = false;
-            if (c.wanted == ControlCommand::Reload) {
+            if (c.wanted && c.wanted->command == ControlCommand::Reload) {
                 if (const auto snap = store_.get(); snap->reloadServed >= c.ticket) {
                     reply = reloadDone(snap->lastReloadOk, snap->lastReload);
                 } else if (now >= c.deadline) {
@@ -140,29 +188,48 @@ void ControlServer::serve() {
                             std::to_string(kReloadDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
                 }
             } else if (c.wanted) {
-                if (const bool drain = c.wanted == ControlCommand::Drain; store_.get()->draining == drain) {
+                const bool drain = c.wanted->command == ControlCommand::Drain;
+                if (const auto snap = store_.get(); !c.wanted->vips.empty() && vipsAre(*snap, c.wanted->vips, drain)) {
+                    reply = controlVipsDone(drain, c.wanted->vips, false);
+                } else if (c.wanted->vips.empty() && snap->draining == drain) {
                     reply = controlDone(drain, false);
                 } else if (now >= c.deadline) {
                     reply = "error requested, but the agent's loop has not published it within " +
                             std::to_string(kConfirmDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
                 }
             } else if (rev & (POLLIN | POLLHUP | POLLERR)) {
-                char buf[256];
+                char buf[4096];
                 const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
                 if (n > 0) c.line.append(buf, static_cast<std::size_t>(n));
                 const auto nl = c.line.find('\n');
                 if (nl != std::string::npos) {
                     const auto cmd = parseControlCommand(c.line.substr(0, nl));
                     const auto snap = store_.get();
-                    const bool drain = cmd && *cmd == ControlCommand::Drain;
+                    const bool drain = cmd && cmd->command == ControlCommand::Drain;
+                    std::string unknown;
+                    if (cmd)
+                        for (const auto& v : cmd->vips)
+                            if (!snap->find(v)) unknown += (unknown.empty() ? "" : ", ") + v;
                     if (!cmd) {
                         reply = cmd.error();
+                    } else if (cmd->command == ControlCommand::Drains) {
+                        reply = drainsReply(*snap);
+                    } else if (!unknown.empty()) {
+                        reply = "error not a VIP of this agent's configuration: " + unknown + "; nothing changed\n";
                     } else if (gone(c.fd)) {
                         close = true;  // its client left: not applied
-                    } else if (*cmd == ControlCommand::Reload) {
+                    } else if (cmd->command == ControlCommand::Reload) {
                         c.ticket = control_.requestReload();
-                        c.wanted = ControlCommand::Reload;
+                        c.wanted = *cmd;
                         c.deadline = now + kReloadDeadline;
+                    } else if (!cmd->vips.empty()) {
+                        if (vipsAre(*snap, cmd->vips, drain)) {
+                            reply = controlVipsDone(drain, cmd->vips, true);
+                        } else {
+                            control_.requestVipDrain(cmd->vips, drain);
+                            c.wanted = *cmd;
+                            c.deadline = now + kConfirmDeadline;
+                        }
                     } else if (snap->draining == drain) {
                         reply = controlDone(drain, true);
                     } else if (!drain && snap->exiting) {
@@ -174,8 +241,8 @@ void ControlServer::serve() {
                     }
                 } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                     close = true;  // left without a whole command
-                } else if (c.line.size() > 64) {
-                    reply = "error command too long (drain, undrain, reload)\n";
+                } else if (c.line.size() > kMaxLine) {
+                    reply = "error command too long (drain, undrain, reload, drains)\n";
                 }
             }
             if (reply.empty() && !close && !c.wanted && now >= c.deadline)

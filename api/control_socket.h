@@ -1,7 +1,11 @@
 #pragma once
 // The local control socket (STATE_DIR/control.sock, mode 0600) through which
-// `lvs-rs-agent drain`, `undrain` and `reload` talk to the running daemon. One line in,
-// one out.
+// `lvs-rs-agent drain`, `undrain`, `reload` and `status` talk to the running daemon. One
+// line in, one out:
+//   drain | undrain                  the whole server
+//   drain VIP... | undrain VIP...    these VIPs alone (up to kMaxVips; all or nothing)
+//   reload                           read the configuration again
+//   drains                           what is drained: "ok draining=no drained=N VIP..."
 //
 // Clients are served side by side (up to kMaxClients), each within a deadline: one that
 // trickles or stalls holds only itself. A command is applied only while its client is
@@ -11,6 +15,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/snapshot.h"
 
@@ -19,6 +24,9 @@ namespace api {
 class ControlServer {
 public:
     static constexpr int kMaxClients = 16;
+    static constexpr std::size_t kMaxLine = 8192;  // a command line, with its VIPs
+    static constexpr std::size_t kMaxVips = 128;   // VIPs in one drain or undrain
+    static constexpr std::size_t kListedDrains = 100;  // VIPs listed in the reply to "drains"
     static constexpr std::chrono::milliseconds kLineDeadline{2000};     // the command line must arrive within this
     static constexpr std::chrono::milliseconds kConfirmDeadline{3000};  // the loop must publish the change within this
     static constexpr std::chrono::milliseconds kReloadDeadline{60000};  // a reload (it may add thousands of VIPs)
@@ -44,13 +52,21 @@ private:
     std::thread thread_;
 };
 
-enum class ControlCommand { Drain, Undrain, Reload };
+enum class ControlCommand { Drain, Undrain, Reload, Drains };
+
+struct ControlRequest {
+    ControlCommand command = ControlCommand::Drain;
+    std::vector<std::string> vips;  // drain/undrain of these VIPs alone (canonical text, no repeats)
+};
 
 // The command a line names; otherwise the error reply (one line starting "error ",
 // ending in a newline).
-std::expected<ControlCommand, std::string> parseControlCommand(const std::string& line);
-// The reply for a command the loop has carried out (already: nothing had to change).
+std::expected<ControlRequest, std::string> parseControlCommand(const std::string& line);
+// The reply for a drain or undrain the loop has carried out (already: nothing had to change).
 std::string controlDone(bool drain, bool already);
+std::string controlVipsDone(bool drain, const std::vector<std::string>& vips, bool already);
+// The reply to "drains".
+std::string drainsReply(const Snapshot& s);
 
 // The reply for a reload the loop has carried out: its outcome as published.
 std::string reloadDone(bool ok, const std::string& what);

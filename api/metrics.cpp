@@ -57,7 +57,9 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", s.readyFor(v)); });
     w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_bound", "vip=\"" + label(v.vip) + "\"", v.bound); });
-    w.family("draining", "gauge", "1 while draining (reported not ready, VIPs kept).");
+    w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");
+    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining || s.vipDrained(v.vip)); });
+    w.family("draining", "gauge", "1 while the whole server is draining (reported not ready, VIPs kept).");
     w.sample("draining", "", s.draining);
     w.family("fighting", "gauge", "1 while something keeps undoing the agent's settings (repairs are backed off).");
     w.sample("fighting", "", s.fighting);

@@ -23,18 +23,6 @@ HttpResponse refuse(int status, const std::string& why) {
     return r;
 }
 
-// The VIP in canonical form, or "" if the text is not an address.
-std::string canonical(const std::string& text) {
-    if (text.empty() || text.size() > 45 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':'; }))
-        return "";
-    unsigned char buf[16];
-    char out[INET6_ADDRSTRLEN];
-    for (int family : {AF_INET, AF_INET6})
-        if (inet_pton(family, text.c_str(), buf) == 1 && inet_ntop(family, buf, out, sizeof out)) return out;
-    return "";
-}
-
 double nowUnix() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -45,7 +33,7 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-enum class Route { Ready, ReadyVip, Healthz, Status, Metrics, Drain, Undrain, None };
+enum class Route { Ready, ReadyVip, Healthz, Status, Metrics, Drain, Undrain, DrainVip, UndrainVip, None };
 
 Route routeOf(const std::string& path) {
     if (path == "/ready") return Route::Ready;
@@ -55,6 +43,8 @@ Route routeOf(const std::string& path) {
     if (path == "/metrics") return Route::Metrics;
     if (path == "/drain") return Route::Drain;
     if (path == "/undrain") return Route::Undrain;
+    if (path.rfind("/drain/", 0) == 0) return Route::DrainVip;
+    if (path.rfind("/undrain/", 0) == 0) return Route::UndrainVip;
     return Route::None;
 }
 
@@ -128,7 +118,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             return refuse(400, "malformed header name \"" + printable(name, 40) + "\"");
     const Route route = routeOf(req.path);
     if (route == Route::None) return jsonResponse(404, {{"error", "not found"}});
-    const bool post = route == Route::Drain || route == Route::Undrain;
+    const bool post = route == Route::Drain || route == Route::Undrain || route == Route::DrainVip || route == Route::UndrainVip;
     const bool read = req.method == "GET" || req.method == "HEAD";
     if ((post && req.method != "POST") || (!post && !read)) {
         const char* allow = post ? "POST" : "GET, HEAD";
@@ -158,13 +148,27 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             r.close = true;
             return r;
         }
+        case Route::DrainVip:
+        case Route::UndrainVip: {
+            HttpResponse refusal;
+            if (!authorized(req, refusal)) return refusal;
+            const bool drain = route == Route::DrainVip;
+            const std::string text = req.path.substr(drain ? 7 : 9);
+            const std::string vip = canonicalAddress(text);
+            if (vip.empty() || !store_.get()->find(vip))
+                return refuse(404, printable(text, 64) + " is not a VIP managed by this agent; nothing changed");
+            control_.requestVipDrain({vip}, drain);
+            auto r = jsonResponse(200, {{"vip", vip}, {"draining", drain}});
+            r.close = true;
+            return r;
+        }
         case Route::Ready: {
             const auto snap = store_.get();
             return {.status = snap->ready ? 200 : 503, .contentType = "application/json", .body = snap->readyBody, .headers = {}, .close = false};
         }
         case Route::ReadyVip: {
             const std::string text = req.path.substr(7);
-            const std::string vip = canonical(text);
+            const std::string vip = canonicalAddress(text);
             const auto snap = store_.get();
             if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {
                 static const std::string readyBody = json{{"ready", true}, {"reasons", json::array()}}.dump() + "\n";

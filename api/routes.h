@@ -3,7 +3,8 @@
 // bytes: a request (method, path, headers, body) in, a response out. It reads only the
 // published snapshot and may ask the loop to drain; it never blocks and never throws.
 //   GET|HEAD /ready, /ready/<vip>, /healthz, /status, /metrics
-//   POST /drain, /undrain (bearer token; failures throttled per client address)
+//   POST /drain, /undrain, /drain/<vip>, /undrain/<vip> (bearer token; failures
+//        throttled per client address)
 #include <functional>
 #include <mutex>
 #include <string>

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ struct VipReadiness {
     std::vector<std::string> reasons{};  // this VIP's own findings
     std::string findings{};              // the same, typed, as a JSON array text; empty when none
 
-    nlohmann::json stateJson() const;    // its entry in /status "state.vips"
+    nlohmann::json stateJson(bool draining) const;  // its entry in /status "state.vips"
 };
 using VipEntry = std::shared_ptr<const VipReadiness>;
 
@@ -92,8 +93,11 @@ struct Snapshot {
     // What holds every VIP back: the ARP settings, lo, draining, start-up.
     std::vector<std::string> common;
     std::vector<ServiceReadiness> services;
-    bool draining = false;
-    bool exiting = false;  // stopping: an undrain is refused
+    bool draining = false;  // the whole server (drain, or stopping)
+    bool exiting = false;   // stopping: an undrain is refused
+    // VIPs drained on their own (drain --vip, POST /drain/<vip>, "drained": true), by
+    // canonical text; shared until the set changes.
+    std::shared_ptr<const std::set<std::string>> drainedVips;
     bool fighting = false;
     std::uint64_t reloads = 0;        // reloads attempted (SIGHUP and requested)
     std::uint64_t reloadServed = 0;   // the last requestReload() ticket the loop has answered
@@ -117,6 +121,7 @@ struct Snapshot {
     // Sets every VIP at once, with a fresh index (tests, fuzzing).
     void setVips(std::vector<VipReadiness> list);
     const VipReadiness* find(const std::string& vip) const;
+    bool vipDrained(const std::string& vip) const { return drainedVips && drainedVips->contains(vip); }
     // The VIP's own reasons, the common ones and its services that are down.
     std::vector<std::string> reasonsFor(const VipReadiness& v) const;
     bool readyFor(const VipReadiness& v) const;
@@ -129,11 +134,12 @@ private:
     mutable std::string statusBody_;
 };
 
-inline nlohmann::json VipReadiness::stateJson() const {
+inline nlohmann::json VipReadiness::stateJson(bool draining) const {
     using nlohmann::json;
     const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
     return {{"vip", vip},
             {"ok", reasons.empty()},
+            {"draining", draining},
             {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
             {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
             {"problems", reasons},
@@ -163,6 +169,7 @@ inline const VipReadiness* Snapshot::find(const std::string& vip) const {
 
 inline std::vector<std::string> Snapshot::reasonsFor(const VipReadiness& v) const {
     std::vector<std::string> out = v.reasons;
+    if (!draining && vipDrained(v.vip)) out.emplace_back("draining");  // the whole server's drain says so in common
     out.insert(out.end(), common.begin(), common.end());
     for (const auto& sv : services)
         if (!sv.up && sv.vip == v.vip)
@@ -171,7 +178,7 @@ inline std::vector<std::string> Snapshot::reasonsFor(const VipReadiness& v) cons
 }
 
 inline bool Snapshot::readyFor(const VipReadiness& v) const {
-    if (!v.reasons.empty() || !common.empty()) return false;
+    if (!v.reasons.empty() || !common.empty() || vipDrained(v.vip)) return false;
     for (const auto& sv : services)
         if (!sv.up && sv.vip == v.vip) return false;
     return true;
@@ -193,7 +200,7 @@ inline const std::string& Snapshot::statusBody() const {
         std::string list = "[";
         bool first = true;
         vips.forEach([&](const VipReadiness& v) {
-            list += (first ? "" : ",") + v.stateJson().dump();
+            list += (first ? "" : ",") + v.stateJson(draining || vipDrained(v.vip)).dump();
             first = false;
         });
         list += "]";
@@ -239,6 +246,8 @@ class DrainControl {
 public:
     virtual ~DrainControl() = default;
     virtual void requestDrain(bool drain) = 0;
+    // These VIPs (canonical text) alone; one the configuration no longer has is ignored.
+    virtual void requestVipDrain(const std::vector<std::string>& vips, bool drain) = 0;
     // Read the configuration again (as SIGHUP). Returns a ticket: the outcome is published
     // with Snapshot::reloadServed >= ticket (a reload that started after the request).
     virtual std::uint64_t requestReload() { return 0; }

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -72,6 +74,17 @@ void writeAll(int fd, const std::string& text) {
 }  // namespace api
 
 namespace api {
+
+std::string canonicalAddress(const std::string& text) {
+    if (text.empty() || text.size() > 45 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':'; }))
+        return "";
+    unsigned char buf[16];
+    char out[INET6_ADDRSTRLEN];
+    for (int family : {AF_INET, AF_INET6})
+        if (inet_pton(family, text.c_str(), buf) == 1 && inet_ntop(family, buf, out, sizeof out)) return out;
+    return "";
+}
 
 std::string printable(const std::string& text, std::size_t max) {
     std::string out;

@@ -13,5 +13,7 @@ void writeAll(int fd, const std::string& text);
 // Client text as it may be echoed back: at most `max` bytes, anything but printable
 // ASCII replaced by '?', so a reply never carries a newline, a control byte or bad UTF-8.
 std::string printable(const std::string& text, std::size_t max);
+// An IPv4 or IPv6 address in canonical text ("2001:db8::1"), or "" if text is not one.
+std::string canonicalAddress(const std::string& text);
 
 }  // namespace api

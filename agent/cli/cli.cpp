@@ -59,10 +59,19 @@ const std::map<std::string, CommandSpec>& commands() {
           .help =
          "Asks the running daemon (through STATE_DIR/control.sock) to report not ready\n"
          "(/ready 503, agent-check \"drain\") while the VIPs stay bound, so established\n"
-         "connections finish. Exit: 0 done, 1 no daemon reachable.\n"}},
+         "connections finish.\n"
+         "  --vip ADDR  drain this VIP alone (repeatable): /ready/ADDR answers 503 with\n"
+         "              reason \"draining\" and agent-check for it \"drain\"; the other VIPs\n"
+         "              stay ready. Survives a reload, not a restart: for planned\n"
+         "              maintenance configure {\"address\": ADDR, \"drained\": true}.\n"
+         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n"}},
         {"undrain",
          {.flags = {},
-          .help = "Ends a drain: readiness follows the checks again. Exit: 0 done, 1 no daemon reachable.\n"}},
+          .help =
+         "Ends a drain: readiness follows the checks again.\n"
+         "  --vip ADDR  end the drain of this VIP alone (repeatable); the whole server's\n"
+         "              drain, if any, stays.\n"
+         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n"}},
         {"reload",
          {.flags = {},
           .help =
@@ -128,7 +137,7 @@ std::string usage() {
            "  status   show expected and actual state (exit 0 ok, 3 not in place, 4 unknown)\n"
            "  check    validate the configuration and show what start would apply\n"
            "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
-           "  drain    make the running daemon report not ready (VIPs stay bound)\n"
+           "  drain    make the running daemon report not ready (VIPs stay bound); --vip: one VIP\n"
            "  undrain  end a drain\n"
            "  reload   make the running daemon read its configuration again, and say how it went\n"
            "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
@@ -152,7 +161,8 @@ std::string commandHelp(const std::string& command) {
     // import reads old setup files and nothing of the agent's; the daemon's clients need
     // only where its control socket is.
     const std::string common = command == "import"                                             ? " [FILE ...]"
-                               : command == "drain" || command == "undrain" || command == "reload" ? " [--state-dir DIR]"
+                               : command == "drain" || command == "undrain" ? " [--vip ADDR ...] [--state-dir DIR]"
+                               : command == "reload"                        ? " [--state-dir DIR]"
                                                                                                    : " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]";
     return "usage: lvs-rs-agent " + command + common +
            (spec.flags.empty() ? "" : " [" + [&] {
@@ -254,6 +264,11 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
     if (o.command == "import" && (o.config || o.configDir || !o.vips.empty() || stateDirGiven))
         return std::unexpected("import reads an old setup's files (import [FILE ...]); -c/--config, --vip and --state-dir mean nothing to it");
+    const bool client = o.command == "drain" || o.command == "undrain" || o.command == "reload";
+    if (client && (o.config || o.configDir))
+        return std::unexpected(o.command + " asks the running daemon, which has its configuration; -c/--config and --config-dir mean nothing to it");
+    if (o.command == "reload" && !o.vips.empty())
+        return std::unexpected("reload reads the daemon's configuration file again; --vip means nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
         return std::unexpected("director-config needs --format keepalived or --format haproxy");
     return o;

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "agent/cli/commands.h"
+#include "agent/config/config.h"
 #include "agent/base/log.h"
 #include "api/control_socket.h"
 
@@ -28,7 +29,24 @@ int control(const Options& o, const std::string& command, int timeoutSeconds) {
 
 }  // namespace
 
-int runDrain(const Options& o, bool drain) { return control(o, drain ? "drain" : "undrain", 10); }
+int runDrain(const Options& o, bool drain) {
+    std::string command = drain ? "drain" : "undrain";
+    // --vip: these VIPs alone. Each is checked here, so a typo is named before the daemon
+    // is asked; the daemon refuses the whole command if one is not configured.
+    if (o.vips.size() > api::ControlServer::kMaxVips) {
+        logError("at most " + std::to_string(api::ControlServer::kMaxVips) + " --vip in one " + command + "; nothing changed");
+        return kUsage;
+    }
+    for (const auto& v : o.vips) {
+        netcfg::IpAddress ip;
+        if (auto p = vipProblem(v, ip)) {
+            logError("--vip: " + *p + "; nothing changed");
+            return kUsage;
+        }
+        command += " " + ip.str();
+    }
+    return control(o, command, 10);
+}
 
 int runReload(const Options& o) {
     return control(o, "reload", static_cast<int>(api::ControlServer::kReloadDeadline.count() / 1000) + 10);

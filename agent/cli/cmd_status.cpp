@@ -1,12 +1,50 @@
 #include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "agent/cli/commands.h"
 #include "agent/config/config.h"
 #include "agent/base/log.h"
 #include "agent/reconcile/report.h"
 #include "agent/reconcile/session.h"
+#include "api/control_socket.h"
 
 namespace agent {
+
+namespace {
+
+// What a running daemon (`run`) has drained, asked over its control socket; nullopt when
+// none runs with this state folder. Text lines, and the same as JSON.
+std::optional<std::pair<std::string, nlohmann::json>> daemonDrains(const std::string& stateDir) {
+    const auto sock = std::filesystem::path(stateDir) / "control.sock";
+    std::error_code ec;
+    if (!std::filesystem::exists(sock, ec)) return std::nullopt;
+    auto reply = api::controlRequest(sock, "drains", 3);
+    if (!reply || reply->rfind("ok draining=", 0) != 0) {
+        const std::string why = reply ? *reply : reply.error();
+        return std::make_pair("daemon: not reachable: " + why + "\n", nlohmann::json{{"running", false}, {"error", why}});
+    }
+    // "ok draining=yes|no drained=N VIP..."
+    std::istringstream in(reply->substr(3));
+    std::string draining, count, vip;
+    in >> draining >> count;
+    nlohmann::json vips = nlohmann::json::array();
+    std::string list;
+    while (in >> vip) {
+        vips.push_back(vip);
+        list += (list.empty() ? "" : ", ") + vip;
+    }
+    const bool all = draining == "draining=yes";
+    const std::string n = count.substr(count.find('=') + 1);
+    std::string text = "daemon: running; " + std::string(all ? "the whole server is draining" : "the whole server is not draining") + "\n";
+    text += "  VIPs drained on their own: " + (vips.empty() ? std::string("none") : n + " (" + list + (std::to_string(vips.size()) == n ? "" : ", ...") + ")") + "\n";
+    return std::make_pair(text, nlohmann::json{{"running", true}, {"draining", all}, {"drained_vips", vips},
+                                               {"drained_count", std::stoul("0" + n)}});
+}
+
+}  // namespace
 
 int runStatus(const Options& o) {
     auto cfg = loadOrReport(o);
@@ -28,10 +66,15 @@ int runStatus(const Options& o) {
         return kUnknown;
     }
     const ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
-    if (o.json)
-        std::printf("%s\n", toJson(report).dump(2).c_str());
-    else
+    const auto daemon = daemonDrains(o.stateDir);
+    if (o.json) {
+        auto doc = toJson(report);
+        if (daemon) doc["daemon"] = daemon->second;
+        std::printf("%s\n", doc.dump(2).c_str());
+    } else {
         std::fputs(renderText(report, o.all).c_str(), stdout);
+        if (daemon) std::fputs(daemon->first.c_str(), stdout);
+    }
     if (report.unknown) return kUnknown;
     return report.inPlace() ? kOk : kNotRunning;
 }

@@ -187,15 +187,42 @@ json readDocument(const std::string& text, Problems& problems) {
     return doc;
 }
 
-// A "vips" list's strings and their positions (a non-string is a problem).
-void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index) {
+// A "vips" list's addresses and their positions. An entry is an address string, or an
+// object {"address": "198.51.100.188", "drained": true} (drained: reported not ready from
+// the start, for planned maintenance). drained gets the addresses so marked.
+void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index,
+              std::vector<std::string>& drained) {
     for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::string where = "vips[" + std::to_string(i) + "]";
         if (v[i].is_string()) {
             texts.push_back(v[i].get<std::string>());
             index.push_back(i);
-        } else {
-            problems.add("vips[" + std::to_string(i) + "]", "must be a string such as \"198.51.100.188\"");
+            continue;
         }
+        if (!v[i].is_object()) {
+            problems.add(where, "must be an address string such as \"198.51.100.188\" or an object such as "
+                                "{\"address\": \"198.51.100.188\", \"drained\": true}");
+            continue;
+        }
+        const std::size_t before = problems.lines().size();
+        rejectUnknownKeys(v[i], where, {"address", "drained"}, problems);
+        const bool addressOk = v[i].contains("address") && v[i]["address"].is_string();
+        if (!addressOk) problems.add(where + ".address", v[i].contains("address") ? "must be an address string" : "missing: the VIP's address");
+        const bool drainedOk = !v[i].contains("drained") || v[i]["drained"].is_boolean();
+        if (!drainedOk) problems.add(where + ".drained", "must be true or false");
+        if (problems.lines().size() != before) continue;
+        texts.push_back(v[i]["address"].get<std::string>());
+        index.push_back(i);
+        if (v[i].value("drained", false)) drained.push_back(texts.back());
+    }
+}
+
+// The addresses of drained (already checked by checkVips; one that is not valid was
+// reported there).
+void addDrained(const std::vector<std::string>& drained, std::set<netcfg::IpAddress>& out) {
+    for (const auto& text : drained) {
+        netcfg::IpAddress ip;
+        if (!vipProblem(text, ip)) out.insert(ip);
     }
 }
 
@@ -223,10 +250,11 @@ Config parseConfig(const std::string& text, const std::string& source,
     } else if (v.empty() && otherVips.empty()) {
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
-        std::vector<std::string> texts;
+        std::vector<std::string> texts, drained;
         std::vector<std::size_t> index;
-        vipTexts(v, problems, texts, index);
+        vipTexts(v, problems, texts, index, drained);
         checkVips(texts, index, "vips", problems, cfg.vips);
+        addDrained(drained, cfg.drained);
     }
     cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
@@ -256,6 +284,7 @@ struct DropIn {
     json doc;
     std::vector<netcfg::IpAddress> vips;
     std::vector<std::size_t> index;  // each VIP's position in the file's "vips" (a file with a problem is never merged)
+    std::set<netcfg::IpAddress> drained;
 };
 
 // The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
@@ -281,7 +310,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
         try {
             auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
             if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
-            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}};
+            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}};
             for (const auto& [key, value] : d.doc.items())
                 if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
                     problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
@@ -289,9 +318,10 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
                 if (!d.doc["vips"].is_array()) {
                     problems.add("vips", "must be a list of address strings");
                 } else {
-                    std::vector<std::string> texts;
-                    vipTexts(d.doc["vips"], problems, texts, d.index);
+                    std::vector<std::string> texts, drained;
+                    vipTexts(d.doc["vips"], problems, texts, d.index, drained);
                     checkVips(texts, d.index, "vips", problems, d.vips);
+                    addDrained(drained, d.drained);
                 }
             }
             out.push_back(std::move(d));
@@ -343,6 +373,7 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         }
         problems.insert(problems.end(), p.lines().begin(), p.lines().end());
         cfg.dropIns.push_back(d.path);
+        cfg.drained.insert(d.drained.begin(), d.drained.end());
     }
     for (const auto& d : dropIns) {
         if (!d.doc.contains("services")) continue;

@@ -1,6 +1,7 @@
 #pragma once
 // The configuration: parsed from JSON (or --vip), validated completely once, then frozen.
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct ApiSettings {
     std::string token;      // read from tokenFile at load
     int agentCheckPort = 0;    // 0: no HAProxy agent-check responder
     int agentCheckWeight = -1; // -1: no weight in agent-check replies
+    // How long agent-check waits for a client's agent-send line (a VIP) before it answers
+    // for the whole server: HAProxy's agent-inter (or timeout check) must be longer.
+    int agentCheckWaitMs = 200;
 };
 
 struct Config {
@@ -46,6 +50,7 @@ struct Config {
     std::vector<netcfg::IpAddress> vips;
     std::vector<std::string> vipSources;  // the file each VIP came from (the main file or a drop-in)
     std::vector<std::string> dropIns;     // the drop-in files read, in order
+    std::set<netcfg::IpAddress> drained;  // VIPs configured "drained": true (reported not ready)
     ArpSettings arp;
     bool hostRoutes = true;
     // Watch mode (`run`).

@@ -81,7 +81,7 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
         problems.add("api", "must be an object such as {\"listen\": \"127.0.0.1:9100\"}");
         return;
     }
-    rejectUnknownKeys(api, "api", {"listen", "token_file", "agent_check_port", "agent_check_weight"}, problems);
+    rejectUnknownKeys(api, "api", {"listen", "token_file", "agent_check_port", "agent_check_weight", "agent_check_wait_ms"}, problems);
     if (!api.contains("listen")) {
         problems.add("api.listen", "missing: where the HTTP API listens, e.g. \"127.0.0.1:9100\"");
     } else if (!api["listen"].is_string()) {
@@ -104,6 +104,7 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
     }
     out.agentCheckPort = boundedInt(api, "agent_check_port", "api.agent_check_port", 1, 65535, 0, problems);
     out.agentCheckWeight = boundedInt(api, "agent_check_weight", "api.agent_check_weight", 0, 100, -1, problems);
+    out.agentCheckWaitMs = boundedInt(api, "agent_check_wait_ms", "api.agent_check_wait_ms", 10, 5000, out.agentCheckWaitMs, problems);
 }
 
 void parseService(const json& s, const std::string& where, const Config& cfg, Problems& problems,

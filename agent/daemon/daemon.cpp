@@ -36,7 +36,8 @@ void drainFd(int fd) {
 }
 
 bool sameApi(const ApiSettings& a, const ApiSettings& b) {
-    return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort;
+    return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort &&
+           a.agentCheckWaitMs == b.agentCheckWaitMs;
 }
 
 bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b) {
@@ -72,6 +73,9 @@ std::string summaryOf(const std::vector<Action>& actions) {
 Daemon::Daemon(DaemonOptions options, Config config, Session session, std::unique_ptr<netcfg::EventSource> events)
     : options_(std::move(options)), cfg_(std::move(config)), session_(std::move(session)), events_(std::move(events)) {
     state_.startedAtUnix = nowUnix();
+    std::set<std::string> drained;
+    for (const auto& v : cfg_.drained) drained.insert(v.str());
+    state_.drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
 }
 
 Daemon::~Daemon() {
@@ -100,6 +104,14 @@ std::uint64_t Daemon::requestReload() {
 
 void Daemon::requestDrain(bool drain) {
     pendingDrain_.store(drain ? 1 : 0);
+    wake();
+}
+
+void Daemon::requestVipDrain(const std::vector<std::string>& vips, bool drain) {
+    {
+        std::lock_guard lock(pendingVipsMu_);
+        for (const auto& v : vips) pendingVips_.emplace_back(v, drain);
+    }
     wake();
 }
 
@@ -158,7 +170,7 @@ bool Daemon::startServers() {
         }
         logInfo("HTTP API listening on " + cfg_.api.host + ":" + std::to_string(*port));
         if (cfg_.api.agentCheckPort > 0) {
-            agentCheck_ = std::make_unique<api::AgentCheckResponder>(store_);
+            agentCheck_ = std::make_unique<api::AgentCheckResponder>(store_, std::chrono::milliseconds(cfg_.api.agentCheckWaitMs));
             auto ac = agentCheck_->start(cfg_.api.host, cfg_.api.agentCheckPort);
             if (!ac) {
                 logError("api.agent_check_port: " + ac.error());
@@ -202,6 +214,8 @@ Daemon::Exit Daemon::start() {
     malloc_trim(0);
     notifier_.ready(statusLine(*store_.get()));
     logInfo("running: " + std::to_string(cfg_.vips.size()) + " VIP(s) in place; watching for drift");
+    if (!state_.drainedVips->empty())
+        logInfo("drained by the configuration (\"drained\": true): " + summarise(std::vector<std::string>(state_.drainedVips->begin(), state_.drainedVips->end()), state_.drainedVips->size()));
     return Exit::Ok;
 }
 
@@ -325,6 +339,24 @@ void Daemon::onWake() {
             logInfo(state_.draining ? "draining: reporting not ready, VIPs stay bound" : "undrained: readiness follows the checks again");
         }
     }
+    std::vector<std::pair<std::string, bool>> vips;
+    {
+        std::lock_guard lock(pendingVipsMu_);
+        vips.swap(pendingVips_);
+    }
+    if (!vips.empty()) {
+        auto drained = std::make_shared<std::set<std::string>>(*state_.drainedVips);
+        const auto snap = store_.get();
+        for (const auto& [vip, drain] : vips) {
+            if (!snap->find(vip)) {
+                logWarning((drain ? "drain of " : "undrain of ") + vip + " ignored: not a VIP of the configuration (any more)");
+            } else if (drain ? drained->insert(vip).second : drained->erase(vip) > 0) {
+                logInfo(drain ? "draining VIP " + vip + ": /ready/" + vip + " answers 503, the VIP stays bound"
+                              : "undrained VIP " + vip + ": its readiness follows the checks again");
+            }
+        }
+        state_.drainedVips = std::move(drained);
+    }
     publish();
 }
 
@@ -420,18 +452,35 @@ void Daemon::reload(std::uint64_t served) {
     next.api.host = cfg_.api.host;
     next.api.port = cfg_.api.port;
     next.api.agentCheckPort = cfg_.api.agentCheckPort;
+    next.api.agentCheckWaitMs = cfg_.api.agentCheckWaitMs;
     if (http_) http_->setToken(next.api.token);
     if (!sameServices(next.services, cfg_.services)) {
         checker_.reset();
         checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
     }
     if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_, next.checkIntervalMs);
+    carryDrainsOver(next);
     cfg_ = std::move(next);
     reconciler_->setDesired(desiredFrom(cfg_));
     logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
     pass(true);
     board_.rebuild(cfg_, *reconciler_);
     done(true, "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
+}
+
+void Daemon::carryDrainsOver(const Config& next) {
+    auto drained = std::make_shared<std::set<std::string>>(*state_.drainedVips);
+    for (const auto& v : next.drained)
+        if (!cfg_.drained.contains(v) && drained->insert(v.str()).second) logInfo("reload: VIP " + v.str() + " drained by the configuration");
+    for (const auto& v : cfg_.drained)
+        if (!next.drained.contains(v) && drained->erase(v.str()) > 0) logInfo("reload: VIP " + v.str() + " no longer drained by the configuration");
+    if (!drained->empty()) {
+        std::set<std::string> kept;
+        for (const auto& v : next.vips)
+            if (drained->contains(v.str())) kept.insert(v.str());
+        *drained = std::move(kept);
+    }
+    state_.drainedVips = std::move(drained);
 }
 
 void Daemon::beginExit() {

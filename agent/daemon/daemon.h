@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ public:
     Exit finish();
 
     void requestDrain(bool drain) override;  // any thread
+    void requestVipDrain(const std::vector<std::string>& vips, bool drain) override;  // any thread
     std::uint64_t requestReload() override;  // any thread
     // SIGHUP, or requested: served is the ticket its outcome answers (published with it,
     // and only with it: nothing published half-way through carries it).
@@ -78,6 +80,9 @@ private:
     void pass(bool fromReload = false);
     void publish();
     void wake();
+    // The VIPs drained on their own after a reload: what the file changed, the rest as
+    // it was (drain --vip survives a reload), none the file no longer has.
+    void carryDrainsOver(const Config& next);
 
     DaemonOptions options_;
     Config cfg_;
@@ -87,6 +92,8 @@ private:
     std::optional<Reconciler> reconciler_;
     int epoll_ = -1, timer_ = -1, signals_ = -1, wake_ = -1;
     std::atomic<int> pendingDrain_{-1};
+    std::mutex pendingVipsMu_;
+    std::vector<std::pair<std::string, bool>> pendingVips_;  // (VIP, drain), in the order asked
     std::atomic<std::uint64_t> reloadRequested_{0};  // tickets handed out by requestReload()
 
     api::SnapshotStore store_;

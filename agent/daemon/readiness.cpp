@@ -90,6 +90,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->version = version;
     s->converged = state.converged;
     s->draining = state.draining;
+    s->drainedVips = state.drainedVips;
     s->exiting = state.exiting;
     s->reloads = state.reloads;
     s->reloadServed = state.reloadServed;
@@ -139,6 +140,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     if (notReady_.size() > kListedVips)
         s->reasons.push_back("and " + thousands(notReady_.size() - kListedVips) + " more VIP(s) not in place");
     s->reasons.insert(s->reasons.end(), s->common.begin(), s->common.end());
+    if (!entries_.empty() && state.drainedVips->size() >= entries_.size()) s->reasons.emplace_back("every VIP is drained");
     for (const auto& sv : s->services)
         if (!sv.up) s->reasons.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
     s->ready = s->reasons.empty();
@@ -173,6 +175,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         {"ready", s->ready},
         {"reasons", s->reasons},
         {"draining", s->draining},
+        {"draining_vips", *state.drainedVips},
         {"state",
          {{"in_place", r.findings().empty()},
           {"unknown", unknown},
@@ -208,6 +211,9 @@ std::string statusLine(const api::Snapshot& s) {
         line = "not ready";
     else
         line = "not ready: " + s.reasons.front() + (s.reasons.size() > 1 ? " (+" + std::to_string(s.reasons.size() - 1) + " more)" : "");
+    // VIPs drained on their own do not hold the server back, but they are news.
+    if (s.drainedVips && !s.drainedVips->empty() && !s.draining)
+        line += "; " + std::to_string(s.drainedVips->size()) + " VIP(s) drained";
     // A rejected reload stays visible (systemctl status) until a reload succeeds.
     if (!s.lastReloadOk) line += "; " + s.lastReload;
     return line;

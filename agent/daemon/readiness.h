@@ -2,7 +2,8 @@
 // The readiness snapshot the API serves, kept per VIP: a repair of one VIP replaces that
 // VIP's entry, not the other thousands. A VIP is ready when it has no finding of its own,
 // nothing every VIP needs is wrong (the ARP settings, lo), its services are up and the
-// agent is not draining; the aggregate /ready when every VIP is.
+// agent is not draining, nor this VIP on its own; the aggregate /ready when every VIP is
+// (a VIP drained on its own does not count, unless every VIP is).
 #include <deque>
 #include <map>
 #include <memory>
@@ -26,6 +27,9 @@ struct DaemonState {
     bool converged = false;
     bool draining = false;
     bool exiting = false;
+    // VIPs drained on their own, by canonical text (replaced, never changed in place: the
+    // published snapshots share it)
+    std::shared_ptr<const std::set<std::string>> drainedVips = std::make_shared<const std::set<std::string>>();
     std::string error;  // the last full look's failure, if any
     std::map<std::string, std::uint64_t> repairs;
     std::uint64_t driftEvents = 0;

@@ -25,7 +25,7 @@ grep -q "2001:db8::188 80: LVS-DR needs a real server address of the VIP's famil
 grep -q "path /ready/2001:db8::188" "$D/ka6.out" && keepalived -t -f "$D/ka6.out" >/dev/null 2>&1 && ok "keepalived: IPv6 VIP with an IPv6 RIP accepted" || bad "IPv6 keepalived: $(cat "$D/ka6.out")"
 keepalived -t -f "$D/keepalived.out" >"$D/ka.log" 2>&1 && ok "keepalived -t accepts it" || bad "keepalived -t: $(cat "$D/ka.log")"
 { printf 'defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:8080\n  default_backend lvs_198_51_100_188_80\n'; cat "$D/haproxy.out"; } > "$D/haproxy.cfg"
-grep -q "agent-check agent-addr 198.51.100.60 agent-port 9101" "$D/haproxy.out" && ok "haproxy: agent-check wired" || bad "haproxy output: $(cat "$D/haproxy.out")"
+grep -qF "agent-check agent-addr 198.51.100.60 agent-port 9101 agent-send \"198.51.100.188\\n\"" "$D/haproxy.out" && ok "haproxy: agent-check wired" || bad "haproxy output: $(cat "$D/haproxy.out")"
 haproxy -c -f "$D/haproxy.cfg" >"$D/hap.log" 2>&1 && ok "haproxy -c accepts it" || bad "haproxy -c: $(cat "$D/hap.log")"
 # Without --director-check a wildcard api.listen cannot tell the director where to poll.
 "$AGENT" director-config -c "$D/config.json" --format haproxy > /dev/null 2>"$D/err"; rc=$?

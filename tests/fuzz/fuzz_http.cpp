@@ -14,6 +14,7 @@ namespace {
 struct CountingControl : api::DrainControl {
     int requests = 0;
     void requestDrain(bool) override { ++requests; }
+    void requestVipDrain(const std::vector<std::string>&, bool) override { ++requests; }
 };
 
 api::SnapshotStore& store() {

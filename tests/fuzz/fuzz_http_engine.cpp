@@ -19,6 +19,7 @@ constexpr const char* kToken = "fuzz-token-0123456789abcdef0123456789";
 struct CountingControl : api::DrainControl {
     std::atomic<int> requests{0};
     void requestDrain(bool) override { ++requests; }
+    void requestVipDrain(const std::vector<std::string>&, bool) override { ++requests; }
 };
 
 struct World {

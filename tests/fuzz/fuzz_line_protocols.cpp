@@ -1,6 +1,7 @@
 // libFuzzer harness for the two line protocols: each input line as a control-socket
-// command (its reply, once done, is one line, "ok ..." or "error ..."), and the input's bits as the
-// state the HAProxy agent-check responder reports (one of its documented replies).
+// command (its reply, once done, is one line, "ok ..." or "error ...") and as an
+// agent-send request (one reply line), and the input's bits as the state the HAProxy
+// agent-check responder reports (one of its documented replies).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,15 +17,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string line = in.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? in.size() + 1 : nl + 1;
         const auto cmd = api::parseControlCommand(line);
-        const std::string reply = !cmd                                     ? cmd.error()
-                                  : *cmd == api::ControlCommand::Reload ? api::reloadDone(size % 2 == 0, line)
-                                                                        : api::controlDone(*cmd == api::ControlCommand::Drain, size % 2 == 0);
+        std::string reply;
+        if (!cmd)
+            reply = cmd.error();
+        else if (cmd->command == api::ControlCommand::Reload)
+            reply = api::reloadDone(size % 2 == 0, line);
+        else if (cmd->command == api::ControlCommand::Drains)
+            reply = api::drainsReply(api::Snapshot{});
+        else if (!cmd->vips.empty())
+            reply = api::controlVipsDone(cmd->command == api::ControlCommand::Drain, cmd->vips, size % 2 == 0);
+        else
+            reply = api::controlDone(cmd->command == api::ControlCommand::Drain, size % 2 == 0);
         if (reply.empty() || reply.back() != '\n' || reply.find('\n') != reply.size() - 1) __builtin_trap();
         const bool ok = reply.rfind("ok ", 0) == 0;
         if (!ok && reply.rfind("error ", 0) != 0) __builtin_trap();
         // a reload's reply is "ok" or "error" as the loop reports (here: by the input's size)
-        const bool expectOk = line == "drain" || line == "undrain" || (line == "reload" && size % 2 == 0);
+        const bool expectOk = cmd && (cmd->command != api::ControlCommand::Reload || size % 2 == 0);
         if (ok != expectOk) __builtin_trap();
+        if ((line == "drain" || line == "undrain" || line == "drains" || line == "reload") && (!cmd || !cmd->vips.empty())) __builtin_trap();
+        if (cmd && cmd->vips.size() > api::ControlServer::kMaxVips) __builtin_trap();
+        // the agent-check responder, the line as agent-send's request
+        api::Snapshot s;
+        s.setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "2001:db8::1", .bound = false, .reasons = {"not bound"}}});
+        const std::string r = api::agentCheckReplyFor(s, line);
+        if (r.empty() || r.back() != '\n' || r.find('\n') != r.size() - 1) __builtin_trap();
+        if (r != "up ready\n" && r != "down\n" && r.rfind("down #", 0) != 0) __builtin_trap();
     }
     if (size >= 2) {
         api::Snapshot s;

@@ -16,6 +16,19 @@ TEST_SUITE("cli") {
         CHECK(agent::commandHelp("reload").rfind("usage: lvs-rs-agent reload [--state-dir DIR]\n", 0) == 0);
     }
 
+    TEST_CASE("drain and undrain take --vip; the daemon's clients refuse the options that mean nothing to them") {
+        const auto o = parseArgs({"drain", "--vip", "198.51.100.1", "--vip=2001:db8::1", "--state-dir", "/tmp/s"});
+        REQUIRE(o);
+        CHECK(o->vips == std::vector<std::string>{"198.51.100.1", "2001:db8::1"});
+        CHECK(parseArgs({"undrain", "--vip", "198.51.100.1"}));
+        CHECK(parseArgs({"drain", "-c", "/etc/x.json"}).error() ==
+              "drain asks the running daemon, which has its configuration; -c/--config and --config-dir mean nothing to it");
+        CHECK(parseArgs({"reload", "--config-dir", "/etc/x"}).error().find("mean nothing to it") != std::string::npos);
+        CHECK(parseArgs({"reload", "--vip", "198.51.100.1"}).error() ==
+              "reload reads the daemon's configuration file again; --vip means nothing to it");
+        CHECK(agent::commandHelp("drain").rfind("usage: lvs-rs-agent drain [--vip ADDR ...] [--state-dir DIR]\n", 0) == 0);
+    }
+
     TEST_CASE("commands and common options") {
         auto o = parseArgs({"start", "--vip", "198.51.100.1", "--vip=198.51.100.2", "-c", "x.json", "--state-dir", "/tmp/s"});
         REQUIRE(o);

@@ -48,7 +48,13 @@ const BadCase kBad[] = {
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},
-    {"vip not a string", R"({"vips": [42]})", "vips[0]: must be a string"},
+    {"vip not a string", R"({"vips": [42]})", "vips[0]: must be an address string such as \"198.51.100.188\" or an object"},
+    {"vip object without address", R"({"vips": [{"drained": true}]})", "vips[0].address: missing: the VIP's address"},
+    {"vip object address not a string", R"({"vips": [{"address": 1}]})", "vips[0].address: must be an address string"},
+    {"vip object drained not a boolean", R"({"vips": [{"address": "198.51.100.1", "drained": "yes"}]})", "vips[0].drained: must be true or false"},
+    {"vip object unknown key", R"({"vips": [{"address": "198.51.100.1", "drain": true}]})", "vips[0].drain: unknown key \"drain\""},
+    {"vip object bad address", R"({"vips": [{"address": "198.51.100.1/24", "drained": true}]})", "vips[0]: \"198.51.100.1/24\" has prefix /24"},
+    {"vip object duplicate", R"({"vips": ["198.51.100.1", {"address": "198.51.100.1", "drained": true}]})", "vips[1]: \"198.51.100.1\" duplicates vips[0]"},
     {"malformed address", R"({"vips": ["198.51.100"]})", "vips[0]: \"198.51.100\" is not an IPv4 or IPv6 address"},
     {"hostname", R"({"vips": ["www.example.com"]})", "is not an IPv4 or IPv6 address"},
     {"prefix /24", R"({"vips": ["198.51.100.188/24"]})", "has prefix /24; DR binds a VIP as a host address (/32): write \"198.51.100.188\""},
@@ -309,6 +315,20 @@ TEST_SUITE("config drop-ins") {
         REQUIRE(cfg.services.size() == 1);
         CHECK(cfg.services[0].port == 80);
         CHECK(cfg.drainSeconds == 2);
+    }
+
+    TEST_CASE("a VIP may be an object: {\"address\", \"drained\"}, in the main file and in drop-ins") {
+        DropInDir d;
+        d.write("config.json", R"({"vips": ["198.51.100.1", {"address": "198.51.100.2", "drained": true}, {"address": "198.51.100.3", "drained": false}]})");
+        d.write("conf.d/10-web.json", R"({"vips": [{"address": "2001:DB8::7", "drained": true}, {"address": "198.51.100.8"}]})");
+        const auto cfg = agent::loadConfig(d.main, {});
+        std::vector<std::string> vips, drained;
+        for (const auto& v : cfg.vips) vips.push_back(v.str());
+        for (const auto& v : cfg.drained) drained.push_back(v.str());
+        CHECK(vips == std::vector<std::string>{"198.51.100.1", "198.51.100.2", "198.51.100.3", "2001:db8::7", "198.51.100.8"});
+        CHECK(drained == std::vector<std::string>{"198.51.100.2", "2001:db8::7"});
+        // --vip replaces them all: nothing is drained
+        CHECK(agent::loadConfig(d.main, {"198.51.100.9"}).drained.empty());
     }
 
     TEST_CASE("the main file may leave the VIPs to the drop-ins, and check their services") {

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "agent/daemon/daemon.h"
+#include "api/agent_check.h"
+#include "api/metrics.h"
 #include "fake_world.h"
 #include "fixtures.h"
 
@@ -17,7 +19,8 @@ struct FakeDaemon {
     netcfg::FakeEvents* events = nullptr;
     std::unique_ptr<Daemon> d;
 
-    explicit FakeDaemon(std::vector<const char*> vips) {
+    // configText: read from a file (so reload() reads it again) instead of vips.
+    explicit FakeDaemon(std::vector<const char*> vips, const std::string& configText = "") {
         auto fakeNl = std::make_unique<netcfg::FakeNetlink>();
         auto fakeEvents = std::make_unique<netcfg::FakeEvents>();
         nl = fakeNl.get();
@@ -29,10 +32,16 @@ struct FakeDaemon {
                 std::ofstream(dir.path / "proc/net/ipv4/conf" / iface / k) << "0\n";
             }
         Config cfg;
+        std::optional<std::string> path;
+        if (!configText.empty()) {
+            path = (dir.path / "config.json").string();
+            writeConfig(configText);
+            cfg = loadConfig(path, {});
+        }
         for (auto* v : vips) cfg.vips.push_back(ip(v));
         cfg.drainSeconds = 0;
         const std::string stateDir = (dir.path / "state").string();
-        d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = std::nullopt, .cliVips = {}}, cfg,
+        d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}}, cfg,
                                      Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(dir.path / "proc")),
                                      std::move(fakeEvents));
     }
@@ -46,6 +55,8 @@ struct FakeDaemon {
         }
         return true;
     }
+    void writeConfig(const std::string& text) const { std::ofstream(dir.path / "config.json") << text; }
+    bool drained(const char* vip) const { return d->snapshot()->vipDrained(vip); }
     bool bound(const char* vip) const {
         for (const auto& a : nl->state.addresses)
             if (a.ifindex == 1 && a.address == ip(vip)) return true;
@@ -101,6 +112,82 @@ TEST_SUITE("daemon") {
         CHECK(s->readyFor(*s->find("198.51.100.1")));
         CHECK_FALSE(s->readyFor(*s->find("198.51.100.2")));
         CHECK(s->reasonsFor(*s->find("198.51.100.2"))[0].find("also an address of eth0") != std::string::npos);
+    }
+
+    TEST_CASE("per-VIP drain: that VIP reports draining, the others and the aggregate stay ready; it stays bound") {
+        FakeDaemon f({"198.51.100.1", "198.51.100.2"});
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        f.d->requestVipDrain({"198.51.100.2"}, true);
+        REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.2"); }));
+        auto s = f.d->snapshot();
+        CHECK(s->ready);  // one VIP drained on its own does not hold the server back
+        CHECK(s->readyFor(*s->find("198.51.100.1")));
+        CHECK_FALSE(s->readyFor(*s->find("198.51.100.2")));
+        CHECK(s->reasonsFor(*s->find("198.51.100.2")) == std::vector<std::string>{"draining"});
+        CHECK(api::agentCheckReplyFor(*s, "198.51.100.2\n") == "up drain\n");
+        CHECK(api::agentCheckReplyFor(*s, "198.51.100.1\r\n") == "up ready\n");
+        CHECK(api::agentCheckReply(*s) == "up ready\n");
+        CHECK(f.bound("198.51.100.2"));
+        const std::string status = s->statusBody();
+        CHECK(status.find(R"("draining_vips":["198.51.100.2"])") != std::string::npos);
+        CHECK(status.find(R"("draining":false,"draining_vips")") != std::string::npos);  // the whole server is not draining
+        const auto first = status.find(R"("draining":true)");
+        CHECK(first != std::string::npos);  // in the state of .2, and no other VIP's
+        CHECK(status.find(R"("draining":true)", first + 1) == std::string::npos);
+        CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_vip_draining{vip=\"198.51.100.2\"} 1\n") != std::string::npos);
+        CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_vip_draining{vip=\"198.51.100.1\"} 0\n") != std::string::npos);
+        CHECK(statusLine(*s) == "ready: 2 VIP(s) in place; 1 VIP(s) drained");
+
+        // Every VIP drained: the aggregate says so, and agent-check without a VIP drains.
+        f.d->requestVipDrain({"198.51.100.1"}, true);
+        REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.1"); }));
+        s = f.d->snapshot();
+        CHECK_FALSE(s->ready);
+        CHECK(s->reasons == std::vector<std::string>{"every VIP is drained"});
+        CHECK(api::agentCheckReply(*s) == "up drain\n");
+
+        // A VIP not configured is ignored; undrain brings one back.
+        f.d->requestVipDrain({"203.0.113.9"}, true);
+        f.d->requestVipDrain({"198.51.100.1", "198.51.100.2"}, false);
+        REQUIRE(f.stepUntil([&] { return !f.drained("198.51.100.1") && !f.drained("198.51.100.2"); }));
+        CHECK(f.d->snapshot()->drainedVips->empty());
+        CHECK(f.d->snapshot()->ready);
+
+        // The whole server's drain and a VIP's are apart: undrain keeps the VIP's.
+        f.d->requestVipDrain({"198.51.100.1"}, true);
+        f.d->requestDrain(true);
+        REQUIRE(f.stepUntil([&] { return f.d->snapshot()->draining && f.drained("198.51.100.1"); }));
+        CHECK(f.d->snapshot()->reasonsFor(*f.d->snapshot()->find("198.51.100.1")) == std::vector<std::string>{"draining"});
+        f.d->requestDrain(false);
+        REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->draining; }));
+        CHECK(f.drained("198.51.100.1"));
+    }
+
+    TEST_CASE("per-VIP drain: \"drained\": true at start; a reload applies what the file changed and keeps the rest") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1", {"address": "198.51.100.2", "drained": true}, "198.51.100.3"]})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        CHECK(f.drained("198.51.100.2"));
+        CHECK(f.bound("198.51.100.2"));
+        CHECK(f.d->snapshot()->ready);
+        f.d->requestVipDrain({"198.51.100.3"}, true);
+        REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.3"); }));
+
+        // Unchanged file: both drains stay.
+        f.d->reload(0);
+        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.2", "198.51.100.3"});
+        // The file undrains .2 and drains .1; .3 (drained at run time) stays drained.
+        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2", "198.51.100.3"]})");
+        f.d->reload(0);
+        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1", "198.51.100.3"});
+        // A VIP removed from the file is no longer drained; a rejected reload changes nothing.
+        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2"]})");
+        f.d->reload(0);
+        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1"});
+        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": "no"}]})");
+        f.d->reload(0);
+        CHECK_FALSE(f.d->snapshot()->lastReloadOk);
+        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1"});
+        CHECK(f.bound("198.51.100.2"));
     }
 
     TEST_CASE("a conflict at start refuses to run and changes nothing") {

@@ -44,6 +44,6 @@ TEST_SUITE("director_config") {
         CHECK(h.find("backend lvs_2001_db8__188_80\n") != std::string::npos);
         CHECK(h.find("option httpchk GET /ready/2001:db8::188") != std::string::npos);
         CHECK(h.find("server rs_2001_db8__60 [2001:db8::60]:80 check addr 2001:db8::60 port 9100") != std::string::npos);
-        CHECK(h.find("agent-check agent-addr 2001:db8::60 agent-port 9101") != std::string::npos);
+        CHECK(h.find("agent-check agent-addr 2001:db8::60 agent-port 9101 agent-send \"2001:db8::188\\n\" agent-inter 2s") != std::string::npos);
     }
 }

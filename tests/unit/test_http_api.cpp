@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/daemon/service_check.h"
+#include "api/agent_check.h"
 #include "api/control_socket.h"
 #include "api/http_api.h"
 #include "support/http_client.h"
@@ -21,7 +22,9 @@ namespace {
 
 struct RecordingControl : DrainControl {
     std::vector<bool> requests;
+    std::vector<std::pair<std::vector<std::string>, bool>> vipRequests;
     void requestDrain(bool d) override { requests.push_back(d); }
+    void requestVipDrain(const std::vector<std::string>& vips, bool d) override { vipRequests.emplace_back(vips, d); }
 };
 
 constexpr const char* kToken = "s3cret-token-0123456789abcdef0123456789";
@@ -163,6 +166,89 @@ TEST_SUITE("http_api") {
         CHECK(h.post("/drain", kBearer)->status == 200);
         CHECK(h.post("/undrain", kBearer, "{}")->status == 200);  // a small body is allowed, and ignored
         CHECK(h.control.requests == std::vector<bool>{true, false});
+    }
+
+    TEST_CASE("POST /drain/<vip> and /undrain/<vip>: the same token rules, a configured VIP only") {
+        Harness none;
+        CHECK(none.post("/drain/198.51.100.1")->status == 403);
+        Harness h(kToken);
+        CHECK(h.post("/drain/198.51.100.1")->status == 401);
+        CHECK(h.post("/drain/198.51.100.1", "Authorization: Bearer guess\r\n")->status == 401);
+        CHECK(h.get("/drain/198.51.100.1")->status == 405);
+        auto unknown = h.post("/drain/203.0.113.9", kBearer);
+        CHECK(unknown->status == 404);
+        CHECK(unknown->body.find("203.0.113.9 is not a VIP managed by this agent; nothing changed") != std::string::npos);
+        CHECK(h.post("/drain/lo", kBearer)->status == 404);
+        CHECK(h.post("/drain/", kBearer)->status == 404);
+        CHECK(h.control.vipRequests.empty());
+        auto ok = h.post("/drain/2001:DB8:0::1", kBearer);
+        CHECK(ok->status == 200);
+        CHECK(ok->body == "{\"draining\":true,\"vip\":\"2001:db8::1\"}\n");
+        CHECK(h.post("/undrain/198.51.100.1", kBearer)->status == 200);
+        REQUIRE(h.control.vipRequests.size() == 2);
+        CHECK(h.control.vipRequests[0] == std::pair<std::vector<std::string>, bool>{{"2001:db8::1"}, true});
+        CHECK(h.control.vipRequests[1] == std::pair<std::vector<std::string>, bool>{{"198.51.100.1"}, false});
+        CHECK(h.control.requests.empty());  // the whole server's drain is not touched
+    }
+
+    TEST_CASE("/ready/<vip> of a drained VIP: 503 with reason draining; the others unchanged") {
+        Harness h;
+        auto sp = std::make_shared<Snapshot>();
+        sp->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "198.51.100.2", .bound = true}});
+        sp->drainedVips = std::make_shared<const std::set<std::string>>(std::set<std::string>{"198.51.100.2"});
+        h.store.publish(sp);
+        auto drained = h.get("/ready/198.51.100.2");
+        CHECK(drained->status == 503);
+        CHECK(drained->body == "{\"ready\":false,\"reasons\":[\"draining\"]}\n");
+        CHECK(h.get("/ready/198.51.100.1")->status == 200);
+    }
+
+    TEST_CASE("agent-check: a VIP sent by agent-send gets that VIP's state; a silent client holds nobody up") {
+        SnapshotStore store;
+        auto sp = std::make_shared<Snapshot>();
+        sp->ready = true;
+        sp->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "198.51.100.2", .bound = true},
+                     {.vip = "2001:db8::1", .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}}});
+        sp->drainedVips = std::make_shared<const std::set<std::string>>(std::set<std::string>{"198.51.100.2"});
+        store.publish(sp);
+        // A long wait here, so that "answered before it" proves no waiting on the silent one
+        // even on a slow machine.
+        constexpr std::chrono::milliseconds kWait{2000};
+        AgentCheckResponder responder(store, kWait);
+        const int port = responder.start("127.0.0.1", 0).value();
+        auto ask = [&](const std::string& line) {
+            Connection c("127.0.0.1", port, 3000);
+            REQUIRE(c.ok());
+            c.send(line);
+            CHECK(c.closedByPeer(3000));
+            return c.pending();
+        };
+        Connection silent("127.0.0.1", port, 5000);  // sends nothing
+        REQUIRE(silent.ok());
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(ask("198.51.100.1\n") == "up ready\n");
+        CHECK(std::chrono::steady_clock::now() - t0 < kWait);  // not behind the silent one
+        CHECK(ask("198.51.100.2\r\n") == "up drain\n");
+        CHECK(ask("2001:DB8::1\n") == "down\n");
+        CHECK(ask("203.0.113.9\n") == "down #203.0.113.9 is not a VIP of this agent\n");
+        CHECK(ask("\x01\xff\n") == "down #?? is not a VIP of this agent\n");
+        CHECK(ask(std::string(200, 'x')).rfind("down #request too long", 0) == 0);
+        // agent-send without a newline: what arrived by the deadline is the request.
+        CHECK(ask("198.51.100.2") == "up drain\n");
+        // A client that closes its side at once gets the whole server's state at once.
+        {
+            Connection c("127.0.0.1", port, 3000);
+            REQUIRE(c.ok());
+            const auto t1 = std::chrono::steady_clock::now();
+            ::shutdown(c.fd(), SHUT_WR);
+            CHECK(c.closedByPeer(3000));
+            CHECK(c.pending() == "up ready\n");
+            CHECK(std::chrono::steady_clock::now() - t1 < kWait);
+        }
+        // The silent client: the whole server's state after the wait (HAProxy without agent-send).
+        CHECK(silent.closedByPeer(5000));
+        CHECK(silent.pending() == "up ready\n");
+        CHECK(std::chrono::steady_clock::now() - t0 >= kWait);
     }
 
     TEST_CASE("failed attempts: logged rate-limited, then the client is refused (429) without a token check") {
@@ -431,16 +517,29 @@ TEST_SUITE("http_api") {
 
 namespace {
 
-// The loop, as the control socket sees it: a drain request is published at once.
+// The loop, as the control socket sees it: a drain request is published at once. Its
+// configuration has two VIPs.
 struct PublishingControl : DrainControl {
     SnapshotStore& store;
     std::atomic<int> requests{0};
+    std::atomic<int> vipRequests{0};
     explicit PublishingControl(SnapshotStore& s) : store(s) {}
+    static std::shared_ptr<Snapshot> make(bool draining, std::set<std::string> drained) {
+        auto next = std::make_shared<Snapshot>();
+        next->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "2001:db8::1", .bound = true}});
+        next->draining = draining;
+        next->drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
+        return next;
+    }
     void requestDrain(bool d) override {
         ++requests;
-        auto next = std::make_shared<Snapshot>();
-        next->draining = d;
-        store.publish(std::move(next));
+        store.publish(make(d, *store.get()->drainedVips));
+    }
+    void requestVipDrain(const std::vector<std::string>& vips, bool d) override {
+        ++vipRequests;
+        auto drained = *store.get()->drainedVips;
+        for (const auto& v : vips) d ? (void)drained.insert(v) : (void)drained.erase(v);
+        store.publish(make(store.get()->draining, std::move(drained)));
     }
     // a reload: accepted or rejected, as the test sets it
     std::atomic<bool> reloadOk{true};
@@ -463,7 +562,7 @@ struct ControlHarness {
     PublishingControl control{store};
     ControlServer server{control, store};
     std::filesystem::path sock = dir.path / "control.sock";
-    ControlHarness() { store.publish(std::make_shared<Snapshot>()); }
+    ControlHarness() { store.publish(PublishingControl::make(false, {})); }
     int connectRaw() {
         const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_un a{};
@@ -483,10 +582,44 @@ TEST_SUITE("http_api") {
         CHECK(controlRequest(h.sock, "drain").value() == "ok draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "drain").value() == "ok already draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "undrain").value() == "ok undrained: /ready follows the checks again");
-        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload)");
+        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload, drains)");
         CHECK(h.control.requests == 2);
+        CHECK(h.control.vipRequests == 0);
         const auto mode = std::filesystem::status(h.sock).permissions() & std::filesystem::perms::all;
         CHECK(mode == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    }
+
+    TEST_CASE("control socket: drain and undrain of single VIPs, all or nothing") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        CHECK(controlRequest(h.sock, "drain 198.51.100.1").value() ==
+              "ok draining 198.51.100.1: /ready/198.51.100.1 answers 503 and agent-check \"drain\"; the VIP stays bound");
+        CHECK(*h.store.get()->drainedVips == std::set<std::string>{"198.51.100.1"});
+        CHECK_FALSE(h.store.get()->draining);
+        CHECK(controlRequest(h.sock, "drain 198.51.100.1").value().rfind("ok already draining 198.51.100.1:", 0) == 0);
+        CHECK(h.control.vipRequests == 1);  // already: the loop is not asked again
+        // Written differently, the same VIP; repeated, once.
+        CHECK(controlRequest(h.sock, "drain 2001:DB8:0::1 2001:db8::1").value() ==
+              "ok draining 2001:db8::1: /ready/2001:db8::1 answers 503 and agent-check \"drain\"; the VIP stays bound");
+        CHECK(controlRequest(h.sock, "drains").value() == "ok draining=no drained=2 198.51.100.1 2001:db8::1");
+        // One VIP that is not configured, or not an address: nothing changes.
+        CHECK(controlRequest(h.sock, "undrain 198.51.100.1 203.0.113.9").value() ==
+              "error not a VIP of this agent's configuration: 203.0.113.9; nothing changed");
+        CHECK(controlRequest(h.sock, "undrain 198.51.100.1 lo").value() == "error \"lo\" is not an IP address; nothing changed");
+        CHECK(controlRequest(h.sock, "reload now").value() == "error reload takes no argument");
+        CHECK(h.store.get()->drainedVips->size() == 2);
+        CHECK(controlRequest(h.sock, "undrain 198.51.100.1 2001:db8::1").value() ==
+              "ok undrained 198.51.100.1, 2001:db8::1: readiness follows the checks again");
+        CHECK(controlRequest(h.sock, "undrain 198.51.100.1").value() == "ok not drained: 198.51.100.1");
+        CHECK(controlRequest(h.sock, "drains").value() == "ok draining=no drained=0");
+        // The whole server's drain and the VIPs' are apart.
+        CHECK(controlRequest(h.sock, "drain").value().rfind("ok draining:", 0) == 0);
+        CHECK(controlRequest(h.sock, "drains").value() == "ok draining=yes drained=0");
+        CHECK(h.control.vipRequests == 3);
+        std::string many = "drain";
+        for (std::size_t i = 0; i <= ControlServer::kMaxVips; ++i) many += " 198.51.100.1";
+        CHECK(controlRequest(h.sock, many).value() == "error at most 128 VIPs in one command; nothing changed");
+        CHECK(h.control.vipRequests == 3);
     }
 
     TEST_CASE("control socket: reload answers with the loop's outcome, as one line") {
@@ -505,6 +638,7 @@ TEST_SUITE("http_api") {
         struct Deferred : DrainControl {
             std::atomic<std::uint64_t> asked{0};
             void requestDrain(bool) override {}
+            void requestVipDrain(const std::vector<std::string>&, bool) override {}
             std::uint64_t requestReload() override { return ++asked; }
         } control;
         ControlServer server{control, store};
