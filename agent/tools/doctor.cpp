@@ -260,9 +260,17 @@ bool networkMatchesLo(const std::vector<IniLine>& lines) {
     return named ? lo : !anyMatch;
 }
 
+// The first systemd-networkd seen to leave foreign addresses and routes on loopback alone
+// (start, restart, reload, reconfigure; tests/boot/boot.sh on Debian 12's 252). Older ones
+// dropped them (systemd#12050), so the warnings below stand for them, and when the version
+// cannot be told.
+constexpr int kNetworkdSparesLo = 252;
+
 void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     const std::string share = "/usr/share/lvs-rs-agent";
     bool any = false;
+    const bool sparesLo = in.systemdVersion && *in.systemdVersion >= kNetworkdSparesLo;
+    const std::string version = in.systemdVersion ? "systemd-networkd " + std::to_string(*in.systemdVersion) : "systemd-networkd (version unknown)";
     // systemd-networkd managing lo drops the addresses and routes it did not configure
     std::map<std::string, bool> keeps;  // .network path -> KeepConfiguration=static|yes in it or its drop-ins
     std::vector<std::string> matching;  // .network files that match lo
@@ -279,9 +287,16 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
         if (keeps[std::filesystem::path(path).filename().string()]) continue;
         any = true;
         const std::string name = std::filesystem::path(path).filename().string();
-        add(out, "network-managers", V::Warn,
-            path + " makes systemd-networkd manage lo without KeepConfiguration=static: it removes the VIPs when it (re)configures lo, and the agent has to fight it",
-            "install " + share + "/networkd-keep-configuration.conf as /etc/systemd/network/" + name + ".d/lvs-rs-agent.conf, then networkctl reload");
+        const std::string fix = "install " + share + "/networkd-keep-configuration.conf as /etc/systemd/network/" + name +
+                                ".d/lvs-rs-agent.conf, then networkctl reload";
+        if (sparesLo)
+            add(out, "network-managers", V::Ok,
+                path + " makes " + version + " manage lo without KeepConfiguration=static; this version leaves the addresses and routes on lo it did not configure alone (older ones remove them); to be independent of the version: " + fix);
+        else
+            add(out, "network-managers", V::Warn,
+                path + " makes " + version + " manage lo without KeepConfiguration=static: versions before " + std::to_string(kNetworkdSparesLo) +
+                    " remove the addresses on lo they did not configure when they (re)configure it, the VIPs among them, and the agent has to fight them",
+                fix);
     }
     if (in.networkdEnabled || !in.networkdFiles.empty()) {
         std::string manage = "yes";
@@ -292,11 +307,11 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
                     manage = l.value;
                     where = f.path + ":" + std::to_string(l.line);
                 }
-        if (manage != "no" && manage != "false" && manage != "0") {
+        if (manage != "no" && manage != "false" && manage != "0" && !sparesLo) {
             any = true;
             add(out, "network-managers", V::Warn,
-                "systemd-networkd is in use with ManageForeignRoutes=" + manage + (where.empty() ? " (the default)" : " (" + where + ")") +
-                    ": when it starts it removes routes it did not configure, the agent's host routes among them",
+                version + " is in use with ManageForeignRoutes=" + manage + (where.empty() ? " (the default)" : " (" + where + ")") +
+                    ": versions before " + std::to_string(kNetworkdSparesLo) + " may remove routes they did not configure when they start, the agent's host routes among them",
                 "install " + share + "/networkd.conf.d/lvs-rs-agent.conf as /etc/systemd/networkd.conf.d/lvs-rs-agent.conf, then restart systemd-networkd");
         }
     }

@@ -5,6 +5,7 @@
 #include <expected>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct DoctorInput {
     std::vector<TextFile> nmConf;            // NetworkManager.conf and conf.d/*.conf
     std::vector<TextFile> netplanFiles;      // /etc/netplan/*.yaml
     bool networkdEnabled = false;            // systemd-networkd.service enabled
+    std::optional<int> systemdVersion;       // from libsystemd-shared-N.so, when found
     bool nmEnabled = false;                  // NetworkManager.service enabled
 };
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "agent/tools/doctor.h"
@@ -137,6 +138,20 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
         for (const auto& e : std::filesystem::directory_iterator(sysroot / d, ec))
             if (e.path().extension() == ".d" && e.path().stem().extension() == ".network")
                 collectDir(e.path(), in.networkdFiles, sysroot, "", ".conf");
+    }
+    // systemd's version, from the name of its shared library (libsystemd-shared-252.so)
+    for (const char* d : {"usr/lib/systemd", "lib/systemd", "usr/lib64/systemd", "usr/lib/x86_64-linux-gnu/systemd",
+                          "usr/lib/aarch64-linux-gnu/systemd"}) {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(sysroot / d, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.rfind("libsystemd-shared-", 0) != 0) continue;
+            int v = 0;
+            std::size_t i = 18;
+            for (; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && v < 100000; ++i) v = v * 10 + (name[i] - '0');
+            if (i > 18) in.systemdVersion = v;
+        }
+        if (in.systemdVersion) break;
     }
     collect(sysroot / "etc/systemd/networkd.conf", in.networkdConf, sysroot);
     for (const char* d : {"usr/lib/systemd/networkd.conf.d", "run/systemd/networkd.conf.d", "etc/systemd/networkd.conf.d"})

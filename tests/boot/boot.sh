@@ -61,6 +61,45 @@ pid=$(prop MainPID)
 equals "$(in_ct awk '/^Uid:/ {print ($2 == 0) ? "root" : "unprivileged"}' /proc/$pid/status)" "unprivileged" "runs as a dynamic user"
 equals "$(in_ct awk '/^CapEff:/ {print $2}' /proc/$pid/status)" "0000000000001400" "with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only"
 
+echo "== systemd-networkd managing lo"
+# A .network matching lo without KeepConfiguration=, networkd started, lo reconfigured,
+# networkd reloaded and restarted: each time networkd has configured lo (its own address
+# is there), the agent's VIPs and routes are still in place and the agent repaired
+# nothing. Then the same with the shipped KeepConfiguration=static snippet.
+ND_NET=/etc/systemd/network/10-lo.network
+in_ct sh -c "mkdir -p /etc/systemd/network && printf '[Match]\\nName=lo\\n\\n[Network]\\nAddress=203.0.113.250/32\\n' > $ND_NET"
+configured_lo() { [ "$(in_ct journalctl -b -u systemd-networkd -o cat --no-pager | grep -c "lo: Configuring with $ND_NET")" -ge "$1" ] &&
+                  in_ct networkctl list --no-pager --no-legend | grep -Eq '^ *1 lo .* configured'; }
+agent_untouched() {
+  has_vip 198.51.100.1 && has_vip 198.51.100.2 && in_ct_net ip -N route show table main | grep -q "^198.51.100.2 dev lo proto 177" &&
+    ! journal | grep -q "drift repaired" && in_ct_net curl -s http://127.0.0.1:9100/status | grep -q '"fighting":{"active":false'
+}
+networkd_round() {  # networkd_round LABEL: start, reconfigure, reload, restart; the agent's state after each
+  local n
+  expect_rc 0 "$1: systemd-networkd starts" in_ct systemctl start systemd-networkd
+  n=$(in_ct journalctl -b -u systemd-networkd -o cat --no-pager | grep -c "lo: Configuring with $ND_NET")
+  wait_for "$1: networkd has configured lo" configured_lo "$n"
+  has_vip 203.0.113.250 && pass "$1: networkd manages lo (its own address is on it)" || fail "$1: networkd did not configure lo"
+  agent_untouched && pass "$1: after start, VIPs and routes in place, nothing repaired" || fail "$1: after start: $(journal | grep drift)"
+  expect_rc 0 "$1: networkctl reconfigure lo" in_ct networkctl reconfigure lo
+  wait_for "$1: lo configured again" configured_lo $((n + 1))
+  agent_untouched && pass "$1: after reconfigure, untouched" || fail "$1: after reconfigure: $(journal | grep drift)"
+  expect_rc 0 "$1: networkctl reload" in_ct networkctl reload
+  expect_rc 0 "$1: restart systemd-networkd" in_ct systemctl restart systemd-networkd
+  wait_for "$1: lo configured by the new networkd" configured_lo $((n + 2))
+  agent_untouched && pass "$1: after reload and restart, untouched" || fail "$1: after restart: $(journal | grep drift)"
+}
+contains "$(in_ct networkctl --version)" "systemd 252" "systemd-networkd 252 (Debian 12)"
+networkd_round "without the snippet"
+contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok  network-managers: $ND_NET makes systemd-networkd 252 manage lo without KeepConfiguration=static; this version leaves" "doctor: ok for 252, naming the file and the snippet"
+in_ct systemctl stop systemd-networkd.socket systemd-networkd
+in_ct sh -c "mkdir -p $ND_NET.d && cp /usr/share/lvs-rs-agent/networkd-keep-configuration.conf $ND_NET.d/lvs-rs-agent.conf"
+networkd_round "with the snippet"
+contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok  network-managers: no systemd-networkd, NetworkManager or netplan configuration would remove" "doctor: nothing to say with the snippet"
+in_ct systemctl stop systemd-networkd.socket systemd-networkd
+in_ct rm -rf "$ND_NET" "$ND_NET.d"
+in_ct_net ip addr del 203.0.113.250/32 dev lo
+
 echo "== reload"
 config "{\"vips\": [$VIPS, \"198.51.100.3\"], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
 expect_rc 0 "systemctl reload with a good file" in_ct systemctl reload lvs-rs-agent

@@ -84,10 +84,24 @@ TEST_SUITE("doctor") {
         nm = checks(in);
         REQUIRE(nm.size() == 2);
         CHECK(nm[0].verdict == DoctorCheck::Verdict::Warn);
-        CHECK(nm[0].what.find("/etc/systemd/network/10-lo.network makes systemd-networkd manage lo without KeepConfiguration=static") == 0);
+        CHECK(nm[0].what.find("/etc/systemd/network/10-lo.network makes systemd-networkd (version unknown) manage lo without KeepConfiguration=static") == 0);
         CHECK(nm[0].fix == "install /usr/share/lvs-rs-agent/networkd-keep-configuration.conf as /etc/systemd/network/10-lo.network.d/lvs-rs-agent.conf, then networkctl reload");
         CHECK(nm[1].what.find("ManageForeignRoutes=yes (the default)") != std::string::npos);
         CHECK(nm[1].fix.find("/etc/systemd/networkd.conf.d/lvs-rs-agent.conf") != std::string::npos);
+
+        // systemd-networkd 252 (Debian 12) leaves lo's foreign addresses and routes alone:
+        // the lo .network is named, as ok with the fix for other versions; no route warning
+        in.systemdVersion = 252;
+        nm = checks(in);
+        REQUIRE(nm.size() == 1);
+        CHECK(nm[0].verdict == DoctorCheck::Verdict::Ok);
+        CHECK(nm[0].what.find("/etc/systemd/network/10-lo.network makes systemd-networkd 252 manage lo") == 0);
+        CHECK(nm[0].what.find("networkd-keep-configuration.conf") != std::string::npos);
+        in.systemdVersion = 245;
+        nm = checks(in);
+        REQUIRE(nm.size() == 2);
+        CHECK(nm[0].verdict == DoctorCheck::Verdict::Warn);
+        CHECK(nm[0].what.find("systemd-networkd 245 manage lo without KeepConfiguration=static: versions before 252 remove") != std::string::npos);
 
         // the shipped snippets, installed: nothing left to warn about
         in.networkdFiles.push_back({.path = "/etc/systemd/network/10-lo.network.d/lvs-rs-agent.conf", .content = "[Network]\nKeepConfiguration=static\n"});
