@@ -72,14 +72,12 @@ void AgentCheckResponder::serve() {
         c.fd = -1;
     };
     for (;;) {
-        std::vector<pollfd> fds{{.fd = stopPipe_[0], .events = POLLIN, .revents = 0},
-                                {.fd = listenFd_, .events = POLLIN, .revents = 0}};
+        auto fds = serverPollSet(stopPipe_[0], listenFd_);
         auto now = Clock::now();
         int timeout = -1;
         for (const auto& c : clients) {
             fds.push_back({.fd = c.fd, .events = POLLIN, .revents = 0});
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
-            timeout = static_cast<int>(std::max<long long>(0, timeout < 0 ? left : std::min<long long>(timeout, left)));
+            timeout = soonerTimeout(timeout, c.deadline, now);
         }
         if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
         if (fds[0].revents & POLLIN) break;

@@ -162,14 +162,12 @@ bool gone(int fd) {
 void ControlServer::serve() {
     std::vector<Client> clients;
     for (;;) {
-        std::vector<pollfd> fds{{.fd = stopPipe_[0], .events = POLLIN, .revents = 0},
-                                {.fd = listenFd_, .events = POLLIN, .revents = 0}};
+        auto fds = serverPollSet(stopPipe_[0], listenFd_);
         auto now = Clock::now();
         int timeout = -1;
         for (const auto& c : clients) {
             fds.push_back({.fd = c.fd, .events = static_cast<short>(c.wanted ? 0 : POLLIN), .revents = 0});
-            const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count());
-            timeout = std::max(0, timeout < 0 ? left : std::min(timeout, left));
+            timeout = soonerTimeout(timeout, c.deadline, now);
             if (c.wanted) timeout = std::min(timeout, 5);  // watching for the loop's publication
         }
         if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;

@@ -75,6 +75,15 @@ void writeAll(int fd, const std::string& text) {
 
 namespace api {
 
+std::vector<pollfd> serverPollSet(int stopFd, int listenFd) {
+    return {{.fd = stopFd, .events = POLLIN, .revents = 0}, {.fd = listenFd, .events = POLLIN, .revents = 0}};
+}
+
+int soonerTimeout(int timeout, std::chrono::steady_clock::time_point deadline, std::chrono::steady_clock::time_point now) {
+    const long long left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    return static_cast<int>(std::clamp<long long>(timeout < 0 ? left : std::min<long long>(timeout, left), 0, 1 << 30));
+}
+
 std::string canonicalAddress(const std::string& text) {
     if (text.empty() || text.size() > 45 ||
         !std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':'; }))

@@ -1,6 +1,10 @@
 #pragma once
 // Small socket helpers shared by the agent-check responder and the control socket.
+#include <poll.h>
+
+#include <chrono>
 #include <string>
+#include <vector>
 
 namespace api {
 
@@ -10,6 +14,10 @@ int boundPort(int fd);
 // Waits for the listening fd or the stop pipe; false when stopping.
 bool waitForClient(int listenFd, int stopFd);
 void writeAll(int fd, const std::string& text);
+// A server thread's poll set: its stop pipe, then its listening socket (clients follow).
+std::vector<pollfd> serverPollSet(int stopFd, int listenFd);
+// poll()'s timeout in ms: the sooner of `timeout` (-1: none yet) and `deadline`, never negative.
+int soonerTimeout(int timeout, std::chrono::steady_clock::time_point deadline, std::chrono::steady_clock::time_point now);
 // Client text as it may be echoed back: at most `max` bytes, anything but printable
 // ASCII replaced by '?', so a reply never carries a newline, a control byte or bad UTF-8.
 std::string printable(const std::string& text, std::size_t max);
