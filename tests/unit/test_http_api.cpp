@@ -428,7 +428,12 @@ TEST_SUITE("http_api") {
     }
 
     TEST_CASE("large answers held for slow readers are bounded; /ready is never held back by them") {
+        // This harness only measures the answer's size. Its first /status renders 60,000
+        // entries in the event loop: over 10 s under TSan on a loaded machine, so its
+        // connection must not be cut for idleness meanwhile.
         HttpLimits limits;
+        limits.idleTimeoutSeconds = 300;
+        limits.exchangeDeadline = std::chrono::milliseconds(300000);
         Harness h("", limits);
         auto big = std::make_shared<Snapshot>();
         std::vector<VipReadiness> many;
