@@ -23,12 +23,10 @@ std::string upReady(const Snapshot& s) {
     return "up ready\n";
 }
 
-bool everyVipDrained(const Snapshot& s) { return !s.vips.empty() && s.drainedVips && s.drainedVips->size() >= s.vips.size(); }
-
 }  // namespace
 
 std::string agentCheckReply(const Snapshot& s) {
-    if (s.draining || everyVipDrained(s)) return "up drain\n";
+    if (s.draining || s.everyVipDrained()) return "up drain\n";
     if (!s.ready) return "down\n";
     return upReady(s);
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -125,6 +126,18 @@ std::string drainsReply(const Snapshot& s) {
             line += " " + v;
         }
     return line + "\n";
+}
+
+std::optional<Drains> parseDrainsReply(const std::string& line) {
+    std::istringstream in(line);
+    std::string ok, draining, count, vip;
+    if (!(in >> ok >> draining >> count) || ok != "ok" || (draining != "draining=yes" && draining != "draining=no") ||
+        count.rfind("drained=", 0) != 0 || count.size() == 8 || count.size() > 28 ||
+        !std::all_of(count.begin() + 8, count.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return std::nullopt;
+    Drains d{.draining = draining == "draining=yes", .count = std::stoul(count.substr(8)), .listed = {}};
+    while (in >> vip) d.listed.push_back(vip);
+    return d;
 }
 
 std::string controlDone(bool drain, bool already) {

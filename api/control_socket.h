@@ -13,6 +13,7 @@
 #include <chrono>
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,8 +66,14 @@ std::expected<ControlRequest, std::string> parseControlCommand(const std::string
 // The reply for a drain or undrain the loop has carried out (already: nothing had to change).
 std::string controlDone(bool drain, bool already);
 std::string controlVipsDone(bool drain, const std::vector<std::string>& vips, bool already);
-// The reply to "drains".
+// The reply to "drains", and what a client reads back from it (nullopt: not such a reply).
 std::string drainsReply(const Snapshot& s);
+struct Drains {
+    bool draining = false;               // the whole server
+    std::size_t count = 0;               // VIPs drained on their own
+    std::vector<std::string> listed;     // the first kListedDrains of them
+};
+std::optional<Drains> parseDrainsReply(const std::string& line);
 
 // The reply for a reload the loop has carried out: its outcome as published.
 std::string reloadDone(bool ok, const std::string& what);

@@ -122,6 +122,8 @@ struct Snapshot {
     void setVips(std::vector<VipReadiness> list);
     const VipReadiness* find(const std::string& vip) const;
     bool vipDrained(const std::string& vip) const { return drainedVips && drainedVips->contains(vip); }
+    // Every VIP is drained on its own: the whole server then counts as drained too.
+    bool everyVipDrained() const { return !vips.empty() && drainedVips && drainedVips->size() >= vips.size(); }
     // The VIP's own reasons, the common ones and its services that are down.
     std::vector<std::string> reasonsFor(const VipReadiness& v) const;
     bool readyFor(const VipReadiness& v) const;
@@ -195,6 +197,7 @@ inline const std::string& Snapshot::statusBody() const {
         };
         nlohmann::json doc = status;
         doc["state"]["vips"] = "\u0001vips";
+        doc["draining_vips"] = drainedVips ? nlohmann::json(*drainedVips) : nlohmann::json::array();
         if (configJson) doc["config"] = "\u0001config";
         std::string text = doc.dump();
         std::string list = "[";

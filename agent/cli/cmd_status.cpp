@@ -1,6 +1,5 @@
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -22,26 +21,20 @@ std::optional<std::pair<std::string, nlohmann::json>> daemonDrains(const std::st
     std::error_code ec;
     if (!std::filesystem::exists(sock, ec)) return std::nullopt;
     auto reply = api::controlRequest(sock, "drains", 3);
-    if (!reply || reply->rfind("ok draining=", 0) != 0) {
+    const auto drains = reply ? api::parseDrainsReply(*reply) : std::nullopt;
+    if (!drains) {
         const std::string why = reply ? *reply : reply.error();
         return std::make_pair("daemon: not reachable: " + why + "\n", nlohmann::json{{"running", false}, {"error", why}});
     }
-    // "ok draining=yes|no drained=N VIP..."
-    std::istringstream in(reply->substr(3));
-    std::string draining, count, vip;
-    in >> draining >> count;
-    nlohmann::json vips = nlohmann::json::array();
     std::string list;
-    while (in >> vip) {
-        vips.push_back(vip);
-        list += (list.empty() ? "" : ", ") + vip;
-    }
-    const bool all = draining == "draining=yes";
-    const std::string n = count.substr(count.find('=') + 1);
-    std::string text = "daemon: running; " + std::string(all ? "the whole server is draining" : "the whole server is not draining") + "\n";
-    text += "  VIPs drained on their own: " + (vips.empty() ? std::string("none") : n + " (" + list + (std::to_string(vips.size()) == n ? "" : ", ...") + ")") + "\n";
-    return std::make_pair(text, nlohmann::json{{"running", true}, {"draining", all}, {"drained_vips", vips},
-                                               {"drained_count", std::stoul("0" + n)}});
+    for (const auto& v : drains->listed) list += (list.empty() ? "" : ", ") + v;
+    std::string text = std::string("daemon: running; the whole server is ") + (drains->draining ? "draining" : "not draining") + "\n";
+    text += "  VIPs drained on their own: " +
+            (drains->count == 0 ? std::string("none")
+                                : std::to_string(drains->count) + " (" + list + (drains->listed.size() < drains->count ? ", ..." : "") + ")") +
+            "\n";
+    return std::make_pair(text, nlohmann::json{{"running", true}, {"draining", drains->draining}, {"drained_vips", drains->listed},
+                                               {"drained_count", drains->count}});
 }
 
 }  // namespace

@@ -217,12 +217,16 @@ void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts
     }
 }
 
-// The addresses of drained (already checked by checkVips; one that is not valid was
-// reported there).
-void addDrained(const std::vector<std::string>& drained, std::set<netcfg::IpAddress>& out) {
-    for (const auto& text : drained) {
+// A "vips" list, in the main file or a drop-in: its VIPs appended to out (index: each
+// one's position in the list), those marked "drained" added to drained; every problem named.
+void parseVipList(const json& v, Problems& problems, std::vector<netcfg::IpAddress>& out, std::vector<std::size_t>& index,
+                  std::set<netcfg::IpAddress>& drained) {
+    std::vector<std::string> texts, drainedTexts;
+    vipTexts(v, problems, texts, index, drainedTexts);
+    checkVips(texts, index, "vips", problems, out);
+    for (const auto& text : drainedTexts) {
         netcfg::IpAddress ip;
-        if (!vipProblem(text, ip)) out.insert(ip);
+        if (!vipProblem(text, ip)) drained.insert(ip);  // a bad one is named by checkVips
     }
 }
 
@@ -250,11 +254,8 @@ Config parseConfig(const std::string& text, const std::string& source,
     } else if (v.empty() && otherVips.empty()) {
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
-        std::vector<std::string> texts, drained;
         std::vector<std::size_t> index;
-        vipTexts(v, problems, texts, index, drained);
-        checkVips(texts, index, "vips", problems, cfg.vips);
-        addDrained(drained, cfg.drained);
+        parseVipList(v, problems, cfg.vips, index, cfg.drained);
     }
     cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
@@ -318,10 +319,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
                 if (!d.doc["vips"].is_array()) {
                     problems.add("vips", "must be a list of address strings");
                 } else {
-                    std::vector<std::string> texts, drained;
-                    vipTexts(d.doc["vips"], problems, texts, d.index, drained);
-                    checkVips(texts, d.index, "vips", problems, d.vips);
-                    addDrained(drained, d.drained);
+                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained);
                 }
             }
             out.push_back(std::move(d));

@@ -140,7 +140,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     if (notReady_.size() > kListedVips)
         s->reasons.push_back("and " + thousands(notReady_.size() - kListedVips) + " more VIP(s) not in place");
     s->reasons.insert(s->reasons.end(), s->common.begin(), s->common.end());
-    if (!entries_.empty() && state.drainedVips->size() >= entries_.size()) s->reasons.emplace_back("every VIP is drained");
+    if (s->everyVipDrained()) s->reasons.emplace_back("every VIP is drained");
     for (const auto& sv : s->services)
         if (!sv.up) s->reasons.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
     s->ready = s->reasons.empty();
@@ -175,7 +175,6 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         {"ready", s->ready},
         {"reasons", s->reasons},
         {"draining", s->draining},
-        {"draining_vips", *state.drainedVips},
         {"state",
          {{"in_place", r.findings().empty()},
           {"unknown", unknown},

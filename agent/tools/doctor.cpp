@@ -284,9 +284,9 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
         if (!dropIn && networkMatchesLo(lines)) matching.push_back(f.path);
     }
     for (const auto& path : matching) {
-        if (keeps[std::filesystem::path(path).filename().string()]) continue;
-        any = true;
         const std::string name = std::filesystem::path(path).filename().string();
+        if (keeps[name]) continue;
+        any = true;
         const std::string fix = "install " + share + "/networkd-keep-configuration.conf as /etc/systemd/network/" + name +
                                 ".d/lvs-rs-agent.conf, then networkctl reload";
         if (sparesLo)
@@ -298,7 +298,7 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
                     " remove the addresses on lo they did not configure when they (re)configure it, the VIPs among them, and the agent has to fight them",
                 fix);
     }
-    if (in.networkdEnabled || !in.networkdFiles.empty()) {
+    if (!sparesLo && (in.networkdEnabled || !in.networkdFiles.empty())) {
         std::string manage = "yes";
         std::string where;
         for (const auto& f : in.networkdConf)
@@ -307,7 +307,7 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
                     manage = l.value;
                     where = f.path + ":" + std::to_string(l.line);
                 }
-        if (manage != "no" && manage != "false" && manage != "0" && !sparesLo) {
+        if (manage != "no" && manage != "false" && manage != "0") {
             any = true;
             add(out, "network-managers", V::Warn,
                 version + " is in use with ManageForeignRoutes=" + manage + (where.empty() ? " (the default)" : " (" + where + ")") +

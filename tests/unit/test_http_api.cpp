@@ -607,6 +607,14 @@ TEST_SUITE("http_api") {
         CHECK(controlRequest(h.sock, "drain 2001:DB8:0::1 2001:db8::1").value() ==
               "ok draining 2001:db8::1: /ready/2001:db8::1 answers 503 and agent-check \"drain\"; the VIP stays bound");
         CHECK(controlRequest(h.sock, "drains").value() == "ok draining=no drained=2 198.51.100.1 2001:db8::1");
+        const auto parsed = parseDrainsReply(controlRequest(h.sock, "drains").value());
+        REQUIRE(parsed);
+        CHECK_FALSE(parsed->draining);
+        CHECK(parsed->count == 2);
+        CHECK(parsed->listed == std::vector<std::string>{"198.51.100.1", "2001:db8::1"});
+        CHECK_FALSE(parseDrainsReply("error busy: 16 control clients at once"));
+        CHECK_FALSE(parseDrainsReply("ok draining=maybe drained=1"));
+        CHECK_FALSE(parseDrainsReply("ok draining=no drained="));
         // One VIP that is not configured, or not an address: nothing changes.
         CHECK(controlRequest(h.sock, "undrain 198.51.100.1 203.0.113.9").value() ==
               "error not a VIP of this agent's configuration: 203.0.113.9; nothing changed");
