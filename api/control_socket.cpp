@@ -88,7 +88,8 @@ std::expected<ControlRequest, std::string> parseControlCommand(const std::string
     else if (first == "undrain") r.command = ControlCommand::Undrain;
     else if (first == "reload") r.command = ControlCommand::Reload;
     else if (first == "drains") r.command = ControlCommand::Drains;
-    else return std::unexpected("error unknown command \"" + printable(first, 40) + "\" (drain, undrain, reload, drains)\n");
+    else if (first == "readiness") r.command = ControlCommand::Readiness;
+    else return std::unexpected("error unknown command \"" + printable(first, 40) + "\" (drain, undrain, reload, drains, readiness)\n");
     const bool takesVips = r.command == ControlCommand::Drain || r.command == ControlCommand::Undrain;
     if (words.size() > 1 && !takesVips) return std::unexpected("error " + first + " takes no argument\n");
     if (words.size() > ControlServer::kMaxVips + 1)
@@ -128,6 +129,43 @@ std::string drainsReply(const Snapshot& s) {
     return line + "\n";
 }
 
+std::string readinessReply(const Snapshot& s) {
+    using nlohmann::json;
+    json notReady = json::array();
+    std::size_t notReadyCount = 0;
+    s.vips.forEach([&](const VipReadiness& v) {
+        if (s.readyFor(v)) return;
+        if (++notReadyCount <= kListedNotReady) notReady.push_back({{"vip", v.vip}, {"reasons", s.reasonsFor(v)}});
+    });
+    json drained = json::array();
+    if (s.drainedVips)
+        for (const auto& v : *s.drainedVips) {
+            if (drained.size() == ControlServer::kListedDrains) break;
+            drained.push_back(v);
+        }
+    const json doc{{"ready", s.ready},
+                   {"reasons", s.reasons},
+                   {"pid", static_cast<long>(::getpid())},
+                   {"vips", s.vips.size()},
+                   {"not_ready", std::move(notReady)},
+                   {"not_ready_count", notReadyCount},
+                   {"draining", s.draining},
+                   {"exiting", s.exiting},
+                   {"drained_vips", std::move(drained)},
+                   {"drained_count", s.drainedVips ? s.drainedVips->size() : 0}};
+    // dump() escapes nothing that could break the line: control characters become \uXXXX.
+    return "ok " + doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::optional<nlohmann::json> parseReadinessReply(const std::string& line) {
+    if (line.rfind("ok {", 0) != 0) return std::nullopt;
+    auto doc = nlohmann::json::parse(line.substr(3), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("ready") || !doc["ready"].is_boolean() ||
+        !doc.contains("not_ready") || !doc["not_ready"].is_array())
+        return std::nullopt;
+    return doc;
+}
+
 std::optional<Drains> parseDrainsReply(const std::string& line) {
     std::istringstream in(line);
     std::string ok, draining, count, vip;
@@ -140,10 +178,22 @@ std::optional<Drains> parseDrainsReply(const std::string& line) {
     return d;
 }
 
-std::string controlDone(bool drain, bool already) {
+std::string controlDone(bool drain, bool already, const Snapshot& s) {
     if (drain) return already ? "ok already draining: /ready answers 503, VIPs stay bound\n"
                               : "ok draining: /ready answers 503, VIPs stay bound\n";
-    return already ? "ok not draining: /ready follows the checks\n" : "ok undrained: /ready follows the checks again\n";
+    std::string line = already ? "ok the whole server was not draining" : "ok undrained: /ready follows the checks again";
+    const std::size_t n = s.drainedVips ? s.drainedVips->size() : 0;
+    if (n == 0) return line + (already ? ": /ready follows the checks\n" : "\n");
+    std::string names, flags;
+    std::size_t shown = 0;
+    for (const auto& v : *s.drainedVips) {
+        if (shown++ == 5) break;
+        names += (names.empty() ? "" : ", ") + v;
+        flags += " --vip " + v;
+    }
+    const std::string more = n > 5 ? " and " + std::to_string(n - 5) + " more" : "";
+    return line + "; " + std::to_string(n) + " VIP(s) stay drained on their own (" + names + more +
+           "): lift with `lvs-rs-agent undrain" + flags + (n > 5 ? " ...`" : "`") + "\n";
 }
 
 namespace {
@@ -203,7 +253,7 @@ void ControlServer::serve() {
                 if (const auto snap = store_.get(); !c.wanted->vips.empty() && vipsAre(*snap, c.wanted->vips, drain)) {
                     reply = controlVipsDone(drain, c.wanted->vips, false);
                 } else if (c.wanted->vips.empty() && snap->draining == drain) {
-                    reply = controlDone(drain, false);
+                    reply = controlDone(drain, false, *snap);
                 } else if (now >= c.deadline) {
                     reply = "error requested, but the agent's loop has not published it within " +
                             std::to_string(kConfirmDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
@@ -225,6 +275,8 @@ void ControlServer::serve() {
                         reply = cmd.error();
                     } else if (cmd->command == ControlCommand::Drains) {
                         reply = drainsReply(*snap);
+                    } else if (cmd->command == ControlCommand::Readiness) {
+                        reply = readinessReply(*snap);
                     } else if (!unknown.empty()) {
                         reply = "error not a VIP of this agent's configuration: " + unknown + "; nothing changed\n";
                     } else if (gone(c.fd)) {
@@ -242,7 +294,7 @@ void ControlServer::serve() {
                             c.deadline = now + kConfirmDeadline;
                         }
                     } else if (snap->draining == drain) {
-                        reply = controlDone(drain, true);
+                        reply = controlDone(drain, true, *snap);
                     } else if (!drain && snap->exiting) {
                         reply = "error undrain refused: the agent is exiting and drains before it does\n";
                     } else {
@@ -253,7 +305,7 @@ void ControlServer::serve() {
                 } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                     close = true;  // left without a whole command
                 } else if (c.line.size() > kMaxLine) {
-                    reply = "error command too long (drain, undrain, reload, drains)\n";
+                    reply = "error command too long (drain, undrain, reload, drains, readiness)\n";
                 }
             }
             if (reply.empty() && !close && !c.wanted && now >= c.deadline)

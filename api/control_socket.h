@@ -6,6 +6,7 @@
 //   drain VIP... | undrain VIP...    these VIPs alone (up to kMaxVips; all or nothing)
 //   reload                           read the configuration again
 //   drains                           what is drained: "ok draining=no drained=N VIP..."
+//   readiness                        "ok {JSON}": readiness as /ready computes it, per VIP
 //
 // Clients are served side by side (up to kMaxClients), each within a deadline: one that
 // trickles or stalls holds only itself. A command is applied only while its client is
@@ -53,7 +54,7 @@ private:
     std::thread thread_;
 };
 
-enum class ControlCommand { Drain, Undrain, Reload, Drains };
+enum class ControlCommand { Drain, Undrain, Reload, Drains, Readiness };
 
 struct ControlRequest {
     ControlCommand command = ControlCommand::Drain;
@@ -64,7 +65,8 @@ struct ControlRequest {
 // ending in a newline).
 std::expected<ControlRequest, std::string> parseControlCommand(const std::string& line);
 // The reply for a drain or undrain the loop has carried out (already: nothing had to change).
-std::string controlDone(bool drain, bool already);
+// An undrain says which VIPs stay drained on their own (from s), and how to lift them.
+std::string controlDone(bool drain, bool already, const Snapshot& s);
 std::string controlVipsDone(bool drain, const std::vector<std::string>& vips, bool already);
 // The reply to "drains", and what a client reads back from it (nullopt: not such a reply).
 std::string drainsReply(const Snapshot& s);
@@ -74,6 +76,15 @@ struct Drains {
     std::vector<std::string> listed;     // the first kListedDrains of them
 };
 std::optional<Drains> parseDrainsReply(const std::string& line);
+
+// The reply to "readiness": "ok " and one line of JSON with the aggregate ("ready",
+// "reasons"), "pid", "vips" (how many), "not_ready" ({"vip", "reasons"} for up to
+// kListedNotReady of the VIPs that are not), "not_ready_count", "draining",
+// "drained_vips" (up to kListedDrains) and "drained_count".
+inline constexpr std::size_t kListedNotReady = 200;
+std::string readinessReply(const Snapshot& s);
+// What a client reads back from it (nullopt: not such a reply).
+std::optional<nlohmann::json> parseReadinessReply(const std::string& line);
 
 // The reply for a reload the loop has carried out: its outcome as published.
 std::string reloadDone(bool ok, const std::string& what);

@@ -74,7 +74,8 @@ private:
                                 const char* version, const char* uploadData, std::size_t* uploadSize, void** reqCls);
     static void onCompleted(void* cls, MHD_Connection* connection, void** reqCls, MHD_RequestTerminationCode toe);
     static void onConnection(void* cls, MHD_Connection* connection, void** socketContext, MHD_ConnectionNotificationCode toe);
-    MHD_Result answer(MHD_Connection* connection, Conn* conn, const char* url, const char* method);
+    // path: the request target as sent (a NUL byte in it kept, so the routes refuse it)
+    MHD_Result answer(MHD_Connection* connection, Conn* conn, std::string path, const char* method);
 
     const Routes& routes_;
     const HttpLimits limits_;
@@ -119,6 +120,19 @@ std::pair<std::string, std::string> clientOf(const sockaddr_storage& ss) {
 // the handlers).
 std::size_t keepAsSent(void*, MHD_Connection*, char* s) { return std::strlen(s); }
 
+// A request target with a NUL byte ("GET /ready\0x HTTP/1.1"): libmicrohttpd hands the
+// handlers C strings, so it would arrive as "/ready". libmicrohttpd 0.9.75 calls this
+// before it touches the target, with the version's space already made a NUL and the
+// version ("HTTP/d.d", checked to be exactly that) after it: a target whose first NUL is
+// not that one holds a NUL of its own. Every byte read lies within the request line.
+char nulInTarget;
+void* checkTarget(void*, const char* uri, MHD_Connection*) {
+    if (!uri) return nullptr;
+    const char* after = uri + std::strlen(uri) + 1;
+    const bool clean = std::strncmp(after, "HTTP/", 5) == 0 && std::strlen(after) == 8;
+    return clean ? nullptr : &nulInTarget;
+}
+
 MHD_Result collectHeader(void* cls, MHD_ValueKind, const char* key, const char* value) {
     static_cast<HttpHeaders*>(cls)->emplace_back(key ? key : "", value ? value : "");
     return MHD_YES;
@@ -146,6 +160,7 @@ std::expected<void, std::string> HttpApi::Engine::start(int listenFd) {
         MHD_OPTION_NOTIFY_COMPLETED, &Engine::onCompleted, this,
         MHD_OPTION_NOTIFY_CONNECTION, &Engine::onConnection, this,
         MHD_OPTION_UNESCAPE_CALLBACK, &keepAsSent, nullptr,
+        MHD_OPTION_URI_LOG_CALLBACK, &checkTarget, nullptr,
         MHD_OPTION_EXTERNAL_LOGGER, +[](void*, const char*, va_list) {}, nullptr,
         MHD_OPTION_END);
     if (!mhd_) return std::unexpected("the HTTP engine (libmicrohttpd) did not start");
@@ -364,6 +379,11 @@ MHD_Result HttpApi::Engine::onRequest(void* cls, MHD_Connection* connection, con
     }
     const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     auto* conn = info ? static_cast<Conn*>(info->socket_context) : nullptr;
+    if (*reqCls == &nulInTarget) {  // refused at once, whatever else it holds
+        *reqCls = &answered;
+        *uploadSize = 0;
+        return self->answer(connection, conn, std::string(url ? url : "") + '\0', method);
+    }
     if (*reqCls == nullptr) {
         if (conn) {
             conn->inExchange = true;
@@ -379,12 +399,12 @@ MHD_Result HttpApi::Engine::onRequest(void* cls, MHD_Connection* connection, con
     }
     *reqCls = &answered;
     *uploadSize = 0;
-    return self->answer(connection, conn, url, method);
+    return self->answer(connection, conn, url ? url : "", method);
 }
 
 // The answer, from the routes; a body is never read (refused, or for POST /drain and
 // /undrain taken as it stands, and the connection closed).
-MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, const char* url, const char* method) {
+MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, std::string path, const char* method) {
     HttpResponse out;
     const MHD_ConnectionInfo* head = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     if (head && head->header_size > limits_.maxHead) {
@@ -392,7 +412,7 @@ MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, const
                            .body = "{\"error\":\"request head larger than " + std::to_string(limits_.maxHead) + " bytes\"}\n",
                            .headers = {}, .close = true};
     } else {
-        HttpRequest req{.method = method ? method : "", .path = url ? url : "", .headers = {}, .body = {},
+        HttpRequest req{.method = method ? method : "", .path = std::move(path), .headers = {}, .body = {},
                         .client = conn ? conn->clientText : "local"};
         MHD_get_connection_values(connection, MHD_HEADER_KIND, &collectHeader, &req.headers);
         out = routes_.handle(req);

@@ -80,6 +80,12 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         w.sample("service_up",
                  "vip=\"" + label(sv.vip) + "\",port=\"" + std::to_string(sv.port) + "\",type=\"" + label(sv.type) + "\"",
                  sv.up);
+    w.family("config_last_reload_successful", "gauge", "1 when the last configuration reload succeeded (or none was tried yet).");
+    w.sample("config_last_reload_successful", "", s.lastReloadOk);
+    w.family("config_last_reload_success_timestamp_seconds", "gauge", "When the configuration was last loaded successfully (start or reload), in Unix time.");
+    w.sample("config_last_reload_success_timestamp_seconds", "", s.lastReloadSuccessUnix);
+    w.family("config_reloads_total", "counter", "Configuration reloads attempted (SIGHUP and lvs-rs-agent reload).");
+    w.sample("config_reloads_total", "", static_cast<double>(s.reloads));
     w.family("uptime_seconds", "gauge", "Seconds since the agent started.");
     w.sample("uptime_seconds", "", s.startedAtUnix > 0 ? nowUnix - s.startedAtUnix : 0);
     w.family("build_info", "gauge", "Build information.");

@@ -116,6 +116,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
     for (const auto& [name, value] : req.headers)
         if (name.empty() || std::any_of(name.begin(), name.end(), [](char c) { return c <= ' ' || c == 0x7f; }))
             return refuse(400, "malformed header name \"" + printable(name, 40) + "\"");
+    if (req.path.find('\0') != std::string::npos) return refuse(400, "malformed request target: it holds a NUL byte");
     const Route route = routeOf(req.path);
     if (route == Route::None) return jsonResponse(404, {{"error", "not found"}});
     const bool post = route == Route::Drain || route == Route::Undrain || route == Route::DrainVip || route == Route::UndrainVip;
@@ -167,7 +168,11 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             return {.status = snap->ready ? 200 : 503, .contentType = "application/json", .body = snap->readyBody, .headers = {}, .close = false};
         }
         case Route::ReadyVip: {
-            const std::string text = req.path.substr(7);
+            // "/ready/VIP/" is the same VIP (a trailing slash is a common spelling).
+            std::string text = req.path.substr(7);
+            if (text.size() > 1 && text.back() == '/') text.pop_back();
+            if (text.empty())
+                return jsonResponse(404, {{"error", "no VIP named: ask /ready/<vip>, e.g. /ready/198.51.100.188, or /ready for the whole server"}});
             const std::string vip = canonicalAddress(text);
             const auto snap = store_.get();
             if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {

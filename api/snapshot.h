@@ -103,6 +103,7 @@ struct Snapshot {
     std::uint64_t reloadServed = 0;   // the last requestReload() ticket the loop has answered
     bool lastReloadOk = true;
     std::string lastReload;
+    double lastReloadSuccessUnix = 0;  // the configuration's last successful load (start or reload)
     std::map<std::string, std::uint64_t> repairs;  // kind -> count
     std::uint64_t driftEvents = 0;
     double lastReconcileSeconds = 0;

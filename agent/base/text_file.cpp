@@ -64,6 +64,54 @@ std::optional<int> boundedNumber(std::string_view digits, int cap) {
     return static_cast<int>(v);
 }
 
+namespace {
+
+std::string sysError(const std::string& doing) { return doing + ": " + std::strerror(errno); }
+
+bool fsyncPath(const std::string& p, int flags) {
+    const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+std::expected<void, std::string> writeAtomically(const std::string& path, const std::string& text, unsigned mode, bool noClobber) {
+    const std::string tmp = path + ".tmp";
+    std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    if (dir.empty()) dir = path.rfind('/', 0) == 0 ? "/" : ".";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) return std::unexpected(sysError("writing " + tmp));
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!synced) {
+        ::unlink(tmp.c_str());
+        errno = n >= 0 && n != static_cast<ssize_t>(text.size()) ? EIO : err;
+        return std::unexpected(sysError("writing " + tmp));
+    }
+    if (noClobber) {
+        const int rc = ::link(tmp.c_str(), path.c_str());
+        const int linkErr = errno;
+        ::unlink(tmp.c_str());
+        if (rc != 0) {
+            errno = linkErr;
+            return std::unexpected(linkErr == EEXIST ? path + " exists; not overwritten (remove it or name another file)"
+                                                     : sysError("writing " + path));
+        }
+    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int renameErr = errno;
+        ::unlink(tmp.c_str());
+        errno = renameErr;
+        return std::unexpected(sysError("replacing " + path));
+    }
+    if (!fsyncPath(dir, O_RDONLY | O_DIRECTORY)) return std::unexpected(sysError("syncing " + dir));
+    return {};
+}
+
 std::optional<std::size_t> firstNul(std::string_view text) {
     const auto p = text.find('\0');
     if (p == std::string_view::npos) return std::nullopt;

@@ -45,6 +45,11 @@ std::string quoteInput(std::string_view text, bool withQuotes = true);
 // a big number, never an exception); nullopt when text holds anything but digits.
 std::optional<int> boundedNumber(std::string_view digits, int cap = 1'000'000);
 
+// Writes text to path all at once: into PATH.tmp, fsync, then renamed over path (or,
+// with noClobber, linked to it, which refuses an existing path), and the folder synced.
+// A failure leaves path as it was and no PATH.tmp behind. Errors name what failed.
+std::expected<void, std::string> writeAtomically(const std::string& path, const std::string& text, unsigned mode, bool noClobber = false);
+
 // Where the first NUL byte is, if any: a text file never holds one.
 std::optional<std::size_t> firstNul(std::string_view text);
 

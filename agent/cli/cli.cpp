@@ -12,6 +12,7 @@ namespace {
 struct CommandSpec {
     std::set<std::string> flags;  // command-specific flags
     std::string help;
+    std::string synopsis;  // the usage line after the command's name
 };
 
 const std::map<std::string, CommandSpec>& commands() {
@@ -23,8 +24,14 @@ const std::map<std::string, CommandSpec>& commands() {
           "route in table main, sets arp_ignore/arp_announce, brings lo up, reads everything\n"
           "back and verifies. Idempotent; repairs drift. On a failure part-way, what this run\n"
           "changed is rolled back.\n"
-          "  --dry-run   print the plan against the live kernel and change nothing\n"
-          "Exit: 0 in place, 1 failed (rolled back), 2 bad usage, configuration or conflict.\n"}},
+          "  -c FILE      declarative: the file is the whole truth. VIPs an earlier start added\n"
+          "               that the file no longer names are removed (and the output says so).\n"
+          "  --vip ADDR   additive (repeatable): these VIPs are added to what the agent already\n"
+          "               owns; nothing is removed (one `start --vip` per VIP is fine).\n"
+          "  --dry-run    print the plan against the live kernel and change nothing\n"
+          "Refused at once while `lvs-rs-agent run` owns the state dir (use reload or drain).\n"
+          "Exit: 0 in place, 1 failed (rolled back), 2 bad usage, configuration or conflict.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--dry-run]"}},
         {"stop",
          {.flags = {"--dry-run"},
           .help =
@@ -32,28 +39,40 @@ const std::map<std::string, CommandSpec>& commands() {
          "agent added, restores each sysctl to the value it had before the agent first\n"
          "changed it. Reads only the state dir (no configuration needed), so it works after\n"
          "a crash or kill -9.\n"
-         "  --dry-run   print the plan and change nothing\n"
-         "Exit: 0 done or nothing to undo, 1 failed (rolled back).\n"}},
+         "  --vip ADDR   undo this VIP alone (repeatable): its address and host route go, the\n"
+         "               other VIPs stay; the ARP settings are restored only once the agent\n"
+         "               owns no VIP any more\n"
+         "  --dry-run    print the plan and change nothing\n"
+         "Refused at once while `lvs-rs-agent run` owns the state dir (use systemctl stop).\n"
+         "Exit: 0 done or nothing to undo, 1 failed (rolled back), 2 bad usage.\n",
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR] [--dry-run]"}},
         {"status",
-         {.flags = {"--json", "--all"},
+         {.flags = {"--json", "--all", "--ready"},
           .help =
          "Prints, per VIP and per setting, what is expected and what the kernel has, with\n"
-         "the effective ARP values (max of all and the interface).\n"
+         "the effective ARP values (max of all and the interface), and readiness exactly as\n"
+         "/ready computes it: from the running daemon when there is one (service checks,\n"
+         "drains, conflicts), otherwise \"in place\".\n"
+         "  --ready     also exit 3 when something is in place but not ready (a rollout gate)\n"
          "  --json      the same as JSON\n"
          "  --all       also list addresses on lo that the agent does not manage\n"
-         "Exit (LSB): 0 everything in place, 3 something missing or wrong, 4 cannot tell,\n"
-         "2 bad usage or configuration.\n"}},
+         "Exit (LSB): 0 in place (and the daemon running, where `run` owns the state),\n"
+         "1 the daemon is dead but left its VIPs and state behind, 3 not in place (or, with\n"
+         "--ready, not ready), 4 cannot tell, 2 bad usage or configuration.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--ready] [--json] [--all]"}},
         {"run",
          {.flags = {},
           .help =
          "Applies the configuration like start, then keeps it in place: rtnetlink events\n"
          "trigger an immediate repair of a removed VIP, route or a downed lo; the ARP sysctls\n"
-         "are re-read every check_interval_ms; a full resync runs every 30 s. Serves the\n"
+         "are re-read every check_interval_ms (default 1000); a full resync runs every\n"
+         "resync_interval_seconds (default 30). Serves the\n"
          "readiness API when \"api\" is configured. SIGHUP reloads the configuration (a bad\n"
          "file is rejected and the running one stays); SIGTERM reports not ready for\n"
          "drain_seconds, then undoes everything (unless keep_on_exit) and exits 0.\n"
          "Speaks systemd's notify protocol (Type=notify, WatchdogSec).\n"
-         "Exit: 0 stopped cleanly, 1 failed, 2 bad usage, configuration or conflict.\n"}},
+         "Exit: 0 stopped cleanly, 1 failed, 2 bad usage, configuration or conflict.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]"}},
         {"drain",
          {.flags = {},
           .help =
@@ -64,14 +83,16 @@ const std::map<std::string, CommandSpec>& commands() {
          "              reason \"draining\" and agent-check for it \"drain\"; the other VIPs\n"
          "              stay ready. Survives a reload, not a restart: for planned\n"
          "              maintenance configure {\"address\": ADDR, \"drained\": true}.\n"
-         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n"}},
+         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n",
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR]"}},
         {"undrain",
          {.flags = {},
           .help =
          "Ends a drain: readiness follows the checks again.\n"
          "  --vip ADDR  end the drain of this VIP alone (repeatable); the whole server's\n"
          "              drain, if any, stays.\n"
-         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n"}},
+         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n",
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR]"}},
         {"reload",
          {.flags = {},
           .help =
@@ -79,7 +100,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "again, waits until it has, and prints what happened. A bad file is rejected and\n"
          "the running configuration stays (the unit's ExecReload, so `systemctl reload`\n"
          "fails then). SIGHUP does the same without an answer.\n"
-         "Exit: 0 reloaded, 1 no daemon reachable, 2 rejected (the reasons on stderr).\n"}},
+         "Exit: 0 reloaded, 1 no daemon reachable, 2 rejected (the reasons on stderr).\n",
+          .synopsis = " [--state-dir DIR]"}},
         {"doctor",
          {.flags = {"--json", "--sysroot"},
           .help =
@@ -91,9 +113,10 @@ const std::map<std::string, CommandSpec>& commands() {
          "configuration), and ifupdown / ifcfg / NetworkManager configuration of lo aliases.\n"
          "  --json          the findings as JSON\n"
          "  --sysroot DIR   read /etc from DIR (a chroot or image); default /\n"
-         "Exit: 0 nothing wrong, 1 something failed or warned, 2 bad usage or configuration.\n"}},
+         "Exit: 0 nothing wrong, 1 something failed or warned, 2 bad usage or configuration.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--json] [--sysroot DIR]"}},
         {"import",
-         {.flags = {"--from", "--sysroot"},
+         {.flags = {"--from", "--sysroot", "--output"},
           .help =
          "Reads what an old LVS-DR setup left behind and prints the equivalent config.json on\n"
          "stdout; on stderr, the lines and files to delete once the agent runs. Understands\n"
@@ -105,9 +128,12 @@ const std::map<std::string, CommandSpec>& commands() {
          "                  arp_ignore or lo:, ifcfg-lo*, /etc/network/interfaces(.d),\n"
          "                  /etc/sysctl.conf, /etc/sysctl.d\n"
          "  --sysroot DIR   look for the usual places under DIR; default /\n"
-         "Exit: 0 printed, 1 no VIP found, 2 bad usage.\n"}},
+         "  --output FILE   write the configuration to FILE (atomically, and only when a VIP\n"
+         "                  was found) instead of stdout; an existing FILE is refused\n"
+         "Exit: 0 printed, 1 no VIP found, 2 bad usage.\n",
+          .synopsis = " [FILE ...] [--from FILE ...] [--sysroot DIR] [--output FILE]"}},
         {"director-config",
-         {.flags = {"--format", "--director-check"},
+         {.flags = {"--format", "--director-check", "--rip"},
           .help =
          "Prints what the director needs for this real server, ready to paste: a keepalived\n"
          "virtual_server block (lb_kind DR) whose real_server has an HTTP_GET check of\n"
@@ -115,13 +141,19 @@ const std::map<std::string, CommandSpec>& commands() {
          "per configured service (port 80 assumed for a VIP without one).\n"
          "  --format keepalived|haproxy   required\n"
          "  --director-check URL          where the director reaches this agent's API,\n"
-         "                                e.g. http://198.51.100.60:9100 (default: api.listen)\n"
-         "Exit: 0 printed, 2 bad usage or configuration.\n"}},
+         "                                e.g. http://198.51.100.60:9100 (default: api.listen);\n"
+         "                                its address is the real server of VIPs of its family\n"
+         "  --rip ADDR                    this real server's address of the other family, for\n"
+         "                                the VIPs of that family (DR forwards within a family):\n"
+         "                                keepalived needs it when IPv4 and IPv6 VIPs are mixed\n"
+         "Exit: 0 printed, 2 bad usage or configuration.\n",
+          .synopsis = " --format keepalived|haproxy [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]"}},
         {"check",
          {.flags = {},
           .help =
          "Validates a configuration and prints what start would apply; touches nothing.\n"
-         "Exit: 0 valid, 2 invalid.\n"}},
+         "Exit: 0 valid, 2 invalid.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...]"}},
     };
     return specs;
 }
@@ -153,25 +185,107 @@ std::string usage() {
            "  --version           print the version\n";
 }
 
+std::string commandUsage(const std::string& command) {
+    auto it = commands().find(command);
+    if (it == commands().end()) return "";
+    return "usage: lvs-rs-agent " + command + it->second.synopsis + "\n";
+}
+
 std::string commandHelp(const std::string& command) {
     auto it = commands().find(command);
     if (it == commands().end()) return usage();
-    const auto& spec = it->second;
-    const std::string& text = spec.help;
-    // import reads old setup files and nothing of the agent's; the daemon's clients need
-    // only where its control socket is.
-    const std::string common = command == "import"                                             ? " [FILE ...]"
-                               : command == "drain" || command == "undrain" ? " [--vip ADDR ...] [--state-dir DIR]"
-                               : command == "reload"                        ? " [--state-dir DIR]"
-                                                                                                   : " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]";
-    return "usage: lvs-rs-agent " + command + common +
-           (spec.flags.empty() ? "" : " [" + [&] {
-               std::string s;
-               for (const auto& f : spec.flags) s += (s.empty() ? "" : "] [") + f;
-               return s;
-           }() + "]") +
-           "\n\n" + text;
+    return commandUsage(command) + "\n" + it->second.help;
 }
+
+static const std::set<std::string>& valueOptions() {
+    static const std::set<std::string> names{"-c", "--config", "--config-dir", "--vip", "--state-dir", "--from",
+                                             "--format", "--director-check", "--sysroot", "--output", "--rip"};
+    return names;
+}
+
+std::string commandIn(const std::vector<std::string>& args) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (valueOptions().contains(a)) {
+            ++i;  // its value
+        } else if (!a.empty() && a[0] != '-') {
+            return commands().contains(a) ? a : "";
+        }
+    }
+    return "";
+}
+
+namespace {
+
+// Edit distance, for "did you mean": small words only.
+std::size_t distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates) {
+    if (word.size() > 64) return "";
+    std::string best;
+    std::size_t bestDistance = 3;  // at most two edits, and fewer than half the word
+    for (const auto& c : candidates) {
+        const std::size_t d = distance(word, c);
+        if (d < bestDistance && d * 2 < std::max(word.size(), c.size())) {
+            best = c;
+            bestDistance = d;
+        }
+    }
+    return best;
+}
+
+namespace {
+
+std::vector<std::string> commandNames() {
+    std::vector<std::string> out;
+    for (const auto& [name, spec] : commands()) out.push_back(name);
+    return out;
+}
+
+// Every option any command takes (the common ones and each command's own).
+std::vector<std::string> optionNames() {
+    std::set<std::string> all(valueOptions());
+    all.insert({"--help", "--version", "--dry-run", "--json", "--all", "--ready"});
+    all.erase("-c");
+    return {all.begin(), all.end()};
+}
+
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
+    const std::string best = didYouMean(word, candidates);
+    return best.empty() ? "" : "; did you mean " + best + "?";
+}
+
+// -j: the one long option starting with --j; --jsn: the one within two edits.
+std::string optionSuggestion(const std::string& name) {
+    if (name.size() == 2 && name[0] == '-' && name[1] != '-') {
+        std::string only;
+        for (const auto& o : optionNames())
+            if (o.rfind(std::string("--") + name[1], 0) == 0) {
+                if (!only.empty()) return "";
+                only = o;
+            }
+        return only.empty() ? "" : "; did you mean " + only + "?";
+    }
+    return suggestion(name, optionNames());
+}
+
+
+}  // namespace
 
 std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args) {
     Options o;
@@ -220,36 +334,39 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             if (stateDirGiven) return std::unexpected("--state-dir given twice");
             stateDirGiven = true;
             o.stateDir = *v;
-        } else if (name == "--from") {
+        } else if (name == "--from" || name == "--rip") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
             flagsSeen.push_back(name);
-            o.fromFiles.push_back(*v);
-        } else if (name == "--format" || name == "--director-check" || name == "--sysroot") {
+            (name == "--from" ? o.fromFiles : o.rips).push_back(*v);
+        } else if (name == "--format" || name == "--director-check" || name == "--sysroot" || name == "--output") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
             if (std::find(flagsSeen.begin(), flagsSeen.end(), name) != flagsSeen.end())
                 return std::unexpected(name + " given twice");
             flagsSeen.push_back(name);
-            (name == "--format" ? o.format : name == "--sysroot" ? o.sysroot : o.directorCheck) = *v;
+            (name == "--format" ? o.format : name == "--sysroot" ? o.sysroot : name == "--output" ? o.output : o.directorCheck) = *v;
         } else if (name == "-h" || name == "--help") {
             o.help = true;
         } else if (name == "--version") {
             o.version = true;
-        } else if (name == "--dry-run" || name == "--json" || name == "--all") {
+        } else if (name == "--dry-run" || name == "--json" || name == "--all" || name == "--ready") {
             if (hasInline) return std::unexpected(name + " takes no value");
             flagsSeen.push_back(name);
             if (name == "--dry-run") o.dryRun = true;
             if (name == "--json") o.json = true;
             if (name == "--all") o.all = true;
+            if (name == "--ready") o.ready = true;
         } else if (!a.empty() && a[0] == '-') {
-            return std::unexpected("unknown option " + quoteInput(a, false));
+            return std::unexpected("unknown option " + quoteInput(a, false) + optionSuggestion(name));
         } else if (o.command.empty()) {
             if (a == "help") {
                 o.help = true;
                 continue;
             }
-            if (!commands().contains(a)) return std::unexpected("unknown command " + quoteInput(a) + " (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
+            if (!commands().contains(a))
+                return std::unexpected("unknown command " + quoteInput(a) + suggestion(a, commandNames()) +
+                                       " (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
             o.command = a;
         } else if (o.command == "import") {
             o.fromFiles.push_back(a);  // the files to read, as with --from

@@ -18,8 +18,11 @@ struct Options {
     bool dryRun = false;
     bool json = false;
     bool all = false;
+    bool ready = false;         // status: not ready exits 3 too
+    std::string output;         // import: the file to write
     std::string format;         // director-config
     std::string directorCheck;  // director-config
+    std::vector<std::string> rips;  // director-config: the real server's address of the other family
     std::string sysroot = "/";  // doctor, import
     std::vector<std::string> fromFiles;  // import
     bool help = false;
@@ -32,5 +35,11 @@ enum Exit : int { kOk = 0, kFailed = 1, kUsage = 2, kNotRunning = 3, kUnknown = 
 std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args);
 std::string usage();
 std::string commandHelp(const std::string& command);
+// "usage: lvs-rs-agent COMMAND ..." (one line), or empty for an unknown command.
+std::string commandUsage(const std::string& command);
+// The command the arguments name (skipping option values), or empty.
+std::string commandIn(const std::vector<std::string>& args);
+// The candidate within two edits of word (and less than half of it), or empty.
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace agent

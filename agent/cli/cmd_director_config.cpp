@@ -9,12 +9,12 @@ namespace agent {
 int runDirectorConfig(const Options& o) {
     auto cfg = loadOrReport(o);
     if (!cfg) return kUsage;
-    auto target = directorTarget(*cfg, o.directorCheck);
+    const auto format = o.format == "keepalived" ? DirectorFormat::Keepalived : DirectorFormat::Haproxy;
+    auto target = directorTarget(*cfg, o.directorCheck, o.rips, format);
     if (!target) {
         logError(target.error());
         return kUsage;
     }
-    const auto format = o.format == "keepalived" ? DirectorFormat::Keepalived : DirectorFormat::Haproxy;
     std::fputs(renderDirectorConfig(*cfg, format, *target).c_str(), stdout);
     return kOk;
 }

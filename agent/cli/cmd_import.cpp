@@ -84,9 +84,19 @@ int runImport(const Options& o) {
         logError("found no VIP bound on lo in " + (names.empty() ? std::string("any of the usual places") : names));
         return kFailed;
     }
-    std::fputs(r.configJson().c_str(), stdout);
+    // --output: the file appears whole, and only now that there is something to put in it
+    // (a shell's "> config.json" truncates it before import even runs).
+    const std::string shown = o.output.empty() ? "config.json" : o.output;
+    if (o.output.empty()) {
+        std::fputs(r.configJson().c_str(), stdout);
+    } else if (auto w = writeAtomically(o.output, r.configJson(), 0644, true); !w) {
+        logError(w.error());
+        return kFailed;
+    } else {
+        std::fprintf(stderr, "wrote %s (%zu VIP(s))\n", o.output.c_str(), r.vips.size());
+    }
     for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-    std::fprintf(stderr, "# check it:  lvs-rs-agent check -c config.json && lvs-rs-agent start --dry-run -c config.json\n");
+    std::fprintf(stderr, "# check it:  lvs-rs-agent check -c %s && lvs-rs-agent start --dry-run -c %s\n", shown.c_str(), shown.c_str());
     std::fprintf(stderr, "# once `lvs-rs-agent start` and `status` are fine, delete these so nothing fights the agent:\n");
     for (const auto& d : r.toDelete) std::fprintf(stderr, "#   %s\n", d.c_str());
     return kOk;

@@ -3,6 +3,7 @@
 
 #include "agent/base/log.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/daemon_client.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/notify.h"
 
@@ -19,7 +20,7 @@ int reportFailure(const Reconciler::PassResult& r) {
 }
 
 int runRun(const Options& o) {
-    auto cfg = loadOrReport(o);
+    auto cfg = loadOrReport(o, true);
     if (!cfg) {
         // Under systemd this line is what `systemctl status` shows next to the failure.
         SystemdNotifier().status("configuration rejected, nothing changed: see `journalctl -u lvs-rs-agent`");
@@ -37,6 +38,10 @@ int runRun(const Options& o) {
     if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 4096) {
         nofile.rlim_cur = std::min<rlim_t>(4096, nofile.rlim_max);
         ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (auto why = refusalWhileDaemonRuns(o.stateDir, "run")) {
+        logError(*why);
+        return kFailed;
     }
     auto session = Session::open(o.stateDir);
     if (!session) {

@@ -8,33 +8,88 @@
 #include "agent/base/log.h"
 #include "agent/reconcile/report.h"
 #include "agent/reconcile/session.h"
-#include "api/control_socket.h"
+#include "agent/cli/daemon_client.h"
 
 namespace agent {
 
 namespace {
 
-// What a running daemon (`run`) has drained, asked over its control socket; nullopt when
-// none runs with this state folder. Text lines, and the same as JSON.
-std::optional<std::pair<std::string, nlohmann::json>> daemonDrains(const std::string& stateDir) {
-    const auto sock = std::filesystem::path(stateDir) / "control.sock";
-    std::error_code ec;
-    if (!std::filesystem::exists(sock, ec)) return std::nullopt;
-    auto reply = api::controlRequest(sock, "drains", 3);
-    const auto drains = reply ? api::parseDrainsReply(*reply) : std::nullopt;
-    if (!drains) {
-        const std::string why = reply ? *reply : reply.error();
-        return std::make_pair("daemon: not reachable: " + why + "\n", nlohmann::json{{"running", false}, {"error", why}});
+using nlohmann::json;
+
+// Readiness as /ready computes it: the running daemon's (service checks, drains,
+// conflicts), or, with no daemon, "in place" (nothing else can hold a VIP back).
+struct Readiness {
+    bool ready = false;
+    std::string source;  // "daemon" or "kernel"
+    json doc;            // the --json "readiness" object
+    std::string text;    // the text lines
+};
+
+Readiness fromDaemon(const json& r) {
+    Readiness out{.ready = r["ready"].get<bool>(), .source = "daemon", .doc = r, .text = {}};
+    out.doc.erase("pid");
+    out.doc["source"] = "daemon";
+    std::string t = std::string("readiness (the running daemon's, as /ready answers): ") + (out.ready ? "ready" : "NOT READY") + "\n";
+    if (r.contains("reasons") && r["reasons"].is_array())
+        for (const auto& reason : r["reasons"])
+            if (reason.is_string()) t += "  - " + reason.get<std::string>() + "\n";
+    std::size_t listed = 0;
+    for (const auto& v : r["not_ready"]) {
+        if (!v.is_object() || !v.contains("vip") || !v["vip"].is_string()) continue;
+        std::string reasons;
+        if (v.contains("reasons") && v["reasons"].is_array())
+            for (const auto& reason : v["reasons"])
+                if (reason.is_string()) reasons += (reasons.empty() ? "" : "; ") + reason.get<std::string>();
+        t += "  VIP " + v["vip"].get<std::string>() + ": not ready: " + reasons + "\n";
+        ++listed;
     }
+    const auto count = r.value("not_ready_count", listed);
+    const auto total = r.value("vips", std::size_t{0});
+    if (count > listed) t += "  and " + std::to_string(count - listed) + " more VIP(s) not ready\n";
+    t += "  " + std::to_string(total >= count ? total - count : 0) + " of " + std::to_string(total) + " VIP(s) ready\n";
+    out.text = t;
+    return out;
+}
+
+Readiness fromKernel(const ReadinessReport& report) {
+    const bool ready = report.inPlace();
+    json reasons = json::array();
+    for (const auto& f : report.findings) reasons.push_back(describe(f));
+    return Readiness{.ready = ready,
+                     .source = "kernel",
+                     .doc = {{"source", "kernel"}, {"ready", ready}, {"reasons", reasons}},
+                     .text = std::string("readiness (no daemon runs: ready means in place): ") + (ready ? "ready" : "NOT READY") + "\n"};
+}
+
+// The daemon's lines and JSON: running (with drains), dead, or none.
+std::pair<std::string, json> daemonPart(const DaemonProbe& p) {
+    const std::string pid = p.pid > 0 ? " (pid " + std::to_string(p.pid) + ")" : "";
+    switch (p.state) {
+        case DaemonProbe::State::None: return {"daemon: not running\n", json{{"running", false}}};
+        case DaemonProbe::State::Dead:
+            return {"daemon: DEAD: `lvs-rs-agent run`" + pid + " owned this state dir but does not answer (" + p.error +
+                        "); `systemctl restart lvs-rs-agent` adopts what it left, `lvs-rs-agent stop` undoes it\n",
+                    json{{"running", false}, {"dead", true}, {"pid", p.pid}, {"error", p.error}}};
+        case DaemonProbe::State::Running: break;
+    }
+    json doc{{"running", true}, {"pid", p.pid}};
+    std::string text = "daemon: running" + pid;
+    if (!p.readiness) return {text + " (an older version: no readiness over its control socket)\n", doc};
+    const auto& r = *p.readiness;
+    const bool draining = r.value("draining", false);
+    const auto count = r.value("drained_count", std::size_t{0});
+    std::vector<std::string> listed;
+    for (const auto& v : r.value("drained_vips", json::array()))
+        if (v.is_string()) listed.push_back(v.get<std::string>());
+    doc["draining"] = draining;
+    doc["drained_vips"] = listed;
+    doc["drained_count"] = count;
+    text += std::string("; the whole server is ") + (draining ? "draining" : "not draining") + "\n";
     std::string list;
-    for (const auto& v : drains->listed) list += (list.empty() ? "" : ", ") + v;
-    std::string text = std::string("daemon: running; the whole server is ") + (drains->draining ? "draining" : "not draining") + "\n";
+    for (const auto& v : listed) list += (list.empty() ? "" : ", ") + v;
     text += "  VIPs drained on their own: " +
-            (drains->count == 0 ? std::string("none")
-                                : std::to_string(drains->count) + " (" + list + (drains->listed.size() < drains->count ? ", ..." : "") + ")") +
-            "\n";
-    return std::make_pair(text, nlohmann::json{{"running", true}, {"draining", drains->draining}, {"drained_vips", drains->listed},
-                                               {"drained_count", drains->count}});
+            (count == 0 ? std::string("none") : std::to_string(count) + " (" + list + (listed.size() < count ? ", ..." : "") + ")") + "\n";
+    return {text, doc};
 }
 
 }  // namespace
@@ -59,17 +114,25 @@ int runStatus(const Options& o) {
         return kUnknown;
     }
     const ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
-    const auto daemon = daemonDrains(o.stateDir);
+    const DaemonProbe daemon = probeDaemon(o.stateDir, 3);
+    const Readiness readiness = daemon.state == DaemonProbe::State::Running && daemon.readiness ? fromDaemon(*daemon.readiness)
+                                                                                               : fromKernel(report);
+    const auto [daemonText, daemonJson] = daemonPart(daemon);
+    const bool dead = daemon.state == DaemonProbe::State::Dead && !owned->empty();
     if (o.json) {
         auto doc = toJson(report);
-        if (daemon) doc["daemon"] = daemon->second;
+        doc["readiness"] = readiness.doc;
+        doc["daemon"] = daemonJson;
         std::printf("%s\n", doc.dump(2).c_str());
     } else {
         std::fputs(renderText(report, o.all).c_str(), stdout);
-        if (daemon) std::fputs(daemon->first.c_str(), stdout);
+        std::fputs(readiness.text.c_str(), stdout);
+        std::fputs(daemonText.c_str(), stdout);
     }
     if (report.unknown) return kUnknown;
-    return report.inPlace() ? kOk : kNotRunning;
+    if (dead) return kFailed;  // LSB 1: dead, but its state is left behind
+    if (!report.inPlace()) return kNotRunning;
+    return o.ready && !readiness.ready ? kNotRunning : kOk;
 }
 
 int runCheck(const Options& o) {
@@ -88,6 +151,24 @@ int runCheck(const Options& o) {
         std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
                     cfg->arp.announce);
     std::printf("  bring lo up if it is down\n");
+    std::printf("run would also:\n");
+    std::printf("  re-read the ARP settings every %d ms, look at the whole kernel state every %d s\n", cfg->checkIntervalMs,
+                cfg->resyncSeconds);
+    if (cfg->api.enabled) {
+        const std::string host = cfg->api.host.find(':') != std::string::npos ? "[" + cfg->api.host + "]" : cfg->api.host;
+        std::printf("  serve the readiness API on %s:%d (GET /ready, /ready/<vip>, /status, /metrics)%s\n", host.c_str(), cfg->api.port,
+                    cfg->api.token.empty() ? "; remote drain refused (no token_file)" : "; remote drain with the token");
+        if (cfg->api.agentCheckPort > 0)
+            std::printf("  answer HAProxy's agent-check on %s:%d\n", host.c_str(), cfg->api.agentCheckPort);
+    } else {
+        std::printf("  serve no HTTP API (no \"api\"): the control socket only\n");
+    }
+    for (const auto& s : cfg->services)
+        std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d)\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
+                    s.fall);
+    if (!cfg->drained.empty()) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", cfg->drained.size());
+    std::printf("  on SIGTERM: report not ready for %d s, then %s\n", cfg->drainSeconds,
+                cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");
     return kOk;
 }
 

@@ -9,7 +9,8 @@
 namespace agent {
 
 // Loads --config/--vip; logs each problem and returns nullopt on a bad configuration.
-std::optional<Config> loadOrReport(const Options& o);
+// `changes`: the command would have changed something (its refusal says nothing was).
+std::optional<Config> loadOrReport(const Options& o, bool changes = false);
 
 // Logs why a start/stop pass failed; the exit code: 2 for a conflict, 1 otherwise.
 int reportFailure(const Reconciler::PassResult& r);

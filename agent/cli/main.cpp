@@ -12,7 +12,10 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     auto options = parseArgs(args);
     if (!options) {
-        std::fprintf(stderr, "lvs-rs-agent: %s\n\n%s", options.error().c_str(), usage().c_str());
+        // The error, the command's own usage line, and where the rest is: not the whole help.
+        const std::string command = commandIn(args);
+        std::fprintf(stderr, "lvs-rs-agent: %s\n%sSee `lvs-rs-agent %s--help`.\n", options.error().c_str(),
+                     commandUsage(command).c_str(), command.empty() ? "" : (command + " ").c_str());
         return kUsage;
     }
     if (options->version) {

@@ -156,6 +156,14 @@ std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress
 
 namespace {
 
+// nlohmann::json's message without its "[json.exception.parse_error.101] " tag: the
+// operator's words, not the library's.
+std::string jsonMessage(const nlohmann::json::exception& e) {
+    const std::string what = e.what();
+    const auto tag = what.rfind("[json.exception.", 0) == 0 ? what.find("] ") : std::string::npos;
+    return tag == std::string::npos ? what : what.substr(tag + 2);
+}
+
 // The text as a JSON object; a fatal problem (empty, NUL, not JSON, not an object) throws.
 json readDocument(const std::string& text, Problems& problems) {
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -172,12 +180,12 @@ json readDocument(const std::string& text, Problems& problems) {
         doc = parseStrictJson(text, problems);
     } catch (const json::parse_error& e) {
         problems.add("(document)", std::string("not valid JSON (truncated or mistyped?) at byte ") +
-                                       std::to_string(e.byte) + ": " + e.what());
+                                       std::to_string(e.byte) + ": " + jsonMessage(e));
         problems.throwIfAny();
     } catch (const json::exception& e) {
         // A number too large for a double (1e400) is valid JSON text that nlohmann::json
         // refuses with out_of_range rather than parse_error.
-        problems.add("(document)", std::string("cannot be read: ") + e.what());
+        problems.add("(document)", std::string("cannot be read: ") + jsonMessage(e));
         problems.throwIfAny();
     }
     if (!doc.is_object()) {
@@ -335,7 +343,16 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
 
 Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
                   const std::optional<std::string>& configDir) {
-    if (!path && !cliVips.empty()) return parseConfig("{}", "--vip", cliVips);
+    if (!path && !cliVips.empty()) {
+        if (configDir) throw ConfigError({"--config-dir " + quoteInput(*configDir, false) + ": drop-ins go with a configuration file (-c FILE); --vip alone reads no file"});
+        return parseConfig("{}", "--vip", cliVips);
+    }
+    if (configDir) {  // named on purpose: one that is not there is a typo, not "no drop-ins"
+        std::error_code ec;
+        if (!std::filesystem::is_directory(*configDir, ec))
+            throw ConfigError({"--config-dir " + quoteInput(*configDir, false) + ": " +
+                               (std::filesystem::exists(*configDir, ec) ? "not a directory" : "no such directory")});
+    }
     const std::string file = path.value_or(kDefaultConfigPath);
     // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
     auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = true});

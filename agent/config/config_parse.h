@@ -11,8 +11,11 @@ namespace agent::config_parse {
 class Problems {
 public:
     explicit Problems(std::string source) : source_(std::move(source)) {}
+    // "SOURCE: FIELD: PROBLEM"; a field that already names the source ("--vip[0]" of
+    // "--vip") is not prefixed with it again.
     void add(const std::string& field, const std::string& problem) {
-        list_.push_back(source_ + ": " + field + ": " + problem);
+        const bool named = field.rfind(source_, 0) == 0 && field.size() > source_.size() && field[source_.size()] == '[';
+        list_.push_back((named ? "" : source_ + ": ") + field + ": " + problem);
     }
     bool empty() const { return list_.empty(); }
     const std::vector<std::string>& lines() const { return list_; }

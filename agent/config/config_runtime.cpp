@@ -63,6 +63,9 @@ bool parseListen(const std::string& text, std::string& host, int& port, std::str
     if (!hp) {
         const auto& e = hp.error();
         why = e.part == Part::Shape     ? quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT"
+              : e.part == Part::Address && e.text.empty()
+                  ? quoteInput(text) + " has no address: write \"0.0.0.0" + text + "\" (every IPv4 address), \"[::]" + text +
+                        "\" (every address) or one address such as \"127.0.0.1" + text + "\""
               : e.part == Part::Address ? quoteInput(e.text) + " is not an IP address to listen on"
                                         : "port " + quoteInput(e.text) + " must be 1-65535";
         return false;

@@ -73,6 +73,7 @@ std::string summaryOf(const std::vector<Action>& actions) {
 Daemon::Daemon(DaemonOptions options, Config config, Session session, std::unique_ptr<netcfg::EventSource> events)
     : options_(std::move(options)), cfg_(std::move(config)), session_(std::move(session)), events_(std::move(events)) {
     state_.startedAtUnix = nowUnix();
+    state_.lastReloadSuccessUnix = state_.startedAtUnix;
     std::set<std::string> drained;
     for (const auto& v : cfg_.drained) drained.insert(v.str());
     state_.drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
@@ -126,6 +127,7 @@ bool Daemon::setUp() {
         return false;
     }
     lock_.emplace(std::move(locked->lock));
+    if (auto m = writeDaemonMarker(options_.stateDir); !m) logWarning(m.error() + "; `status` cannot tell a crashed daemon, ignoring");
     if (!locked->owned.empty()) logInfo("adopting the state of an earlier run from " + session_.stateFile().path().string());
     reconciler_.emplace(session_.reconciler(std::move(locked->owned), desiredFrom(cfg_)));
     reconciler_->setLog([](const std::string& l) { logError(l); });
@@ -414,8 +416,10 @@ void Daemon::pass(bool fromReload) {
 
 void Daemon::publish() {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
-    auto snap = board_.snapshot(cfg_, *reconciler_, checker_ ? checker_->statuses() : std::vector<ServiceStatus>{}, state_,
-                                kVersion);
+    const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
+    auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
+    const auto touched = board_.takeTouched();
+    transitions_.observe(*snap, services, touched ? &*touched : nullptr);
     notifier_.status(statusLine(*snap));
     store_.publish(std::move(snap));
 }
@@ -446,8 +450,12 @@ void Daemon::reload(std::uint64_t served) {
                                (problems.empty() ? std::string("invalid configuration") : problems.front()) +
                                (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : ""));
     }
-    if (!sameApi(next.api, cfg_.api))
-        logWarning("reload: api listen addresses changed; restart the agent to apply them, ignoring");
+    // What a reload cannot change: said in the reply and the log, the rest applied.
+    std::string notApplied;
+    if (!sameApi(next.api, cfg_.api)) {
+        notApplied = "api.listen, api.agent_check_port and api.agent_check_wait_ms changed: they apply when the agent restarts";
+        logWarning("reload partly applied: " + notApplied);
+    }
     next.api.enabled = cfg_.api.enabled;
     next.api.host = cfg_.api.host;
     next.api.port = cfg_.api.port;
@@ -462,10 +470,13 @@ void Daemon::reload(std::uint64_t served) {
     carryDrainsOver(next);
     cfg_ = std::move(next);
     reconciler_->setDesired(desiredFrom(cfg_));
-    logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
+    logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)" +
+            (notApplied.empty() ? "" : " (partly: see above)"));
     pass(true);
     board_.rebuild(cfg_, *reconciler_);
-    done(true, "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)");
+    state_.lastReloadSuccessUnix = nowUnix();
+    done(true, "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)" +
+                   (notApplied.empty() ? "" : "; not applied: " + notApplied));
 }
 
 void Daemon::carryDrainsOver(const Config& next) {
@@ -522,6 +533,8 @@ Daemon::Exit Daemon::finish() {
     http_.reset();
     agentCheck_.reset();
     control_.reset();
+    // Done as it should: no dead daemon's state for `status` to report.
+    if (rc == Exit::Ok) clearDaemonMarker(options_.stateDir);
     logInfo("stopped");
     return rc;
 }

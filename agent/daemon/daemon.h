@@ -19,6 +19,7 @@
 #include "agent/daemon/notify.h"
 #include "agent/daemon/readiness.h"
 #include "agent/daemon/service_check.h"
+#include "agent/daemon/transitions.h"
 #include "agent/reconcile/lock.h"
 #include "agent/reconcile/reconciler.h"
 #include "agent/reconcile/session.h"
@@ -103,6 +104,7 @@ private:
     std::unique_ptr<api::ControlServer> control_;
     std::unique_ptr<ServiceChecker> checker_;
     SystemdNotifier notifier_;
+    TransitionLog transitions_{[](Priority p, const std::string& line) { logLine(p, line); }};
 
     DaemonState state_;
     bool stop_ = false;

@@ -54,6 +54,8 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
                    {"drain_seconds", cfg.drainSeconds},
                    {"keep_on_exit", cfg.keepOnExit}}.dump());
     entries_.reset(cfg.vips.size());
+    touchedAll_ = true;
+    touched_.clear();
     position_.clear();
     notReady_.clear();
     auto index = std::make_shared<api::Snapshot::VipIndex>();
@@ -78,8 +80,17 @@ void ReadinessBoard::update(const std::set<netcfg::IpAddress>& vips, const Recon
         if (p == position_.end() || p->first != vip) continue;
         changed.emplace_back(p->second, entry(vip, r));
         note(p->second, changed.back().second);
+        if (!touchedAll_) touched_.insert(p->second);
     }
     if (!changed.empty()) entries_.set(std::move(changed));
+}
+
+std::optional<std::set<std::size_t>> ReadinessBoard::takeTouched() {
+    if (std::exchange(touchedAll_, false)) {
+        touched_.clear();
+        return std::nullopt;
+    }
+    return std::exchange(touched_, {});
 }
 
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
@@ -96,6 +107,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->reloadServed = state.reloadServed;
     s->lastReloadOk = state.lastReloadOk;
     s->lastReload = state.lastReload;
+    s->lastReloadSuccessUnix = state.lastReloadSuccessUnix;
     s->fighting = r.damper().fighting();
     s->repairs = state.repairs;
     s->driftEvents = state.driftEvents;

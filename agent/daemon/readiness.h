@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +48,7 @@ struct DaemonState {
     std::uint64_t reloadServed = 0;   // the last requested reload answered (its ticket)
     bool lastReloadOk = true;
     std::string lastReload;           // what the last one did, or why it was rejected
+    double lastReloadSuccessUnix = 0; // the configuration's last successful load (start or reload)
     static constexpr std::size_t kRecentDrift = 20;
 };
 
@@ -56,6 +58,10 @@ public:
     void rebuild(const Config& cfg, const Reconciler& r);
     // Only these VIPs (the items a pass touched).
     void update(const std::set<netcfg::IpAddress>& vips, const Reconciler& r);
+
+    // The positions whose entries changed since the last call; nullopt: every one (a
+    // rebuild). For the log's readiness transitions.
+    std::optional<std::set<std::size_t>> takeTouched();
 
     std::shared_ptr<api::Snapshot> snapshot(const Config& cfg, const Reconciler& r, const std::vector<ServiceStatus>& services,
                                             const DaemonState& state, const std::string& version) const;
@@ -70,6 +76,8 @@ private:
     std::shared_ptr<const api::Snapshot::VipIndex> index_;
     std::vector<std::pair<netcfg::IpAddress, std::size_t>> position_;  // sorted
     std::set<std::size_t> notReady_;  // entries with reasons of their own
+    std::set<std::size_t> touched_;
+    bool touchedAll_ = true;
     std::shared_ptr<const std::string> configJson_;  // /status "config", built once per configuration
 };
 

@@ -1,5 +1,8 @@
 #include "agent/reconcile/executor.h"
 
+#include <algorithm>
+#include <cerrno>
+
 namespace agent {
 namespace {
 
@@ -82,12 +85,16 @@ std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& own
         if (results[k]) {
             if (log && *results[k] == netcfg::Effect::Changed) log(pastTense(plan.actions[k]));
         } else if (!failure) {
-            failure = describe(plan.actions[k]) + " failed: " + results[k].error().message;
+            const int err = results[k].error().err;
+            failure = describe(plan.actions[k]) + " failed: " + results[k].error().message +
+                      (err == EPERM || err == EACCES ? " (changing addresses, routes and ARP settings needs root, or CAP_NET_ADMIN)" : "");
         }
     }
     if (!failure && results.size() < plan.actions.size()) failure = describe(plan.actions[results.size()]) + " was not attempted";
     if (failure) {
-        if (log) log(*failure + "; rolling back");
+        // The failure itself is the caller's error line; here only what is undone.
+        const bool anyChanged = std::any_of(results.begin(), results.end(), [](const ActionResult& r) { return r && *r == netcfg::Effect::Changed; });
+        if (log && anyChanged) log("rolling back what this run changed");
         // Undo in reverse what this run changed (never what was already there);
         // whatever cannot be undone stays owned so stop can retry.
         Owned left = before;

@@ -34,7 +34,7 @@ public:
             case Subject::Kind::Sysctl:
                 if (auto d = desired_.sysctls.find(s.key); d != desired_.sysctls.end())
                     desiredSysctl(s.key, d->second);
-                else if (auto o = owned_.sysctlOriginals.find(s.key); o != owned_.sysctlOriginals.end())
+                else if (auto o = owned_.sysctlOriginals.find(s.key); o != owned_.sysctlOriginals.end() && !desired_.holdOwnedSysctls)
                     restoreSysctl(s.key, o->second);
                 break;
             case Subject::Kind::Loopback: loopback(); break;

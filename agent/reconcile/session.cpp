@@ -1,8 +1,15 @@
 #include "agent/reconcile/session.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "agent/base/log.h"
+#include "agent/base/text_file.h"
+#include "agent/base/unique_fd.h"
 
 namespace agent {
 
@@ -34,6 +41,29 @@ std::expected<Plan, std::string> Session::dryRun(const Desired& desired) {
     auto observed = observe(desired, *owned);
     if (!observed) return std::unexpected(observed.error());
     return plan(desired, *observed, *owned);
+}
+
+std::filesystem::path daemonMarkerPath(const std::filesystem::path& stateDir) { return stateDir / "daemon.pid"; }
+
+std::expected<void, std::string> writeDaemonMarker(const std::filesystem::path& stateDir) {
+    const auto path = daemonMarkerPath(stateDir);
+    const std::string text = std::to_string(::getpid()) + "\n";
+    const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0 || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return std::unexpected("writing " + path.string() + ": " + std::strerror(errno));
+    return {};
+}
+
+void clearDaemonMarker(const std::filesystem::path& stateDir) { ::unlink(daemonMarkerPath(stateDir).c_str()); }
+
+std::optional<long> daemonMarker(const std::filesystem::path& stateDir) {
+    auto text = readLimited(daemonMarkerPath(stateDir).string(), {.maxBytes = 64, .deadline = std::chrono::milliseconds(1000), .allowPipe = false});
+    if (!text) return std::nullopt;
+    try {
+        return std::stol(*text);
+    } catch (const std::exception&) {
+        return 0;  // there, but not a pid: still a daemon's
+    }
 }
 
 void printPlan(const Plan& p) {

@@ -48,4 +48,14 @@ private:
 
 void printPlan(const Plan& p);
 
+// STATE_DIR/daemon.pid: `run` owns this state dir. Written when the daemon has its lock,
+// removed when it exits having done what it should (undone, or keep_on_exit), and by a
+// start or stop that takes the state over. Left behind by kill -9 or a crash, so
+// `status` can tell a dead daemon (exit 1) from one that never ran.
+std::filesystem::path daemonMarkerPath(const std::filesystem::path& stateDir);
+std::expected<void, std::string> writeDaemonMarker(const std::filesystem::path& stateDir);
+void clearDaemonMarker(const std::filesystem::path& stateDir);
+// The pid the marker names, or nullopt when there is none (or it is unreadable).
+std::optional<long> daemonMarker(const std::filesystem::path& stateDir);
+
 }  // namespace agent

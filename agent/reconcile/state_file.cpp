@@ -97,22 +97,8 @@ std::expected<void, std::string> StateFile::save(const Owned& owned) const {
         fsyncPath(dir_, O_RDONLY | O_DIRECTORY);
         return {};
     }
-    const auto tmp = dir_ / "state.json.tmp";
-    const std::string text = toJson(owned).dump(2) + "\n";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return std::unexpected(sysErr("writing " + tmp.string()));
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!synced) {
-        ::unlink(tmp.c_str());
-        errno = n >= 0 && n != static_cast<ssize_t>(text.size()) ? EIO : err;
-        return std::unexpected(sysErr("writing " + tmp.string()));
-    }
-    if (::rename(tmp.c_str(), path().c_str()) != 0) return std::unexpected(sysErr("replacing " + path().string()));
-    if (!fsyncPath(dir_, O_RDONLY | O_DIRECTORY)) return std::unexpected(sysErr("syncing " + dir_.string()));
-    return {};
+    // state.json.tmp: the torn write discardTornWrite() looks for.
+    return writeAtomically(path().string(), toJson(owned).dump(2) + "\n", 0600);
 }
 
 std::expected<void, std::string> ensureStateDir(const std::filesystem::path& dir) {

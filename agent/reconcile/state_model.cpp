@@ -15,6 +15,33 @@ Desired desiredFrom(const Config& cfg) {
 
 Desired nothingDesired() { return Desired{.vips = {}, .wanted = {}, .hostRoutes = false, .sysctls = {}}; }
 
+std::set<netcfg::IpAddress> ownedVips(const Owned& owned) {
+    std::set<netcfg::IpAddress> all = owned.addresses;
+    all.insert(owned.routes.begin(), owned.routes.end());
+    return all;
+}
+
+Desired addedTo(Desired d, const Owned& owned) {
+    for (const auto& vip : ownedVips(owned))
+        if (d.wanted.insert(vip).second) d.vips.push_back(vip);
+    d.holdOwnedSysctls = true;
+    return d;
+}
+
+Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop) {
+    Desired d = nothingDesired();
+    for (const auto& vip : ownedVips(owned))
+        if (!drop.contains(vip)) {
+            d.vips.push_back(vip);
+            d.wanted.insert(vip);
+        }
+    if (d.vips.empty()) return nothingDesired();
+    // A route only where the agent added routes: stop never adds what start did not.
+    d.hostRoutes = !owned.routes.empty();
+    d.holdOwnedSysctls = true;
+    return d;
+}
+
 KernelView::KernelView(const netcfg::KernelState& k) {
     for (const auto& l : k.links) links_[l.ifindex] = l;
     for (const auto& a : k.addresses) addresses_.emplace(a.address, a);

@@ -21,10 +21,21 @@ struct Desired {
     std::set<netcfg::IpAddress> wanted;   // the same, for lookups
     bool hostRoutes = true;
     std::map<sysctl::ConfKey, int> sysctls;  // exact values to hold
+    // Sysctls the agent changed but `sysctls` does not name stay as they are (instead of
+    // going back to their originals): `start --vip` and `stop --vip` touch VIPs only.
+    bool holdOwnedSysctls = false;
 };
 
 Desired desiredFrom(const Config& cfg);
 Desired nothingDesired();
+// The VIPs the agent owns something of (the address or the host route it added).
+std::set<netcfg::IpAddress> ownedVips(const Owned& owned);
+// `start --vip`: these VIPs on top of every VIP the agent already owns; nothing removed,
+// and the ARP settings it changed before stay as they are.
+Desired addedTo(Desired d, const Owned& owned);
+// `stop --vip`: every VIP the agent owns but `drop`, and the ARP settings held as they
+// are; nothing at all (every original restored) once no VIP of the agent's is left.
+Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop);
 
 inline const std::vector<std::string> kArpKeys{"arp_ignore", "arp_announce"};
 

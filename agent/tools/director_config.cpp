@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "agent/base/text_file.h"
+
 namespace agent {
 namespace {
 
@@ -41,13 +43,42 @@ std::string hostPort(const std::string& host, int port) {
 
 }  // namespace
 
-std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, const std::string& checkUrl) {
+namespace {
+std::expected<DirectorTarget, std::string> checkTarget(const Config& cfg, const std::string& checkUrl);
+}  // namespace
+
+std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, const std::string& checkUrl,
+                                                          const std::vector<std::string>& rips, DirectorFormat format) {
+    auto t = checkTarget(cfg, checkUrl);
+    if (!t) return t;
+    const bool checkV4 = netcfg::IpAddress::parse(t->rip).value().isV4();
+    for (const auto& text : rips) {
+        const auto ip = netcfg::IpAddress::parse(text);
+        if (!ip) return std::unexpected("--rip " + quoteInput(text, false) + " is not an IP address");
+        if (ip->isV4() == checkV4)
+            return std::unexpected("--rip " + ip->str() + ": the real server's " + (checkV4 ? "IPv4" : "IPv6") + " address is " + t->rip +
+                                   " (from --director-check or api.listen); --rip gives the other family's");
+        if (!t->otherRip.empty()) return std::unexpected("--rip given twice for " + std::string(checkV4 ? "IPv6" : "IPv4"));
+        t->otherRip = ip->str();
+    }
+    if (format == DirectorFormat::Keepalived && t->otherRip.empty())
+        for (const auto& vip : cfg.vips)
+            if (vip.isV4() != checkV4)
+                return std::unexpected("VIP " + vip.str() + " is " + (checkV4 ? "IPv6" : "IPv4") + ", and LVS-DR forwards it to a real server address of that family: give --rip " +
+                                       (checkV4 ? "IPV6-RIP (e.g. --rip 2001:db8::60)" : "IPV4-RIP (e.g. --rip 198.51.100.60)") +
+                                       "; the check still polls " + t->rip);
+    return t;
+}
+
+namespace {
+
+std::expected<DirectorTarget, std::string> checkTarget(const Config& cfg, const std::string& checkUrl) {
     if (checkUrl.empty()) {
         if (!cfg.api.enabled) return std::unexpected("the configuration has no \"api\": the director has nothing to poll");
         if (cfg.api.host == "0.0.0.0" || cfg.api.host == "::")
             return std::unexpected("api.listen is " + cfg.api.host +
                                    ": give --director-check http://RIP:PORT with the address the director reaches");
-        return DirectorTarget{.rip = cfg.api.host, .apiPort = cfg.api.port};
+        return DirectorTarget{.rip = cfg.api.host, .apiPort = cfg.api.port, .otherRip = {}};
     }
     const std::string prefix = "http://";
     if (checkUrl.rfind(prefix, 0) != 0)
@@ -63,8 +94,10 @@ std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, con
         return std::unexpected("--director-check: port \"" + e.text + "\" must be 1-65535");
     }
     if (hp->port == 0) return std::unexpected("--director-check: port \"0\" must be 1-65535");
-    return DirectorTarget{.rip = hp->address.str(), .apiPort = hp->port};
+    return DirectorTarget{.rip = hp->address.str(), .apiPort = hp->port, .otherRip = {}};
 }
+
+}  // namespace
 
 std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const DirectorTarget& t) {
     std::ostringstream out;
@@ -75,19 +108,17 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
             << "# are right, its services answer on the VIP and the server is not draining.\n";
         const bool ripV4 = netcfg::IpAddress::parse(t.rip).value().isV4();
         for (const auto& s : services) {
-            if (s.vip.isV4() != ripV4) {
-                out << "# " << s.vip.str() << " " << s.port << ": LVS-DR needs a real server address of the VIP's family;\n"
-                    << "# run director-config again with --director-check http://" << (ripV4 ? "[IPV6-RIP]" : "IPV4-RIP")
-                    << ":" << t.apiPort << " for it\n";
-                continue;
-            }
+            // DR forwards to the real server's address of the VIP's family; the check
+            // polls the agent wherever the director reaches it.
+            const std::string& realServer = s.vip.isV4() == ripV4 ? t.rip : t.otherRip;
+            if (realServer.empty()) continue;  // directorTarget() refuses this for keepalived
             if (!s.configured) out << "# no service configured for " << s.vip.str() << ": port 80 assumed\n";
             out << "virtual_server " << s.vip.str() << " " << s.port << " {\n"
                 << "    delay_loop 2\n"
                 << "    lb_algo wlc\n"
                 << "    lb_kind DR\n"
                 << "    protocol TCP\n"
-                << "    real_server " << t.rip << " " << s.port << " {\n"
+                << "    real_server " << realServer << " " << s.port << " {\n"
                 << "        weight 100\n"
                 << "        HTTP_GET {\n"
                 << "            url {\n"

@@ -346,7 +346,9 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
     if (!any) add(out, "network-managers", V::Ok, "no systemd-networkd, NetworkManager or netplan configuration would remove the agent's addresses or routes");
 }
 
-const char* verdictWord(V v) { return v == V::Ok ? "ok" : v == V::Warn ? "warn" : "FAIL"; }
+// The text's column (FAIL in capitals, so it stands out) and JSON's value.
+const char* verdictWord(V v) { return v == V::Ok ? "ok  " : v == V::Warn ? "warn" : "FAIL"; }
+const char* verdictName(V v) { return v == V::Ok ? "ok" : v == V::Warn ? "warn" : "fail"; }
 
 }  // namespace
 
@@ -381,7 +383,7 @@ std::string renderChecks(const std::vector<DoctorCheck>& f) {
 std::string checksJson(const std::vector<DoctorCheck>& f) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& x : f)
-        j.push_back({{"check", x.check}, {"verdict", verdictWord(x.verdict) == std::string("FAIL") ? "fail" : verdictWord(x.verdict)},
+        j.push_back({{"check", x.check}, {"verdict", verdictName(x.verdict)},
                      {"what", x.what}, {"fix", x.fix}});
     return j.dump(2) + "\n";
 }

@@ -57,6 +57,8 @@ has_vip 198.51.100.1 && has_vip 198.51.100.2 && pass "VIPs on lo in the containe
 contains "$(in_ct_net ip -N route show table main)" "198.51.100.1 dev lo proto 177" "host route in table main, proto lvs-rs-agent (177)"
 equals "$(arp)" "1 2 1 2" "arp_ignore/arp_announce on all and lo"
 equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)" "200" "/ready answers 200"
+expect_rc 0 "status --ready: in place, the daemon running and ready (the rollout gate)" in_ct lvs-rs-agent status --ready
+contains "$OUT" "readiness (the running daemon's, as /ready answers): ready" "status reads the daemon's readiness"
 pid=$(prop MainPID)
 equals "$(in_ct awk '/^Uid:/ {print ($2 == 0) ? "root" : "unprivileged"}' /proc/$pid/status)" "unprivileged" "runs as a dynamic user"
 equals "$(in_ct awk '/^CapEff:/ {print $2}' /proc/$pid/status)" "0000000000001400" "with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only"
@@ -91,11 +93,11 @@ networkd_round() {  # networkd_round LABEL: start, reconfigure, reload, restart;
 }
 contains "$(in_ct networkctl --version)" "systemd 252" "systemd-networkd 252 (Debian 12)"
 networkd_round "without the snippet"
-contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok  network-managers: $ND_NET makes systemd-networkd 252 manage lo without KeepConfiguration=static; this version leaves" "doctor: ok for 252, naming the file and the snippet"
+contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok    network-managers: $ND_NET makes systemd-networkd 252 manage lo without KeepConfiguration=static; this version leaves" "doctor: ok for 252, naming the file and the snippet"
 in_ct systemctl stop systemd-networkd.socket systemd-networkd
 in_ct sh -c "mkdir -p $ND_NET.d && cp /usr/share/lvs-rs-agent/networkd-keep-configuration.conf $ND_NET.d/lvs-rs-agent.conf"
 networkd_round "with the snippet"
-contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok  network-managers: no systemd-networkd, NetworkManager or netplan configuration would remove" "doctor: nothing to say with the snippet"
+contains "$(in_ct lvs-rs-agent doctor 2>&1)" "ok    network-managers: no systemd-networkd, NetworkManager or netplan configuration would remove" "doctor: nothing to say with the snippet"
 in_ct systemctl stop systemd-networkd.socket systemd-networkd
 in_ct rm -rf "$ND_NET" "$ND_NET.d"
 in_ct_net ip addr del 203.0.113.250/32 dev lo
@@ -222,6 +224,9 @@ equals "$(in_ct systemctl is-enabled lvs-rs-agent)" "enabled" "enabled at boot"
 equals "$(in_ct stat -c %a /etc/lvs-rs-agent/api.token)" "600" "the token file is 0600"
 has_vip 198.51.100.2 && pass "VIPs in place" || fail "VIPs missing after the role"
 equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9100/drain)" "200" "the token reached the daemon (POST /drain 200)"
+wait_until 10 sh -c "[ \"\$(in_ct_net curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)\" = 503 ]"
+expect_rc 3 "status --ready of a drained node: not ready (the role's gate holds a rollout back)" in_ct lvs-rs-agent status --ready
+equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9100/undrain)" "200" "POST /undrain"
 run ansible-playbook -i "$WORK/inventory" -e "@$WORK/vars.yml" "$HERE/../../deploy/ansible/site.yml"
 equals "$RC" "0" "the playbook ran again"
 contains "$OUT" "changed=0" "a second run changes nothing"

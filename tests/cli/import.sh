@@ -49,4 +49,15 @@ done
 # files as arguments, as a new user types it
 "$AGENT" import "$CORPUS/lvs_server/etc/init.d/lvs_server.sh" > "$D/pos.json" 2>/dev/null; rc=$?
 [ $rc = 0 ] && grep -q 198.51.100.202 "$D/pos.json" && ok "import FILE (positional)" || bad "import FILE: exit $rc"
+# --output FILE: written whole, only when a VIP was found; an existing file is never replaced.
+"$AGENT" import "$D/etc/init.d/unrelated" --output "$D/none.json" 2>"$D/err"; rc=$?
+[ $rc = 1 ] && [ ! -e "$D/none.json" ] && [ ! -e "$D/none.json.tmp" ] && ok "--output: nothing found, no file written (exit 1)" || bad "--output with nothing found: exit $rc, $(ls "$D")"
+"$AGENT" import --sysroot "$D" --output "$D/out.json" >"$D/stdout" 2>"$D/err"; rc=$?
+[ $rc = 0 ] && [ ! -s "$D/stdout" ] && cmp -s "$D/out.json" "$D/config.json" && grep -q "wrote $D/out.json (2 VIP(s))" "$D/err" \
+  && grep -qF "lvs-rs-agent check -c $D/out.json" "$D/err" && ok "--output: the same configuration, in the file, not on stdout" || bad "--output: exit $rc: $(cat "$D/err")"
+echo keep > "$D/live.json"
+"$AGENT" import --sysroot "$D" --output "$D/live.json" 2>"$D/err"; rc=$?
+[ $rc = 1 ] && [ "$(cat "$D/live.json")" = keep ] && grep -q "exists; not overwritten" "$D/err" && ok "--output: an existing file is left as it was (exit 1)" || bad "--output over a file: exit $rc: $(cat "$D/err")"
+"$AGENT" import --output "$D/x.json" --output "$D/y.json" 2>"$D/err"; rc=$?
+[ $rc = 2 ] && grep -q "given twice" "$D/err" && ok "--output twice: exit 2" || bad "--output twice: exit $rc"
 [ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }

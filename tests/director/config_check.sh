@@ -15,13 +15,20 @@ cat > "$D/config.json" <<'JSON'
  "api": {"listen": "0.0.0.0:9100", "agent_check_port": 9101},
  "services": [{"vip": "198.51.100.188", "port": 80}, {"vip": "198.51.100.188", "port": 443, "type": "tcp"}]}
 JSON
+# IPv4 and IPv6 VIPs: keepalived needs the real server's address of each family.
+"$AGENT" director-config -c "$D/config.json" --format keepalived --director-check http://198.51.100.60:9100 > "$D/mixed.out" 2>"$D/mixed.err"; rc=$?
+[ $rc = 2 ] && grep -q "VIP 2001:db8::188 is IPv6.*give --rip IPV6-RIP" "$D/mixed.err" && [ ! -s "$D/mixed.out" ] \
+  && ok "keepalived: an IPv6 VIP without an IPv6 RIP is refused with what to add (exit 2), nothing printed" || bad "mixed without --rip: exit $rc: $(cat "$D/mixed.err")"
+"$AGENT" director-config -c "$D/config.json" --format keepalived --director-check http://198.51.100.60:9100 --rip 198.51.100.61 > /dev/null 2>"$D/err"; rc=$?
+[ $rc = 2 ] && grep -q "gives the other family's" "$D/err" && ok "--rip of the check's family refused" || bad "--rip same family: exit $rc: $(cat "$D/err")"
 for f in keepalived haproxy; do
-  "$AGENT" director-config -c "$D/config.json" --format $f --director-check http://198.51.100.60:9100 > "$D/$f.out" 2>"$D/$f.err" \
+  "$AGENT" director-config -c "$D/config.json" --format $f --director-check http://198.51.100.60:9100 --rip 2001:db8::60 > "$D/$f.out" 2>"$D/$f.err" \
     && ok "director-config --format $f" || { bad "director-config --format $f: $(cat "$D/$f.err")"; }
 done
 grep -q "real_server 198.51.100.60 443" "$D/keepalived.out" && ok "keepalived: a block per service" || bad "keepalived output: $(cat "$D/keepalived.out")"
-grep -q "2001:db8::188 80: LVS-DR needs a real server address of the VIP's family" "$D/keepalived.out" && ok "keepalived: an IPv6 VIP with an IPv4 RIP is explained, not emitted" || bad "no IPv6 note"
-"$AGENT" director-config -c "$D/config.json" --format keepalived --director-check 'http://[2001:db8::60]:9100' > "$D/ka6.out"
+grep -A5 "virtual_server 2001:db8::188 80" "$D/keepalived.out" | grep -q "real_server 2001:db8::60 80" && grep -q "path /ready/2001:db8::188" "$D/keepalived.out" \
+  && ok "keepalived: the IPv6 VIP emitted with the IPv6 real server, its check on /ready/<vip>" || bad "no IPv6 virtual_server: $(cat "$D/keepalived.out")"
+"$AGENT" director-config -c "$D/config.json" --format keepalived --director-check 'http://[2001:db8::60]:9100' --rip 198.51.100.60 > "$D/ka6.out"
 grep -q "path /ready/2001:db8::188" "$D/ka6.out" && keepalived -t -f "$D/ka6.out" >/dev/null 2>&1 && ok "keepalived: IPv6 VIP with an IPv6 RIP accepted" || bad "IPv6 keepalived: $(cat "$D/ka6.out")"
 keepalived -t -f "$D/keepalived.out" >"$D/ka.log" 2>&1 && ok "keepalived -t accepts it" || bad "keepalived -t: $(cat "$D/ka.log")"
 { printf 'defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:8080\n  default_backend lvs_198_51_100_188_80\n'; cat "$D/haproxy.out"; } > "$D/haproxy.cfg"

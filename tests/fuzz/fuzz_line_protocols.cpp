@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         else if (!cmd->vips.empty())
             reply = api::controlVipsDone(cmd->command == api::ControlCommand::Drain, cmd->vips, size % 2 == 0);
         else
-            reply = api::controlDone(cmd->command == api::ControlCommand::Drain, size % 2 == 0);
+            reply = api::controlDone(cmd->command == api::ControlCommand::Drain, size % 2 == 0, api::Snapshot{});
         if (reply.empty() || reply.back() != '\n' || reply.find('\n') != reply.size() - 1) __builtin_trap();
         const bool ok = reply.rfind("ok ", 0) == 0;
         if (!ok && reply.rfind("error ", 0) != 0) __builtin_trap();

@@ -41,7 +41,7 @@ expect_rc 0 "stop" agent stop
 OUT=$(JOURNAL_STREAM=8:1 "$AGENT" start --vip 203.0.113.99 --state-dir "$STATE" 2>&1 >/dev/null)
 contains "$OUT" "<6>added 203.0.113.99/32 to lo" "info lines carry <6>"
 OUT=$(JOURNAL_STREAM=8:1 "$AGENT" start --vip 203.0.113.99/24 --state-dir "$STATE" 2>&1 >/dev/null)
-contains "$OUT" "<3>--vip: --vip[0]:" "errors carry <3>"
+contains "$OUT" "<3>--vip[0]:" "errors carry <3>"
 agent stop >/dev/null 2>&1
 expect_rc 0 "--version" "$AGENT" --version
 contains "$OUT" "lvs-rs-agent " "version printed"

@@ -25,7 +25,7 @@ chmod 000 "$cfg"
 expect_rc 2 "unreadable file (as nobody)" setpriv --reuid=65534 --regid=65534 --clear-groups "$AGENT" check -c "$cfg"
 contains "$OUT" "cannot read: Permission denied" "names the permission problem"
 expect_rc 2 "bad --vip" agent start --vip 224.0.0.1
-contains "$OUT" "--vip: --vip[0]: 224.0.0.1 is a multicast address" "names --vip"
+contains "$OUT" "--vip[0]: 224.0.0.1 is a multicast address" "names --vip"
 expect_rc 2 "a configured interface that does not exist" agent start --vip $VIP4 -c <(echo '{"arp": {"interfaces": ["lo", "eth9"]}}')
 contains "$OUT" "interface eth9 (arp.interfaces) does not exist" "names the interface"
 equals "$(kernel_snapshot)" "$before" "nothing changed by any rejected start"

@@ -24,8 +24,8 @@ doctor; contains "$OUT" "FAIL  vip-on-lo: $VIP4 is bound on lo as /24" "VIP with
 ip addr del $VIP4/24 dev lo
 agent start -c "$CFG" >/dev/null 2>&1
 doctor
-contains "$OUT" "ok  vip-on-lo: $VIP4/32 is bound on lo" "VIP in place after start"
-contains "$OUT" "ok  arp-effective: veth0: effective arp_ignore 1, arp_announce 2" "ARP right after start"
+contains "$OUT" "ok    vip-on-lo: $VIP4/32 is bound on lo" "VIP in place after start"
+contains "$OUT" "ok    arp-effective: veth0: effective arp_ignore 1, arp_announce 2" "ARP right after start"
 
 ip addr add $VIP4/32 dev veth1
 doctor; contains "$OUT" "FAIL  vip-on-real-interface: $VIP4 is also an address of veth1, which answers ARP" "VIP on a real interface"
@@ -37,7 +37,7 @@ doctor; contains "$OUT" "FAIL  service-listening: port 8080 listens only on 127.
 kill $WEB; wait $WEB 2>/dev/null
 python3 -m http.server 8080 --bind 0.0.0.0 >/dev/null 2>&1 & WEB=$!
 wait_listening 0.0.0.0 8080 || exit 1
-doctor; contains "$OUT" "ok  service-listening: something listens on $VIP4:8080" "service on the wildcard"
+doctor; contains "$OUT" "ok    service-listening: something listens on $VIP4:8080" "service on the wildcard"
 
 mkdir -p "$ROOT/etc/sysctl.d"
 printf '# old LVS tuning\nnet.ipv4.conf.all.arp_ignore = 0\nnet/ipv4/conf/lo/arp_announce=1\n' > "$ROOT/etc/sysctl.d/99-old-lvs.conf"

@@ -17,5 +17,7 @@ before=$(kernel_snapshot)
 run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$AGENT" start --vip $VIP4 --state-dir "$STATE/run2"
 equals "$RC" "1" "start without CAP_NET_ADMIN fails"
 contains "$OUT" "Permission denied" "says why"
+contains "$OUT" "needs root, or CAP_NET_ADMIN" "says what it takes"
+equals "$(grep -c "Permission denied" <<<"$OUT")" "1" "the failure is said once, not again for the rollback"
 equals "$(kernel_snapshot)" "$before" "nothing changed"
 finish

@@ -12,7 +12,7 @@ TEST_SUITE("cli") {
         CHECK(parseArgs({"import", "-c", "/etc/x.json"}).error().find("mean nothing to it") != std::string::npos);
         CHECK(parseArgs({"import", "--vip", "198.51.100.1"}).error().find("mean nothing to it") != std::string::npos);
         CHECK(parseArgs({"status", "/etc/rc.local"}).error() == "unexpected argument \"/etc/rc.local\"");
-        CHECK(agent::commandHelp("import").rfind("usage: lvs-rs-agent import [FILE ...] [--from] [--sysroot]\n", 0) == 0);
+        CHECK(agent::commandHelp("import").rfind("usage: lvs-rs-agent import [FILE ...] [--from FILE ...] [--sysroot DIR] [--output FILE]\n", 0) == 0);
         CHECK(agent::commandHelp("reload").rfind("usage: lvs-rs-agent reload [--state-dir DIR]\n", 0) == 0);
     }
 
@@ -41,6 +41,42 @@ TEST_SUITE("cli") {
         CHECK(parseArgs({"status"})->stateDir == "/run/lvs-rs-agent");
         CHECK(parseArgs({"--version"})->version);
         CHECK(parseArgs({"start", "--help"})->help);
+    }
+
+    TEST_CASE("usage errors: did you mean, the command's own usage line with its arguments") {
+        CHECK(parseArgs({"chek"}).error().rfind("unknown command \"chek\"; did you mean check? (commands:", 0) == 0);
+        CHECK(parseArgs({"sttaus"}).error().find("did you mean status?") != std::string::npos);
+        CHECK(parseArgs({"xyzzy"}).error().find("did you mean") == std::string::npos);
+        CHECK(parseArgs({"status", "-j"}).error() == "unknown option -j; did you mean --json?");
+        CHECK(parseArgs({"status", "--jsn"}).error() == "unknown option --jsn; did you mean --json?");
+        CHECK(parseArgs({"start", "--dryrun"}).error() == "unknown option --dryrun; did you mean --dry-run?");
+        CHECK(parseArgs({"start", "--config-di", "x"}).error() == "unknown option --config-di; did you mean --config-dir?");
+        CHECK(parseArgs({"start", "-v"}).error() == "unknown option -v");  // --vip or --version: no guess
+        CHECK(parseArgs({"start", "--bogus"}).error() == "unknown option --bogus");
+        CHECK(agent::didYouMean("stp", {"start", "stop", "status"}) == "stop");
+        CHECK(agent::didYouMean("a", {"ab"}).empty());  // a one-letter word is no basis for a guess
+        // Which command the words name, skipping option values.
+        CHECK(agent::commandIn({"-c", "start", "status", "-j"}) == "status");
+        CHECK(agent::commandIn({"--state-dir", "/x", "chek"}).empty());
+        CHECK(agent::commandIn({}).empty());
+        // Usage lines show each option's argument; required ones are not in brackets.
+        CHECK(agent::commandUsage("start") == "usage: lvs-rs-agent start [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--dry-run]\n");
+        CHECK(agent::commandUsage("stop") == "usage: lvs-rs-agent stop [--vip ADDR ...] [--state-dir DIR] [--dry-run]\n");
+        CHECK(agent::commandUsage("director-config").rfind("usage: lvs-rs-agent director-config --format keepalived|haproxy ", 0) == 0);
+        CHECK(agent::commandUsage("nope").empty());
+        CHECK(agent::commandHelp("run").find("resync_interval_seconds (default 30)") != std::string::npos);
+        CHECK(agent::commandHelp("run").find("every 30 s") == std::string::npos);
+        CHECK(agent::commandHelp("status").find("1 the daemon is dead but left its VIPs and state behind") != std::string::npos);
+    }
+
+    TEST_CASE("status --ready, import --output, director-config --rip") {
+        CHECK(parseArgs({"status", "--ready"})->ready);
+        CHECK(parseArgs({"start", "--ready"}).error() == "--ready is not an option of start");
+        CHECK(parseArgs({"import", "--output", "/tmp/c.json"})->output == "/tmp/c.json");
+        CHECK(parseArgs({"start", "--output", "x"}).error() == "--output is not an option of start");
+        CHECK(parseArgs({"import", "--output=a", "--output=b"}).error() == "--output given twice");
+        CHECK(parseArgs({"director-config", "--format", "keepalived", "--rip", "2001:db8::60"})->rips == std::vector<std::string>{"2001:db8::60"});
+        CHECK(parseArgs({"stop", "--vip", "198.51.100.1"})->vips == std::vector<std::string>{"198.51.100.1"});
     }
 
     TEST_CASE("director-config options") {

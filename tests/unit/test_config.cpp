@@ -39,6 +39,7 @@ const BadCase kBad[] = {
     {"empty file", "", "cfg.json: (document): the file is empty"},
     {"whitespace only", "  \n ", "the file is empty"},
     {"truncated", R"({"vips": ["198.51.100.1")", "not valid JSON (truncated or mistyped?)"},
+    {"truncated, in the operator's words", R"({"vips": ["198.51.100.1")", "at byte 25: parse error at line 1, column 25: syntax error while parsing array"},
     {"trailing garbage", R"({"vips": ["198.51.100.1"]} x)", "not valid JSON"},
     {"array document", R"(["198.51.100.1"])", "(document): must be a JSON object, not array"},
     {"string document", R"("198.51.100.1")", "must be a JSON object, not string"},
@@ -102,9 +103,10 @@ const BadCase kBad[] = {
     {"overflowing number", R"({"vips": ["198.51.100.1"], "check_interval_ms": 18446744073709551615})", "check_interval_ms: 18446744073709551615 is out of range 10-60000"},
     {"overflowing arp_ignore", R"({"vips": ["198.51.100.1"], "arp": {"ignore": 18446744073709551615}})", "arp.ignore: 18446744073709551615 is out of the kernel's range 0-8"},
     {"huge negative", R"({"vips": ["198.51.100.1"], "drain_seconds": -9223372036854775808})", "drain_seconds: -9223372036854775808 is out of range 0-3600"},
-    {"number beyond a double", R"({"vips": ["198.51.100.1"], "drain_seconds": 1e400})", "cfg.json: (document): cannot be read: [json.exception.out_of_range.406] number overflow parsing '1e400'"},
+    {"number beyond a double", R"({"vips": ["198.51.100.1"], "drain_seconds": 1e400})", "cfg.json: (document): cannot be read: number overflow parsing '1e400'"},
     {"ipv4-compatible v6", R"({"vips": ["::198.51.100.1"]})", "::198.51.100.1 is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address 198.51.100.1 instead"},
     {"control character in a key", "{\"vips\": [\"198.51.100.1\"], \"a\\u0001b\": 1}", "unknown key \"a\\x01b\""},
+    {"api listen without an address", R"({"vips": ["198.51.100.1"], "api": {"listen": ":9100"}})", "api.listen: \":9100\" has no address: write \"0.0.0.0:9100\" (every IPv4 address), \"[::]:9100\" (every address)"},
     {"api listen hostname", R"({"vips": ["198.51.100.1"], "api": {"listen": "localhost:9100"}})", "api.listen: \"localhost\" is not an IP address"},
     {"api typo", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "tokenfile": "x"}})", "api.tokenfile: unknown key \"tokenfile\" (did you mean \"token_file\"?)"},
     {"token file missing", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": "/nonexistent/token"}})", "api.token_file: cannot read /nonexistent/token"},
@@ -235,6 +237,13 @@ TEST_SUITE("config") {
         REQUIRE(cfg.vips.size() == 1);
         CHECK(cfg.vips[0].str() == "203.0.113.9");
         CHECK(problemsOf("{}", {"198.51.100.5/24"}).find("--vip[0]: \"198.51.100.5/24\" has prefix /24") != std::string::npos);
+        // The field names its source once: "--vip[0]: ...", not "--vip: --vip[0]: ...".
+        try {
+            agent::loadConfig(std::nullopt, {"198.51.100.5/24"});
+            FAIL("a /24 --vip was accepted");
+        } catch (const agent::ConfigError& e) {
+            CHECK(e.problems().at(0).rfind("--vip[0]: \"198.51.100.5/24\" has prefix /24", 0) == 0);
+        }
         CHECK(problemsOf("{}", {"198.51.100.5", "198.51.100.5"}).find("--vip[1]") != std::string::npos);
     }
 
@@ -375,5 +384,15 @@ TEST_SUITE("config drop-ins") {
         CHECK(d.problems() == std::vector<std::string>{(d.dir.path / "conf.d").string() + ": the drop-in directory is not a directory"});
         // --vip replaces the file's VIPs and the drop-ins' alike
         CHECK(agent::loadConfig(d.main, {"198.51.100.9"}, (d.dir.path / "elsewhere").string()).vips.size() == 1);
+        // A --config-dir named on purpose must be there: a typo is not "no drop-ins".
+        const std::string missing = (d.dir.path / "nonexistent").string();
+        CHECK(d.problems(missing) == std::vector<std::string>{"--config-dir " + missing + ": no such directory"});
+        CHECK(d.problems(d.main) == std::vector<std::string>{"--config-dir " + d.main + ": not a directory"});
+        try {
+            agent::loadConfig(std::nullopt, {"198.51.100.9"}, missing);
+            FAIL("--config-dir with --vip alone was accepted");
+        } catch (const agent::ConfigError& e) {
+            CHECK(e.problems().at(0).find("drop-ins go with a configuration file (-c FILE)") != std::string::npos);
+        }
     }
 }

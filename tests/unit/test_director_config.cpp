@@ -11,10 +11,18 @@ TEST_SUITE("director_config") {
         REQUIRE(t);
         CHECK(t->rip == "198.51.100.60");
         CHECK(t->apiPort == 9100);
-        auto u = directorTarget(cfg, "http://[2001:db8::60]:9200/ready");
+        auto u = directorTarget(cfg, "http://[2001:db8::60]:9200/ready", {}, DirectorFormat::Haproxy);
         REQUIRE(u);
         CHECK(u->rip == "2001:db8::60");
         CHECK(u->apiPort == 9200);
+        // keepalived: an IPv4 VIP needs the real server's IPv4 address too.
+        CHECK(directorTarget(cfg, "http://[2001:db8::60]:9200").error().find("VIP 198.51.100.188 is IPv4") == 0);
+        auto both = directorTarget(cfg, "http://[2001:db8::60]:9200", {"198.51.100.60"});
+        REQUIRE(both);
+        CHECK(both->otherRip == "198.51.100.60");
+        CHECK(directorTarget(cfg, "", {"198.51.100.61"}).error().find("gives the other family's") != std::string::npos);
+        CHECK(directorTarget(cfg, "", {"nope"}).error() == "--rip nope is not an IP address");
+        CHECK(directorTarget(cfg, "", {"2001:db8::1", "2001:db8::2"}).error() == "--rip given twice for IPv6");
         CHECK(directorTarget(cfg, "https://198.51.100.60:9100").error().find("must look like http://") != std::string::npos);
         CHECK(directorTarget(cfg, "http://rs1:9100").error() == "--director-check: \"rs1\" is not an IP address");
         CHECK(directorTarget(cfg, "http://198.51.100.60").error().find("missing port") != std::string::npos);
@@ -36,6 +44,16 @@ TEST_SUITE("director_config") {
             CAPTURE(needle);
             CHECK(k.find(needle) != std::string::npos);
         }
+    }
+
+    TEST_CASE("keepalived: IPv4 and IPv6 VIPs, each forwarded to the real server's address of its family") {
+        Config cfg = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::188"], "api": {"listen": "198.51.100.60:9100"}})", "f");
+        const std::string k = renderDirectorConfig(cfg, DirectorFormat::Keepalived, *directorTarget(cfg, "", {"2001:db8::60"}));
+        const auto v6 = k.find("virtual_server 2001:db8::188 80 {");
+        REQUIRE(v6 != std::string::npos);
+        CHECK(k.find("real_server 2001:db8::60 80 {", v6) != std::string::npos);
+        CHECK(k.find("connect_ip 198.51.100.60", v6) != std::string::npos);  // the check polls the agent where it listens
+        CHECK(k.find("real_server 198.51.100.60 80 {") < v6);
     }
 
     TEST_CASE("haproxy: httpchk on the agent's port, agent-check when configured") {

@@ -9,6 +9,20 @@ using namespace agent;
 using fixtures::ip;
 
 TEST_SUITE("doctor") {
+    TEST_CASE("the verdict column is aligned: every check name starts in the same column, fixes under it") {
+        using V = DoctorCheck::Verdict;
+        const std::string text = renderChecks({{.check = "a", .verdict = V::Ok, .what = "fine", .fix = ""},
+                                               {.check = "b", .verdict = V::Warn, .what = "hm", .fix = "do x"},
+                                               {.check = "c", .verdict = V::Fail, .what = "bad", .fix = "do y"}});
+        CHECK(text == "ok    a: fine\n"
+                      "warn  b: hm\n"
+                      "      fix: do x\n"
+                      "FAIL  c: bad\n"
+                      "      fix: do y\n"
+                      "1 failed, 1 warning(s)\n");
+        CHECK(checksJson({{.check = "c", .verdict = V::Fail, .what = "bad", .fix = "do y"}}).find("\"verdict\": \"fail\"") != std::string::npos);
+    }
+
     TEST_CASE("/proc/net/tcp and tcp6 listeners") {
         const std::string v4 =
             "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"

@@ -117,6 +117,31 @@ TEST_SUITE("http_api") {
         REQUIRE(head);
         CHECK(head->status == 200);
         CHECK(head->body.empty());
+        // A trailing slash names the same VIP; no VIP at all says how to ask.
+        CHECK(h.get("/ready/198.51.100.1/")->status == 200);
+        CHECK(h.get("/ready/2001:db8::1/")->status == 503);
+        auto none = h.get("/ready/");
+        CHECK(none->status == 404);
+        CHECK(nlohmann::json::parse(none->body)["error"].get<std::string>().rfind("no VIP named: ask /ready/<vip>", 0) == 0);
+        CHECK(h.get("/ready//")->status == 404);
+    }
+
+    TEST_CASE("a request target holding a NUL byte is refused (400), not cut short") {
+        Harness h;
+        for (const std::string target : {std::string("/ready\0x", 8), std::string("/ready/198.51.100.1\0", 20),
+                                          std::string("/\0/ready", 8), std::string("/ready\0HTTP/1.1 x", 17)}) {
+            const std::string reply = h.raw("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            CHECK_MESSAGE(reply.rfind("HTTP/1.1 400", 0) == 0, reply);
+            CHECK(reply.find("malformed request target: it holds a NUL byte") != std::string::npos);
+        }
+        // The same requests without the NUL, with a query, or over HTTP/1.0 still answer.
+        CHECK(h.raw("GET /ready/198.51.100.1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+        CHECK(h.raw("GET /ready/198.51.100.1?a=b&c HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+        // The routes refuse it too, whatever the engine hands them.
+        RecordingControl control;
+        SnapshotStore store;
+        Routes routes(store, control, RouteOptions{});
+        CHECK(routes.handle(HttpRequest{.method = "GET", .path = std::string("/ready\0x", 8), .headers = {}, .body = {}, .client = "t"}).status == 400);
     }
 
     TEST_CASE("/healthz follows the loop's heartbeat") {
@@ -587,7 +612,7 @@ TEST_SUITE("http_api") {
         CHECK(controlRequest(h.sock, "drain").value() == "ok draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "drain").value() == "ok already draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "undrain").value() == "ok undrained: /ready follows the checks again");
-        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload, drains)");
+        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload, drains, readiness)");
         CHECK(h.control.requests == 2);
         CHECK(h.control.vipRequests == 0);
         const auto mode = std::filesystem::status(h.sock).permissions() & std::filesystem::perms::all;
@@ -633,6 +658,37 @@ TEST_SUITE("http_api") {
         for (std::size_t i = 0; i <= ControlServer::kMaxVips; ++i) many += " 198.51.100.1";
         CHECK(controlRequest(h.sock, many).value() == "error at most 128 VIPs in one command; nothing changed");
         CHECK(h.control.vipRequests == 3);
+    }
+
+    TEST_CASE("control socket: readiness per VIP as /ready computes it; undrain names the VIP drains that remain") {
+        ControlHarness h;
+        REQUIRE(h.server.start(h.sock));
+        auto r = parseReadinessReply(controlRequest(h.sock, "readiness").value());
+        REQUIRE(r);
+        CHECK((*r)["vips"] == 2);
+        CHECK((*r)["not_ready_count"] == 0);
+        CHECK((*r)["pid"] == static_cast<long>(::getpid()));
+        REQUIRE(controlRequest(h.sock, "drain 198.51.100.1").value().rfind("ok draining 198.51.100.1", 0) == 0);
+        r = parseReadinessReply(controlRequest(h.sock, "readiness").value());
+        REQUIRE(r);
+        CHECK((*r)["not_ready_count"] == 1);
+        CHECK((*r)["not_ready"] == nlohmann::json::parse(R"([{"vip": "198.51.100.1", "reasons": ["draining"]}])"));
+        CHECK((*r)["drained_vips"] == nlohmann::json::parse(R"(["198.51.100.1"])"));
+        CHECK((*r)["draining"] == false);
+        CHECK(controlRequest(h.sock, "readiness now").value() == "error readiness takes no argument");
+        CHECK_FALSE(parseReadinessReply("ok draining=no drained=0"));
+        CHECK_FALSE(parseReadinessReply("ok {\"ready\": 1, \"not_ready\": []}"));
+        CHECK_FALSE(parseReadinessReply("ok {broken"));
+        // The whole server's undrain does not lift a VIP's drain, and says how to.
+        CHECK(controlRequest(h.sock, "undrain").value() ==
+              "ok the whole server was not draining; 1 VIP(s) stay drained on their own (198.51.100.1): lift with "
+              "`lvs-rs-agent undrain --vip 198.51.100.1`");
+        REQUIRE(controlRequest(h.sock, "drain").value().rfind("ok draining:", 0) == 0);
+        CHECK(controlRequest(h.sock, "undrain").value() ==
+              "ok undrained: /ready follows the checks again; 1 VIP(s) stay drained on their own (198.51.100.1): lift with "
+              "`lvs-rs-agent undrain --vip 198.51.100.1`");
+        REQUIRE(controlRequest(h.sock, "undrain 198.51.100.1").value().rfind("ok undrained", 0) == 0);
+        CHECK(controlRequest(h.sock, "undrain").value() == "ok the whole server was not draining: /ready follows the checks");
     }
 
     TEST_CASE("control socket: reload answers with the loop's outcome, as one line") {

@@ -6,6 +6,64 @@ using namespace fixtures;
 using namespace agent;
 
 TEST_SUITE("plan") {
+    TEST_CASE("start --vip adds to what the agent owns: nothing removed, ARP settings it changed held") {
+        Observed o = observed();
+        for (const char* v : {"198.51.100.1", "198.51.100.2"}) {
+            bind(o, v);
+            route(o, v);
+        }
+        arpDone(o);
+        o.sysctls[{.iface = "eth0", .name = "arp_ignore"}] = 1;  // set by an earlier start -c
+        Owned owned;
+        owned.addresses = {ip("198.51.100.1"), ip("198.51.100.2")};
+        owned.routes = owned.addresses;
+        owned.sysctlOriginals[{.iface = "eth0", .name = "arp_ignore"}] = 0;
+        owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;
+        // Declarative (start -c with B alone): A and the eth0 setting would go.
+        CHECK(described(plan(desired({"198.51.100.3"}), o, owned)) == std::vector<std::string>{
+                  "add 198.51.100.3/32 to lo", "add route 198.51.100.3/32 dev lo table main",
+                  "remove route 198.51.100.1/32 dev lo table main", "remove route 198.51.100.2/32 dev lo table main",
+                  "remove 198.51.100.1/32 from lo", "remove 198.51.100.2/32 from lo",
+                  "restore net.ipv4.conf.eth0.arp_ignore: 1 -> 0"});
+        // Additive: B joins, the rest stays.
+        const Desired more = addedTo(desired({"198.51.100.3"}), owned);
+        CHECK(more.vips.size() == 3);
+        CHECK(described(plan(more, o, owned)) ==
+              std::vector<std::string>{"add 198.51.100.3/32 to lo", "add route 198.51.100.3/32 dev lo table main"});
+        // A VIP named again is not listed twice.
+        CHECK(addedTo(desired({"198.51.100.1"}), owned).vips.size() == 2);
+    }
+
+    TEST_CASE("stop --vip undoes that VIP alone; the ARP settings go back only with the last VIP") {
+        Observed o = observed();
+        for (const char* v : {"198.51.100.1", "198.51.100.2"}) {
+            bind(o, v);
+            route(o, v);
+        }
+        arpDone(o);
+        Owned owned;
+        owned.addresses = {ip("198.51.100.1"), ip("198.51.100.2")};
+        owned.routes = owned.addresses;
+        owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;
+        const Plan one = plan(ownedWithout(owned, {ip("198.51.100.1")}), o, owned);
+        CHECK(described(one) == std::vector<std::string>{"remove route 198.51.100.1/32 dev lo table main", "remove 198.51.100.1/32 from lo"});
+        // A VIP the agent does not own changes nothing.
+        CHECK(plan(ownedWithout(owned, {ip("203.0.113.9")}), o, owned).empty());
+        // The last VIP: everything goes, the sysctl restored.
+        Owned last = ownedAfter(owned, one);
+        CHECK(last.addresses == std::set<netcfg::IpAddress>{ip("198.51.100.2")});
+        const Desired none = ownedWithout(last, {ip("198.51.100.2")});
+        CHECK(none.vips.empty());
+        CHECK_FALSE(none.holdOwnedSysctls);
+        CHECK(described(plan(none, o, last)) == std::vector<std::string>{
+                  "remove route 198.51.100.2/32 dev lo table main", "remove 198.51.100.2/32 from lo",
+                  "restore net.ipv4.conf.lo.arp_ignore: 1 -> 0"});
+        // Owned without routes (host_routes off): stop --vip adds none.
+        Owned noRoutes = owned;
+        noRoutes.routes.clear();
+        CHECK_FALSE(ownedWithout(noRoutes, {ip("198.51.100.1")}).hostRoutes);
+    }
+
     TEST_CASE("fresh host: sysctls first, then lo up, addresses, routes") {
         const Plan p = plan(desired({"198.51.100.188", "2001:db8::10"}), observed(false), Owned{});
         CHECK_FALSE(p.hasConflicts());
