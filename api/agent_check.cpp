@@ -1,13 +1,6 @@
 #include "api/agent_check.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <utility>
-#include <vector>
 
 #include "api/socket_util.h"
 
@@ -43,86 +36,32 @@ std::string agentCheckReplyFor(const Snapshot& s, const std::string& request) {
     return upReady(s);
 }
 
+AgentCheckResponder::AgentCheckResponder(const SnapshotStore& store, std::chrono::milliseconds sendWait)
+    : store_(store),
+      server_(LineServer::Options{.maxClients = kMaxClients, .maxLine = kMaxRequest, .lineDeadline = sendWait, .busyReply = std::nullopt},
+              [this](LineServer::Client& c, LineServer::Event e, LineServer::Clock::time_point) { return onClient(c, e); }) {}
+
 AgentCheckResponder::~AgentCheckResponder() { stop(); }
 
 std::expected<int, std::string> AgentCheckResponder::start(const std::string& host, int port) {
     std::string why;
-    listenFd_ = listenTcp(host, port, why);
-    if (listenFd_ < 0) return std::unexpected("agent-check: " + why);
-    if (::pipe2(stopPipe_, O_CLOEXEC) != 0) return std::unexpected("agent-check: pipe failed");
-    const int bound = boundPort(listenFd_);
-    thread_ = std::thread([this] { serve(); });
+    agent::UniqueFd fd = listenTcp(host, port, why);
+    if (!fd) return std::unexpected("agent-check: " + why);
+    const int bound = boundPort(fd.get());
+    if (auto a = server_.adopt(std::move(fd)); !a) return std::unexpected("agent-check: " + a.error());
+    server_.serveInBackground();
     return bound;
 }
 
-void AgentCheckResponder::serve() {
-    using Clock = std::chrono::steady_clock;
-    struct Client {
-        int fd;
-        std::string line;
-        Clock::time_point deadline;
-    };
-    std::vector<Client> clients;
-    auto answer = [this](Client& c) {
-        writeAll(c.fd, agentCheckReplyFor(*store_.get(), c.line));
-        ::shutdown(c.fd, SHUT_WR);
-        ::close(c.fd);
-        c.fd = -1;
-    };
-    for (;;) {
-        auto fds = serverPollSet(stopPipe_[0], listenFd_);
-        auto now = Clock::now();
-        int timeout = -1;
-        for (const auto& c : clients) {
-            fds.push_back({.fd = c.fd, .events = POLLIN, .revents = 0});
-            timeout = soonerTimeout(timeout, c.deadline, now);
-        }
-        if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
-        if (fds[0].revents & POLLIN) break;
-        now = Clock::now();
-        for (std::size_t i = 0; i < clients.size(); ++i) {
-            Client& c = clients[i];
-            if (fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) {
-                char buf[256];
-                const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (n > 0) c.line.append(buf, static_cast<std::size_t>(n));
-                const auto nl = c.line.find('\n');
-                if (nl != std::string::npos) {
-                    c.line.resize(nl);
-                    answer(c);
-                } else if (c.line.size() > kMaxRequest) {
-                    writeAll(c.fd, "down #request too long: send a VIP, such as \"198.51.100.188\\n\"\n");
-                    ::close(std::exchange(c.fd, -1));
-                } else if (n == 0) {
-                    answer(c);  // closed its side: what it sent, if anything, is the request
-                } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                    ::close(std::exchange(c.fd, -1));
-                }
-            }
-            if (c.fd >= 0 && now >= c.deadline) answer(c);  // agent-send without "\n", or none
-        }
-        std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
-        if (fds[1].revents & POLLIN) {
-            const int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0) {
-                if (static_cast<int>(clients.size()) >= kMaxClients) {
-                    answer(clients.front());  // the one waiting longest makes room
-                    clients.erase(clients.begin());
-                }
-                clients.push_back({.fd = fd, .line = {}, .deadline = now + sendWait_});
-            }
-        }
-    }
-    for (auto& c : clients) ::close(c.fd);
-}
+void AgentCheckResponder::stop() { server_.stop(); }
 
-void AgentCheckResponder::stop() {
-    if (thread_.joinable()) {
-        (void)!::write(stopPipe_[1], "x", 1);
-        thread_.join();
-    }
-    for (int* fd : {&listenFd_, &stopPipe_[0], &stopPipe_[1]})
-        if (*fd >= 0) ::close(std::exchange(*fd, -1));
+// A line (agent-send), a half-close, or the wait running out answer with what the client
+// sent (nothing: the whole server's state); a line too long is refused.
+std::optional<std::string> AgentCheckResponder::onClient(LineServer::Client& c, LineServer::Event e) {
+    using E = LineServer::Event;
+    if (e == E::TooLong) return std::string("down #request too long: send a VIP, such as \"198.51.100.188\\n\"\n");
+    if (e == E::Poll) return std::nullopt;
+    return agentCheckReplyFor(*store_.get(), c.line);
 }
 
 }  // namespace api

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "api/line_server.h"
 #include "api/snapshot.h"
 
 namespace api {
@@ -30,8 +31,7 @@ public:
     static constexpr int kMaxClients = 256;
     static constexpr std::size_t kMaxRequest = 128;
 
-    explicit AgentCheckResponder(const SnapshotStore& store, std::chrono::milliseconds sendWait = kDefaultSendWait)
-        : store_(store), sendWait_(sendWait) {}
+    explicit AgentCheckResponder(const SnapshotStore& store, std::chrono::milliseconds sendWait = kDefaultSendWait);
     ~AgentCheckResponder();
     AgentCheckResponder(const AgentCheckResponder&) = delete;
     AgentCheckResponder& operator=(const AgentCheckResponder&) = delete;
@@ -40,12 +40,9 @@ public:
     void stop();
 
 private:
-    void serve();
+    std::optional<std::string> onClient(LineServer::Client& c, LineServer::Event e);
     const SnapshotStore& store_;
-    const std::chrono::milliseconds sendWait_;
-    int listenFd_ = -1;
-    int stopPipe_[2] = {-1, -1};
-    std::thread thread_;
+    LineServer server_;
 };
 
 }  // namespace api

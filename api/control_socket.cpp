@@ -48,6 +48,13 @@ void setTimeout(int fd, int seconds) {
 
 }  // namespace
 
+ControlServer::ControlServer(DrainControl& control, const SnapshotStore& store)
+    : control_(control),
+      store_(store),
+      server_(LineServer::Options{.maxClients = kMaxClients, .maxLine = kMaxLine, .lineDeadline = kLineDeadline,
+                                  .busyReply = "error busy: " + std::to_string(kMaxClients) + " control clients at once\n"},
+              [this](LineServer::Client& c, LineServer::Event e, LineServer::Clock::time_point now) { return onClient(c, e, now); }) {}
+
 ControlServer::~ControlServer() { stop(); }
 
 std::expected<void, std::string> ControlServer::start(const std::filesystem::path& socketPath) {
@@ -60,20 +67,23 @@ std::expected<void, std::string> ControlServer::listen(const std::filesystem::pa
     path_ = socketPath;
     sockaddr_un addr;
     if (!fillAddress(path_, addr)) return std::unexpected("control socket path too long: " + path_.string());
-    listenFd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listenFd_ < 0) return std::unexpected(std::string("control socket: ") + std::strerror(errno));
+    agent::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return std::unexpected(std::string("control socket: ") + std::strerror(errno));
     ::unlink(path_.c_str());  // a socket left by a killed daemon; the state-dir lock says we are the only one
     const mode_t old = ::umask(0177);
-    const int rc = ::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    const int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
-    if (rc != 0 || ::listen(listenFd_, kMaxClients) != 0)
+    if (rc != 0 || ::listen(fd.get(), kMaxClients) != 0)
         return std::unexpected("control socket " + path_.string() + ": " + std::strerror(errno));
     ::chmod(path_.c_str(), 0600);
-    if (::pipe2(stopPipe_, O_CLOEXEC) != 0) return std::unexpected("control socket: pipe failed");
+    if (auto a = server_.adopt(std::move(fd)); !a) return std::unexpected("control socket: " + a.error());
     return {};
 }
 
-void ControlServer::serveInBackground() { thread_ = std::thread([this] { serve(); }); }
+void ControlServer::serveInBackground() {
+    server_.serveInBackground();
+    serving_ = true;
+}
 
 std::expected<ControlRequest, std::string> parseControlCommand(const std::string& line) {
     std::vector<std::string> words;
@@ -198,16 +208,6 @@ std::string controlDone(bool drain, bool already, const Snapshot& s) {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct Client {
-    int fd = -1;
-    std::string line;
-    Clock::time_point deadline;
-    std::optional<ControlRequest> wanted;  // requested from the loop, awaiting its publication
-    std::uint64_t ticket = 0;  // the reload it waits for
-};
-
 // Every one of vips is drained (or not), or no longer configured (a reload took it).
 bool vipsAre(const Snapshot& s, const std::vector<std::string>& vips, bool drained) {
     return std::all_of(vips.begin(), vips.end(), [&](const std::string& v) { return !s.find(v) || s.vipDrained(v) == drained; });
@@ -222,144 +222,84 @@ bool gone(int fd) {
 
 }  // namespace
 
-void ControlServer::serve() {
-    std::vector<Client> clients;
-    for (;;) {
-        auto fds = serverPollSet(stopPipe_[0], listenFd_);
-        auto now = Clock::now();
-        int timeout = -1;
-        for (const auto& c : clients) {
-            fds.push_back({.fd = c.fd, .events = static_cast<short>(c.wanted ? 0 : POLLIN), .revents = 0});
-            timeout = soonerTimeout(timeout, c.deadline, now);
-            if (c.wanted) timeout = std::min(timeout, 5);  // watching for the loop's publication
+// A client's command, then (for a change) its wait until the loop has published it.
+std::optional<std::string> ControlServer::onClient(LineServer::Client& c, LineServer::Event e, LineServer::Clock::time_point now) {
+    using E = LineServer::Event;
+    const auto command = static_cast<ControlCommand>(c.command);
+    if (c.waiting) {
+        const auto snap = store_.get();
+        if (command == ControlCommand::Reload) {
+            if (snap->reloadServed >= c.ticket) return reloadDone(snap->lastReloadOk, snap->lastReload);
+            if (e == E::Deadline)
+                return "error reload requested, but the agent's loop has not reported it within " +
+                       std::to_string(kReloadDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
+            return std::nullopt;
         }
-        if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
-        if (fds[0].revents & POLLIN) break;
-        now = Clock::now();
-        for (std::size_t i = 0; i < clients.size(); ++i) {
-            Client& c = clients[i];
-            const short rev = fds[i + 2].revents;
-            std::string reply;
-            bool close = false;
-            if (c.wanted && c.wanted->command == ControlCommand::Reload) {
-                if (const auto snap = store_.get(); snap->reloadServed >= c.ticket) {
-                    reply = reloadDone(snap->lastReloadOk, snap->lastReload);
-                } else if (now >= c.deadline) {
-                    reply = "error reload requested, but the agent's loop has not reported it within " +
-                            std::to_string(kReloadDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
-                }
-            } else if (c.wanted) {
-                const bool drain = c.wanted->command == ControlCommand::Drain;
-                if (const auto snap = store_.get(); !c.wanted->vips.empty() && vipsAre(*snap, c.wanted->vips, drain)) {
-                    reply = controlVipsDone(drain, c.wanted->vips, false);
-                } else if (c.wanted->vips.empty() && snap->draining == drain) {
-                    reply = controlDone(drain, false, *snap);
-                } else if (now >= c.deadline) {
-                    reply = "error requested, but the agent's loop has not published it within " +
-                            std::to_string(kConfirmDeadline.count() / 1000) + " s; see `lvs-rs-agent status`\n";
-                }
-            } else if (rev & (POLLIN | POLLHUP | POLLERR)) {
-                char buf[4096];
-                const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (n > 0) c.line.append(buf, static_cast<std::size_t>(n));
-                const auto nl = c.line.find('\n');
-                if (nl != std::string::npos) {
-                    const auto cmd = parseControlCommand(c.line.substr(0, nl));
-                    const auto snap = store_.get();
-                    const bool drain = cmd && cmd->command == ControlCommand::Drain;
-                    std::string unknown;
-                    if (cmd)
-                        for (const auto& v : cmd->vips)
-                            if (!snap->find(v)) unknown += (unknown.empty() ? "" : ", ") + v;
-                    if (!cmd) {
-                        reply = cmd.error();
-                    } else if (cmd->command == ControlCommand::Drains) {
-                        reply = drainsReply(*snap);
-                    } else if (cmd->command == ControlCommand::Readiness) {
-                        reply = readinessReply(*snap);
-                    } else if (!unknown.empty()) {
-                        reply = "error not a VIP of this agent's configuration: " + unknown + "; nothing changed\n";
-                    } else if (gone(c.fd)) {
-                        close = true;  // its client left: not applied
-                    } else if (cmd->command == ControlCommand::Reload) {
-                        c.ticket = control_.requestReload();
-                        c.wanted = *cmd;
-                        c.deadline = now + kReloadDeadline;
-                    } else if (!cmd->vips.empty()) {
-                        if (vipsAre(*snap, cmd->vips, drain)) {
-                            reply = controlVipsDone(drain, cmd->vips, true);
-                        } else {
-                            control_.requestVipDrain(cmd->vips, drain);
-                            c.wanted = *cmd;
-                            c.deadline = now + kConfirmDeadline;
-                        }
-                    } else if (snap->draining == drain) {
-                        reply = controlDone(drain, true, *snap);
-                    } else if (!drain && snap->exiting) {
-                        reply = "error undrain refused: the agent is exiting and drains before it does\n";
-                    } else {
-                        control_.requestDrain(drain);
-                        c.wanted = *cmd;
-                        c.deadline = now + kConfirmDeadline;
-                    }
-                } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                    close = true;  // left without a whole command
-                } else if (c.line.size() > kMaxLine) {
-                    reply = "error command too long (drain, undrain, reload, drains, readiness)\n";
-                }
-            }
-            if (reply.empty() && !close && !c.wanted && now >= c.deadline)
-                reply = "error no command within " + std::to_string(kLineDeadline.count() / 1000) + " s\n";
-            if (!reply.empty()) {
-                ::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-                close = true;
-            }
-            if (close) {
-                ::close(c.fd);
-                c.fd = -1;
-            }
-        }
-        std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
-        if (fds[1].revents & POLLIN) {
-            const int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0 && static_cast<int>(clients.size()) >= kMaxClients) {
-                const std::string busy = "error busy: " + std::to_string(kMaxClients) + " control clients at once\n";
-                ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-                ::close(fd);
-            } else if (fd >= 0) {
-                clients.push_back({.fd = fd, .line = {}, .deadline = now + kLineDeadline, .wanted = {}});
-            }
-        }
+        const bool drain = command == ControlCommand::Drain;
+        if (!c.args.empty() && vipsAre(*snap, c.args, drain)) return controlVipsDone(drain, c.args, false);
+        if (c.args.empty() && snap->draining == drain) return controlDone(drain, false, *snap);
+        if (e == E::Deadline)
+            return "error requested, but the agent's loop has not published it within " + std::to_string(kConfirmDeadline.count() / 1000) +
+                   " s; see `lvs-rs-agent status`\n";
+        return std::nullopt;
     }
-    for (auto& c : clients) ::close(c.fd);
+    switch (e) {
+        case E::Closed: return std::string();  // left without a whole command
+        case E::TooLong: return std::string("error command too long (drain, undrain, reload, drains, readiness)\n");
+        case E::Deadline: return "error no command within " + std::to_string(kLineDeadline.count() / 1000) + " s\n";
+        case E::Poll: return std::nullopt;
+        case E::Line: break;
+    }
+    const auto cmd = parseControlCommand(c.line);
+    if (!cmd) return cmd.error();
+    const auto snap = store_.get();
+    if (cmd->command == ControlCommand::Drains) return drainsReply(*snap);
+    if (cmd->command == ControlCommand::Readiness) return readinessReply(*snap);
+    std::string unknown;
+    for (const auto& v : cmd->vips)
+        if (!snap->find(v)) unknown += (unknown.empty() ? "" : ", ") + v;
+    if (!unknown.empty()) return "error not a VIP of this agent's configuration: " + unknown + "; nothing changed\n";
+    if (gone(c.fd.get())) return std::string();  // its client left: not applied
+    const bool drain = cmd->command == ControlCommand::Drain;
+    auto wait = [&](std::chrono::milliseconds deadline) -> std::optional<std::string> {
+        c.waiting = true;
+        c.command = static_cast<int>(cmd->command);
+        c.args = cmd->vips;
+        c.deadline = now + deadline;
+        return std::nullopt;
+    };
+    if (cmd->command == ControlCommand::Reload) {
+        c.ticket = control_.requestReload();
+        return wait(kReloadDeadline);
+    }
+    if (!cmd->vips.empty()) {
+        if (vipsAre(*snap, cmd->vips, drain)) return controlVipsDone(drain, cmd->vips, true);
+        control_.requestVipDrain(cmd->vips, drain);
+        return wait(kConfirmDeadline);
+    }
+    if (snap->draining == drain) return controlDone(drain, true, *snap);
+    if (!drain && snap->exiting) return std::string("error undrain refused: the agent is exiting and drains before it does\n");
+    control_.requestDrain(drain);
+    return wait(kConfirmDeadline);
 }
 
 void ControlServer::stop() {
-    if (thread_.joinable()) {
-        (void)!::write(stopPipe_[1], "x", 1);
-        thread_.join();
-        ::unlink(path_.c_str());
-    }
-    for (int* fd : {&listenFd_, &stopPipe_[0], &stopPipe_[1]})
-        if (*fd >= 0) ::close(std::exchange(*fd, -1));
+    server_.stop();
+    if (std::exchange(serving_, false)) ::unlink(path_.c_str());
 }
 
 std::expected<std::string, std::string> controlRequest(const std::filesystem::path& socketPath, const std::string& command,
                                                        int timeoutSeconds) {
     sockaddr_un addr;
     if (!fillAddress(socketPath, addr)) return std::unexpected("control socket path too long");
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::unexpected(std::string("socket: ") + std::strerror(errno));
-    setTimeout(fd, timeoutSeconds);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        const std::string why = std::strerror(errno);
-        ::close(fd);
-        return std::unexpected("cannot reach the running agent at " + socketPath.string() + ": " + why +
+    const agent::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
+    setTimeout(fd.get(), timeoutSeconds);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return std::unexpected("cannot reach the running agent at " + socketPath.string() + ": " + std::strerror(errno) +
                                " (is `lvs-rs-agent run` running with this --state-dir?)");
-    }
-    writeAll(fd, command + "\n");
-    std::string reply = readLine(fd);
-    ::close(fd);
+    writeAll(fd.get(), command + "\n");
+    std::string reply = readLine(fd.get());
     if (reply.empty()) return std::unexpected("no reply from the running agent");
     return reply;
 }

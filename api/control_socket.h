@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/line_server.h"
 #include "api/snapshot.h"
 
 namespace api {
@@ -33,7 +34,7 @@ public:
     static constexpr std::chrono::milliseconds kConfirmDeadline{3000};  // the loop must publish the change within this
     static constexpr std::chrono::milliseconds kReloadDeadline{60000};  // a reload (it may add thousands of VIPs)
 
-    ControlServer(DrainControl& control, const SnapshotStore& store) : control_(control), store_(store) {}
+    ControlServer(DrainControl& control, const SnapshotStore& store);
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
@@ -45,13 +46,12 @@ public:
     void stop();
 
 private:
-    void serve();
+    std::optional<std::string> onClient(LineServer::Client& c, LineServer::Event e, LineServer::Clock::time_point now);
     DrainControl& control_;
     const SnapshotStore& store_;
     std::filesystem::path path_;
-    int listenFd_ = -1;
-    int stopPipe_[2] = {-1, -1};
-    std::thread thread_;
+    LineServer server_;
+    bool serving_ = false;  // the socket file is ours to remove
 };
 
 enum class ControlCommand { Drain, Undrain, Reload, Drains, Readiness };

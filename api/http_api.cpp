@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 // One accepted connection as the engines track it (libmicrohttpd keeps its own). Its
 // loop writes it; another loop making room reads it under the admission lock.
 struct Conn {
-    int fd = -1;
+    int fd = -1;  // libmicrohttpd's once handed over: it closes it
     std::string client;  // address bytes, the per-client key
     std::string clientText;
     std::atomic<Clock::rep> waitingSince{0};  // opened, or its previous answer was taken
@@ -36,6 +36,9 @@ struct Conn {
     std::atomic<bool> dropped{false};  // shut down; libmicrohttpd closes it next (set under the lock)
     std::size_t largeAnswer = 0;       // bytes counted in largeInFlight for its answer (its loop only)
     Clock::time_point waiting() const { return Clock::time_point(Clock::duration(waitingSince.load())); }
+    ConnTimes times() const {
+        return {.dropped = dropped.load(), .inExchange = inExchange.load(), .waiting = waiting(), .exchangeSince = exchangeSince};
+    }
 };
 
 // What every engine shares: the per-client counts, the open total, the counters.
@@ -57,12 +60,12 @@ public:
 
     std::expected<void, std::string> start(int listenFd);  // -1: connections handed in only
     void stop();
-    void add(int fd);
+    void add(agent::UniqueFd fd);
 
 private:
     void loop();
     void acceptSome();
-    void admit(int fd, const sockaddr_storage& addr, socklen_t len);
+    void admit(agent::UniqueFd fd, const sockaddr_storage& addr, socklen_t len);
     bool makeRoom();
     void drop(Conn& c, std::uint64_t HttpCounters::*why);
     void dropLocked(Conn& c, std::uint64_t HttpCounters::*why);  // with the admission lock held
@@ -82,8 +85,7 @@ private:
     Admission& admission_;
     MHD_Daemon* mhd_ = nullptr;
     int listenFd_ = -1;  // borrowed from HttpApi
-    int epoll_ = -1;
-    int wake_ = -1;
+    agent::UniqueFd epoll_, wake_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     // by fd; changed by this loop only, under the admission lock (another loop making room
@@ -92,7 +94,7 @@ private:
     std::unordered_map<int, std::unique_ptr<Conn>> conns_;
     Clock::time_point nextSweep_{};
     std::mutex handMu_;
-    std::vector<int> handedIn_;
+    std::vector<agent::UniqueFd> handedIn_;
 };
 
 namespace {
@@ -144,9 +146,9 @@ void deleteBody(void* body) { delete static_cast<std::string*>(body); }
 
 std::expected<void, std::string> HttpApi::Engine::start(int listenFd) {
     listenFd_ = listenFd;
-    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (epoll_ < 0 || wake_ < 0) return std::unexpected(std::string("epoll: ") + std::strerror(errno));
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!epoll_ || !wake_) return std::unexpected(std::string("epoll: ") + std::strerror(errno));
     // libmicrohttpd never listens: the loop accepts and applies the per-client limit and
     // the room-making below, then hands the socket over. Its own connection limit only
     // has to cover those dropped but not yet reaped.
@@ -166,10 +168,10 @@ std::expected<void, std::string> HttpApi::Engine::start(int listenFd) {
     if (!mhd_) return std::unexpected("the HTTP engine (libmicrohttpd) did not start");
     const MHD_DaemonInfo* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info) return std::unexpected("the HTTP engine has no epoll descriptor");
-    for (int fd : {listenFd_, info->epoll_fd, wake_}) {
+    for (int fd : {listenFd_, info->epoll_fd, wake_.get()}) {
         if (fd < 0) continue;
         epoll_event ev{.events = EPOLLIN | (fd == listenFd_ ? EPOLLEXCLUSIVE : 0u), .data = {.fd = fd}};
-        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return std::unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return std::unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
     }
     thread_ = std::thread([this] { loop(); });
     return {};
@@ -179,7 +181,7 @@ void HttpApi::Engine::stop() {
     if (thread_.joinable()) {
         stopping_ = true;
         const std::uint64_t one = 1;
-        (void)!::write(wake_, &one, sizeof one);
+        (void)!::write(wake_.get(), &one, sizeof one);
         thread_.join();
     }
     if (mhd_) MHD_stop_daemon(std::exchange(mhd_, nullptr));  // closes its connections
@@ -189,44 +191,43 @@ void HttpApi::Engine::stop() {
     }
     {
         std::lock_guard lock(handMu_);
-        for (int fd : handedIn_) ::close(fd);
         handedIn_.clear();
     }
-    for (int* fd : {&epoll_, &wake_})
-        if (*fd >= 0) ::close(std::exchange(*fd, -1));
+    epoll_.reset();
+    wake_.reset();
 }
 
-void HttpApi::Engine::add(int fd) {
+void HttpApi::Engine::add(agent::UniqueFd fd) {
     std::lock_guard lock(handMu_);
-    handedIn_.push_back(fd);
+    handedIn_.push_back(std::move(fd));
     const std::uint64_t one = 1;
-    (void)!::write(wake_, &one, sizeof one);
+    (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 void HttpApi::Engine::loop() {
     epoll_event events[8];
     while (!stopping_) {
-        const int n = ::epoll_wait(epoll_, events, 8, timeoutMs(Clock::now()));
+        const int n = ::epoll_wait(epoll_.get(), events, 8, timeoutMs(Clock::now()));
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == listenFd_) acceptSome();
-            if (events[i].data.fd == wake_) {
+            if (events[i].data.fd == wake_.get()) {
                 std::uint64_t v;
-                (void)!::read(wake_, &v, sizeof v);
-                std::vector<int> fds;
+                (void)!::read(wake_.get(), &v, sizeof v);
+                std::vector<agent::UniqueFd> fds;
                 {
                     std::lock_guard lock(handMu_);
                     fds.swap(handedIn_);
                 }
-                for (int fd : fds) {
+                for (auto& fd : fds) {
                     sockaddr_storage ss{};
                     socklen_t len = sizeof ss;
-                    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || len == 0) {
+                    if (::getpeername(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0 || len == 0) {
                         ss = {};
                         ss.ss_family = AF_UNIX;
                         len = sizeof(sa_family_t);
                     }
-                    admit(fd, ss, len);
+                    admit(std::move(fd), ss, len);
                 }
             }
         }
@@ -251,16 +252,17 @@ void HttpApi::Engine::acceptSome() {
     for (int i = 0; i < 64; ++i) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        const int fd = ::accept4(listenFd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return;  // EAGAIN, or a client gone before accept
+        agent::UniqueFd fd(::accept4(listenFd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd) return;  // EAGAIN, or a client gone before accept
         const int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        admit(fd, ss, len);
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        admit(std::move(fd), ss, len);
     }
 }
 
-void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
+void HttpApi::Engine::admit(agent::UniqueFd owned, const sockaddr_storage& ss, socklen_t len) {
     const auto now = Clock::now();
+    const int fd = owned.get();
     auto conn = std::make_unique<Conn>();
     conn->fd = fd;
     std::tie(conn->client, conn->clientText) = clientOf(ss);
@@ -270,11 +272,11 @@ void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
         std::lock_guard lock(admission_.mu);
         auto& counters = admission_.counters;
         int& fromClient = admission_.perClient[c->client];
-        if (fromClient >= limits_.maxPerClient || (counters.open >= limits_.maxConnections && !makeRoom())) {
-            ++(fromClient >= limits_.maxPerClient ? counters.refusedPerClient : counters.refusedFull);
+        const Admit verdict = admitDecision(fromClient, static_cast<std::size_t>(counters.open), limits_);
+        if (verdict == Admit::RefusedPerClient || (verdict == Admit::MakeRoom && !makeRoom())) {
+            ++(verdict == Admit::RefusedPerClient ? counters.refusedPerClient : counters.refusedFull);
             if (fromClient == 0) admission_.perClient.erase(c->client);
-            ::close(fd);
-            return;
+            return;  // refused: owned closes it
         }
         ++fromClient;
         ++counters.open;
@@ -282,7 +284,7 @@ void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
         conns_[fd] = std::move(conn);
     }
     if (conns_.size() == 1) nextSweep_ = now + std::chrono::milliseconds(100);
-    if (MHD_add_connection(mhd_, fd, reinterpret_cast<const sockaddr*>(&ss), len) != MHD_YES) {
+    if (MHD_add_connection(mhd_, owned.release(), reinterpret_cast<const sockaddr*>(&ss), len) != MHD_YES) {
         // libmicrohttpd closed it; it may or may not have announced it
         auto it = conns_.find(fd);
         if (it != conns_.end() && it->second.get() == c) forget(c);
@@ -295,9 +297,13 @@ void HttpApi::Engine::admit(int fd, const sockaddr_storage& ss, socklen_t len) {
 // every one is being answered. Called with the admission lock held.
 bool HttpApi::Engine::makeRoom() {
     Conn* oldest = nullptr;
+    ConnTimes oldestTimes;
     for (Engine* e : admission_.engines)
         for (auto& [fd, c] : e->conns_)
-            if (!c->dropped && !c->inExchange && (!oldest || c->waiting() < oldest->waiting())) oldest = c.get();
+            if (const ConnTimes t = c->times(); makesRoomBefore(t, oldest ? &oldestTimes : nullptr)) {
+                oldest = c.get();
+                oldestTimes = t;
+            }
     if (!oldest) return false;
     dropLocked(*oldest, &HttpCounters::evicted);
     return true;
@@ -322,12 +328,8 @@ void HttpApi::Engine::sweep(Clock::time_point now) {
     nextSweep_ = now + std::chrono::milliseconds(100);
     bool dropped = false;
     for (auto& [fd, c] : conns_) {
-        if (c->dropped) continue;
-        if (!c->inExchange && now - c->waiting() > limits_.headDeadline) {
-            drop(*c, &HttpCounters::headTimeouts);
-            dropped = true;
-        } else if (c->inExchange && now - c->exchangeSince > limits_.exchangeDeadline) {
-            drop(*c, &HttpCounters::exchangeTimeouts);
+        if (const auto late = overdue(c->times(), now, limits_)) {
+            drop(*c, *late == Overdue::HeadTimeout ? &HttpCounters::headTimeouts : &HttpCounters::exchangeTimeouts);
             dropped = true;
         }
     }
@@ -417,8 +419,8 @@ MHD_Result HttpApi::Engine::answer(MHD_Connection* connection, Conn* conn, std::
         MHD_get_connection_values(connection, MHD_HEADER_KIND, &collectHeader, &req.headers);
         out = routes_.handle(req);
     }
-    if (const std::size_t size = out.body.size(); conn && size >= limits_.largeBody) {
-        if (admission_.largeInFlight.fetch_add(size) + size > limits_.largeBodiesInFlight) {
+    if (const std::size_t size = out.body.size(); conn && isLarge(size, limits_)) {
+        if (!largeAnswerFits(admission_.largeInFlight.fetch_add(size), size, limits_)) {
             admission_.largeInFlight -= size;
             out = HttpResponse{.status = 503, .contentType = "application/json",
                                .body = "{\"error\":\"busy: too many large answers are being taken; retry\"}\n",
@@ -459,24 +461,24 @@ void HttpApi::setToken(const std::string& token) { routes_.setToken(token); }
 
 std::expected<int, std::string> HttpApi::start() {
     std::string why;
-    listenFd_ = listenTcp(options_.host, options_.port, why, options_.limits.backlog);
-    if (listenFd_ < 0) return std::unexpected(why);
-    ::fcntl(listenFd_, F_SETFL, ::fcntl(listenFd_, F_GETFL) | O_NONBLOCK);  // a client gone before accept
+    listen_ = listenTcp(options_.host, options_.port, why, options_.limits.backlog);
+    if (!listen_) return std::unexpected(why);
+    ::fcntl(listen_.get(), F_SETFL, ::fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);  // a client gone before accept
     for (auto& e : engines_)
-        if (auto r = e->start(listenFd_); !r) {
+        if (auto r = e->start(listen_.get()); !r) {
             stop();
             return std::unexpected(r.error());
         }
-    return boundPort(listenFd_);
+    return boundPort(listen_.get());
 }
 
 std::expected<void, std::string> HttpApi::startWithoutListener() { return engines_.front()->start(-1); }
 
-void HttpApi::addConnection(int fd) { engines_.front()->add(fd); }
+void HttpApi::addConnection(agent::UniqueFd fd) { engines_.front()->add(std::move(fd)); }
 
 void HttpApi::stop() {
     for (auto& e : engines_) e->stop();
-    if (listenFd_ >= 0) ::close(std::exchange(listenFd_, -1));
+    listen_.reset();
 }
 
 HttpCounters HttpApi::counters() const {

@@ -16,28 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "agent/base/unique_fd.h"
+#include "api/admission.h"
 #include "api/routes.h"
 #include "api/snapshot.h"
 
 namespace api {
 
-struct HttpLimits {
-    int maxConnections = 512;          // open at once; at the limit the longest-waiting idle one makes room
-    int maxPerClient = 32;             // open at once from one client address; more are refused
-    std::size_t maxHead = 8 * 1024;    // request line and headers; larger: 431, closed
-    std::size_t connectionMemory = 16 * 1024;  // libmicrohttpd's buffer per connection
-    std::chrono::milliseconds headDeadline{5000};       // a request head must arrive in full within this
-                                                        // of the connection opening or the previous answer
-    std::chrono::milliseconds exchangeDeadline{15000};  // an answer must be taken within this
-    int idleTimeoutSeconds = 10;       // no byte either way for this long: closed
-    int backlog = 1024;                // listen(2) backlog
-    int threads = 2;                   // event loops, each serving its share of the connections
-    // Answers of largeBody bytes or more (/status, /metrics with thousands of VIPs) held
-    // for clients at once, all connections together; past it such a request gets 503 with
-    // Retry-After, so slow readers cannot pile up copies. /ready answers are never large.
-    std::size_t largeBody = 64 * 1024;
-    std::size_t largeBodiesInFlight = 64 * 1024 * 1024;
-};
 
 struct HttpApiOptions {
     std::string host = "127.0.0.1";
@@ -60,7 +45,7 @@ public:
     // Serves connections handed in by addConnection() only (fuzzing, tests): no socket.
     std::expected<void, std::string> startWithoutListener();
     // Hands over a connected socket (the engine owns and closes it).
-    void addConnection(int fd);
+    void addConnection(agent::UniqueFd fd);
     void stop();
     void setToken(const std::string& token);
     HttpCounters counters() const;
@@ -73,7 +58,7 @@ private:
     HttpApiOptions options_;
     std::unique_ptr<Admission> admission_;
     std::vector<std::unique_ptr<Engine>> engines_;
-    int listenFd_ = -1;
+    agent::UniqueFd listen_;
 };
 
 }  // namespace api

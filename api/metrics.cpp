@@ -1,5 +1,7 @@
 #include "api/metrics.h"
 
+#include "agent/base/text_file.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -119,8 +121,8 @@ std::string renderProcessMetrics(double startedAtUnix, const std::string& procDi
         std::snprintf(buf, sizeof buf, format, v);
         out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << name << " " << buf << "\n";
     };
-    std::ifstream statFile(procDir + "/stat");
-    const std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
+    const std::string stat =
+        agent::readLimited(procDir + "/stat", {.maxBytes = 4096, .deadline = std::chrono::milliseconds(500), .allowPipe = false}).value_or("");
     if (const auto close = stat.rfind(')'); close != std::string::npos) {
         std::istringstream fields(stat.substr(close + 1));
         std::vector<std::string> f{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};

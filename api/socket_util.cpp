@@ -13,7 +13,7 @@
 
 namespace api {
 
-int listenTcp(const std::string& host, int port, std::string& why, int backlog) {
+agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     int family = AF_INET;
@@ -30,19 +30,18 @@ int listenTcp(const std::string& host, int port, std::string& why, int backlog) 
         len = sizeof *sin6;
     } else {
         why = host + " is not an IP address";
-        return -1;
+        return {};
     }
-    const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    agent::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
         why = std::string("socket: ") + std::strerror(errno);
-        return -1;
+        return {};
     }
     const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, backlog) != 0) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), backlog) != 0) {
         why = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
-        ::close(fd);
-        return -1;
+        return {};
     }
     return fd;
 }
@@ -53,13 +52,6 @@ int boundPort(int fd) {
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
     if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
     return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-bool waitForClient(int listenFd, int stopFd) {
-    pollfd fds[2] = {{.fd = listenFd, .events = POLLIN, .revents = 0}, {.fd = stopFd, .events = POLLIN, .revents = 0}};
-    while (::poll(fds, 2, -1) < 0)
-        if (errno != EINTR) return false;
-    return (fds[1].revents & POLLIN) == 0;
 }
 
 void writeAll(int fd, const std::string& text) {

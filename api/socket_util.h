@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/unique_fd.h"
+
 namespace api {
 
-// A listening TCP socket on host:port (port 0: any); fd or -1 with why set.
-int listenTcp(const std::string& host, int port, std::string& why, int backlog = 64);
+// A listening TCP socket on host:port (port 0: any); none, with why set, on failure.
+agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog = 64);
 int boundPort(int fd);
-// Waits for the listening fd or the stop pipe; false when stopping.
-bool waitForClient(int listenFd, int stopFd);
 void writeAll(int fd, const std::string& text);
 // A server thread's poll set: its stop pipe, then its listening socket (clients follow).
 std::vector<pollfd> serverPollSet(int stopFd, int listenFd);

@@ -9,13 +9,11 @@
 namespace netcfg {
 
 FakeEvents::FakeEvents() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-FakeEvents::~FakeEvents() {
-    if (fd_ >= 0) ::close(fd_);
-}
+FakeEvents::~FakeEvents() = default;
 
 void FakeEvents::signal() {
     const std::uint64_t one = 1;
-    (void)!::write(fd_, &one, sizeof one);
+    (void)!::write(fd_.get(), &one, sizeof one);
 }
 
 void FakeEvents::push(Change c) {
@@ -30,7 +28,7 @@ void FakeEvents::overrun() {
 
 Drained FakeEvents::drain() {
     std::uint64_t v;
-    (void)!::read(fd_, &v, sizeof v);
+    (void)!::read(fd_.get(), &v, sizeof v);
     Drained d = std::move(pending_);
     pending_ = Drained{};
     return d;

@@ -9,6 +9,7 @@
 #include <string>
 #include <sys/types.h>
 
+#include "agent/base/unique_fd.h"
 #include "netcfg/events.h"
 #include "netcfg/netlink.h"
 
@@ -22,14 +23,14 @@ public:
     FakeEvents(const FakeEvents&) = delete;
     FakeEvents& operator=(const FakeEvents&) = delete;
 
-    int fd() const override { return fd_; }
+    int fd() const override { return fd_.get(); }
     Drained drain() override;
     void push(Change c);
     void overrun();  // the next drain reports lost notifications
 
 private:
     void signal();  // makes fd() readable
-    int fd_ = -1;
+    agent::UniqueFd fd_;
     Drained pending_;
 };
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace sysctl {
 namespace {
@@ -48,34 +49,26 @@ std::expected<int, SysctlError> parseValue(const char* buf, const std::string& w
 std::expected<int, SysctlError> SysctlTree::read(const ConfKey& key) const {
     const std::string what = "reading " + dotted(key);
     if (!isValidInterfaceName(key.iface)) return std::unexpected(fail(EINVAL, what));
-    const int fd = ::open(pathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::unexpected(fail(errno, what));
-    char buf[32] = {};
-    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    const int readErr = errno;
-    ::close(fd);
-    if (n < 0) return std::unexpected(fail(readErr, what));
+    const agent::UniqueFd fd(::open(pathOf(key).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::unexpected(fail(errno, what));
+    char buf[32] = {};  // a /proc/sys value: bounded by the buffer, whatever the file says
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n < 0) return std::unexpected(fail(errno, what));
     return parseValue(buf, what);
-}
-
-SysctlReader::~SysctlReader() {
-    for (const auto& [k, fd] : fds_) ::close(fd);
 }
 
 std::expected<int, SysctlError> SysctlReader::read(const ConfKey& key) {
     if (auto it = fds_.find(key); it != fds_.end()) {
         char buf[32] = {};
-        const ssize_t n = ::pread(it->second, buf, sizeof buf - 1, 0);
+        const ssize_t n = ::pread(it->second.get(), buf, sizeof buf - 1, 0);
         if (n > 0) {
             if (auto v = parseValue(buf, "reading " + dotted(key))) return v;
         }
-        ::close(it->second);  // gone or changed: open it afresh below
-        fds_.erase(it);
+        fds_.erase(it);  // gone or changed: open it afresh below
     }
     auto v = tree_->read(key);  // the error, if any, as a fresh open tells it
     if (!v || !isValidInterfaceName(key.iface)) return v;
-    const int fd = ::open(tree_->pathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) fds_[key] = fd;
+    if (agent::UniqueFd fd(::open(tree_->pathOf(key).c_str(), O_RDONLY | O_CLOEXEC)); fd) fds_[key] = std::move(fd);
     return v;
 }
 
@@ -84,7 +77,6 @@ void SysctlReader::keepOnly(const std::vector<ConfKey>& keep) {
         if (std::find(keep.begin(), keep.end(), it->first) != keep.end()) {
             ++it;
         } else {
-            ::close(it->second);
             it = fds_.erase(it);
         }
     }
@@ -94,12 +86,12 @@ std::expected<void, SysctlError> SysctlTree::write(const ConfKey& key, int value
     const std::string what = "writing " + dotted(key);
     if (!isValidInterfaceName(key.iface)) return std::unexpected(fail(EINVAL, what));
     // No O_CREAT: a missing interface must fail, not leave a stray file.
-    const int fd = ::open(pathOf(key).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) return std::unexpected(fail(errno, what));
+    agent::UniqueFd fd(::open(pathOf(key).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) return std::unexpected(fail(errno, what));
     const std::string text = std::to_string(value) + "\n";
-    const ssize_t n = ::write(fd, text.data(), text.size());
+    const ssize_t n = ::write(fd.get(), text.data(), text.size());
     const int writeErr = errno;
-    if (::close(fd) != 0 && n >= 0) return std::unexpected(fail(errno, what));
+    if (fd.reset() != 0 && n >= 0) return std::unexpected(fail(errno, what));  // procfs reports some errors at close
     if (n < 0) return std::unexpected(fail(writeErr, what));
     if (static_cast<size_t>(n) != text.size()) return std::unexpected(fail(EIO, what));
     return {};

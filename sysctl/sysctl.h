@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/base/unique_fd.h"
+
 namespace sysctl {
 
 struct ConfKey {
@@ -50,10 +52,9 @@ private:
 class SysctlReader {
 public:
     explicit SysctlReader(const SysctlTree& tree) : tree_(&tree) {}
-    ~SysctlReader();
     SysctlReader(const SysctlReader&) = delete;
     SysctlReader& operator=(const SysctlReader&) = delete;
-    SysctlReader(SysctlReader&& other) noexcept : tree_(other.tree_), fds_(std::move(other.fds_)) { other.fds_.clear(); }
+    SysctlReader(SysctlReader&&) noexcept = default;
 
     std::expected<int, SysctlError> read(const ConfKey& key);
     // Closes the files of keys not in `keep`.
@@ -61,7 +62,7 @@ public:
 
 private:
     const SysctlTree* tree_;
-    std::map<ConfKey, int> fds_;
+    std::map<ConfKey, agent::UniqueFd> fds_;
 };
 
 // The kernel applies max(conf/all, conf/<iface>) for arp_ignore, arp_announce and rp_filter.

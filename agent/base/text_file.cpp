@@ -68,26 +68,23 @@ namespace {
 
 std::string sysError(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
-bool fsyncPath(const std::string& p, int flags) {
-    const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) return false;
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-}
-
 }  // namespace
+
+bool syncPath(const std::string& path, bool directory) {
+    const UniqueFd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
+    return fd && ::fsync(fd.get()) == 0;
+}
 
 std::expected<void, std::string> writeAtomically(const std::string& path, const std::string& text, unsigned mode, bool noClobber) {
     const std::string tmp = path + ".tmp";
     std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
     if (dir.empty()) dir = path.rfind('/', 0) == 0 ? "/" : ".";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) return std::unexpected(sysError("writing " + tmp));
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd) return std::unexpected(sysError("writing " + tmp));
+    const ssize_t n = ::write(fd.get(), text.data(), text.size());
+    const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd.get()) == 0;
     const int err = errno;
-    ::close(fd);
+    fd.reset();
     if (!synced) {
         ::unlink(tmp.c_str());
         errno = n >= 0 && n != static_cast<ssize_t>(text.size()) ? EIO : err;
@@ -108,7 +105,7 @@ std::expected<void, std::string> writeAtomically(const std::string& path, const 
         errno = renameErr;
         return std::unexpected(sysError("replacing " + path));
     }
-    if (!fsyncPath(dir, O_RDONLY | O_DIRECTORY)) return std::unexpected(sysError("syncing " + dir));
+    if (!syncPath(dir, true)) return std::unexpected(sysError("syncing " + dir));
     return {};
 }
 

@@ -50,6 +50,9 @@ std::optional<int> boundedNumber(std::string_view digits, int cap = 1'000'000);
 // A failure leaves path as it was and no PATH.tmp behind. Errors name what failed.
 std::expected<void, std::string> writeAtomically(const std::string& path, const std::string& text, unsigned mode, bool noClobber = false);
 
+// fsync of a file or a folder (after a rename in it); false when it cannot be done.
+bool syncPath(const std::string& path, bool directory);
+
 // Where the first NUL byte is, if any: a text file never holds one.
 std::optional<std::size_t> firstNul(std::string_view text);
 

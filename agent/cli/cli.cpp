@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/base/text_file.h"
+#include "agent/cli/commands.h"
 
 namespace agent {
 namespace {
@@ -13,7 +14,11 @@ struct CommandSpec {
     std::set<std::string> flags;  // command-specific flags
     std::string help;
     std::string synopsis;  // the usage line after the command's name
+    int (*run)(const Options&) = nullptr;  // what carries it out (agent/cli/commands.h)
 };
+
+int drainCommand(const Options& o) { return runDrain(o, true); }
+int undrainCommand(const Options& o) { return runDrain(o, false); }
 
 const std::map<std::string, CommandSpec>& commands() {
     static const std::map<std::string, CommandSpec> specs{
@@ -31,7 +36,8 @@ const std::map<std::string, CommandSpec>& commands() {
           "  --dry-run    print the plan against the live kernel and change nothing\n"
           "Refused at once while `lvs-rs-agent run` owns the state dir (use reload or drain).\n"
           "Exit: 0 in place, 1 failed (rolled back), 2 bad usage, configuration or conflict.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--dry-run]"}},
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--dry-run]",
+          .run = runStart}},
         {"stop",
          {.flags = {"--dry-run"},
           .help =
@@ -45,7 +51,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --dry-run    print the plan and change nothing\n"
          "Refused at once while `lvs-rs-agent run` owns the state dir (use systemctl stop).\n"
          "Exit: 0 done or nothing to undo, 1 failed (rolled back), 2 bad usage.\n",
-          .synopsis = " [--vip ADDR ...] [--state-dir DIR] [--dry-run]"}},
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR] [--dry-run]",
+          .run = runStop}},
         {"status",
          {.flags = {"--json", "--all", "--ready"},
           .help =
@@ -59,7 +66,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "Exit (LSB): 0 in place (and the daemon running, where `run` owns the state),\n"
          "1 the daemon is dead but left its VIPs and state behind, 3 not in place (or, with\n"
          "--ready, not ready), 4 cannot tell, 2 bad usage or configuration.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--ready] [--json] [--all]"}},
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--ready] [--json] [--all]",
+          .run = runStatus}},
         {"run",
          {.flags = {},
           .help =
@@ -72,7 +80,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "drain_seconds, then undoes everything (unless keep_on_exit) and exits 0.\n"
          "Speaks systemd's notify protocol (Type=notify, WatchdogSec).\n"
          "Exit: 0 stopped cleanly, 1 failed, 2 bad usage, configuration or conflict.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]"}},
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]",
+          .run = runRun}},
         {"drain",
          {.flags = {},
           .help =
@@ -84,7 +93,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "              stay ready. Survives a reload, not a restart: for planned\n"
          "              maintenance configure {\"address\": ADDR, \"drained\": true}.\n"
          "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n",
-          .synopsis = " [--vip ADDR ...] [--state-dir DIR]"}},
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR]",
+          .run = drainCommand}},
         {"undrain",
          {.flags = {},
           .help =
@@ -92,7 +102,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --vip ADDR  end the drain of this VIP alone (repeatable); the whole server's\n"
          "              drain, if any, stays.\n"
          "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n",
-          .synopsis = " [--vip ADDR ...] [--state-dir DIR]"}},
+          .synopsis = " [--vip ADDR ...] [--state-dir DIR]",
+          .run = undrainCommand}},
         {"reload",
          {.flags = {},
           .help =
@@ -101,7 +112,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "the running configuration stays (the unit's ExecReload, so `systemctl reload`\n"
          "fails then). SIGHUP does the same without an answer.\n"
          "Exit: 0 reloaded, 1 no daemon reachable, 2 rejected (the reasons on stderr).\n",
-          .synopsis = " [--state-dir DIR]"}},
+          .synopsis = " [--state-dir DIR]",
+          .run = runReload}},
         {"doctor",
          {.flags = {"--json", "--sysroot"},
           .help =
@@ -114,7 +126,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --json          the findings as JSON\n"
          "  --sysroot DIR   read /etc from DIR (a chroot or image); default /\n"
          "Exit: 0 nothing wrong, 1 something failed or warned, 2 bad usage or configuration.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--json] [--sysroot DIR]"}},
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--json] [--sysroot DIR]",
+          .run = runDoctor}},
         {"import",
          {.flags = {"--from", "--sysroot", "--output"},
           .help =
@@ -131,7 +144,8 @@ const std::map<std::string, CommandSpec>& commands() {
          "  --output FILE   write the configuration to FILE (atomically, and only when a VIP\n"
          "                  was found) instead of stdout; an existing FILE is refused\n"
          "Exit: 0 printed, 1 no VIP found, 2 bad usage.\n",
-          .synopsis = " [FILE ...] [--from FILE ...] [--sysroot DIR] [--output FILE]"}},
+          .synopsis = " [FILE ...] [--from FILE ...] [--sysroot DIR] [--output FILE]",
+          .run = runImport}},
         {"director-config",
          {.flags = {"--format", "--director-check", "--rip"},
           .help =
@@ -147,13 +161,15 @@ const std::map<std::string, CommandSpec>& commands() {
          "                                the VIPs of that family (DR forwards within a family):\n"
          "                                keepalived needs it when IPv4 and IPv6 VIPs are mixed\n"
          "Exit: 0 printed, 2 bad usage or configuration.\n",
-          .synopsis = " --format keepalived|haproxy [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]"}},
+          .synopsis = " --format keepalived|haproxy [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]",
+          .run = runDirectorConfig}},
         {"check",
          {.flags = {},
           .help =
          "Validates a configuration and prints what start would apply; touches nothing.\n"
          "Exit: 0 valid, 2 invalid.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...]"}},
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...]",
+          .run = runCheck}},
     };
     return specs;
 }
@@ -184,6 +200,8 @@ std::string usage() {
            "  -h, --help          help (also `lvs-rs-agent COMMAND --help`)\n"
            "  --version           print the version\n";
 }
+
+int dispatch(const Options& o) { return commands().at(o.command).run(o); }
 
 std::string commandUsage(const std::string& command) {
     auto it = commands().find(command);

@@ -35,6 +35,8 @@ enum Exit : int { kOk = 0, kFailed = 1, kUsage = 2, kNotRunning = 3, kUnknown = 
 std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args);
 std::string usage();
 std::string commandHelp(const std::string& command);
+// Runs the command o names (parseArgs accepted it) and returns its exit code.
+int dispatch(const Options& o);
 // "usage: lvs-rs-agent COMMAND ..." (one line), or empty for an unknown command.
 std::string commandUsage(const std::string& command);
 // The command the arguments name (skipping option values), or empty.

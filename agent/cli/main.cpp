@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "agent/cli/cli.h"
-#include "agent/cli/commands.h"
 #include "agent/version.h"
 
 int main(int argc, char** argv) {
@@ -34,14 +33,5 @@ int main(int argc, char** argv) {
         std::setvbuf(stderr, nullptr, _IOLBF, 0);
     else
         std::setvbuf(stderr, logBuffer, _IOFBF, sizeof logBuffer);
-    if (c == "start") return runStart(*options);
-    if (c == "stop") return runStop(*options);
-    if (c == "status") return runStatus(*options);
-    if (c == "run") return runRun(*options);
-    if (c == "drain" || c == "undrain") return runDrain(*options, c == "drain");
-    if (c == "reload") return runReload(*options);
-    if (c == "director-config") return runDirectorConfig(*options);
-    if (c == "doctor") return runDoctor(*options);
-    if (c == "import") return runImport(*options);
-    return runCheck(*options);
+    return dispatch(*options);
 }

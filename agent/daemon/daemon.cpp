@@ -84,13 +84,11 @@ Daemon::~Daemon() {
     agentCheck_.reset();
     control_.reset();
     checker_.reset();
-    for (int fd : {epoll_, timer_, signals_, wake_})
-        if (fd >= 0) ::close(fd);
 }
 
 void Daemon::wake() {
     const std::uint64_t one = 1;
-    (void)!::write(wake_, &one, sizeof one);
+    (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 namespace {
@@ -135,20 +133,22 @@ bool Daemon::setUp() {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
-    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    // This thread's mask, inherited by the threads started after it (the servers); a
+    // process-wide sigprocmask is unspecified once threads exist (the unit tests have some).
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
-    signals_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (signals_ < 0 || timer_ < 0 || wake_ < 0 || epoll_ < 0) {
+    signals_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+    timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!signals_ || !timer_ || !wake_ || !epoll_) {
         logError(std::string("setting up the event loop: ") + std::strerror(errno));
         return false;
     }
-    armTimer(timer_, cfg_.checkIntervalMs);
-    for (int fd : {events_->fd(), timer_, signals_, wake_}) {
+    armTimer(timer_.get(), cfg_.checkIntervalMs);
+    for (int fd : {events_->fd(), timer_.get(), signals_.get(), wake_.get()}) {
         epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
-        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
     }
     return true;
 }
@@ -243,16 +243,16 @@ void Daemon::step(int maxWaitMs) {
     if (auto wd = notifier_.watchdogPeriod()) until(now + *wd);
 
     epoll_event evs[8];
-    const int n = ::epoll_wait(epoll_, evs, 8, timeoutMs);
+    const int n = ::epoll_wait(epoll_.get(), evs, 8, timeoutMs);
     for (int i = 0; i < n; ++i) {
         const int fd = evs[i].data.fd;
         if (fd == events_->fd())
             onChanges();
-        else if (fd == timer_)
+        else if (fd == timer_.get())
             onTick();
-        else if (fd == signals_)
+        else if (fd == signals_.get())
             onSignal();
-        else if (fd == wake_)
+        else if (fd == wake_.get())
             onWake();
     }
     store_.beat();
@@ -298,7 +298,7 @@ void Daemon::resync() {
 
 void Daemon::onTick() {
     std::uint64_t expirations;  // one read takes them all
-    (void)!::read(timer_, &expirations, sizeof expirations);
+    (void)!::read(timer_.get(), &expirations, sizeof expirations);
     ++ticks_;
     const long long resyncEvery = std::max<long long>(1, cfg_.resyncSeconds * 1000LL / cfg_.checkIntervalMs);
     if (ticks_ % resyncEvery == 0) resyncPending_ = true;
@@ -315,7 +315,7 @@ void Daemon::onTick() {
 
 void Daemon::onSignal() {
     signalfd_siginfo si;
-    while (::read(signals_, &si, sizeof si) == sizeof si) {
+    while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP) {
             reload(state_.reloadServed);
         } else if (state_.exiting) {
@@ -328,7 +328,7 @@ void Daemon::onSignal() {
 }
 
 void Daemon::onWake() {
-    drainFd(wake_);
+    drainFd(wake_.get());
     // Every request made before this point is answered by this one reload: it reads the
     // files after they were asked for.
     if (const std::uint64_t wanted = reloadRequested_.load(); wanted > state_.reloadServed) reload(wanted);
@@ -466,7 +466,7 @@ void Daemon::reload(std::uint64_t served) {
         checker_.reset();
         checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
     }
-    if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_, next.checkIntervalMs);
+    if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_.get(), next.checkIntervalMs);
     carryDrainsOver(next);
     cfg_ = std::move(next);
     reconciler_->setDesired(desiredFrom(cfg_));

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/unique_fd.h"
 #include "agent/config/config.h"
 #include "agent/daemon/notify.h"
 #include "agent/daemon/readiness.h"
@@ -91,7 +92,7 @@ private:
     std::unique_ptr<netcfg::EventSource> events_;
     std::optional<DirLock> lock_;
     std::optional<Reconciler> reconciler_;
-    int epoll_ = -1, timer_ = -1, signals_ = -1, wake_ = -1;
+    UniqueFd epoll_, timer_, signals_, wake_;
     std::atomic<int> pendingDrain_{-1};
     std::mutex pendingVipsMu_;
     std::vector<std::pair<std::string, bool>> pendingVips_;  // (VIP, drain), in the order asked

@@ -1,5 +1,7 @@
 #include "agent/daemon/notify.h"
 
+#include "agent/base/unique_fd.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -24,11 +26,10 @@ void sd_notify(int, const char* state) {
     if (len >= sizeof addr.sun_path || (path[0] != '/' && path[0] != '@')) return;
     std::memcpy(addr.sun_path, path, len);
     if (path[0] == '@') addr.sun_path[0] = '\0';
-    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+    const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return;
+    ::sendto(fd.get(), state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
              static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-    ::close(fd);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ std::optional<std::string> FlapDamper::recordRepairs(const std::vector<Repair>& 
         if (it.step == 0) ++fightingCount_;
         const auto previous = it.backoff;
         ++it.step;
-        it.backoff = std::min<std::chrono::milliseconds>(kMaxBackoff, kFirstBackoff * (1 << std::min(it.step - 1, 16)));
+        it.backoff = doublingBackoff(kFirstBackoff, it.step, kMaxBackoff);
         it.nextAllowed = now + it.backoff;
         if (it.backoff == previous) continue;  // at the cap: no new step to report
         ++steppedCount;

@@ -62,4 +62,12 @@ std::string summarise(const std::vector<std::string>& names, std::size_t total, 
 // 10000 -> "10,000"
 std::string thousands(std::size_t n);
 
+// The wait before try number `step` (1, 2, ...): first, doubling each time, at most cap.
+// The flap damper's steps and a failed item's retries both back off this way.
+inline std::chrono::milliseconds doublingBackoff(std::chrono::milliseconds first, int step, std::chrono::milliseconds cap) {
+    const int doublings = step <= 1 ? 0 : step - 1 > 16 ? 16 : step - 1;
+    const std::chrono::milliseconds wait = first * (1L << doublings);
+    return wait < cap ? wait : cap;
+}
+
 }  // namespace agent

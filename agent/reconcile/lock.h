@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "agent/base/unique_fd.h"
+
 namespace agent {
 
 class DirLock {
@@ -15,14 +17,13 @@ public:
     static std::expected<DirLock, std::string> acquire(const std::filesystem::path& dir,
                                                        std::chrono::milliseconds wait,
                                                        void (*onWait)(const std::string&) = nullptr);
-    DirLock(DirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    DirLock(DirLock&&) noexcept = default;
     DirLock& operator=(DirLock&&) = delete;
     DirLock(const DirLock&) = delete;
-    ~DirLock();
 
 private:
-    explicit DirLock(int fd) : fd_(fd) {}
-    int fd_ = -1;
+    explicit DirLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;  // the flock goes with it
 };
 
 }  // namespace agent

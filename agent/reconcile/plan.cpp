@@ -173,6 +173,16 @@ std::vector<Finding> Plan::conflicts() const {
     return out;
 }
 
+std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
+    std::set<Subject> all{Subject::loopback()};
+    for (const auto& [key, v] : desired.sysctls) all.insert(Subject::setting(key));
+    for (const auto& [key, v] : owned.sysctlOriginals) all.insert(Subject::setting(key));
+    for (const auto& vip : desired.vips) all.insert(Subject::address(vip));
+    for (const auto& vip : owned.addresses) all.insert(Subject::address(vip));
+    for (const auto& vip : owned.routes) all.insert(Subject::address(vip));
+    return all;
+}
+
 Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, const std::set<Subject>* only) {
     Plan p;
     Planner planner(desired, observed, owned, p);
@@ -180,17 +190,19 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
     if (only) {
         for (const auto& s : *only) planner.item(s);  // Subject's order: lo, settings, VIPs
     } else {
-        for (const auto& [key, v] : desired.sysctls) planner.item(Subject::setting(key));
-        planner.item(Subject::loopback());
-        for (const auto& vip : desired.vips) planner.item(Subject::address(vip));
-        std::set<IpAddress> unwanted;
-        for (const auto& vip : owned.routes)
-            if (!desired.wanted.contains(vip)) unwanted.insert(vip);
-        for (const auto& vip : owned.addresses)
-            if (!desired.wanted.contains(vip)) unwanted.insert(vip);
-        for (const auto& vip : unwanted) planner.item(Subject::address(vip));
-        for (const auto& [key, v] : owned.sysctlOriginals)
-            if (!desired.sysctls.contains(key)) planner.item(Subject::setting(key));
+        // Every item, findings in the configuration's order: the desired settings, lo, the
+        // desired VIPs as listed, then what is only owned (VIPs, then settings to restore).
+        std::set<Subject> rest = allSubjects(desired, owned);
+        auto once = [&](const Subject& s) {
+            if (rest.erase(s) > 0) planner.item(s);
+        };
+        for (const auto& [key, v] : desired.sysctls) once(Subject::setting(key));
+        once(Subject::loopback());
+        for (const auto& vip : desired.vips) once(Subject::address(vip));
+        for (const auto& s : rest)
+            if (s.kind == Subject::Kind::Vip) planner.item(s);
+        for (const auto& s : rest)
+            if (s.kind == Subject::Kind::Sysctl) planner.item(s);
     }
     p.actions = planner.actions();
     return p;

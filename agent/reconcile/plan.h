@@ -47,6 +47,10 @@ struct Plan {
     bool empty() const { return actions.empty() && !hasConflicts(); }
 };
 
+// Every item a full pass plans: the desired and owned settings, lo, the desired and owned
+// VIPs (the daemon marks them all dirty for a resync; a full plan walks the same).
+std::set<Subject> allSubjects(const Desired& desired, const Owned& owned);
+
 // Order: ARP sysctls first (so the VIP is never bound while this host would answer ARP
 // for it), lo up, addresses, routes; removals in reverse; sysctl restores last. With
 // `only`, just those items are planned (the daemon's repair of what an event touched).

@@ -59,11 +59,7 @@ void Reconciler::setDesired(Desired d) {
 }
 
 void Reconciler::markAll() {
-    for (const auto& k : sysctlKeys(desired_, owned_)) dirty_.insert(Subject::setting(k));
-    dirty_.insert(Subject::loopback());
-    for (const auto& v : desired_.vips) dirty_.insert(Subject::address(v));
-    for (const auto& v : owned_.addresses) dirty_.insert(Subject::address(v));
-    for (const auto& v : owned_.routes) dirty_.insert(Subject::address(v));
+    dirty_.merge(allSubjects(desired_, owned_));
     // Items no longer of interest lose their findings.
     for (auto it = findings_.begin(); it != findings_.end();)
         it = dirty_.contains(it->first) ? std::next(it) : findings_.erase(it);
@@ -278,7 +274,7 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
         }
         Retry& r = retries_[s];
         ++r.failures;
-        r.at = now + std::min<Clock::duration>(kMaxRetry, kFirstRetry * (1 << std::min(r.failures - 1, 8)));
+        r.at = now + doublingBackoff(kFirstRetry, r.failures, kMaxRetry);
         dirty_.insert(s);
     }
     if (!repairs.empty()) out.fightLine = damper_.recordRepairs(repairs, now);

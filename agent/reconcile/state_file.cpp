@@ -48,13 +48,6 @@ Owned fromJson(const json& j) {
     return o;
 }
 
-bool fsyncPath(const std::filesystem::path& p, int flags) {
-    const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) return false;
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-}
 
 }  // namespace
 
@@ -94,7 +87,7 @@ std::expected<bool, std::string> StateFile::discardTornWrite() const {
 std::expected<void, std::string> StateFile::save(const Owned& owned) const {
     if (owned.empty()) {
         if (::unlink(path().c_str()) != 0 && errno != ENOENT) return std::unexpected(sysErr("removing " + path().string()));
-        fsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+        syncPath(dir_.string(), true);
         return {};
     }
     // state.json.tmp: the torn write discardTornWrite() looks for.

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 0;
     const int before = world->control.requests.load();
-    world->api.addConnection(sv[0]);
+    world->api.addConnection(agent::UniqueFd(sv[0]));
     std::size_t off = 0;
     while (off < size) {
         const ssize_t n = ::send(sv[1], data + off, size - off, MSG_NOSIGNAL);

@@ -38,7 +38,7 @@ struct Running {
 }  // namespace
 
 TEST_SUITE("reconciler") {
-    TEST_CASE("the first pass applies everything; its own notifications cause no work") {
+    TEST_CASE("the first pass applies everything, its own notifications cause no work") {
         Running x({"198.51.100.1", "198.51.100.2"});
         CHECK(x.w.bound("198.51.100.1"));
         CHECK(x.w.routed("198.51.100.2"));
@@ -170,7 +170,7 @@ TEST_SUITE("reconciler") {
         CHECK(x.w.sysctlValue("all", "arp_announce") == 2);
     }
 
-    TEST_CASE("repairs of owned items leave the state file alone; a new ownership is written") {
+    TEST_CASE("repairs of owned items leave the state file alone, a new ownership is written") {
         Running x({"198.51.100.1"});
         const auto before = std::filesystem::last_write_time(x.w.state.path());
         std::filesystem::remove(x.w.state.path());
@@ -182,7 +182,7 @@ TEST_SUITE("reconciler") {
         (void)before;
     }
 
-    TEST_CASE("start refuses on a conflict and changes nothing; stop undoes only what is owned") {
+    TEST_CASE("start refuses on a conflict and changes nothing, stop undoes only what is owned") {
         fixtures::FakeWorld w;
         w.nl.addAddress(2, ip("198.51.100.9"), 32);
         Reconciler start(w.nl, w.tree, w.state, Owned{}, fixtures::desired({"198.51.100.1", "198.51.100.9"}));

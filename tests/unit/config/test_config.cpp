@@ -305,7 +305,7 @@ struct DropInDir {
 }  // namespace
 
 TEST_SUITE("config drop-ins") {
-    TEST_CASE("drop-ins add VIPs and services after the main file, in lexical order; each VIP knows its file") {
+    TEST_CASE("drop-ins add VIPs and services after the main file, in lexical order, each VIP knows its file") {
         DropInDir d;
         d.write("config.json", R"({"vips": ["198.51.100.1"], "drain_seconds": 2})");
         d.write("conf.d/20-web.json", R"({"vips": ["198.51.100.3"], "services": [{"vip": "198.51.100.3", "port": 80}]})");
@@ -353,7 +353,7 @@ TEST_SUITE("config drop-ins") {
                                  d.main + ": services[0].vip: \"198.51.100.7\" is not one of the configured vips"});
     }
 
-    TEST_CASE("errors name the file and the field; a VIP in two files names both") {
+    TEST_CASE("errors name the file and the field, a VIP in two files names both") {
         DropInDir d;
         d.write("config.json", R"({"vips": ["198.51.100.1"]})");
         d.write("conf.d/a.json", R"({"vips": ["198.51.100.1", "198.51.100.2"], "drain_seconds": 9})");

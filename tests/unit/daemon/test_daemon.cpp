@@ -114,7 +114,7 @@ TEST_SUITE("daemon") {
         CHECK(s->reasonsFor(*s->find("198.51.100.2"))[0].find("also an address of eth0") != std::string::npos);
     }
 
-    TEST_CASE("per-VIP drain: that VIP reports draining, the others and the aggregate stay ready; it stays bound") {
+    TEST_CASE("per-VIP drain: that VIP reports draining, the others and the aggregate stay ready, it stays bound") {
         FakeDaemon f({"198.51.100.1", "198.51.100.2"});
         REQUIRE(f.d->start() == Daemon::Exit::Ok);
         f.d->requestVipDrain({"198.51.100.2"}, true);
@@ -163,7 +163,7 @@ TEST_SUITE("daemon") {
         CHECK(f.drained("198.51.100.1"));
     }
 
-    TEST_CASE("per-VIP drain: \"drained\": true at start; a reload applies what the file changed and keeps the rest") {
+    TEST_CASE("per-VIP drain: \"drained\": true at start, a reload applies what the file changed and keeps the rest") {
         FakeDaemon f({}, R"({"vips": ["198.51.100.1", {"address": "198.51.100.2", "drained": true}, "198.51.100.3"]})");
         REQUIRE(f.d->start() == Daemon::Exit::Ok);
         CHECK(f.drained("198.51.100.2"));

@@ -58,7 +58,7 @@ TEST_SUITE("report") {
         CHECK(toJson(r)["problems"].size() == p.size());
     }
 
-    TEST_CASE("a VIP also bound on a real interface is a problem; --all lists unmanaged addresses") {
+    TEST_CASE("a VIP also bound on a real interface is a problem, --all lists unmanaged addresses") {
         Observed o = observed();
         arpDone(o);
         bind(o, "198.51.100.188");

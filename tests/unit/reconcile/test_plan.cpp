@@ -5,18 +5,26 @@
 using namespace fixtures;
 using namespace agent;
 
+namespace {
+// 198.51.100.1 and .2 bound and routed by the agent, the ARP settings in place.
+std::pair<Observed, Owned> twoVipsOwned() {
+    Observed o = observed();
+    for (const char* v : {"198.51.100.1", "198.51.100.2"}) {
+        bind(o, v);
+        route(o, v);
+    }
+    arpDone(o);
+    Owned owned;
+    owned.addresses = {ip("198.51.100.1"), ip("198.51.100.2")};
+    owned.routes = owned.addresses;
+    return {o, owned};
+}
+}  // namespace
+
 TEST_SUITE("plan") {
     TEST_CASE("start --vip adds to what the agent owns: nothing removed, ARP settings it changed held") {
-        Observed o = observed();
-        for (const char* v : {"198.51.100.1", "198.51.100.2"}) {
-            bind(o, v);
-            route(o, v);
-        }
-        arpDone(o);
+        auto [o, owned] = twoVipsOwned();
         o.sysctls[{.iface = "eth0", .name = "arp_ignore"}] = 1;  // set by an earlier start -c
-        Owned owned;
-        owned.addresses = {ip("198.51.100.1"), ip("198.51.100.2")};
-        owned.routes = owned.addresses;
         owned.sysctlOriginals[{.iface = "eth0", .name = "arp_ignore"}] = 0;
         owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;
         // Declarative (start -c with B alone): A and the eth0 setting would go.
@@ -34,16 +42,8 @@ TEST_SUITE("plan") {
         CHECK(addedTo(desired({"198.51.100.1"}), owned).vips.size() == 2);
     }
 
-    TEST_CASE("stop --vip undoes that VIP alone; the ARP settings go back only with the last VIP") {
-        Observed o = observed();
-        for (const char* v : {"198.51.100.1", "198.51.100.2"}) {
-            bind(o, v);
-            route(o, v);
-        }
-        arpDone(o);
-        Owned owned;
-        owned.addresses = {ip("198.51.100.1"), ip("198.51.100.2")};
-        owned.routes = owned.addresses;
+    TEST_CASE("stop --vip undoes that VIP alone, the ARP settings go back only with the last VIP") {
+        auto [o, owned] = twoVipsOwned();
         owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;
         const Plan one = plan(ownedWithout(owned, {ip("198.51.100.1")}), o, owned);
         CHECK(described(one) == std::vector<std::string>{"remove route 198.51.100.1/32 dev lo table main", "remove 198.51.100.1/32 from lo"});
@@ -248,7 +248,7 @@ TEST_SUITE("plan") {
         CHECK(describe(p.conflicts()[0]).find("is also an address of eth0") != std::string::npos);
     }
 
-    TEST_CASE("a conflict concerns its own VIP only; settings and lo concern every VIP") {
+    TEST_CASE("a conflict concerns its own VIP only, settings and lo concern every VIP") {
         const auto a = ip("198.51.100.1"), b = ip("198.51.100.2");
         CHECK(concerns(Finding{.subject = Subject::address(a), .kind = FindingKind::OnRealInterface}, a));
         CHECK_FALSE(concerns(Finding{.subject = Subject::address(a), .kind = FindingKind::OnRealInterface}, b));

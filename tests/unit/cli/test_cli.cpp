@@ -16,7 +16,7 @@ TEST_SUITE("cli") {
         CHECK(agent::commandHelp("reload").rfind("usage: lvs-rs-agent reload [--state-dir DIR]\n", 0) == 0);
     }
 
-    TEST_CASE("drain and undrain take --vip; the daemon's clients refuse the options that mean nothing to them") {
+    TEST_CASE("drain and undrain take --vip, the daemon's clients refuse the options that mean nothing to them") {
         const auto o = parseArgs({"drain", "--vip", "198.51.100.1", "--vip=2001:db8::1", "--state-dir", "/tmp/s"});
         REQUIRE(o);
         CHECK(o->vips == std::vector<std::string>{"198.51.100.1", "2001:db8::1"});

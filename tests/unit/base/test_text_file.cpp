@@ -40,7 +40,7 @@ TEST_SUITE("text_file") {
         CHECK(readLimited("/dev/null").error().message == "is a character device, not a regular file");
     }
 
-    TEST_CASE("a FIFO: refused unless allowed; allowed, bounded by the deadline") {
+    TEST_CASE("a FIFO: refused unless allowed, allowed, bounded by the deadline") {
         TempDir dir;
         const auto fifo = (dir.path / "fifo").string();
         REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);

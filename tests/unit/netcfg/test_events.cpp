@@ -1,0 +1,150 @@
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "netcfg/events.h"
+
+using netcfg::Change;
+using netcfg::ChangeEvents;
+using netcfg::Drained;
+
+namespace {
+
+// One rtnetlink message built by hand, as the kernel sends it: header, family struct,
+// attributes (each padded to 4 bytes).
+class Message {
+public:
+    template <class Body>
+    Message(std::uint16_t type, const Body& body) : type_(type) {
+        append(&body, sizeof body);
+    }
+    Message& attr(std::uint16_t type, const void* data, std::size_t len) {
+        rtattr a{.rta_len = static_cast<unsigned short>(RTA_LENGTH(len)), .rta_type = type};
+        append(&a, sizeof a);
+        append(data, len);
+        payload_.resize(NLMSG_ALIGN(payload_.size()), '\0');
+        return *this;
+    }
+    Message& address(std::uint16_t type, int family, const char* text) {
+        unsigned char buf[16];
+        REQUIRE(inet_pton(family, text, buf) == 1);
+        return attr(type, buf, family == AF_INET ? 4 : 16);
+    }
+    Message& u32(std::uint16_t type, std::uint32_t v) { return attr(type, &v, sizeof v); }
+    std::string bytes() const {
+        nlmsghdr h{.nlmsg_len = static_cast<std::uint32_t>(NLMSG_LENGTH(payload_.size())), .nlmsg_type = type_, .nlmsg_flags = 0,
+                   .nlmsg_seq = 0, .nlmsg_pid = 0};
+        std::string out(reinterpret_cast<const char*>(&h), sizeof h);
+        out += payload_;
+        out.resize(NLMSG_ALIGN(out.size()), '\0');
+        return out;
+    }
+
+private:
+    void append(const void* p, std::size_t n) { payload_.append(static_cast<const char*>(p), n); }
+    std::uint16_t type_;
+    std::string payload_;
+};
+
+Message addr(std::uint16_t type, int family, const char* ip, int prefix, int ifindex) {
+    ifaddrmsg m{.ifa_family = static_cast<unsigned char>(family), .ifa_prefixlen = static_cast<unsigned char>(prefix),
+                .ifa_flags = 0, .ifa_scope = RT_SCOPE_HOST, .ifa_index = static_cast<unsigned>(ifindex)};
+    Message msg(type, m);
+    msg.address(IFA_ADDRESS, family, ip);
+    if (family == AF_INET) msg.address(IFA_LOCAL, family, ip);
+    return msg;
+}
+
+Message route(std::uint16_t type, int family, const char* dst, int len, int table, int oif, int protocol = 177) {
+    rtmsg m{.rtm_family = static_cast<unsigned char>(family), .rtm_dst_len = static_cast<unsigned char>(len), .rtm_src_len = 0,
+            .rtm_tos = 0, .rtm_table = static_cast<unsigned char>(table), .rtm_protocol = static_cast<unsigned char>(protocol),
+            .rtm_scope = RT_SCOPE_LINK, .rtm_type = RTN_UNICAST, .rtm_flags = 0};
+    Message msg(type, m);
+    msg.u32(RTA_TABLE, static_cast<std::uint32_t>(table)).address(RTA_DST, family, dst).u32(RTA_OIF, static_cast<std::uint32_t>(oif));
+    return msg;
+}
+
+Message link(std::uint16_t type, int ifindex, const char* name, unsigned flags) {
+    ifinfomsg m{.ifi_family = AF_UNSPEC, .__ifi_pad = 0, .ifi_type = 772, .ifi_index = ifindex, .ifi_flags = flags, .ifi_change = 0};
+    Message msg(type, m);
+    msg.attr(IFLA_IFNAME, name, std::strlen(name) + 1);
+    return msg;
+}
+
+Drained parse(const std::string& datagram) {
+    Drained d;
+    ChangeEvents::parse(datagram.data(), datagram.size(), d);
+    return d;
+}
+
+}  // namespace
+
+TEST_SUITE("events") {
+    TEST_CASE("every message kind the agent follows, parsed into its typed change") {
+        using K = Change::Kind;
+        struct Row {
+            const char* name;
+            Message msg;
+            K kind;
+        };
+        const Row rows[] = {
+            {"IPv4 address added", addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1), K::AddressAdded},
+            {"IPv4 address removed", addr(RTM_DELADDR, AF_INET, "198.51.100.1", 32, 1), K::AddressRemoved},
+            {"IPv6 address added", addr(RTM_NEWADDR, AF_INET6, "2001:db8::1", 128, 1), K::AddressAdded},
+            {"IPv6 address removed", addr(RTM_DELADDR, AF_INET6, "2001:db8::1", 128, 1), K::AddressRemoved},
+            {"IPv4 host route added", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1), K::RouteAdded},
+            {"IPv4 host route removed", route(RTM_DELROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1), K::RouteRemoved},
+            {"IPv6 host route added", route(RTM_NEWROUTE, AF_INET6, "2001:db8::1", 128, RT_TABLE_MAIN, 1), K::RouteAdded},
+            {"IPv6 host route removed", route(RTM_DELROUTE, AF_INET6, "2001:db8::1", 128, RT_TABLE_MAIN, 1), K::RouteRemoved},
+            {"link changed", link(RTM_NEWLINK, 1, "lo", IFF_UP | IFF_LOOPBACK), K::LinkChanged},
+            {"link removed", link(RTM_DELLINK, 7, "veth0", 0), K::LinkRemoved},
+        };
+        for (const auto& r : rows) {
+            CAPTURE(r.name);
+            const Drained d = parse(r.msg.bytes());
+            REQUIRE(d.changes.size() == 1);
+            CHECK(d.ignored == 0);
+            CHECK_FALSE(d.overrun);
+            const Change& c = d.changes[0];
+            CHECK(c.kind == r.kind);
+            if (r.kind == K::AddressAdded || r.kind == K::AddressRemoved) {
+                CHECK(c.address.ifindex == 1);
+                CHECK((c.address.address.str() == "198.51.100.1" || c.address.address.str() == "2001:db8::1"));
+                CHECK(c.address.prefixlen == c.address.address.hostPrefix());
+            } else if (r.kind == K::RouteAdded || r.kind == K::RouteRemoved) {
+                CHECK((c.route.dst.str() == "198.51.100.1" || c.route.dst.str() == "2001:db8::1"));
+                CHECK(c.route.table == RT_TABLE_MAIN);
+                CHECK(c.route.protocol == 177);
+                CHECK(c.route.oif == 1);
+            }
+        }
+        const Change lo = parse(rows[8].msg.bytes()).changes.at(0);
+        CHECK(lo.link.ifindex == 1);
+        CHECK(lo.link.name == "lo");
+        CHECK(lo.link.up);
+        CHECK(lo.link.loopback);
+        const Change gone = parse(rows[9].msg.bytes()).changes.at(0);
+        CHECK(gone.link.ifindex == 7);
+        CHECK_FALSE(gone.link.up);
+    }
+
+    TEST_CASE("several messages in one datagram, in order, and routes the agent never cares about dropped unparsed") {
+        const std::string datagram = addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1).bytes() +
+                                     route(RTM_NEWROUTE, AF_INET, "198.51.100.0", 24, RT_TABLE_MAIN, 2).bytes() +  // not a host route
+                                     route(RTM_NEWROUTE, AF_INET, "198.51.100.9", 32, 200, 2).bytes() +            // another table
+                                     route(RTM_DELROUTE, AF_INET6, "2001:db8::1", 128, RT_TABLE_MAIN, 1).bytes();
+        const Drained d = parse(datagram);
+        REQUIRE(d.changes.size() == 2);
+        CHECK(d.changes[0].kind == Change::Kind::AddressAdded);
+        CHECK(d.changes[1].kind == Change::Kind::RouteRemoved);
+        CHECK(d.ignored == 2);
+    }
+}
