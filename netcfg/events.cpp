@@ -58,6 +58,23 @@ bool unwantedRoute(const nlmsghdr* h) {
     return !host || rt->rtm_table != RT_TABLE_MAIN;
 }
 
+// A route whose RTA_MULTIPATH holds a next hop that is too short or runs past its
+// attribute. The kernel never sends one; libnl 3.7 parses such a list without bounds
+// (a fuzzed message made it allocate gigabytes), so it is dropped before libnl sees it.
+bool malformedMultipath(const nlmsghdr* h) {
+    int left = static_cast<int>(RTM_PAYLOAD(h));
+    for (auto* a = RTM_RTA(static_cast<const rtmsg*>(NLMSG_DATA(h))); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+        if (a->rta_type != RTA_MULTIPATH) continue;
+        int room = static_cast<int>(RTA_PAYLOAD(a));
+        for (auto* nh = static_cast<const rtnexthop*>(RTA_DATA(a)); room > 0;) {
+            if (room < static_cast<int>(sizeof(rtnexthop)) || nh->rtnh_len < sizeof(rtnexthop) || nh->rtnh_len > room) return true;
+            room -= RTNH_ALIGN(nh->rtnh_len);
+            nh = RTNH_NEXT(nh);
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 std::expected<ChangeEvents, NetError> ChangeEvents::open() {
@@ -86,7 +103,7 @@ void ChangeEvents::parse(const char* data, std::size_t size, Drained& out) {
         switch (h->nlmsg_type) {
             case RTM_DELROUTE: removed = true; [[fallthrough]];
             case RTM_NEWROUTE:
-                if (unwantedRoute(h)) {
+                if (unwantedRoute(h) || malformedMultipath(h)) {
                     ++out.ignored;
                     continue;
                 }

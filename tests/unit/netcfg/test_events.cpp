@@ -147,4 +147,22 @@ TEST_SUITE("events") {
         CHECK(d.changes[1].kind == Change::Kind::RouteRemoved);
         CHECK(d.ignored == 2);
     }
+
+    TEST_CASE("a route whose multipath list is malformed is dropped before libnl parses it, a well-formed one is not") {
+        rtnexthop hops[2]{{.rtnh_len = sizeof(rtnexthop), .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 1},
+                          {.rtnh_len = sizeof(rtnexthop), .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 2}};
+        Message good = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+        good.attr(RTA_MULTIPATH, hops, sizeof hops);
+        CHECK(parse(good.bytes()).changes.size() == 1);
+        hops[1].rtnh_len = 0;  // a next hop of no length: libnl 3.7 would loop over it, allocating
+        Message zero = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+        zero.attr(RTA_MULTIPATH, hops, sizeof hops);
+        Drained d = parse(zero.bytes());
+        CHECK(d.changes.empty());
+        CHECK(d.ignored == 1);
+        hops[1].rtnh_len = 200;  // past its attribute
+        Message past = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+        past.attr(RTA_MULTIPATH, hops, sizeof hops);
+        CHECK(parse(past.bytes()).ignored == 1);
+    }
 }
