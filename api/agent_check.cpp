@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "api/readiness.h"
 #include "api/socket_util.h"
 
 namespace api {
@@ -32,7 +33,7 @@ std::string agentCheckReplyFor(const Snapshot& s, const std::string& request) {
     const VipReadiness* v = vip.empty() ? nullptr : s.find(vip);
     if (!v) return "down #" + printable(text, 64) + " is not a VIP of this agent\n";
     if (s.draining || s.vipDrained(vip)) return "up drain\n";
-    if (!s.readyFor(*v)) return "down\n";
+    if (!vipReady(s, *v)) return "down\n";
     return upReady(s);
 }
 

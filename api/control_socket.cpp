@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/readiness.h"
 #include "api/socket_util.h"
 
 namespace api {
@@ -144,8 +145,8 @@ std::string readinessReply(const Snapshot& s) {
     json notReady = json::array();
     std::size_t notReadyCount = 0;
     s.vips.forEach([&](const VipReadiness& v) {
-        if (s.readyFor(v)) return;
-        if (++notReadyCount <= kListedNotReady) notReady.push_back({{"vip", v.vip}, {"reasons", s.reasonsFor(v)}});
+        if (vipReady(s, v)) return;
+        if (++notReadyCount <= kListedNotReady) notReady.push_back({{"vip", v.vip}, {"reasons", vipReasons(s, v)}});
     });
     json drained = json::array();
     if (s.drainedVips)

@@ -1,6 +1,7 @@
 #include "api/metrics.h"
 
 #include "agent/base/text_file.h"
+#include "api/readiness.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -56,7 +57,7 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     w.family("ready", "gauge", "1 when this real server is ready for traffic (every VIP in place, services up, not draining).");
     w.sample("ready", "", s.ready);
     w.family("vip_ready", "gauge", "1 when this VIP is ready.");
-    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", s.readyFor(v)); });
+    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", vipReady(s, v)); });
     w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_bound", "vip=\"" + label(v.vip) + "\"", v.bound); });
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");

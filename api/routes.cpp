@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "api/metrics.h"
+#include "api/readiness.h"
 #include "api/socket_util.h"
 
 namespace api {
@@ -177,10 +178,10 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             const auto snap = store_.get();
             if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {
                 static const std::string readyBody = json{{"ready", true}, {"reasons", json::array()}}.dump() + "\n";
-                if (snap->readyFor(*v))
+                if (vipReady(*snap, *v))
                     return {.status = 200, .contentType = "application/json", .body = readyBody, .headers = {}, .close = false};
                 return {.status = 503, .contentType = "application/json",
-                        .body = json{{"ready", false}, {"reasons", snap->reasonsFor(*v)}}.dump() + "\n", .headers = {}, .close = false};
+                        .body = json{{"ready", false}, {"reasons", vipReasons(*snap, *v)}}.dump() + "\n", .headers = {}, .close = false};
             }
             return jsonResponse(404, {{"error", printable(text, 64) + " is not a VIP managed by this agent"}});
         }

@@ -10,8 +10,11 @@
 #include <mutex>
 #include <set>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "agent/base/finding_view.h"
 
 namespace api {
 
@@ -25,8 +28,7 @@ struct VipReadiness {
     bool routeWanted = true;
     bool routePresent = false;
     bool routeOwned = false;
-    std::vector<std::string> reasons{};  // this VIP's own findings
-    std::string findings{};              // the same, typed, as a JSON array text; empty when none
+    std::vector<agent::FindingView> findings{};  // this VIP's own, typed
 
     nlohmann::json stateJson(bool draining) const;  // its entry in /status "state.vips"
 };
@@ -79,12 +81,51 @@ struct ServiceReadiness {
     std::string type;
     bool up = false;
     std::string lastError;
+    int successes = 0;  // consecutive
+    int failures = 0;   // consecutive
+    long long checks = 0;
+    int rise = 0, fall = 0, intervalMs = 0;
+};
+
+// An ARP setting the agent holds: /status "state.sysctls".
+struct SysctlState {
+    std::string key;  // "net.ipv4.conf.all.arp_ignore"
+    int expected = 0;
+    std::optional<int> kernel;    // unread: null
+    std::optional<int> original;  // what the agent found before it first changed it
+};
+
+struct DriftRecord {
+    double atUnix = 0;
+    std::string what;  // "added 198.51.100.188/32 to lo"
+};
+
+// The configuration in force, as /status "config" shows it: made once per configuration
+// (it lists every VIP), rendered on the first request that needs it.
+struct ConfigSummary {
+    std::string source;
+    std::vector<std::string> dropIns;
+    std::vector<std::pair<std::string, std::vector<std::string>>> vipsByFile;  // with drop-ins only
+    std::vector<std::string> vips;
+    int arpIgnore = 0, arpAnnounce = 0;
+    std::vector<std::string> arpInterfaces;
+    bool hostRoutes = true;
+    int checkIntervalMs = 0;
+    int resyncSeconds = 0;
+    int drainSeconds = 0;
+    bool keepOnExit = false;
+
+    const std::string& json() const;
+
+private:
+    mutable std::once_flag once_;
+    mutable std::string json_;
 };
 
 struct Snapshot {
     std::string version;
     bool converged = false;  // the first pass has completed
-    bool ready = false;      // every VIP ready
+    bool ready = false;      // every VIP ready (api/readiness.h serverReasons is empty)
     std::vector<std::string> reasons;  // why not (bounded: a few per VIP, then a count)
     VipTable vips;                     // in configuration order
     // (canonical VIP text, position in vips), sorted; shared until the VIP list changes
@@ -92,13 +133,27 @@ struct Snapshot {
     std::shared_ptr<const VipIndex> vipIndex;
     // What holds every VIP back: the ARP settings, lo, draining, start-up.
     std::vector<std::string> common;
+    std::vector<agent::FindingView> commonFindings;  // the findings among them, typed
     std::vector<ServiceReadiness> services;
     bool draining = false;  // the whole server (drain, or stopping)
     bool exiting = false;   // stopping: an undrain is refused
     // VIPs drained on their own (drain --vip, POST /drain/<vip>, "drained": true), by
     // canonical text; shared until the set changes.
     std::shared_ptr<const std::set<std::string>> drainedVips;
+
+    // The kernel against the configuration (/status "state").
+    bool inPlace = false;  // no finding at all
+    bool unknown = false;  // a setting unreadable for want of permission
+    bool loUp = false;
+    std::size_t vipsNotInPlace = 0;
+    std::vector<SysctlState> sysctls;
+    std::vector<std::string> unmanaged;  // addresses on lo the agent does not manage
+
+    // The loop's work.
     bool fighting = false;
+    std::vector<std::string> fightingWith;  // what the agent fights with, when known
+    std::size_t fightingItems = 0;
+    long long fightingBackoffMs = 0;
     std::uint64_t reloads = 0;        // reloads attempted (SIGHUP and requested)
     std::uint64_t reloadServed = 0;   // the last requestReload() ticket the loop has answered
     bool lastReloadOk = true;
@@ -106,14 +161,18 @@ struct Snapshot {
     double lastReloadSuccessUnix = 0;  // the configuration's last successful load (start or reload)
     std::map<std::string, std::uint64_t> repairs;  // kind -> count
     std::uint64_t driftEvents = 0;
+    std::vector<DriftRecord> recentDrift;  // newest last
     double lastReconcileSeconds = 0;
     double reconcileSecondsSum = 0;
     std::uint64_t reconcileCount = 0;
+    std::uint64_t fullDumps = 0;
+    std::uint64_t changesSeen = 0;
+    std::uint64_t changesIgnored = 0;
+    std::uint64_t overruns = 0;
+    std::size_t dirtyItems = 0;
     double startedAtUnix = 0;
     int agentCheckWeight = -1;
-    nlohmann::json status;  // the /status document, but for "config" and "state"."vips"
-    // /status "config" as JSON text, made once per configuration (it lists every VIP)
-    std::shared_ptr<const std::string> configJson;
+    std::shared_ptr<const ConfigSummary> config;  // shared until the configuration changes
 
     // The /ready body, rendered once by SnapshotStore::publish rather than on each of
     // the director's polls.
@@ -125,29 +184,14 @@ struct Snapshot {
     bool vipDrained(const std::string& vip) const { return drainedVips && drainedVips->contains(vip); }
     // Every VIP is drained on its own: the whole server then counts as drained too.
     bool everyVipDrained() const { return !vips.empty() && drainedVips && drainedVips->size() >= vips.size(); }
-    // The VIP's own reasons, the common ones and its services that are down.
-    std::vector<std::string> reasonsFor(const VipReadiness& v) const;
-    bool readyFor(const VipReadiness& v) const;
-    // The /status document with every VIP's state, rendered on the first request and
-    // kept for the life of this snapshot.
+    // The /status document with every VIP's state (api/status.cpp), rendered on the first
+    // request and kept for the life of this snapshot.
     const std::string& statusBody() const;
 
 private:
     mutable std::once_flag statusOnce_;
     mutable std::string statusBody_;
 };
-
-inline nlohmann::json VipReadiness::stateJson(bool draining) const {
-    using nlohmann::json;
-    const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
-    return {{"vip", vip},
-            {"ok", reasons.empty()},
-            {"draining", draining},
-            {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
-            {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
-            {"problems", reasons},
-            {"findings", findings.empty() ? json::array() : json::parse(findings, nullptr, false)}};
-}
 
 inline void Snapshot::setVips(std::vector<VipReadiness> list) {
     auto index = std::make_shared<VipIndex>();
@@ -168,51 +212,6 @@ inline const VipReadiness* Snapshot::find(const std::string& vip) const {
                                      [](const auto& entry, const std::string& key) { return entry.first < key; });
     if (it == vipIndex->end() || it->first != vip || it->second >= vips.size()) return nullptr;
     return vips[it->second].get();
-}
-
-inline std::vector<std::string> Snapshot::reasonsFor(const VipReadiness& v) const {
-    std::vector<std::string> out = v.reasons;
-    if (!draining && vipDrained(v.vip)) out.emplace_back("draining");  // the whole server's drain says so in common
-    out.insert(out.end(), common.begin(), common.end());
-    for (const auto& sv : services)
-        if (!sv.up && sv.vip == v.vip)
-            out.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
-    return out;
-}
-
-inline bool Snapshot::readyFor(const VipReadiness& v) const {
-    if (!v.reasons.empty() || !common.empty() || vipDrained(v.vip)) return false;
-    for (const auto& sv : services)
-        if (!sv.up && sv.vip == v.vip) return false;
-    return true;
-}
-
-inline const std::string& Snapshot::statusBody() const {
-    std::call_once(statusOnce_, [this] {
-        // The large parts go in as text where a placeholder string was dumped. A control
-        // character is escaped by the dump (\u0001) and any backslash of other text is
-        // doubled, so a placeholder cannot match anything else.
-        auto splice = [](std::string& text, const std::string& name, const std::string& with) {
-            const std::string placeholder = "\"\\u0001" + name + "\"";
-            if (const auto at = text.find(placeholder); at != std::string::npos) text.replace(at, placeholder.size(), with);
-        };
-        nlohmann::json doc = status;
-        doc["state"]["vips"] = "\u0001vips";
-        doc["draining_vips"] = drainedVips ? nlohmann::json(*drainedVips) : nlohmann::json::array();
-        if (configJson) doc["config"] = "\u0001config";
-        std::string text = doc.dump();
-        std::string list = "[";
-        bool first = true;
-        vips.forEach([&](const VipReadiness& v) {
-            list += (first ? "" : ",") + v.stateJson(draining || vipDrained(v.vip)).dump();
-            first = false;
-        });
-        list += "]";
-        splice(text, "vips", list);
-        if (configJson) splice(text, "config", *configJson);
-        statusBody_ = std::move(text);
-    });
-    return statusBody_;
 }
 
 // One writer (the loop), many readers (API threads).

@@ -274,10 +274,9 @@ Config parseConfig(const std::string& text, const std::string& source,
             cfg.hostRoutes = doc["host_routes"].get<bool>();
     }
     // services may name the drop-ins' VIPs too
-    const std::size_t own = cfg.vips.size();
-    cfg.vips.insert(cfg.vips.end(), otherVips.begin(), otherVips.end());
-    parseRuntime(doc, problems, cfg);
-    cfg.vips.resize(own);
+    std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
+    named.insert(otherVips.begin(), otherVips.end());
+    parseRuntime(doc, problems, cfg, named);
     problems.throwIfAny();
     return cfg;
 }
@@ -390,10 +389,11 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         cfg.dropIns.push_back(d.path);
         cfg.drained.insert(d.drained.begin(), d.drained.end());
     }
+    const std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
     for (const auto& d : dropIns) {
         if (!d.doc.contains("services")) continue;
         Problems p(d.path);
-        parseServices(d.doc["services"], p, cfg);
+        parseServices(d.doc["services"], p, cfg, named);
         problems.insert(problems.end(), p.lines().begin(), p.lines().end());
     }
     if (!problems.empty()) throw ConfigError(problems);

@@ -2,8 +2,11 @@
 // Helpers shared by the parts of the configuration parser: problem collection, unknown
 // key detection with a suggestion, bounded integers.
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "netcfg/ip_address.h"
 
 namespace agent::config_parse {
 
@@ -50,11 +53,11 @@ namespace agent {
 struct Config;
 namespace config_parse {
 // The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
-// Needs cfg.vips parsed first (services name a VIP).
-void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg);
-// A "services" list, appended to cfg.services (its VIPs must be in cfg.vips; a service
-// checked twice, here or before, is a problem).
-void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg);
+// vips: those a service may name (the main file's and the drop-ins').
+void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);
+// A "services" list, appended to cfg.services (each names one of vips; a service checked
+// twice, here or before, is a problem).
+void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);
 inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "resync_interval_seconds", "keep_on_exit", "api", "services", "director"};
 }  // namespace config_parse
 }  // namespace agent

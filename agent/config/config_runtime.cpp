@@ -110,7 +110,7 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
     out.agentCheckWaitMs = boundedInt(api, "agent_check_wait_ms", "api.agent_check_wait_ms", 10, 5000, out.agentCheckWaitMs, problems);
 }
 
-void parseService(const json& s, const std::string& where, const Config& cfg, Problems& problems,
+void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips, Problems& problems,
                   std::vector<ServiceCheck>& out) {
     if (!s.is_object()) {
         problems.add(where, "must be an object such as {\"vip\": \"198.51.100.188\", \"port\": 80}");
@@ -124,7 +124,7 @@ void parseService(const json& s, const std::string& where, const Config& cfg, Pr
         problems.add(where + ".vip", "missing: the VIP whose service this checks");
         ok = false;
     } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
-               !ip || std::find(cfg.vips.begin(), cfg.vips.end(), *ip) == cfg.vips.end()) {
+               !ip || !vips.contains(*ip)) {
         problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
         ok = false;
     } else {
@@ -163,7 +163,7 @@ void parseService(const json& s, const std::string& where, const Config& cfg, Pr
 
 }  // namespace
 
-void parseRuntime(const json& doc, Problems& problems, Config& cfg) {
+void parseRuntime(const json& doc, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips) {
     cfg.checkIntervalMs = boundedInt(doc, "check_interval_ms", "check_interval_ms", 10, 60000, cfg.checkIntervalMs, problems);
     cfg.drainSeconds = boundedInt(doc, "drain_seconds", "drain_seconds", 0, 3600, cfg.drainSeconds, problems);
     cfg.resyncSeconds = boundedInt(doc, "resync_interval_seconds", "resync_interval_seconds", 1, 86400, cfg.resyncSeconds, problems);
@@ -181,17 +181,17 @@ void parseRuntime(const json& doc, Problems& problems, Config& cfg) {
         else
             cfg.director = ip;
     }
-    if (doc.contains("services")) parseServices(doc["services"], problems, cfg);
+    if (doc.contains("services")) parseServices(doc["services"], problems, cfg, vips);
 }
 
-void parseServices(const json& list, Problems& problems, Config& cfg) {
+void parseServices(const json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips) {
     if (!list.is_array()) {
         problems.add("services", "must be a list of service checks");
         return;
     }
     const std::size_t before = cfg.services.size();
     for (std::size_t i = 0; i < list.size(); ++i)
-        parseService(list[i], "services[" + std::to_string(i) + "]", cfg, problems, cfg.services);
+        parseService(list[i], "services[" + std::to_string(i) + "]", vips, problems, cfg.services);
     for (std::size_t i = before; i < cfg.services.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (cfg.services[i].name() == cfg.services[j].name())

@@ -11,7 +11,9 @@
 #include <cstring>
 
 #include "agent/base/log.h"
+#include "agent/config/config_reload.h"
 #include "agent/reconcile/report.h"
+#include "api/readiness.h"
 #include "agent/version.h"
 
 namespace agent {
@@ -33,20 +35,6 @@ void drainFd(int fd) {
     std::uint64_t v;
     while (::read(fd, &v, sizeof v) > 0) {
     }
-}
-
-bool sameApi(const ApiSettings& a, const ApiSettings& b) {
-    return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort &&
-           a.agentCheckWaitMs == b.agentCheckWaitMs;
-}
-
-bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i].name() != b[i].name() || a[i].intervalMs != b[i].intervalMs || a[i].timeoutMs != b[i].timeoutMs ||
-            a[i].rise != b[i].rise || a[i].fall != b[i].fall || a[i].expectStatus != b[i].expectStatus)
-            return false;
-    return true;
 }
 
 // A burst of notifications or changes larger than this is followed by malloc_trim, so
@@ -74,9 +62,7 @@ Daemon::Daemon(DaemonOptions options, Config config, Session session, std::uniqu
     : options_(std::move(options)), cfg_(std::move(config)), session_(std::move(session)), events_(std::move(events)) {
     state_.startedAtUnix = nowUnix();
     state_.lastReloadSuccessUnix = state_.startedAtUnix;
-    std::set<std::string> drained;
-    for (const auto& v : cfg_.drained) drained.insert(v.str());
-    state_.drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
+    state_.drained = DrainSet(cfg_);
 }
 
 Daemon::~Daemon() {
@@ -214,10 +200,10 @@ Daemon::Exit Daemon::start() {
     // The first pass's dump and plan are gone: give their pages back to the system, so
     // RSS is what the agent keeps (at 10,000 VIPs a third of the peak).
     malloc_trim(0);
-    notifier_.ready(statusLine(*store_.get()));
+    notifier_.ready(api::statusLine(*store_.get()));
     logInfo("running: " + std::to_string(cfg_.vips.size()) + " VIP(s) in place; watching for drift");
-    if (!state_.drainedVips->empty())
-        logInfo("drained by the configuration (\"drained\": true): " + summarise(std::vector<std::string>(state_.drainedVips->begin(), state_.drainedVips->end()), state_.drainedVips->size()));
+    if (const auto& d = *state_.drained.shared(); !d.empty())
+        logInfo("drained by the configuration (\"drained\": true): " + summarise(std::vector<std::string>(d.begin(), d.end()), d.size()));
     return Exit::Ok;
 }
 
@@ -346,19 +332,8 @@ void Daemon::onWake() {
         std::lock_guard lock(pendingVipsMu_);
         vips.swap(pendingVips_);
     }
-    if (!vips.empty()) {
-        auto drained = std::make_shared<std::set<std::string>>(*state_.drainedVips);
-        const auto snap = store_.get();
-        for (const auto& [vip, drain] : vips) {
-            if (!snap->find(vip)) {
-                logWarning((drain ? "drain of " : "undrain of ") + vip + " ignored: not a VIP of the configuration (any more)");
-            } else if (drain ? drained->insert(vip).second : drained->erase(vip) > 0) {
-                logInfo(drain ? "draining VIP " + vip + ": /ready/" + vip + " answers 503, the VIP stays bound"
-                              : "undrained VIP " + vip + ": its readiness follows the checks again");
-            }
-        }
-        state_.drainedVips = std::move(drained);
-    }
+    // Whether each is a VIP is the configuration's to say (the one in force now).
+    for (const auto& l : state_.drained.apply(vips, reconciler_->desired().wanted)) logLine(l.priority, l.text);
     publish();
 }
 
@@ -420,7 +395,7 @@ void Daemon::publish() {
     auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
     const auto touched = board_.takeTouched();
     transitions_.observe(*snap, services, touched ? &*touched : nullptr);
-    notifier_.status(statusLine(*snap));
+    notifier_.status(api::statusLine(*snap));
     store_.publish(std::move(snap));
 }
 
@@ -433,7 +408,7 @@ void Daemon::reload(std::uint64_t served) {
         state_.lastReload = std::move(what);
         state_.reloadServed = served;
         publish();
-        notifier_.ready(statusLine(*store_.get()));
+        notifier_.ready(api::statusLine(*store_.get()));
     };
     if (!options_.configPath) {
         logWarning("reload: started with --vip only, there is no configuration file to read again, ignoring");
@@ -451,24 +426,17 @@ void Daemon::reload(std::uint64_t served) {
                                (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : ""));
     }
     // What a reload cannot change: said in the reply and the log, the rest applied.
-    std::string notApplied;
-    if (!sameApi(next.api, cfg_.api)) {
-        notApplied = "api.listen, api.agent_check_port and api.agent_check_wait_ms changed: they apply when the agent restarts";
-        logWarning("reload partly applied: " + notApplied);
-    }
-    next.api.enabled = cfg_.api.enabled;
-    next.api.host = cfg_.api.host;
-    next.api.port = cfg_.api.port;
-    next.api.agentCheckPort = cfg_.api.agentCheckPort;
-    next.api.agentCheckWaitMs = cfg_.api.agentCheckWaitMs;
-    if (http_) http_->setToken(next.api.token);
-    if (!sameServices(next.services, cfg_.services)) {
+    ReloadPlan plan = planReload(cfg_, std::move(next));
+    const std::string& notApplied = plan.notApplied;
+    if (!notApplied.empty()) logWarning("reload partly applied: " + notApplied);
+    if (http_) http_->setToken(plan.applied.api.token);
+    if (plan.servicesChanged) {
         checker_.reset();
-        checker_ = std::make_unique<ServiceChecker>(next.services, [this] { wake(); });
+        checker_ = std::make_unique<ServiceChecker>(plan.applied.services, [this] { wake(); });
     }
-    if (next.checkIntervalMs != cfg_.checkIntervalMs) armTimer(timer_.get(), next.checkIntervalMs);
-    carryDrainsOver(next);
-    cfg_ = std::move(next);
+    if (plan.intervalChanged) armTimer(timer_.get(), plan.applied.checkIntervalMs);
+    for (const auto& l : state_.drained.carryOver(cfg_, plan.applied)) logLine(l.priority, l.text);
+    cfg_ = std::move(plan.applied);
     reconciler_->setDesired(desiredFrom(cfg_));
     logInfo("configuration reloaded from " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)" +
             (notApplied.empty() ? "" : " (partly: see above)"));
@@ -477,21 +445,6 @@ void Daemon::reload(std::uint64_t served) {
     state_.lastReloadSuccessUnix = nowUnix();
     done(true, "reloaded " + cfg_.source + ": " + std::to_string(cfg_.vips.size()) + " VIP(s)" +
                    (notApplied.empty() ? "" : "; not applied: " + notApplied));
-}
-
-void Daemon::carryDrainsOver(const Config& next) {
-    auto drained = std::make_shared<std::set<std::string>>(*state_.drainedVips);
-    for (const auto& v : next.drained)
-        if (!cfg_.drained.contains(v) && drained->insert(v.str()).second) logInfo("reload: VIP " + v.str() + " drained by the configuration");
-    for (const auto& v : cfg_.drained)
-        if (!next.drained.contains(v) && drained->erase(v.str()) > 0) logInfo("reload: VIP " + v.str() + " no longer drained by the configuration");
-    if (!drained->empty()) {
-        std::set<std::string> kept;
-        for (const auto& v : next.vips)
-            if (drained->contains(v.str())) kept.insert(v.str());
-        *drained = std::move(kept);
-    }
-    state_.drainedVips = std::move(drained);
 }
 
 void Daemon::beginExit() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/reconcile/report.h"
+#include "api/readiness.h"
 
 namespace agent {
 
@@ -17,42 +18,39 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     e->routeWanted = report.routeWanted;
     e->routePresent = report.routePresent;
     e->routeOwned = report.routeOwned;
-    if (!report.findings.empty()) {
-        nlohmann::json typed = nlohmann::json::array();
-        for (const auto& f : report.findings) {
-            e->reasons.push_back(describe(f));
-            typed.push_back(toJson(f));
-        }
-        e->findings = typed.dump();
-    }
+    for (const auto& f : report.findings) e->findings.push_back(view(f));
     return e;
 }
 
 void ReadinessBoard::note(std::size_t pos, const api::VipEntry& e) {
-    if (e->reasons.empty())
+    if (e->findings.empty())
         notReady_.erase(pos);
     else
         notReady_.insert(pos);
 }
 
 void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
-    using nlohmann::json;
-    json vips = json::array();
-    for (const auto& v : cfg.vips) vips.push_back(v.str());
+    auto summary = std::make_shared<api::ConfigSummary>();
+    summary->source = cfg.source;
+    summary->dropIns = cfg.dropIns;
+    for (const auto& v : cfg.vips) summary->vips.push_back(v.str());
     // Which file each VIP came from, when drop-ins are in use (the main file's otherwise).
-    json byFile = json::object();
     if (!cfg.dropIns.empty())
-        for (std::size_t i = 0; i < cfg.vips.size() && i < cfg.vipSources.size(); ++i) byFile[cfg.vipSources[i]].push_back(cfg.vips[i].str());
-    configJson_ = std::make_shared<const std::string>(json{{"source", cfg.source},
-                   {"drop_ins", cfg.dropIns},
-                   {"vips_by_file", std::move(byFile)},
-                   {"vips", std::move(vips)},
-                   {"arp", {{"ignore", cfg.arp.ignore}, {"announce", cfg.arp.announce}, {"interfaces", cfg.arp.interfaces}}},
-                   {"host_routes", cfg.hostRoutes},
-                   {"check_interval_ms", cfg.checkIntervalMs},
-                   {"resync_interval_seconds", cfg.resyncSeconds},
-                   {"drain_seconds", cfg.drainSeconds},
-                   {"keep_on_exit", cfg.keepOnExit}}.dump());
+        for (std::size_t i = 0; i < cfg.vips.size() && i < cfg.vipSources.size(); ++i) {
+            auto& files = summary->vipsByFile;
+            auto at = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == cfg.vipSources[i]; });
+            if (at == files.end()) at = files.insert(files.end(), {cfg.vipSources[i], {}});
+            at->second.push_back(cfg.vips[i].str());
+        }
+    summary->arpIgnore = cfg.arp.ignore;
+    summary->arpAnnounce = cfg.arp.announce;
+    summary->arpInterfaces = cfg.arp.interfaces;
+    summary->hostRoutes = cfg.hostRoutes;
+    summary->checkIntervalMs = cfg.checkIntervalMs;
+    summary->resyncSeconds = cfg.resyncSeconds;
+    summary->drainSeconds = cfg.drainSeconds;
+    summary->keepOnExit = cfg.keepOnExit;
+    config_ = std::move(summary);
     entries_.reset(cfg.vips.size());
     touchedAll_ = true;
     touched_.clear();
@@ -96,39 +94,61 @@ std::optional<std::set<std::size_t>> ReadinessBoard::takeTouched() {
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
                                                         const std::vector<ServiceStatus>& services, const DaemonState& state,
                                                         const std::string& version) const {
-    using nlohmann::json;
     auto s = std::make_shared<api::Snapshot>();
     s->version = version;
     s->converged = state.converged;
     s->draining = state.draining;
-    s->drainedVips = state.drainedVips;
+    s->drainedVips = state.drained.shared();
     s->exiting = state.exiting;
     s->reloads = state.reloads;
     s->reloadServed = state.reloadServed;
     s->lastReloadOk = state.lastReloadOk;
     s->lastReload = state.lastReload;
     s->lastReloadSuccessUnix = state.lastReloadSuccessUnix;
-    s->fighting = r.damper().fighting();
+    const auto& damper = r.damper();
+    s->fighting = damper.fighting();
+    s->fightingWith = damper.fightingWith();
+    s->fightingItems = damper.fightingCount();
+    s->fightingBackoffMs = damper.backoff().count();
     s->repairs = state.repairs;
     s->driftEvents = state.driftEvents;
+    for (const auto& d : state.recentDrift) s->recentDrift.push_back({.atUnix = d.atUnix, .what = d.what});
     s->lastReconcileSeconds = state.lastReconcileSeconds;
     s->reconcileSecondsSum = state.reconcileSecondsSum;
     s->reconcileCount = state.reconcileCount;
+    s->fullDumps = state.fullDumps;
+    s->changesSeen = state.changesSeen;
+    s->changesIgnored = state.changesIgnored;
+    s->overruns = state.overruns;
+    s->dirtyItems = r.dirtyCount();
     s->startedAtUnix = state.startedAtUnix;
     s->agentCheckWeight = cfg.api.agentCheckWeight;
     s->vips = entries_;
     s->vipIndex = index_;
-    s->configJson = configJson_;
+    s->config = config_;
+
+    // The kernel against the configuration.
+    s->inPlace = r.findings().empty();
+    s->loUp = r.observed().kernel.loUp();
+    s->vipsNotInPlace = notReady_.size();
+    s->unmanaged = state.unmanaged;
+    for (const auto& [key, want] : r.desired().sysctls) {
+        const auto& o = r.observed();
+        const auto v = o.sysctls.find(key);
+        const auto orig = r.owned().sysctlOriginals.find(key);
+        s->sysctls.push_back({.key = sysctl::dotted(key),
+                              .expected = want,
+                              .kernel = v == o.sysctls.end() ? std::nullopt : std::optional<int>(v->second),
+                              .original = orig == r.owned().sysctlOriginals.end() ? std::nullopt : std::optional<int>(orig->second)});
+    }
 
     // What holds every VIP back: findings on the ARP settings and lo, start-up, errors, draining.
-    json shared = json::array();
-    bool unknown = false;
     for (const auto& [subject, list] : r.findings()) {
         if (subject.kind == Subject::Kind::Vip) break;  // the VIPs sort last
         for (const auto& f : list) {
-            s->common.push_back(describe(f));
-            shared.push_back(toJson(f));
-            unknown = unknown || permissionDenied(f);
+            s->commonFindings.push_back(view(f));
+            s->common.push_back(s->commonFindings.back().message);
+            s->unknown = s->unknown || s->commonFindings.back().permissionDenied;
         }
     }
     if (!state.converged) s->common.push_back("starting: the first reconcile has not completed");
@@ -141,93 +161,17 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                     .port = sv.check.port,
                                                     .type = sv.check.type == ServiceCheck::Type::Http ? "http" : "tcp",
                                                     .up = sv.up,
-                                                    .lastError = sv.lastError});
+                                                    .lastError = sv.lastError,
+                                                    .successes = sv.successes,
+                                                    .failures = sv.failures,
+                                                    .checks = sv.checks,
+                                                    .rise = sv.check.rise,
+                                                    .fall = sv.check.fall,
+                                                    .intervalMs = sv.check.intervalMs});
 
-    // The aggregate: a few VIPs' reasons, then a count, so the body stays small.
-    std::size_t listed = 0;
-    for (const auto pos : notReady_) {
-        if (listed++ == kListedVips) break;
-        s->reasons.insert(s->reasons.end(), entries_[pos]->reasons.begin(), entries_[pos]->reasons.end());
-    }
-    if (notReady_.size() > kListedVips)
-        s->reasons.push_back("and " + thousands(notReady_.size() - kListedVips) + " more VIP(s) not in place");
-    s->reasons.insert(s->reasons.end(), s->common.begin(), s->common.end());
-    if (s->everyVipDrained()) s->reasons.emplace_back("every VIP is drained");
-    for (const auto& sv : s->services)
-        if (!sv.up) s->reasons.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
+    s->reasons = api::serverReasons(*s, notReady_);
     s->ready = s->reasons.empty();
-
-    json servicesJson = json::array();
-    for (const auto& sv : services)
-        servicesJson.push_back({{"name", sv.check.name()},
-                                {"up", sv.up},
-                                {"consecutive_successes", sv.successes},
-                                {"consecutive_failures", sv.failures},
-                                {"checks", sv.checks},
-                                {"last_error", sv.lastError},
-                                {"rise", sv.check.rise},
-                                {"fall", sv.check.fall},
-                                {"interval_ms", sv.check.intervalMs}});
-    json drift = json::array();
-    for (const auto& d : state.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
-    json sysctls = json::array();
-    for (const auto& [key, want] : r.desired().sysctls) {
-        const auto& o = r.observed();
-        const auto v = o.sysctls.find(key);
-        const auto orig = r.owned().sysctlOriginals.find(key);
-        sysctls.push_back({{"key", sysctl::dotted(key)},
-                           {"expected", want},
-                           {"kernel", v == o.sysctls.end() ? json(nullptr) : json(v->second)},
-                           {"original", orig == r.owned().sysctlOriginals.end() ? json(nullptr) : json(orig->second)},
-                           {"ok", v != o.sysctls.end() && v->second == want}});
-    }
-    const auto& damper = r.damper();
-    s->status = json{
-        {"version", version},
-        {"ready", s->ready},
-        {"reasons", s->reasons},
-        {"draining", s->draining},
-        {"state",
-         {{"in_place", r.findings().empty()},
-          {"unknown", unknown},
-          {"lo_up", r.observed().kernel.loUp()},
-          {"vips_not_in_place", notReady_.size()},
-          {"findings", shared},
-          {"sysctls", sysctls},
-          {"unmanaged", state.unmanaged}}},
-        {"services", servicesJson},
-        {"repairs", state.repairs},
-        {"drift_events_total", state.driftEvents},
-        {"recent_drift", drift},
-        {"fighting", {{"active", damper.fighting()}, {"with", damper.fightingWith()}, {"items", damper.fightingCount()},
-                      {"backoff_ms", damper.backoff().count()}}},
-        {"reconcile",
-         {{"passes", state.reconcileCount},
-          {"full_dumps", state.fullDumps},
-          {"changes_seen", state.changesSeen},
-          {"changes_ignored", state.changesIgnored},
-          {"overruns", state.overruns},
-          {"dirty_items", r.dirtyCount()}}},
-        {"last_reconcile_seconds", state.lastReconcileSeconds},
-        {"reload", {{"count", state.reloads}, {"ok", state.lastReloadOk}, {"last", state.lastReload}}},
-    };
     return s;
-}
-
-std::string statusLine(const api::Snapshot& s) {
-    std::string line;
-    if (s.ready)
-        line = "ready: " + std::to_string(s.vips.size()) + " VIP(s) in place";
-    else if (s.reasons.empty())
-        line = "not ready";
-    else
-        line = "not ready: " + s.reasons.front() + (s.reasons.size() > 1 ? " (+" + std::to_string(s.reasons.size() - 1) + " more)" : "");
-    // VIPs drained on their own do not hold the server back, but they are news.
-    if (s.drainedVips && !s.drainedVips->empty() && !s.draining)
-        line += "; " + std::to_string(s.drainedVips->size()) + " VIP(s) drained";
-    // A rejected reload stays visible (systemctl status) until a reload succeeds.
-    if (!s.lastReloadOk) line += "; " + s.lastReload;
-    return line;
 }
 
 }  // namespace agent

@@ -1,9 +1,7 @@
 #pragma once
-// The readiness snapshot the API serves, kept per VIP: a repair of one VIP replaces that
-// VIP's entry, not the other thousands. A VIP is ready when it has no finding of its own,
-// nothing every VIP needs is wrong (the ARP settings, lo), its services are up and the
-// agent is not draining, nor this VIP on its own; the aggregate /ready when every VIP is
-// (a VIP drained on its own does not count, unless every VIP is).
+// The snapshot the API serves, kept per VIP: a repair of one VIP replaces that VIP's
+// entry, not the other thousands. The board fills the snapshot's typed fields from the
+// reconciler and the daemon's state; what they mean for readiness is api/readiness.h's.
 #include <deque>
 #include <map>
 #include <memory>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/daemon/drain_set.h"
 #include "agent/daemon/service_check.h"
 #include "agent/reconcile/reconciler.h"
 #include "api/snapshot.h"
@@ -28,9 +27,7 @@ struct DaemonState {
     bool converged = false;
     bool draining = false;
     bool exiting = false;
-    // VIPs drained on their own, by canonical text (replaced, never changed in place: the
-    // published snapshots share it)
-    std::shared_ptr<const std::set<std::string>> drainedVips = std::make_shared<const std::set<std::string>>();
+    DrainSet drained;  // VIPs drained on their own
     std::string error;  // the last full look's failure, if any
     std::map<std::string, std::uint64_t> repairs;
     std::uint64_t driftEvents = 0;
@@ -66,9 +63,6 @@ public:
     std::shared_ptr<api::Snapshot> snapshot(const Config& cfg, const Reconciler& r, const std::vector<ServiceStatus>& services,
                                             const DaemonState& state, const std::string& version) const;
 
-    // At most this many VIPs are named in the aggregate /ready reasons.
-    static constexpr std::size_t kListedVips = 20;
-
 private:
     api::VipEntry entry(const netcfg::IpAddress& vip, const Reconciler& r) const;
     void note(std::size_t pos, const api::VipEntry& e);  // keeps notReady_ current
@@ -78,10 +72,7 @@ private:
     std::set<std::size_t> notReady_;  // entries with reasons of their own
     std::set<std::size_t> touched_;
     bool touchedAll_ = true;
-    std::shared_ptr<const std::string> configJson_;  // /status "config", built once per configuration
+    std::shared_ptr<const api::ConfigSummary> config_;  // /status "config", made once per configuration
 };
-
-// "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.
-std::string statusLine(const api::Snapshot& s);
 
 }  // namespace agent

@@ -1,16 +1,9 @@
 #include "agent/daemon/transitions.h"
 
-#include "agent/reconcile/flap_damper.h"
+#include "agent/base/text.h"
+#include "api/readiness.h"
 
 namespace agent {
-
-std::vector<std::string> ownReasons(const api::Snapshot& s, const api::VipReadiness& v) {
-    std::vector<std::string> out = v.reasons;
-    if (!s.draining && s.vipDrained(v.vip)) out.emplace_back("draining");
-    for (const auto& sv : s.services)
-        if (!sv.up && sv.vip == v.vip) out.push_back("service " + sv.name + " is down" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
-    return out;
-}
 
 namespace {
 
@@ -24,7 +17,7 @@ std::string joined(const std::vector<std::string>& reasons, std::size_t shown = 
 }  // namespace
 
 void TransitionLog::vip(const api::Snapshot& s, const api::VipReadiness& v, std::vector<std::string>& lines, std::size_t& more) {
-    const auto reasons = ownReasons(s, v);
+    const auto reasons = api::vipReasons(s, v, api::Scope::Own);
     const bool ready = reasons.empty();
     auto [it, fresh] = vipReady_.try_emplace(v.vip, ready);
     if (!fresh && it->second == ready) return;

@@ -40,7 +40,4 @@ private:
     std::map<std::string, bool> serviceUp_;  // by name
 };
 
-// A VIP's own reasons: what /ready/<vip> says beyond what holds every VIP back.
-std::vector<std::string> ownReasons(const api::Snapshot& s, const api::VipReadiness& v);
-
 }  // namespace agent

@@ -65,4 +65,15 @@ bool concerns(const Finding& f, const netcfg::IpAddress& vip) {
     return f.subject.kind != Subject::Kind::Vip || f.subject.vip == vip;
 }
 
+FindingView view(const Finding& f) {
+    FindingView v{.subject = describe(f.subject), .kind = name(f.kind), .message = describe(f), .interface = f.other};
+    if (f.kind == FindingKind::WrongValue) {
+        v.expected = f.expected;
+        v.actual = f.actual;
+    }
+    v.err = f.err;
+    v.permissionDenied = permissionDenied(f);
+    return v;
+}
+
 }  // namespace agent

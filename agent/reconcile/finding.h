@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/finding_view.h"
 #include "netcfg/ip_address.h"
 #include "sysctl/sysctl.h"
 
@@ -67,5 +68,8 @@ bool permissionDenied(const Finding& f);
 // Whether the finding keeps `vip` from being ready: its own findings, and those of what
 // every VIP needs (the ARP settings, lo).
 bool concerns(const Finding& f, const netcfg::IpAddress& vip);
+
+// Its form in snapshots and JSON documents (agent/base/finding_view.h).
+FindingView view(const Finding& f);
 
 }  // namespace agent

@@ -4,20 +4,6 @@
 
 namespace agent {
 
-std::string thousands(std::size_t n) {
-    std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-    return s;
-}
-
-std::string summarise(const std::vector<std::string>& names, std::size_t total, std::size_t shown) {
-    std::string out;
-    const std::size_t n = std::min(names.size(), shown);
-    for (std::size_t i = 0; i < n; ++i) out += (i == 0 ? "" : ", ") + names[i];
-    if (total > n) out += " and " + thousands(total - n) + " more";
-    return out;
-}
-
 std::optional<std::string> FlapDamper::recordRepairs(const std::vector<Repair>& repairs, Clock::time_point now) {
     std::vector<std::string> stepped;
     std::size_t steppedCount = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/base/text.h"
 #include "agent/reconcile/finding.h"
 
 namespace agent {
@@ -56,11 +57,6 @@ private:
     std::map<std::pair<Subject, std::string>, Item> items_;
     std::size_t fightingCount_ = 0;
 };
-
-// "a, b, c and 9,997 more"
-std::string summarise(const std::vector<std::string>& names, std::size_t total, std::size_t shown = 3);
-// 10000 -> "10,000"
-std::string thousands(std::size_t n);
 
 // The wait before try number `step` (1, 2, ...): first, doubling each time, at most cap.
 // The flap damper's steps and a failed item's retries both back off this way.

@@ -110,16 +110,7 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     return out.str();
 }
 
-nlohmann::json toJson(const Finding& f) {
-    nlohmann::json j{{"subject", describe(f.subject)}, {"kind", name(f.kind)}, {"message", describe(f)}};
-    if (!f.other.empty()) j["interface"] = f.other;
-    if (f.kind == FindingKind::WrongValue) {
-        j["expected"] = f.expected;
-        j["actual"] = f.actual;
-    }
-    if (f.err != 0) j["errno"] = f.err;
-    return j;
-}
+nlohmann::json toJson(const Finding& f) { return toJson(view(f)); }
 
 namespace {
 // "problems" (the sentences) and "findings" (typed) of a list.

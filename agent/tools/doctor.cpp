@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
+
+#include "agent/reconcile/plan.h"
+#include "agent/tools/ini.h"
 
 namespace agent {
 namespace {
@@ -25,41 +29,35 @@ int sysctlOf(const DoctorInput& in, const std::string& iface, const std::string&
     return k == i->second.end() ? 0 : k->second;
 }
 
-std::string linkName(const DoctorInput& in, int ifindex) {
-    for (const auto& l : in.kernel.links)
-        if (l.ifindex == ifindex) return l.name;
-    return "if" + std::to_string(ifindex);
-}
-
+// The planner's findings on each VIP (the address, a real interface that has it too), and
+// what only doctor looks for: the VIP on lo with a wider prefix.
 void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const Desired desired = desiredFrom(in.config);
+    const Observed observed{.kernel = KernelView(in.kernel), .sysctls = {}, .sysctlErrors = {}};
+    std::set<Subject> vips;
+    for (const auto& vip : in.config.vips) vips.insert(Subject::address(vip));
+    const Plan p = plan(desired, observed, Owned{}, &vips);
     for (const auto& vip : in.config.vips) {
-        bool hostOnLo = false, otherPrefixOnLo = false;
-        int otherPrefix = 0;
-        std::vector<std::string> real;
-        for (const auto& a : in.kernel.addresses) {
-            if (a.address != vip) continue;
-            const bool lo = [&] {
-                for (const auto& l : in.kernel.links)
-                    if (l.ifindex == a.ifindex) return l.loopback;
-                return false;
-            }();
-            if (lo && a.prefixlen == vip.hostPrefix()) hostOnLo = true;
-            if (lo && a.prefixlen != vip.hostPrefix()) otherPrefixOnLo = true, otherPrefix = a.prefixlen;
-            if (!lo) real.push_back(linkName(in, a.ifindex));
-        }
-        if (otherPrefixOnLo)
+        std::optional<int> widerOnLo;
+        for (const auto& a : observed.kernel.addressesOf(vip))
+            if (a.ifindex == observed.kernel.loIndex() && a.prefixlen != vip.hostPrefix()) widerOnLo = a.prefixlen;
+        auto about = [&](FindingKind k) {
+            return std::find_if(p.findings.begin(), p.findings.end(),
+                                [&](const Finding& f) { return f.subject == Subject::address(vip) && f.kind == k; }) != p.findings.end();
+        };
+        if (widerOnLo)
             add(out, "vip-on-lo", V::Fail,
-                vip.str() + " is bound on lo as /" + std::to_string(otherPrefix) + ": lo then claims the whole subnet",
-                "ip addr del " + vip.str() + "/" + std::to_string(otherPrefix) + " dev lo; lvs-rs-agent start");
-        else if (!hostOnLo)
+                vip.str() + " is bound on lo as /" + std::to_string(*widerOnLo) + ": lo then claims the whole subnet",
+                "ip addr del " + vip.str() + "/" + std::to_string(*widerOnLo) + " dev lo; lvs-rs-agent start");
+        else if (about(FindingKind::AddressMissing))
             add(out, "vip-on-lo", V::Fail, vip.hostCidr() + " is not bound on lo: this server drops the traffic the director sends",
                 "lvs-rs-agent start (or run the service)");
         else
             add(out, "vip-on-lo", V::Ok, vip.hostCidr() + " is bound on lo");
-        for (const auto& r : real)
-            add(out, "vip-on-real-interface", V::Fail,
-                describe(Finding{.subject = Subject::address(vip), .kind = FindingKind::OnRealInterface, .other = r}),
-                "ip addr del " + vip.str() + " dev " + r + " (the VIP belongs on lo only)");
+        for (const auto& f : p.findings)
+            if (f.subject == Subject::address(vip) && f.kind == FindingKind::OnRealInterface)
+                add(out, "vip-on-real-interface", V::Fail, describe(f),
+                    "ip addr del " + vip.str() + " dev " + f.other + " (the VIP belongs on lo only)");
     }
 }
 
@@ -204,34 +202,6 @@ void checkLoManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
         }
     }
     if (!any) add(out, "lo-managers", V::Ok, "no ifupdown, ifcfg or NetworkManager configuration manages lo aliases");
-}
-
-// An INI file's key=value lines, in order, with their section ("[Match]" -> "Match").
-struct IniLine {
-    std::string section, key, value;
-    int line = 0;
-};
-std::vector<IniLine> iniLines(const std::string& text) {
-    std::vector<IniLine> out;
-    std::istringstream in(text);
-    std::string l, section;
-    for (int n = 1; std::getline(in, l); ++n) {
-        const auto b = l.find_first_not_of(" \t");
-        if (b == std::string::npos || l[b] == '#' || l[b] == ';') continue;
-        if (l[b] == '[') {
-            section = l.substr(b + 1, l.find(']', b) == std::string::npos ? std::string::npos : l.find(']', b) - b - 1);
-            continue;
-        }
-        const auto eq = l.find('=');
-        if (eq == std::string::npos) continue;
-        auto trim = [](std::string s) {
-            s.erase(0, s.find_first_not_of(" \t"));
-            s.erase(s.find_last_not_of(" \t\r") + 1);
-            return s;
-        };
-        out.push_back({section, trim(l.substr(b, eq - b)), trim(l.substr(eq + 1)), n});
-    }
-    return out;
 }
 
 // Whether a networkd [Match] Name= list (shell globs, "!" negates all) matches "lo". A

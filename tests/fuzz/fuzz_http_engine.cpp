@@ -30,8 +30,8 @@ struct World {
         auto snap = std::make_shared<api::Snapshot>();
         snap->ready = true;
         snap->setVips({{.vip = "198.51.100.1", .bound = true},
-                       {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .reasons = {"2001:db8::1/128 is not bound on lo"}}});
-        snap->status = {{"version", "fuzz"}};
+                       {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
+        snap->version = "fuzz";
         store.publish(std::move(snap));
         store.beat();
         if (!api.startWithoutListener()) __builtin_trap();

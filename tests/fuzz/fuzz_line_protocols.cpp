@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (cmd && cmd->vips.size() > api::ControlServer::kMaxVips) __builtin_trap();
         // the agent-check responder, the line as agent-send's request
         api::Snapshot s;
-        s.setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "2001:db8::1", .bound = false, .reasons = {"not bound"}}});
+        s.setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "2001:db8::1", .bound = false, .findings = {{.message = "not bound"}}}});
         const std::string r = api::agentCheckReplyFor(s, line);
         if (r.empty() || r.back() != '\n' || r.find('\n') != r.size() - 1) __builtin_trap();
         if (r != "up ready\n" && r != "down\n" && r.rfind("down #", 0) != 0) __builtin_trap();

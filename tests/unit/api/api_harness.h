@@ -49,8 +49,8 @@ struct Harness {
         s.ready = false;
         s.reasons = {"198.51.100.2/32 is not bound on lo"};
         s.setVips({{.vip = "198.51.100.1", .bound = true},
-                   {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .reasons = {"2001:db8::1/128 is not bound on lo"}}});
-        s.status = {{"version", "t"}};
+                   {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
+        s.version = "t";
         store.publish(std::move(sp));
         store.beat();
         port = api.start().value();

@@ -25,7 +25,7 @@ TEST_SUITE("agent_check") {
         auto sp = std::make_shared<Snapshot>();
         sp->ready = true;
         sp->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "198.51.100.2", .bound = true},
-                     {.vip = "2001:db8::1", .bound = false, .reasons = {"2001:db8::1/128 is not bound on lo"}}});
+                     {.vip = "2001:db8::1", .bound = false, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
         sp->drainedVips = std::make_shared<const std::set<std::string>>(std::set<std::string>{"198.51.100.2"});
         store.publish(sp);
         // A long wait here, so that "answered before it" proves no waiting on the silent one

@@ -44,7 +44,7 @@ TEST_SUITE("http_api") {
 
     TEST_CASE("a request target holding a NUL byte is refused (400), not cut short") {
         Harness h;
-        for (const std::string target : {std::string("/ready\0x", 8), std::string("/ready/198.51.100.1\0", 20),
+        for (const std::string& target : {std::string("/ready\0x", 8), std::string("/ready/198.51.100.1\0", 20),
                                           std::string("/\0/ready", 8), std::string("/ready\0HTTP/1.1 x", 17)}) {
             const std::string reply = h.raw("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n");
             CHECK_MESSAGE(reply.rfind("HTTP/1.1 400", 0) == 0, reply);

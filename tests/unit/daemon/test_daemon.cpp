@@ -2,6 +2,7 @@
 
 #include "agent/daemon/daemon.h"
 #include "api/agent_check.h"
+#include "api/readiness.h"
 #include "api/metrics.h"
 #include "fake_world.h"
 #include "fixtures.h"
@@ -41,7 +42,7 @@ struct FakeDaemon {
         for (auto* v : vips) cfg.vips.push_back(ip(v));
         cfg.drainSeconds = 0;
         const std::string stateDir = (dir.path / "state").string();
-        d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}}, cfg,
+        d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}, .configDir = std::nullopt}, cfg,
                                      Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(dir.path / "proc")),
                                      std::move(fakeEvents));
     }
@@ -109,9 +110,9 @@ TEST_SUITE("daemon") {
         f.nl->addAddress(2, ip("198.51.100.2"), 24);
         REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->ready; }));
         const auto s = f.d->snapshot();
-        CHECK(s->readyFor(*s->find("198.51.100.1")));
-        CHECK_FALSE(s->readyFor(*s->find("198.51.100.2")));
-        CHECK(s->reasonsFor(*s->find("198.51.100.2"))[0].find("also an address of eth0") != std::string::npos);
+        CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
+        CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
+        CHECK(api::vipReasons(*s, *s->find("198.51.100.2"))[0].find("also an address of eth0") != std::string::npos);
     }
 
     TEST_CASE("per-VIP drain: that VIP reports draining, the others and the aggregate stay ready, it stays bound") {
@@ -121,9 +122,9 @@ TEST_SUITE("daemon") {
         REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.2"); }));
         auto s = f.d->snapshot();
         CHECK(s->ready);  // one VIP drained on its own does not hold the server back
-        CHECK(s->readyFor(*s->find("198.51.100.1")));
-        CHECK_FALSE(s->readyFor(*s->find("198.51.100.2")));
-        CHECK(s->reasonsFor(*s->find("198.51.100.2")) == std::vector<std::string>{"draining"});
+        CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
+        CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
+        CHECK(api::vipReasons(*s, *s->find("198.51.100.2")) == std::vector<std::string>{"draining"});
         CHECK(api::agentCheckReplyFor(*s, "198.51.100.2\n") == "up drain\n");
         CHECK(api::agentCheckReplyFor(*s, "198.51.100.1\r\n") == "up ready\n");
         CHECK(api::agentCheckReply(*s) == "up ready\n");
@@ -136,7 +137,7 @@ TEST_SUITE("daemon") {
         CHECK(status.find(R"("draining":true)", first + 1) == std::string::npos);
         CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_vip_draining{vip=\"198.51.100.2\"} 1\n") != std::string::npos);
         CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_vip_draining{vip=\"198.51.100.1\"} 0\n") != std::string::npos);
-        CHECK(statusLine(*s) == "ready: 2 VIP(s) in place; 1 VIP(s) drained");
+        CHECK(api::statusLine(*s) == "ready: 2 VIP(s) in place; 1 VIP(s) drained");
 
         // Every VIP drained: the aggregate says so, and agent-check without a VIP drains.
         f.d->requestVipDrain({"198.51.100.1"}, true);
@@ -157,7 +158,7 @@ TEST_SUITE("daemon") {
         f.d->requestVipDrain({"198.51.100.1"}, true);
         f.d->requestDrain(true);
         REQUIRE(f.stepUntil([&] { return f.d->snapshot()->draining && f.drained("198.51.100.1"); }));
-        CHECK(f.d->snapshot()->reasonsFor(*f.d->snapshot()->find("198.51.100.1")) == std::vector<std::string>{"draining"});
+        CHECK(api::vipReasons(*f.d->snapshot(), *f.d->snapshot()->find("198.51.100.1")) == std::vector<std::string>{"draining"});
         f.d->requestDrain(false);
         REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->draining; }));
         CHECK(f.drained("198.51.100.1"));

@@ -68,7 +68,7 @@ TEST_SUITE("transitions") {
         CHECK(r.take() == std::vector<std::string>{"readiness: VIP 198.51.100.2 not ready: draining",
                                                    "readiness: server not ready: something"});
         // A VIP's own finding, on a touched entry; the service falls.
-        auto s4 = snapshot(false, {{.vip = "198.51.100.1", .reasons = {"198.51.100.1/32 is not bound on lo"}}, {.vip = "198.51.100.2"}},
+        auto s4 = snapshot(false, {{.vip = "198.51.100.1", .findings = {{.message = "198.51.100.1/32 is not bound on lo"}}}, {.vip = "198.51.100.2"}},
                            {"198.51.100.2"}, {up});
         const std::set<std::size_t> first{0};
         r.log.observe(*s4, {service(false, 0, 3, "timeout")}, &first);
@@ -79,7 +79,7 @@ TEST_SUITE("transitions") {
     TEST_CASE("bounded: a few VIP lines, then a count") {
         Recorder r;
         std::vector<api::VipReadiness> vips;
-        for (int i = 1; i <= 20; ++i) vips.push_back({.vip = "198.51.100." + std::to_string(i), .reasons = {"x"}});
+        for (int i = 1; i <= 20; ++i) vips.push_back({.vip = "198.51.100." + std::to_string(i), .findings = {{.message = "x"}}});
         r.log.observe(*snapshot(false, vips), {}, nullptr);
         const auto lines = r.take();
         REQUIRE(lines.size() == TransitionLog::kVipLines + 2);

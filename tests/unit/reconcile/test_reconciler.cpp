@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/daemon/readiness.h"
+#include "api/readiness.h"
 #include "agent/reconcile/reconciler.h"
 #include "fake_world.h"
 #include "fixtures.h"
@@ -122,8 +123,8 @@ TEST_SUITE("reconciler") {
         board.rebuild(cfg, x.r);
         const auto s = board.snapshot(cfg, x.r, {}, st, "t");
         REQUIRE(s->find("198.51.100.1"));
-        CHECK(s->readyFor(*s->find("198.51.100.1")));
-        CHECK_FALSE(s->readyFor(*s->find("198.51.100.2")));
+        CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
+        CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
         CHECK_FALSE(s->ready);  // the aggregate needs every VIP
         CHECK(s->reasons.size() == 1);
 

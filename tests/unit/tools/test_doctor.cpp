@@ -148,3 +148,30 @@ TEST_SUITE("doctor") {
         CHECK(nm[0].what.find("/etc/netplan/01-lo.yaml:4 has netplan configure lo") == 0);
     }
 }
+
+TEST_SUITE("doctor") {
+    TEST_CASE("VIP checks come from the planner's findings, and the wider prefix on lo from doctor") {
+        DoctorInput in;
+        in.config.vips = {ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"), ip("198.51.100.4")};
+        in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
+        in.kernel.addresses = {{.ifindex = 1, .address = ip("198.51.100.1"), .prefixlen = 32},
+                               {.ifindex = 1, .address = ip("198.51.100.3"), .prefixlen = 24},
+                               {.ifindex = 2, .address = ip("198.51.100.4"), .prefixlen = 24}};
+        std::vector<DoctorCheck> vip;
+        for (const auto& c : diagnose(in))
+            if (c.check.rfind("vip-on-", 0) == 0) vip.push_back(c);
+        using V = DoctorCheck::Verdict;
+        REQUIRE(vip.size() == 5);
+        CHECK(vip[0].verdict == V::Ok);
+        CHECK(vip[0].what == "198.51.100.1/32 is bound on lo");
+        CHECK(vip[1].verdict == V::Fail);
+        CHECK(vip[1].what == "198.51.100.2/32 is not bound on lo: this server drops the traffic the director sends");
+        CHECK(vip[2].what == "198.51.100.3 is bound on lo as /24: lo then claims the whole subnet");
+        CHECK(vip[2].fix == "ip addr del 198.51.100.3/24 dev lo; lvs-rs-agent start");
+        CHECK(vip[3].check == "vip-on-lo");
+        CHECK(vip[3].verdict == V::Fail);
+        CHECK(vip[4].check == "vip-on-real-interface");
+        CHECK(vip[4].what.find("198.51.100.4 is also an address of eth0") == 0);
+        CHECK(vip[4].fix == "ip addr del 198.51.100.4 dev eth0 (the VIP belongs on lo only)");
+    }
+}

@@ -1,0 +1,23 @@
+#pragma once
+// What a reload may change: the one place that says which settings a newly read
+// configuration changes in the running agent, and which wait for a restart.
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+
+namespace agent {
+
+struct ReloadPlan {
+    Config applied;          // the new configuration, with what a reload cannot change kept as running
+    std::string notApplied;  // empty: all of it applies; else what changed that waits for a restart
+    bool servicesChanged = false;  // the service checks start afresh
+    bool intervalChanged = false;  // check_interval_ms: the timer is re-armed
+};
+
+ReloadPlan planReload(const Config& running, Config next);
+
+// The same checks, with the same settings (a reload keeps their rise/fall counts).
+bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b);
+
+}  // namespace agent

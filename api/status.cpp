@@ -1,0 +1,133 @@
+// The /status document, rendered from the snapshot's typed fields once per snapshot.
+#include <nlohmann/json.hpp>
+
+#include "api/snapshot.h"
+
+namespace api {
+
+using nlohmann::json;
+
+json VipReadiness::stateJson(bool draining) const {
+    const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
+    json problems = json::array(), typed = json::array();
+    for (const auto& f : findings) {
+        problems.push_back(f.message);
+        typed.push_back(agent::toJson(f));
+    }
+    return {{"vip", vip},
+            {"ok", findings.empty()},
+            {"draining", draining},
+            {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
+            {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
+            {"problems", std::move(problems)},
+            {"findings", std::move(typed)}};
+}
+
+const std::string& ConfigSummary::json() const {
+    std::call_once(once_, [this] {
+        nlohmann::json byFile = nlohmann::json::object();
+        for (const auto& [file, list] : vipsByFile) byFile[file] = list;
+        json_ = nlohmann::json{{"source", source},
+                               {"drop_ins", dropIns},
+                               {"vips_by_file", std::move(byFile)},
+                               {"vips", vips},
+                               {"arp", {{"ignore", arpIgnore}, {"announce", arpAnnounce}, {"interfaces", arpInterfaces}}},
+                               {"host_routes", hostRoutes},
+                               {"check_interval_ms", checkIntervalMs},
+                               {"resync_interval_seconds", resyncSeconds},
+                               {"drain_seconds", drainSeconds},
+                               {"keep_on_exit", keepOnExit}}
+                    .dump();
+    });
+    return json_;
+}
+
+namespace {
+
+json optionalInt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
+
+// Everything but the two large parts: "state"."vips" and "config".
+json documentOf(const Snapshot& s) {
+    json findings = json::array();
+    for (const auto& f : s.commonFindings) findings.push_back(agent::toJson(f));
+    json sysctls = json::array();
+    for (const auto& k : s.sysctls)
+        sysctls.push_back({{"key", k.key},
+                           {"expected", k.expected},
+                           {"kernel", optionalInt(k.kernel)},
+                           {"original", optionalInt(k.original)},
+                           {"ok", k.kernel && *k.kernel == k.expected}});
+    json services = json::array();
+    for (const auto& sv : s.services)
+        services.push_back({{"name", sv.name},
+                            {"up", sv.up},
+                            {"consecutive_successes", sv.successes},
+                            {"consecutive_failures", sv.failures},
+                            {"checks", sv.checks},
+                            {"last_error", sv.lastError},
+                            {"rise", sv.rise},
+                            {"fall", sv.fall},
+                            {"interval_ms", sv.intervalMs}});
+    json drift = json::array();
+    for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
+    return json{
+        {"version", s.version},
+        {"ready", s.ready},
+        {"reasons", s.reasons},
+        {"draining", s.draining},
+        {"draining_vips", s.drainedVips ? json(*s.drainedVips) : json::array()},
+        {"state",
+         {{"in_place", s.inPlace},
+          {"unknown", s.unknown},
+          {"lo_up", s.loUp},
+          {"vips_not_in_place", s.vipsNotInPlace},
+          {"findings", std::move(findings)},
+          {"sysctls", std::move(sysctls)},
+          {"unmanaged", s.unmanaged}}},
+        {"services", std::move(services)},
+        {"repairs", s.repairs},
+        {"drift_events_total", s.driftEvents},
+        {"recent_drift", std::move(drift)},
+        {"fighting", {{"active", s.fighting}, {"with", s.fightingWith}, {"items", s.fightingItems}, {"backoff_ms", s.fightingBackoffMs}}},
+        {"reconcile",
+         {{"passes", s.reconcileCount},
+          {"full_dumps", s.fullDumps},
+          {"changes_seen", s.changesSeen},
+          {"changes_ignored", s.changesIgnored},
+          {"overruns", s.overruns},
+          {"dirty_items", s.dirtyItems}}},
+        {"last_reconcile_seconds", s.lastReconcileSeconds},
+        {"reload", {{"count", s.reloads}, {"ok", s.lastReloadOk}, {"last", s.lastReload}}},
+    };
+}
+
+}  // namespace
+
+const std::string& Snapshot::statusBody() const {
+    std::call_once(statusOnce_, [this] {
+        // The large parts go in as text where a placeholder string was dumped. A control
+        // character is escaped by the dump (\u0001) and any backslash of other text is
+        // doubled, so a placeholder cannot match anything else.
+        auto splice = [](std::string& text, const std::string& name, const std::string& with) {
+            const std::string placeholder = "\"\\u0001" + name + "\"";
+            if (const auto at = text.find(placeholder); at != std::string::npos) text.replace(at, placeholder.size(), with);
+        };
+        json doc = documentOf(*this);
+        doc["state"]["vips"] = "\u0001vips";
+        if (config) doc["config"] = "\u0001config";
+        std::string text = doc.dump();
+        std::string list = "[";
+        bool first = true;
+        vips.forEach([&](const VipReadiness& v) {
+            list += (first ? "" : ",") + v.stateJson(draining || vipDrained(v.vip)).dump();
+            first = false;
+        });
+        list += "]";
+        splice(text, "vips", list);
+        if (config) splice(text, "config", config->json());
+        statusBody_ = std::move(text);
+    });
+    return statusBody_;
+}
+
+}  // namespace api

@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include "agent/config/config_reload.h"
+#include "fixtures.h"
+
+using namespace agent;
+using fixtures::ip;
+
+namespace {
+
+Config base() {
+    Config c;
+    c.vips = {ip("198.51.100.1")};
+    c.api = {.enabled = true, .host = "127.0.0.1", .port = 9100, .tokenFile = "", .token = "a", .agentCheckPort = 0,
+             .agentCheckWeight = -1, .agentCheckWaitMs = 200};
+    c.checkIntervalMs = 1000;
+    c.services = {ServiceCheck{.vip = ip("198.51.100.1"), .port = 80}};
+    return c;
+}
+
+}  // namespace
+
+TEST_SUITE("config_reload") {
+    TEST_CASE("everything but the listening sockets applies") {
+        Config next = base();
+        next.vips.push_back(ip("198.51.100.2"));
+        next.api.token = "b";
+        next.api.agentCheckWeight = 50;
+        const auto p = planReload(base(), next);
+        CHECK(p.notApplied.empty());
+        CHECK(p.applied.vips.size() == 2);
+        CHECK(p.applied.api.token == "b");
+        CHECK(p.applied.api.agentCheckWeight == 50);
+        CHECK_FALSE(p.servicesChanged);
+        CHECK_FALSE(p.intervalChanged);
+    }
+
+    TEST_CASE("a change of api.listen or the agent-check port waits for a restart, the rest applies") {
+        for (int field = 0; field < 5; ++field) {
+            CAPTURE(field);
+            Config next = base();
+            next.drainSeconds = 9;
+            if (field == 0) next.api.host = "::1";
+            if (field == 1) next.api.port = 9200;
+            if (field == 2) next.api.agentCheckPort = 9300;
+            if (field == 3) next.api.agentCheckWaitMs = 500;
+            if (field == 4) next.api.enabled = false;
+            const auto p = planReload(base(), next);
+            CHECK(p.notApplied == "api.listen, api.agent_check_port and api.agent_check_wait_ms changed: they apply when the agent restarts");
+            CHECK(p.applied.api.host == "127.0.0.1");
+            CHECK(p.applied.api.port == 9100);
+            CHECK(p.applied.api.agentCheckPort == 0);
+            CHECK(p.applied.api.agentCheckWaitMs == 200);
+            CHECK(p.applied.api.enabled);
+            CHECK(p.applied.drainSeconds == 9);
+        }
+    }
+
+    TEST_CASE("service checks and the interval: changed only when they differ") {
+        Config next = base();
+        next.services[0].rise = 5;
+        next.checkIntervalMs = 500;
+        const auto p = planReload(base(), next);
+        CHECK(p.servicesChanged);
+        CHECK(p.intervalChanged);
+        CHECK(sameServices(base().services, base().services));
+        CHECK_FALSE(sameServices(base().services, {}));
+    }
+}
