@@ -6,6 +6,7 @@ PACKAGES=(
   build-essential cmake pkg-config                  # toolchain
   libnl-3-dev libnl-route-3-dev                      # rtnetlink
   nlohmann-json3-dev libmicrohttpd-dev doctest-dev  # JSON, HTTP, tests
+  libsystemd-dev                                     # sd-bus (restart or stop?), sd-daemon (fd store)
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
   haproxy keepalived                                 # director-side: a real poller, config checks
   rpm                                                # rpmbuild, for the .rpm package test

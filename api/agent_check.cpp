@@ -44,9 +44,9 @@ AgentCheckResponder::AgentCheckResponder(const SnapshotStore& store, std::chrono
 
 AgentCheckResponder::~AgentCheckResponder() { stop(); }
 
-std::expected<int, std::string> AgentCheckResponder::start(const std::string& host, int port) {
+std::expected<int, std::string> AgentCheckResponder::start(const std::string& host, int port, agent::UniqueFd listening) {
     std::string why;
-    agent::UniqueFd fd = listenTcp(host, port, why);
+    agent::UniqueFd fd = listening ? std::move(listening) : listenTcp(host, port, why);
     if (!fd) return std::unexpected("agent-check: " + why);
     const int bound = boundPort(fd.get());
     if (auto a = server_.adopt(std::move(fd)); !a) return std::unexpected("agent-check: " + a.error());

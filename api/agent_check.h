@@ -36,7 +36,9 @@ public:
     AgentCheckResponder(const AgentCheckResponder&) = delete;
     AgentCheckResponder& operator=(const AgentCheckResponder&) = delete;
 
-    std::expected<int, std::string> start(const std::string& host, int port);  // returns the bound port
+    // Binds host:port (or takes `listening`, already listening) and serves; returns the bound port.
+    std::expected<int, std::string> start(const std::string& host, int port, agent::UniqueFd listening = {});
+    int listenFd() const { return server_.listenFd(); }
     void stop();
 
 private:

@@ -60,6 +60,11 @@ public:
 
     std::expected<void, std::string> start(int listenFd);  // -1: connections handed in only
     void stop();
+    // Accepts no more: the listening socket leaves this loop's epoll (its backlog waits
+    // for whoever listens next).
+    void stopAccepting() {
+        if (listenFd_ >= 0 && epoll_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listenFd_, nullptr);
+    }
     void add(agent::UniqueFd fd);
 
 private:
@@ -459,9 +464,9 @@ HttpApi::~HttpApi() { stop(); }
 
 void HttpApi::setToken(const std::string& token) { routes_.setToken(token); }
 
-std::expected<int, std::string> HttpApi::start() {
+std::expected<int, std::string> HttpApi::start(agent::UniqueFd listening) {
     std::string why;
-    listen_ = listenTcp(options_.host, options_.port, why, options_.limits.backlog);
+    listen_ = listening ? std::move(listening) : listenTcp(options_.host, options_.port, why, options_.limits.backlog);
     if (!listen_) return std::unexpected(why);
     ::fcntl(listen_.get(), F_SETFL, ::fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);  // a client gone before accept
     for (auto& e : engines_)
@@ -470,6 +475,18 @@ std::expected<int, std::string> HttpApi::start() {
             return std::unexpected(r.error());
         }
     return boundPort(listen_.get());
+}
+
+void HttpApi::quiesce(std::chrono::milliseconds within) {
+    for (auto& e : engines_) e->stopAccepting();
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+        {
+            std::lock_guard lock(admission_->mu);
+            if (admission_->counters.open == 0) return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling for a condition, bounded by `within`
+    }
 }
 
 std::expected<void, std::string> HttpApi::startWithoutListener() { return engines_.front()->start(-1); }

@@ -40,13 +40,19 @@ public:
     HttpApi(const HttpApi&) = delete;
     HttpApi& operator=(const HttpApi&) = delete;
 
-    // Binds and starts serving on a thread of its own; returns the bound port.
-    std::expected<int, std::string> start();
+    // Binds (or takes `listening`, a socket already listening: one systemd kept across a
+    // restart) and starts serving on threads of their own; returns the bound port.
+    std::expected<int, std::string> start(agent::UniqueFd listening = {});
+    int listenFd() const { return listen_.get(); }
     // Serves connections handed in by addConnection() only (fuzzing, tests): no socket.
     std::expected<void, std::string> startWithoutListener();
     // Hands over a connected socket (the engine owns and closes it).
     void addConnection(agent::UniqueFd fd);
     void stop();
+    // Before a hand-over: accepts no more connections (they wait in the backlog of the
+    // listening socket, kept by systemd for the next process) and waits, at most `within`,
+    // until the open ones have been answered and closed.
+    void quiesce(std::chrono::milliseconds within);
     void setToken(const std::string& token);
     HttpCounters counters() const;
 

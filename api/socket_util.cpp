@@ -13,26 +13,36 @@
 
 namespace api {
 
-agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog) {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    int family = AF_INET;
+namespace {
+
+// host:port as a socket address; 0 length when host is no IP address.
+socklen_t addressOf(const std::string& host, int port, sockaddr_storage& ss) {
+    ss = {};
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
     auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
     if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons(static_cast<uint16_t>(port));
-        len = sizeof *sin;
-    } else if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
-        family = AF_INET6;
+        return sizeof *sin;
+    }
+    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(static_cast<uint16_t>(port));
-        len = sizeof *sin6;
-    } else {
+        return sizeof *sin6;
+    }
+    return 0;
+}
+
+}  // namespace
+
+agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog) {
+    sockaddr_storage ss{};
+    const socklen_t len = addressOf(host, port, ss);
+    if (len == 0) {
         why = host + " is not an IP address";
         return {};
     }
-    agent::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    agent::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) {
         why = std::string("socket: ") + std::strerror(errno);
         return {};
@@ -44,6 +54,26 @@ agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, i
         return {};
     }
     return fd;
+}
+
+bool listensOn(int fd, const std::string& host, int port) {
+    int accepting = 0, type = 0;
+    socklen_t optlen = sizeof accepting;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &optlen) != 0 || !accepting) return false;
+    optlen = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) != 0 || type != SOCK_STREAM) return false;
+    sockaddr_storage want{}, have{};
+    const socklen_t len = addressOf(host, port, want);
+    socklen_t haveLen = sizeof have;
+    if (len == 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&have), &haveLen) != 0 || have.ss_family != want.ss_family) return false;
+    if (want.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&want);
+        const auto* b = reinterpret_cast<const sockaddr_in*>(&have);
+        return a->sin_addr.s_addr == b->sin_addr.s_addr && (port == 0 || a->sin_port == b->sin_port);
+    }
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&want);
+    const auto* b = reinterpret_cast<const sockaddr_in6*>(&have);
+    return std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0 && (port == 0 || a->sin6_port == b->sin6_port);
 }
 
 int boundPort(int fd) {

@@ -12,6 +12,9 @@ namespace api {
 
 // A listening TCP socket on host:port (port 0: any); none, with why set, on failure.
 agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog = 64);
+// Whether fd is a listening TCP socket bound to host:port (port 0: any port): one passed
+// back by systemd's descriptor store is used only when it is what the configuration asks for.
+bool listensOn(int fd, const std::string& host, int port);
 int boundPort(int fd);
 void writeAll(int fd, const std::string& text);
 // A server thread's poll set: its stop pipe, then its listening socket (clients follow).

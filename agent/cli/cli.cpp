@@ -114,6 +114,18 @@ const std::map<std::string, CommandSpec>& commands() {
          "Exit: 0 reloaded, 1 no daemon reachable, 2 rejected (the reasons on stderr).\n",
           .synopsis = " [--state-dir DIR]",
           .run = runReload}},
+        {"exit-hook",
+         {.flags = {},
+          .help =
+         "The unit's ExecStop= (run as root, before systemd's SIGTERM): asks systemd over\n"
+         "D-Bus for the job pending for the unit. A restart (systemctl restart, a package\n"
+         "upgrade) leaves the hand-over marker STATE_DIR/restart-requested, so the daemon\n"
+         "hands over to the next process instead of draining and undoing; a stop removes\n"
+         "any marker. The daemon, running as a dynamic user, cannot ask dbus-daemon itself.\n"
+         "Changes nothing else; when it cannot tell, it leaves no marker (a stop).\n"
+         "Exit: 0 (always, so a stop is never held up), 2 bad usage.\n",
+          .synopsis = " [--state-dir DIR]",
+          .run = runExitHook}},
         {"doctor",
          {.flags = {"--json", "--sysroot"},
           .help =
@@ -393,17 +405,19 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
+    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, reload, exit-hook, doctor, import, director-config)");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
     if (o.command == "import" && (o.config || o.configDir || !o.vips.empty() || stateDirGiven))
         return std::unexpected("import reads an old setup's files (import [FILE ...]); -c/--config, --vip and --state-dir mean nothing to it");
-    const bool client = o.command == "drain" || o.command == "undrain" || o.command == "reload";
+    const bool client = o.command == "drain" || o.command == "undrain" || o.command == "reload" || o.command == "exit-hook";
     if (client && (o.config || o.configDir))
         return std::unexpected(o.command + " asks the running daemon, which has its configuration; -c/--config and --config-dir mean nothing to it");
     if (o.command == "reload" && !o.vips.empty())
         return std::unexpected("reload reads the daemon's configuration file again; --vip means nothing to it");
+    if (o.command == "exit-hook" && !o.vips.empty())
+        return std::unexpected("exit-hook asks systemd about the whole unit; --vip means nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
         return std::unexpected("director-config needs --format keepalived or --format haproxy");
     return o;

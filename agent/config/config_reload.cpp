@@ -13,18 +13,11 @@ bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceC
 
 ReloadPlan planReload(const Config& running, Config next) {
     ReloadPlan p;
-    // The listening sockets: bound once, at start.
+    // The listening sockets: bound anew by the daemon.
     const ApiSettings& a = running.api;
-    ApiSettings& b = next.api;
-    if (a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.agentCheckPort != b.agentCheckPort ||
-        a.agentCheckWaitMs != b.agentCheckWaitMs) {
-        p.notApplied = "api.listen, api.agent_check_port and api.agent_check_wait_ms changed: they apply when the agent restarts";
-        b.enabled = a.enabled;
-        b.host = a.host;
-        b.port = a.port;
-        b.agentCheckPort = a.agentCheckPort;
-        b.agentCheckWaitMs = a.agentCheckWaitMs;
-    }
+    const ApiSettings& b = next.api;
+    p.apiChanged = a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.agentCheckPort != b.agentCheckPort ||
+                   a.agentCheckWaitMs != b.agentCheckWaitMs;
     p.servicesChanged = !sameServices(next.services, running.services);
     p.intervalChanged = next.checkIntervalMs != running.checkIntervalMs;
     p.applied = std::move(next);

@@ -1,6 +1,7 @@
 #pragma once
 // What a reload may change: the one place that says which settings a newly read
-// configuration changes in the running agent, and which wait for a restart.
+// configuration changes in the running agent, and how (every setting applies on reload;
+// the API's sockets are bound anew when api.listen or the agent-check settings change).
 #include <string>
 #include <vector>
 
@@ -10,7 +11,8 @@ namespace agent {
 
 struct ReloadPlan {
     Config applied;          // the new configuration, with what a reload cannot change kept as running
-    std::string notApplied;  // empty: all of it applies; else what changed that waits for a restart
+    std::string notApplied;  // empty: all of it applies; else what could not be applied
+    bool apiChanged = false;  // api.listen, the agent-check port or wait: the API's sockets are bound anew
     bool servicesChanged = false;  // the service checks start afresh
     bool intervalChanged = false;  // check_interval_ms: the timer is re-armed
 };

@@ -12,6 +12,9 @@
 
 #include "agent/base/log.h"
 #include "agent/config/config_reload.h"
+#include "agent/daemon/exit_decision.h"
+#include "agent/daemon/systemd_job.h"
+#include "api/socket_util.h"
 #include "agent/reconcile/report.h"
 #include "api/readiness.h"
 #include "agent/version.h"
@@ -139,48 +142,120 @@ bool Daemon::setUp() {
     return true;
 }
 
+namespace {
+
+// The descriptor systemd kept under name when it is what host:port asks for; one that is
+// not (api.listen changed across the restart) is closed and dropped from the store.
+UniqueFd inheritedListener(std::multimap<std::string, UniqueFd>& fds, const std::string& name, const std::string& host, int port,
+                           SystemdNotifier& notifier) {
+    UniqueFd out;
+    for (auto [b, e] = fds.equal_range(name); b != e; ++b)
+        if (!out && api::listensOn(b->second.get(), host, port)) out = std::move(b->second);
+    const bool stale = fds.count(name) > 0 && !out;
+    fds.erase(name);
+    if (stale) {
+        notifier.removeStoredFd(name);
+        logInfo("the " + name + " socket kept across the restart listens elsewhere than " + host + ":" + std::to_string(port) + "; binding anew");
+    }
+    return out;
+}
+
+}  // namespace
+
+// The HTTP API and the agent-check responder of `api`, on sockets systemd kept when they
+// match (a restart), else bound anew and put in the store. Nothing is swapped in on failure.
+std::expected<Daemon::ApiServers, std::string> Daemon::bindApi(const ApiSettings& api) {
+    ApiServers out;
+    if (!api.enabled) return out;
+    out.http = std::make_unique<api::HttpApi>(store_, *this,
+                                              api::HttpApiOptions{.host = api.host,
+                                                                  .port = api.port,
+                                                                  .token = api.token,
+                                                                  .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs),
+                                                                  .limits = {},
+                                                                  .warn = [](const std::string& line) { logWarning(line); }});
+    UniqueFd kept = inheritedListener(inherited_, "http", api.host, api.port, notifier_);
+    const bool adopted = static_cast<bool>(kept);
+    auto port = out.http->start(std::move(kept));
+    if (!port) return std::unexpected("api.listen: " + port.error());
+    out.lines.push_back("HTTP API listening on " + api.host + ":" + std::to_string(*port) + (adopted ? " (the socket kept across the restart)" : ""));
+    out.httpFresh = !adopted;
+    if (api.agentCheckPort > 0) {
+        out.agentCheck = std::make_unique<api::AgentCheckResponder>(store_, std::chrono::milliseconds(api.agentCheckWaitMs));
+        UniqueFd keptCheck = inheritedListener(inherited_, "agent-check", api.host, api.agentCheckPort, notifier_);
+        const bool adoptedCheck = static_cast<bool>(keptCheck);
+        auto ac = out.agentCheck->start(api.host, api.agentCheckPort, std::move(keptCheck));
+        if (!ac) return std::unexpected("api.agent_check_port: " + ac.error());
+        out.lines.push_back("HAProxy agent-check responder on " + api.host + ":" + std::to_string(*ac) +
+                            (adoptedCheck ? " (the socket kept across the restart)" : ""));
+        out.agentCheckFresh = !adoptedCheck;
+    }
+    return out;
+}
+
+// The servers in force become `next`'s; the store holds exactly their sockets.
+void Daemon::swapApi(ApiServers next) {
+    if (http_ && (!next.http || next.httpFresh)) notifier_.removeStoredFd("http");
+    if (agentCheck_ && (!next.agentCheck || next.agentCheckFresh)) notifier_.removeStoredFd("agent-check");
+    http_ = std::move(next.http);
+    agentCheck_ = std::move(next.agentCheck);
+    if (http_ && next.httpFresh) notifier_.storeFd("http", http_->listenFd());
+    if (agentCheck_ && next.agentCheckFresh) notifier_.storeFd("agent-check", agentCheck_->listenFd());
+    for (const auto& l : next.lines) logInfo(l);
+}
+
 bool Daemon::startServers() {
     store_.beat();
     publish();
-    if (cfg_.api.enabled) {
-        http_ = std::make_unique<api::HttpApi>(
-            store_, *this,
-            api::HttpApiOptions{.host = cfg_.api.host,
-                                .port = cfg_.api.port,
-                                .token = cfg_.api.token,
-                                .healthyWithinMs = std::max(5000, 3 * cfg_.checkIntervalMs),
-                                .limits = {},
-                                .warn = [](const std::string& line) { logWarning(line); }});
-        auto port = http_->start();
-        if (!port) {
-            logError("api.listen: " + port.error());
-            return false;
-        }
-        logInfo("HTTP API listening on " + cfg_.api.host + ":" + std::to_string(*port));
-        if (cfg_.api.agentCheckPort > 0) {
-            agentCheck_ = std::make_unique<api::AgentCheckResponder>(store_, std::chrono::milliseconds(cfg_.api.agentCheckWaitMs));
-            auto ac = agentCheck_->start(cfg_.api.host, cfg_.api.agentCheckPort);
-            if (!ac) {
-                logError("api.agent_check_port: " + ac.error());
-                return false;
-            }
-            logInfo("HAProxy agent-check responder on " + cfg_.api.host + ":" + std::to_string(*ac));
-        }
+    auto servers = bindApi(cfg_.api);
+    if (!servers) {
+        logError(servers.error());
+        return false;
     }
+    swapApi(std::move(*servers));
+    // What the store holds that this configuration does not use (the API turned off, the
+    // agent-check port removed) goes.
+    for (const auto& [name, fd] : inherited_) notifier_.removeStoredFd(name);
+    inherited_.clear();
     control_ = std::make_unique<api::ControlServer>(*this, store_);
     if (auto c = control_->start(std::filesystem::path(options_.stateDir) / "control.sock"); !c) {
         logError(c.error());
         return false;
     }
-    checker_ = std::make_unique<ServiceChecker>(cfg_.services, [this] { wake(); });
+    checker_ = std::make_unique<ServiceChecker>(cfg_.services, [this] { wake(); }, servicesWereUp_);
+    servicesWereUp_.clear();
     return true;
+}
+
+void Daemon::adopt(const Handover& h) {
+    state_.draining = h.draining;
+    std::vector<std::pair<std::string, bool>> drains;
+    for (const auto& v : h.drainedVips) drains.emplace_back(v, true);
+    state_.drained.apply(drains, reconciler_->desired().wanted);
+    servicesWereUp_ = h.servicesUp;
+    std::size_t up = 0;
+    for (const auto& [name, u] : h.servicesUp) up += u ? 1 : 0;
+    logInfo("taking over from the previous process: " + std::to_string(up) + " service check(s) up" +
+            (h.draining ? ", the whole server drained" : "") +
+            (state_.drained.empty() ? "" : ", " + std::to_string(state_.drained.size()) + " VIP(s) drained"));
 }
 
 Daemon::Exit Daemon::start() {
     if (!setUp()) return Exit::Failed;
-    // The board is empty until the first pass; the servers answer "starting" meanwhile.
+    inherited_ = takeInheritedFds();
+    // A restart marker found now was meant for a restart that has happened (or never came):
+    // it must not turn a later stop into a hand-over.
+    (void)takeRestartMarker(options_.stateDir, nowUnix());
+    std::string warning;
+    if (auto h = takeHandover(options_.stateDir, nowUnix(), warning)) adopt(*h);
+    if (!warning.empty()) logWarning(warning);
+    // After a restart under systemd the API's sockets were kept open: the directors' polls
+    // wait in their backlog and are answered once the first pass has confirmed the state,
+    // never with "starting". Otherwise the servers answer "starting" meanwhile.
+    const bool restarted = inherited_.contains("http") || inherited_.contains("agent-check");
+    // The board is empty until the first pass.
     board_.rebuild(Config{}, *reconciler_);
-    if (!startServers()) return Exit::Failed;
+    if (!restarted && !startServers()) return Exit::Failed;
     // The first pass is the same as `start`: a conflict refuses to run at all. Its result
     // is verified by the kernel's acks; the notifications it causes confirm it again.
     const auto first = reconciler_->converge([](const std::string& l) { logInfo(l); }, Reconciler::Verify::Acks);
@@ -196,6 +271,7 @@ Daemon::Exit Daemon::start() {
     }
     state_.converged = true;
     board_.rebuild(cfg_, *reconciler_);
+    if (restarted && !startServers()) return Exit::Failed;
     publish();
     // The first pass's dump and plan are gone: give their pages back to the system, so
     // RSS is what the agent keeps (at 10,000 VIPs a third of the peak).
@@ -428,7 +504,30 @@ void Daemon::reload(std::uint64_t served) {
     // What a reload cannot change: said in the reply and the log, the rest applied.
     ReloadPlan plan = planReload(cfg_, std::move(next));
     const std::string& notApplied = plan.notApplied;
-    if (!notApplied.empty()) logWarning("reload partly applied: " + notApplied);
+    // New listening sockets first; the old ones close only once the new ones listen. The
+    // same port on an overlapping address cannot be bound twice: then the old go first,
+    // and come back if the new cannot be bound.
+    if (plan.apiChanged) {
+        auto servers = bindApi(plan.applied.api);
+        if (!servers && (plan.applied.api.port == cfg_.api.port || plan.applied.api.agentCheckPort == cfg_.api.agentCheckPort)) {
+            swapApi({});
+            servers = bindApi(plan.applied.api);
+            if (!servers) {
+                if (auto back = bindApi(cfg_.api)) swapApi(std::move(*back));
+            }
+        }
+        if (servers) {
+            swapApi(std::move(*servers));
+        } else {
+            plan.notApplied = servers.error() + "; the API stays on its previous address";
+            logWarning("reload partly applied: " + plan.notApplied);
+            plan.applied.api.enabled = cfg_.api.enabled;
+            plan.applied.api.host = cfg_.api.host;
+            plan.applied.api.port = cfg_.api.port;
+            plan.applied.api.agentCheckPort = cfg_.api.agentCheckPort;
+            plan.applied.api.agentCheckWaitMs = cfg_.api.agentCheckWaitMs;
+        }
+    }
     if (http_) http_->setToken(plan.applied.api.token);
     if (plan.servicesChanged) {
         checker_.reset();
@@ -448,6 +547,26 @@ void Daemon::reload(std::uint64_t served) {
 }
 
 void Daemon::beginExit() {
+    if (!cfg_.keepOnExit) {
+        ExitEvidence evidence;
+        if (auto job = pendingJobType(std::chrono::seconds(1)))
+            evidence.jobType = *job;
+        else
+            evidence.jobError = job.error();
+        evidence.markerAgeSeconds = takeRestartMarker(options_.stateDir, nowUnix());
+        ExitDecision d = decideExit(evidence);
+        // A next process that will refuse its configuration would leave the VIPs with
+        // nobody to watch them or report readiness: then this is a stop after all.
+        if (d.handOver && options_.configPath) try {
+                (void)loadConfig(options_.configPath, options_.cliVips, options_.configDir);
+            } catch (const ConfigError& e) {
+                d = {.handOver = false,
+                     .why = d.why + "; but the configuration does not load (" + (e.problems().empty() ? std::string("invalid") : e.problems().front()) +
+                            "), so the next process would not start: stopping instead"};
+            }
+        if (d.handOver) return handOver(d.why);
+        logInfo("stop: " + d.why);
+    }
     state_.exiting = true;
     state_.draining = true;
     drainDeadline_ = Clock::now() + std::chrono::seconds(cfg_.drainSeconds);
@@ -456,6 +575,21 @@ void Daemon::beginExit() {
     notifier_.stopping("draining before exit");
     extendStopTimeout(Clock::now());
     publish();
+}
+
+// A restart: nothing drained, nothing undone; what the next process needs beyond the
+// kernel and the state file goes to handover.json. The API's listening sockets stay open
+// in systemd's store, so polls arriving meanwhile wait for the next process.
+void Daemon::handOver(const std::string& why) {
+    handOver_ = true;
+    stop_ = true;
+    Handover h{.writtenAtUnix = nowUnix(), .servicesUp = {}, .draining = state_.draining && !state_.exiting, .drainedVips = *state_.drained.shared()};
+    if (checker_)
+        for (const auto& sv : checker_->statuses()) h.servicesUp[sv.check.name()] = sv.up;
+    if (auto w = writeHandover(options_.stateDir, h); !w)
+        logWarning("writing the hand-over: " + w.error() + "; the next process starts its checks afresh");
+    logInfo("restart: " + why + ": handing over to the next process; the VIPs, routes and ARP settings stay in place and readiness is not withdrawn");
+    notifier_.stopping("handing over to the next process (restart)");
 }
 
 // However long drain_seconds is, systemd must not kill the agent at TimeoutStopSec in the
@@ -471,7 +605,10 @@ void Daemon::extendStopTimeout(Clock::time_point now) {
 
 Daemon::Exit Daemon::finish() {
     Exit rc = Exit::Ok;
-    if (cfg_.keepOnExit) {
+    if (handOver_) {
+        if (http_) http_->quiesce(std::chrono::milliseconds(500));
+        logInfo("handed over: everything stays in place for the next process");
+    } else if (cfg_.keepOnExit) {
         logInfo("keep_on_exit: VIPs and ARP settings stay in place");
     } else {
         reconciler_->setDesired(nothingDesired());

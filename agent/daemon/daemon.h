@@ -9,6 +9,7 @@
 // run it on FakeNetlink and FakeEvents.
 #include <atomic>
 #include <chrono>
+#include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include "agent/base/unique_fd.h"
 #include "agent/config/config.h"
+#include "agent/daemon/handover.h"
 #include "agent/daemon/notify.h"
 #include "agent/daemon/readiness.h"
 #include "agent/daemon/service_check.h"
@@ -62,7 +64,10 @@ public:
     // SIGHUP, or requested: served is the ticket its outcome answers (published with it,
     // and only with it: nothing published half-way through carries it).
     void reload(std::uint64_t served);
-    void beginExit();                        // SIGTERM, SIGINT
+    // SIGTERM, SIGINT: a stop (drain, then undo) or, when systemd restarts the unit, a
+    // hand-over to the next process (agent/daemon/exit_decision.h).
+    void beginExit();
+    bool handingOver() const { return handOver_; }
 
     const Reconciler& reconciler() const { return *reconciler_; }
     const DaemonState& state() const { return state_; }
@@ -72,6 +77,14 @@ private:
     using Clock = std::chrono::steady_clock;
     bool setUp();
     bool startServers();
+    struct ApiServers {
+        std::unique_ptr<api::HttpApi> http;
+        std::unique_ptr<api::AgentCheckResponder> agentCheck;
+        bool httpFresh = false, agentCheckFresh = false;  // bound now, not kept by systemd
+        std::vector<std::string> lines;  // what to log once they are in force
+    };
+    std::expected<ApiServers, std::string> bindApi(const ApiSettings& api);
+    void swapApi(ApiServers next);
     void onTick();
     void onSignal();
     void onWake();
@@ -82,6 +95,10 @@ private:
     void pass(bool fromReload = false);
     void publish();
     void wake();
+    // The whole server's drain, the VIP drains and the services' states of the process
+    // this one took over from.
+    void adopt(const Handover& h);
+    void handOver(const std::string& why);
     // The VIPs drained on their own after a reload: what the file changed, the rest as
     // it was (drain --vip survives a reload), none the file no longer has.
     void carryDrainsOver(const Config& next);
@@ -108,6 +125,10 @@ private:
     TransitionLog transitions_{[](Priority p, const std::string& line) { logLine(p, line); }};
 
     DaemonState state_;
+    // The listening sockets systemd kept across a restart (its descriptor store), by name.
+    std::multimap<std::string, UniqueFd> inherited_;
+    std::map<std::string, bool> servicesWereUp_;
+    bool handOver_ = false;
     bool stop_ = false;
     bool resyncPending_ = false;
     long long ticks_ = 0;

@@ -1,40 +1,17 @@
 #include "agent/daemon/notify.h"
 
-#include "agent/base/unique_fd.h"
-
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <fcntl.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 
 namespace agent {
-namespace {
-
-// sd_notify(3)'s documented datagram protocol: one datagram of NEWLINE-separated
-// assignments to the AF_UNIX socket named in $NOTIFY_SOCKET ('@' for the abstract
-// namespace). Written here instead of linking libsystemd, which brings in half a dozen
-// compression and crypto libraries that a daemon this small would carry in its memory.
-void sd_notify(int, const char* state) {
-    const char* path = std::getenv("NOTIFY_SOCKET");
-    if (!path || !*path) return;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::size_t len = std::strlen(path);
-    if (len >= sizeof addr.sun_path || (path[0] != '/' && path[0] != '@')) return;
-    std::memcpy(addr.sun_path, path, len);
-    if (path[0] == '@') addr.sun_path[0] = '\0';
-    const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!fd) return;
-    ::sendto(fd.get(), state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-}
-
-}  // namespace
 
 SystemdNotifier::SystemdNotifier() {
+    const char* socket = std::getenv("NOTIFY_SOCKET");
+    underSystemd_ = socket && *socket;
     // WATCHDOG_USEC applies to this process only if WATCHDOG_PID is unset or names it.
     const char* usec = std::getenv("WATCHDOG_USEC");
     const char* pid = std::getenv("WATCHDOG_PID");
@@ -77,6 +54,31 @@ void SystemdNotifier::watchdog(std::chrono::steady_clock::time_point now) {
 std::optional<std::chrono::milliseconds> SystemdNotifier::watchdogPeriod() const {
     if (!watchdogUsec_) return std::nullopt;
     return std::chrono::duration_cast<std::chrono::milliseconds>(*watchdogUsec_ / 2);
+}
+
+bool SystemdNotifier::storeFd(const std::string& name, int fd) {
+    if (!underSystemd_ || fd < 0) return false;
+    return sd_pid_notify_with_fds(0, 0, ("FDSTORE=1\nFDNAME=" + name).c_str(), &fd, 1) > 0;
+}
+
+void SystemdNotifier::removeStoredFd(const std::string& name) {
+    if (underSystemd_) sd_notify(0, ("FDSTOREREMOVE=1\nFDNAME=" + name).c_str());
+}
+
+std::multimap<std::string, UniqueFd> takeInheritedFds() {
+    std::multimap<std::string, UniqueFd> out;
+    char** names = nullptr;
+    const int n = sd_listen_fds_with_names(1, &names);
+    for (int i = 0; i < n; ++i) {
+        const int fd = SD_LISTEN_FDS_START + i;
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        out.emplace(names && names[i] ? names[i] : "unknown", UniqueFd(fd));
+    }
+    if (names) {
+        for (int i = 0; i < n; ++i) std::free(names[i]);
+        std::free(names);
+    }
+    return out;
 }
 
 }  // namespace agent

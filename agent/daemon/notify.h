@@ -1,10 +1,16 @@
 #pragma once
-// systemd's notify protocol (Type=notify): READY=1, STATUS=, RELOADING=1, STOPPING=1,
-// EXTEND_TIMEOUT_USEC= and WATCHDOG=1 when WATCHDOG_USEC is set. Outside systemd (no NOTIFY_SOCKET) every
-// call does nothing.
+// systemd's notify protocol (Type=notify), through libsystemd's sd-daemon: READY=1,
+// STATUS=, RELOADING=1, STOPPING=1, EXTEND_TIMEOUT_USEC=, WATCHDOG=1 when WATCHDOG_USEC is
+// set, and the file descriptor store (FDSTORE=1 with FDNAME=, FDSTOREREMOVE=1): the API's
+// listening sockets are kept there, so they outlive a restart and are passed back to the
+// next process (LISTEN_FDS, LISTEN_FDNAMES). Outside systemd (no NOTIFY_SOCKET) every call
+// does nothing and nothing is inherited.
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
+
+#include "agent/base/unique_fd.h"
 
 namespace agent {
 
@@ -23,10 +29,23 @@ public:
     // How often the loop must wake up for the watchdog, if enabled.
     std::optional<std::chrono::milliseconds> watchdogPeriod() const;
 
+    // Keeps a duplicate of fd in systemd's store under name (FileDescriptorStoreMax= must
+    // allow it); false when not under systemd or refused.
+    bool storeFd(const std::string& name, int fd);
+    // Drops the store's descriptors of that name.
+    void removeStoredFd(const std::string& name);
+
+    bool underSystemd() const { return underSystemd_; }
+
 private:
+    bool underSystemd_ = false;
     std::optional<std::chrono::microseconds> watchdogUsec_;
     std::chrono::steady_clock::time_point lastWatchdog_{};
     std::string lastStatus_;
 };
+
+// The descriptors systemd passed to this process (its store, or socket activation), by
+// name; taken once (the environment variables are cleared), each marked close-on-exec.
+std::multimap<std::string, UniqueFd> takeInheritedFds();
 
 }  // namespace agent

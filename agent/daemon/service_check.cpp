@@ -90,11 +90,16 @@ std::optional<std::string> probeService(const ServiceCheck& check) {
     return httpGet(check, fd.get(), deadline);
 }
 
-ServiceChecker::ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange)
+ServiceChecker::ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange, const std::map<std::string, bool>& wasUp)
     : onChange_(std::move(onChange)) {
     for (auto& c : checks) {
         ServiceStatus s;
         s.check = std::move(c);
+        // Up before a restart: up now, until `fall` failures say otherwise.
+        if (auto it = wasUp.find(s.check.name()); it != wasUp.end() && it->second) {
+            s.up = true;
+            s.successes = s.check.rise;
+        }
         statuses_.push_back(std::move(s));
     }
     if (!statuses_.empty()) thread_ = std::thread([this] { loop(); });

@@ -4,6 +4,7 @@
 // service never blocks the reconcile loop.
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,7 +31,8 @@ class ServiceChecker {
 public:
     // onChange is called (from the checker thread) after every probe, so that what
     // /status shows (checks, last_error) is never older than one check interval.
-    ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange);
+    // wasUp: the checks (by name) that were up in the process this one took over from.
+    ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange, const std::map<std::string, bool>& wasUp = {});
     ~ServiceChecker();
     ServiceChecker(const ServiceChecker&) = delete;
     ServiceChecker& operator=(const ServiceChecker&) = delete;

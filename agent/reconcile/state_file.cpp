@@ -70,7 +70,13 @@ std::expected<Owned, std::string> StateFile::load() const {
     }
     try {
         if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
-        return fromJson(json::parse(*text));
+        const json j = json::parse(*text);
+        // A downgrade across a format change: refused by name, never read as damage.
+        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormat)
+            return std::unexpected(path().string() + " has format " + std::to_string(j["format"].get<int>()) +
+                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormat) +
+                                   ": run `lvs-rs-agent stop` with the newer version before downgrading, or upgrade again");
+        return fromJson(j);
     } catch (const std::exception& e) {
         return std::unexpected(path().string() + " is damaged (" + e.what() +
                                "); it lists what the agent added: inspect it, then move it aside");

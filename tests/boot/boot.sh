@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The package under a real systemd: a minimal Debian 12 booted with systemd-nspawn
 # (--private-network: the host's network namespace is never touched), the .deb installed
-# inside, then end to end: enable -> READY with STATUS=, VIPs and ARP in place, reload
+# inside, then end to end: enable -> READY with STATUS=, VIPs and ARP in place, restart,
+# upgrade and kill -9 without leaving rotation, stop drains and undoes, reload
 # good and bad, a configuration error at start, stop restores everything, a drain longer
 # than TimeoutStopSec completes, the watchdog restarts a stopped daemon, a reboot brings
 # the VIPs back before a dependent unit, online `systemd-analyze security`, `dpkg -r`
@@ -62,6 +63,73 @@ contains "$OUT" "readiness (the running daemon's, as /ready answers): ready" "st
 pid=$(prop MainPID)
 equals "$(in_ct awk '/^Uid:/ {print ($2 == 0) ? "root" : "unprivileged"}' /proc/$pid/status)" "unprivileged" "runs as a dynamic user"
 equals "$(in_ct awk '/^CapEff:/ {print $2}' /proc/$pid/status)" "0000000000001400" "with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only"
+
+echo "== restart and upgrade without leaving rotation"
+# A director-style poller (20/s), a VIP sampler (every 10 ms) and one TCP connection to a
+# service on the VIP watch each: systemctl restart and an upgrade hand over (no poll
+# refused or 503, the VIP never missing, the connection alive), kill -9 restarts keep the
+# VIPs, systemctl stop drains (503) and then undoes.
+cp "$HERE/restart_probe.py" "$WORK/root/root/restart_probe.py"
+polls() { in_ct cat /root/probe/polls 2>/dev/null || echo 0; }
+probe() {  # probe LABEL CMD...: runs CMD under the probe, then 10 more polls; sets PROBE (its result.json)
+  local label=$1 pid n; shift
+  in_ct rm -rf /root/probe && in_ct mkdir -p /root/probe
+  in_ct python3 /root/restart_probe.py /root/probe 198.51.100.1 http://127.0.0.1:9100/ready >"$WORK/probe.log" 2>&1 &
+  pid=$!
+  wait_until 20 in_ct test -e /root/probe/started || { fail "$label: the probe did not start: $(cat "$WORK/probe.log")"; kill "$pid"; return 1; }
+  "$@"
+  PROBE_RC=$?
+  n=$(polls)
+  wait_until 30 eval '[ "$(polls)" -ge $((n + 10)) ]' || fail "$label: the poller stalled"
+  in_ct touch /root/probe/stop
+  wait "$pid"
+  PROBE=$(in_ct cat /root/probe/result.json)
+  echo "$label: $PROBE"
+}
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$PROBE" "$1"; }
+seamless() {  # seamless LABEL: nothing seen by the poller, the sampler or the connection
+  equals "$(field not_200_count)" "0" "$1: no poll refused or not 200 ($(field polls) polls, max $(field max_ms) ms, p99 $(field p99_ms) ms)"
+  equals "$(field vip_missing_ms)" "0" "$1: the VIP never missing ($(field vip_samples) samples)"
+  equals "$(field connection_after)" "True" "$1: the TCP connection to the VIP survives (data both ways after it)"
+}
+equals "$(prop FileDescriptorStoreMax)" "4" "FileDescriptorStoreMax=4"
+[ "$(prop NFileDescriptorStore)" -ge 1 ] && pass "the HTTP API's socket is in systemd's descriptor store ($(prop NFileDescriptorStore))" || fail "nothing in the descriptor store"
+old=$(prop MainPID)
+probe "systemctl restart" in_ct systemctl restart lvs-rs-agent
+equals "$PROBE_RC" "0" "systemctl restart"
+[ "$(prop MainPID)" != "$old" ] && pass "a new process" || fail "the same process after a restart"
+seamless "systemctl restart"
+contains "$(journal)" "exit-hook: job restart: marked /run/lvs-rs-agent/restart-requested, the daemon hands over" "ExecStop's hook saw the restart job over D-Bus"
+contains "$(journal)" "a hand-over marker written 0 s ago: handing over to the next process" "the old process handed over"
+contains "$(journal)" "HTTP API listening on 127.0.0.1:9100 (the socket kept across the restart)" "the new process took the socket from the store"
+lacks "$(journal)" "draining before exit" "no drain on restart"
+restart_max_ms=$(field max_ms)
+
+mkdir -p "$WORK/newer"
+dpkg-deb -R "$DEB" "$WORK/newer/pkg"
+sed -i -E 's/^(Version: .*)$/\1+boot1/' "$WORK/newer/pkg/DEBIAN/control"
+dpkg-deb -b "$WORK/newer/pkg" "$WORK/root/root/lvs-rs-agent-newer.deb" >/dev/null
+old=$(prop MainPID)
+probe "upgrade (dpkg -i of a newer version)" in_ct dpkg -i /root/lvs-rs-agent-newer.deb
+equals "$PROBE_RC" "0" "dpkg -i of the newer package"
+contains "$(in_ct dpkg-query -W -f='${Version}' lvs-rs-agent)" "+boot1" "the newer version is installed"
+[ "$(prop MainPID)" != "$old" ] && pass "the upgrade restarted the daemon" || fail "the upgrade did not restart the daemon"
+seamless "upgrade"
+
+old=$(prop MainPID)
+probe "kill -9 (on-failure restart)" in_ct sh -c "kill -9 $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
+equals "$(field vip_missing_ms)" "0" "kill -9: the VIP never missing ($(field vip_samples) samples); polls meanwhile: $(field not_200_count) not 200 of $(field polls), max $(field max_ms) ms"
+equals "$(field connection_after)" "True" "kill -9: the TCP connection to the VIP survives"
+
+probe "systemctl stop" in_ct systemctl stop lvs-rs-agent
+contains "$(field not_200)" "503" "systemctl stop: the poller saw 503 (the drain)"
+[ "$(field vip_missing_ms)" != "0" ] && pass "systemctl stop: then the VIP went" || fail "systemctl stop: the VIP stayed"
+has_vip 198.51.100.1 && fail "VIPs left after stop" || pass "systemctl stop undid everything"
+equals "$(arp)" "0 0 0 0" "ARP settings restored by the stop"
+contains "$(journal)" "exit-hook: job stop: the daemon stops (drains, then undoes)" "the stop was told from the job"
+contains "$(journal)" "no hand-over marker, so this is a stop" "the daemon stopped"
+expect_rc 0 "start again" in_ct systemctl start lvs-rs-agent
+echo "restart: max poll latency ${restart_max_ms} ms"
 
 echo "== systemd-networkd managing lo"
 # A .network matching lo without KeepConfiguration=, networkd started, lo reconfigured,

@@ -131,11 +131,20 @@ wait_for "log: B left rotation for its drain" log_has "readiness: VIP $B not rea
 expect_rc 0 "undrain --vip A --vip B" "$AGENT" undrain --vip $A --vip $B --state-dir "$STATE"
 wait_for "log: B back in rotation" log_has "readiness: VIP $B ready"
 
-# A reload says what it did not apply.
+# A reload moves the API to a new api.listen: the new socket listens before the old closes.
 sed 's/127.0.0.1:9100/127.0.0.1:9109/' "$STATE/config.json" > "$STATE/next.json" && mv "$STATE/next.json" "$STATE/config.json"
 expect_rc 0 "reload with a changed api.listen" "$AGENT" reload --state-dir "$STATE"
-contains "$OUT" "not applied: api.listen" "the reply names what was not applied"
+lacks "$OUT" "not applied" "the reply: everything applied"
+equals "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9109/healthz)" "200" "the API answers on its new address"
+curl -s -m 2 -o /dev/null "http://$API/healthz" && fail "the old address still answers" || pass "the old address is closed"
+API=127.0.0.1:9109
+# One it cannot bind: the reload says so and the API stays where it was.
+sed 's/127.0.0.1:9109/192.0.2.77:9109/' "$STATE/config.json" > "$STATE/next.json" && mv "$STATE/next.json" "$STATE/config.json"
+expect_rc 0 "reload with an api.listen it cannot bind" "$AGENT" reload --state-dir "$STATE"
+contains "$OUT" "not applied: api.listen: cannot listen on 192.0.2.77:9109" "the reply names what was not applied, and why"
+contains "$OUT" "the API stays on its previous address" "and where the API is"
 log_has "reload partly applied: api.listen" && pass "the log says partly applied" || fail "no partly-applied line"
+equals "$(curl -s -o /dev/null -w '%{http_code}' http://$API/healthz)" "200" "the API still answers on its previous address"
 equals "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_config_last_reload_successful ' | awk '{print $2}')" "1" "reload metric: successful"
 printf '{"vips": [' > "$STATE/config.json"
 expect_rc 2 "reload of a broken file" "$AGENT" reload --state-dir "$STATE"

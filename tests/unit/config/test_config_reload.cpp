@@ -21,13 +21,14 @@ Config base() {
 }  // namespace
 
 TEST_SUITE("config_reload") {
-    TEST_CASE("everything but the listening sockets applies") {
+    TEST_CASE("everything applies, the API's sockets untouched when their settings are") {
         Config next = base();
         next.vips.push_back(ip("198.51.100.2"));
         next.api.token = "b";
         next.api.agentCheckWeight = 50;
         const auto p = planReload(base(), next);
         CHECK(p.notApplied.empty());
+        CHECK_FALSE(p.apiChanged);
         CHECK(p.applied.vips.size() == 2);
         CHECK(p.applied.api.token == "b");
         CHECK(p.applied.api.agentCheckWeight == 50);
@@ -35,7 +36,7 @@ TEST_SUITE("config_reload") {
         CHECK_FALSE(p.intervalChanged);
     }
 
-    TEST_CASE("a change of api.listen or the agent-check port waits for a restart, the rest applies") {
+    TEST_CASE("a change of api.listen or the agent-check settings applies: the API's sockets are bound anew") {
         for (int field = 0; field < 5; ++field) {
             CAPTURE(field);
             Config next = base();
@@ -46,14 +47,16 @@ TEST_SUITE("config_reload") {
             if (field == 3) next.api.agentCheckWaitMs = 500;
             if (field == 4) next.api.enabled = false;
             const auto p = planReload(base(), next);
-            CHECK(p.notApplied == "api.listen, api.agent_check_port and api.agent_check_wait_ms changed: they apply when the agent restarts");
-            CHECK(p.applied.api.host == "127.0.0.1");
-            CHECK(p.applied.api.port == 9100);
-            CHECK(p.applied.api.agentCheckPort == 0);
-            CHECK(p.applied.api.agentCheckWaitMs == 200);
-            CHECK(p.applied.api.enabled);
+            CHECK(p.apiChanged);
+            CHECK(p.notApplied.empty());
+            CHECK(p.applied.api.host == next.api.host);
+            CHECK(p.applied.api.port == next.api.port);
+            CHECK(p.applied.api.agentCheckPort == next.api.agentCheckPort);
+            CHECK(p.applied.api.agentCheckWaitMs == next.api.agentCheckWaitMs);
+            CHECK(p.applied.api.enabled == next.api.enabled);
             CHECK(p.applied.drainSeconds == 9);
         }
+        CHECK_FALSE(planReload(base(), base()).apiChanged);
     }
 
     TEST_CASE("service checks and the interval: changed only when they differ") {

@@ -21,7 +21,15 @@ struct FakeDaemon {
     std::unique_ptr<Daemon> d;
 
     // configText: read from a file (so reload() reads it again) instead of vips.
-    explicit FakeDaemon(std::vector<const char*> vips, const std::string& configText = "") {
+    explicit FakeDaemon(std::vector<const char*> vips, const std::string& configText = "") { make(vips, configText, dir.path); }
+    // The next process after one that ran in `root` and left `kernel`.
+    FakeDaemon(std::vector<const char*> vips, const std::filesystem::path& root, netcfg::KernelState kernel) {
+        make(vips, "", root);
+        nl->state = std::move(kernel);
+    }
+    std::filesystem::path root;
+    void make(std::vector<const char*> vips, const std::string& configText, const std::filesystem::path& at) {
+        root = at;
         auto fakeNl = std::make_unique<netcfg::FakeNetlink>();
         auto fakeEvents = std::make_unique<netcfg::FakeEvents>();
         nl = fakeNl.get();
@@ -29,21 +37,22 @@ struct FakeDaemon {
         nl->events = events;
         for (const char* iface : {"all", "lo"})
             for (const auto& k : kArpKeys) {
-                std::filesystem::create_directories(dir.path / "proc/net/ipv4/conf" / iface);
-                std::ofstream(dir.path / "proc/net/ipv4/conf" / iface / k) << "0\n";
+                std::filesystem::create_directories(root / "proc/net/ipv4/conf" / iface);
+                if (!std::filesystem::exists(root / "proc/net/ipv4/conf" / iface / k))  // a next process finds what the last one set
+                    std::ofstream(root / "proc/net/ipv4/conf" / iface / k) << "0\n";
             }
         Config cfg;
         std::optional<std::string> path;
         if (!configText.empty()) {
-            path = (dir.path / "config.json").string();
+            path = (root / "config.json").string();
             writeConfig(configText);
             cfg = loadConfig(path, {});
         }
         for (auto* v : vips) cfg.vips.push_back(ip(v));
         cfg.drainSeconds = 0;
-        const std::string stateDir = (dir.path / "state").string();
+        const std::string stateDir = (root / "state").string();
         d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}, .configDir = std::nullopt}, cfg,
-                                     Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(dir.path / "proc")),
+                                     Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(root / "proc")),
                                      std::move(fakeEvents));
     }
     // Turns the loop until cond holds (a deadline of seconds, polls of milliseconds).
@@ -56,7 +65,7 @@ struct FakeDaemon {
         }
         return true;
     }
-    void writeConfig(const std::string& text) const { std::ofstream(dir.path / "config.json") << text; }
+    void writeConfig(const std::string& text) const { std::ofstream(root / "config.json") << text; }
     bool drained(const char* vip) const { return d->snapshot()->vipDrained(vip); }
     bool bound(const char* vip) const {
         for (const auto& a : nl->state.addresses)
@@ -196,5 +205,69 @@ TEST_SUITE("daemon") {
         f.nl->addAddress(2, ip("198.51.100.1"), 24);
         CHECK(f.d->start() == Daemon::Exit::Refused);
         CHECK_FALSE(f.bound("198.51.100.1"));
+    }
+
+    TEST_CASE("a restart hands over: nothing drained or undone, the next process adopts the state and the drains") {
+        FakeDaemon a({"198.51.100.1", "198.51.100.2"});
+        REQUIRE(a.d->start() == Daemon::Exit::Ok);
+        a.d->requestVipDrain({"198.51.100.2"}, true);
+        REQUIRE(a.stepUntil([&] { return a.drained("198.51.100.2"); }));
+        // What the package's maintainer scripts write before an upgrade's restart (no bus here).
+        std::ofstream(a.root / "state" / kRestartMarker) << "";
+        a.d->beginExit();
+        CHECK(a.d->handingOver());
+        CHECK(a.d->stopping());
+        CHECK(a.d->snapshot()->ready);  // readiness never withdrawn
+        CHECK_FALSE(a.d->snapshot()->draining);
+        CHECK(a.d->finish() == Daemon::Exit::Ok);
+        CHECK(a.bound("198.51.100.1"));
+        CHECK(a.bound("198.51.100.2"));
+        CHECK(a.nl->state.routes.size() == 2);
+        CHECK(std::filesystem::exists(a.root / "state" / kHandoverFile));
+        CHECK_FALSE(std::filesystem::exists(a.root / "state" / kRestartMarker));  // read once
+
+        auto kernel = a.nl->state;
+        a.d.reset();  // the process exits (its lock goes with it)
+        FakeDaemon b({"198.51.100.1", "198.51.100.2"}, a.root, std::move(kernel));
+        const int opsBefore = b.nl->applied;
+        REQUIRE(b.d->start() == Daemon::Exit::Ok);
+        CHECK(b.nl->applied == opsBefore);  // adopted: nothing to add, nothing re-added
+        CHECK(b.d->snapshot()->ready);
+        CHECK(b.drained("198.51.100.2"));
+        CHECK_FALSE(std::filesystem::exists(a.root / "state" / kHandoverFile));  // taken
+
+        // Without a marker (and no systemd job to ask): a stop, which drains and undoes.
+        b.d->beginExit();
+        CHECK_FALSE(b.d->handingOver());
+        CHECK(b.d->snapshot()->draining);
+        REQUIRE(b.stepUntil([&] { return b.d->stopping(); }));
+        CHECK(b.d->finish() == Daemon::Exit::Ok);
+        CHECK(b.nl->state.addresses.empty());
+        CHECK(b.nl->state.routes.empty());
+    }
+
+    TEST_CASE("a stale restart marker is a stop") {
+        FakeDaemon f({"198.51.100.1"});
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        const auto marker = f.root / "state" / kRestartMarker;
+        std::ofstream(marker) << "";
+        std::filesystem::last_write_time(marker, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(10));
+        f.d->beginExit();
+        CHECK_FALSE(f.d->handingOver());
+        REQUIRE(f.stepUntil([&] { return f.d->stopping(); }));
+        CHECK(f.d->finish() == Daemon::Exit::Ok);
+        CHECK(f.nl->state.addresses.empty());
+    }
+
+    TEST_CASE("a restart whose configuration no longer loads is a stop: the next process would not start") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1"]})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        std::ofstream(f.root / "state" / kRestartMarker) << "";
+        f.writeConfig(R"({"vip": ["198.51.100.1"]})");
+        f.d->beginExit();
+        CHECK_FALSE(f.d->handingOver());
+        REQUIRE(f.stepUntil([&] { return f.d->stopping(); }));
+        CHECK(f.d->finish() == Daemon::Exit::Ok);
+        CHECK(f.nl->state.addresses.empty());
     }
 }

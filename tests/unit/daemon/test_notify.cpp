@@ -10,17 +10,28 @@
 
 using namespace agent;
 
+namespace {
+
+// A datagram socket bound at path, as systemd's $NOTIFY_SOCKET; reads time out after 1 s.
+int notifySocket(const std::string& path) {
+    ::unlink(path.c_str());
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+    timeval tv{.tv_sec = 1, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+}  // namespace
+
 TEST_SUITE("notify") {
     TEST_CASE("sd_notify datagrams reach $NOTIFY_SOCKET, the watchdog period follows WATCHDOG_USEC") {
         const std::string path = "/tmp/lvs-notify-" + std::to_string(::getpid());
-        ::unlink(path.c_str());
-        const int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strcpy(addr.sun_path, path.c_str());
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        timeval tv{.tv_sec = 1, .tv_usec = 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const int fd = notifySocket(path);
+        REQUIRE(fd >= 0);
         ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
         ::setenv("WATCHDOG_USEC", "2000000", 1);
         ::unsetenv("WATCHDOG_PID");
@@ -48,6 +59,45 @@ TEST_SUITE("notify") {
         ::unsetenv("WATCHDOG_USEC");
         ::unsetenv("WATCHDOG_PID");
         ::close(fd);
+        ::unlink(path.c_str());
+    }
+
+    TEST_CASE("FDSTORE=1 carries the descriptor with its name, FDSTOREREMOVE=1 names it") {
+        const std::string path = "/tmp/lvs-notify-fd-" + std::to_string(::getpid());
+        const int fd = notifySocket(path);
+        REQUIRE(fd >= 0);
+        CHECK_FALSE(SystemdNotifier().storeFd("http", 0));  // not under systemd: nothing sent
+        ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+        SystemdNotifier n;
+        int pipeFds[2];
+        REQUIRE(::pipe(pipeFds) == 0);
+        REQUIRE(n.storeFd("http", pipeFds[0]));
+        char buf[256];
+        char control[CMSG_SPACE(sizeof(int) * 4)];
+        iovec iov{.iov_base = buf, .iov_len = sizeof buf};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t r = ::recvmsg(fd, &msg, 0);
+        REQUIRE(r > 0);
+        CHECK(std::string(buf, static_cast<size_t>(r)) == "FDSTORE=1\nFDNAME=http");
+        int passed = -1;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
+        REQUIRE(passed >= 0);
+        // The same pipe: what is written to its other end is read from the passed copy.
+        REQUIRE(::write(pipeFds[1], "x", 1) == 1);
+        char got = 0;
+        CHECK(::read(passed, &got, 1) == 1);
+        CHECK(got == 'x');
+        n.removeStoredFd("http");
+        const ssize_t r2 = ::recv(fd, buf, sizeof buf, 0);
+        REQUIRE(r2 > 0);
+        CHECK(std::string(buf, static_cast<size_t>(r2)) == "FDSTOREREMOVE=1\nFDNAME=http");
+        ::unsetenv("NOTIFY_SOCKET");
+        for (int f : {passed, pipeFds[0], pipeFds[1], fd}) ::close(f);
         ::unlink(path.c_str());
     }
 }

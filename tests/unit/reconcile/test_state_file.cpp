@@ -87,6 +87,15 @@ TEST_SUITE("state_file") {
         CHECK(r.error().find("move it aside") != std::string::npos);
     }
 
+    TEST_CASE("a state file of a newer format (a downgrade) is refused by name, not as damage") {
+        TempDir dir;
+        std::ofstream(dir.path / "state.json") << R"({"format": 2, "addresses": [], "routes": [], "sysctl_originals": []})";
+        auto r = StateFile(dir.path).load();
+        REQUIRE_FALSE(r);
+        CHECK(r.error().find("has format 2, written by a newer lvs-rs-agent; this version reads format 1") != std::string::npos);
+        CHECK(r.error().find("is damaged") == std::string::npos);
+    }
+
     TEST_CASE("unite keeps the first original") {
         Owned a, b;
         a.sysctlOriginals[{.iface = "all", .name = "arp_ignore"}] = 0;
