@@ -221,9 +221,11 @@ dropin fast-watchdog $'[Service]\nWatchdogSec=2s'
 config "{\"vips\": [$VIPS], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
 expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
 old=$(prop MainPID)
-in_ct sh -c "kill -STOP $old"
 restarted() { local p; p=$(prop MainPID); [ "$p" != 0 ] && [ "$p" != "$old" ] && active active && [ "$(prop SubState)" = running ]; }
+# under the probe: the VIP is never missing while the hung daemon is killed and replaced
+probe "watchdog restart" in_ct sh -c "kill -STOP $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
 if wait_until 30 restarted; then pass "restarted after the watchdog timeout (NRestarts=$(prop NRestarts))"; else fail "not restarted: $(prop ActiveState)/$(prop SubState) pid $(prop MainPID)"; fi
+equals "$(field vip_missing_ms)" "0" "watchdog restart: the VIP never missing ($(field vip_samples) samples); polls meanwhile: $(field not_200_count) not 200 of $(field polls), max $(field max_ms) ms"
 contains "$(in_ct journalctl -b --no-pager -o cat)" "Watchdog timeout" "systemd logged the watchdog timeout"
 wait_until 10 eval 'journal | grep -q "adopting the state of an earlier run"' && pass "the new daemon adopted the state" || fail "no adoption logged"
 has_vip 198.51.100.1 && pass "VIPs in place after the restart" || fail "VIPs missing after the restart"
