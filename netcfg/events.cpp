@@ -58,16 +58,30 @@ bool unwantedRoute(const nlmsghdr* h) {
     return !host || rt->rtm_table != RT_TABLE_MAIN;
 }
 
-// A route whose RTA_MULTIPATH holds a next hop that is too short or runs past its
-// attribute. The kernel never sends one; libnl 3.7 parses such a list without bounds
-// (a fuzzed message made it allocate gigabytes), so it is dropped before libnl sees it.
-bool malformedMultipath(const nlmsghdr* h) {
+// What libnl 3.7 parses without bounds in a route message, found by fuzz.events; the
+// kernel never sends either, so such a route is dropped before libnl sees it:
+//  - an RTA_MULTIPATH next hop that is too short, or whose aligned length runs past its
+//    attribute (libnl steps through the list in a size_t that then wraps, allocating
+//    gigabytes);
+//  - an RTA_VIA, at the top or in a next hop, shorter than its address family
+//    (libnl copies its length minus 2: a negative memcpy).
+// Types are compared without their flag bits (NLA_F_NESTED, NLA_F_NET_BYTEORDER), as
+// libnl reads them.
+bool shortVia(const rtattr* a) { return (a->rta_type & NLA_TYPE_MASK) == RTA_VIA && RTA_PAYLOAD(a) < sizeof(rtvia); }
+
+bool malformedRoute(const nlmsghdr* h) {
     int left = static_cast<int>(RTM_PAYLOAD(h));
     for (auto* a = RTM_RTA(static_cast<const rtmsg*>(NLMSG_DATA(h))); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
-        if (a->rta_type != RTA_MULTIPATH) continue;
+        if (shortVia(a)) return true;
+        if ((a->rta_type & NLA_TYPE_MASK) != RTA_MULTIPATH) continue;
         int room = static_cast<int>(RTA_PAYLOAD(a));
         for (auto* nh = static_cast<const rtnexthop*>(RTA_DATA(a)); room > 0;) {
-            if (room < static_cast<int>(sizeof(rtnexthop)) || nh->rtnh_len < sizeof(rtnexthop) || nh->rtnh_len > room) return true;
+            if (room < static_cast<int>(sizeof(rtnexthop)) || nh->rtnh_len < sizeof(rtnexthop) ||
+                static_cast<int>(RTNH_ALIGN(nh->rtnh_len)) > room)
+                return true;
+            int inner = static_cast<int>(nh->rtnh_len - sizeof(rtnexthop));
+            for (auto* n = RTNH_DATA(nh); RTA_OK(n, inner); n = RTA_NEXT(n, inner))
+                if (shortVia(n)) return true;
             room -= RTNH_ALIGN(nh->rtnh_len);
             nh = RTNH_NEXT(nh);
         }
@@ -103,7 +117,7 @@ void ChangeEvents::parse(const char* data, std::size_t size, Drained& out) {
         switch (h->nlmsg_type) {
             case RTM_DELROUTE: removed = true; [[fallthrough]];
             case RTM_NEWROUTE:
-                if (unwantedRoute(h) || malformedMultipath(h)) {
+                if (unwantedRoute(h) || malformedRoute(h)) {
                     ++out.ignored;
                     continue;
                 }

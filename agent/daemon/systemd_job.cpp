@@ -34,7 +34,7 @@ std::expected<std::string, std::string> pendingJobType(std::chrono::milliseconds
     const Bus bus(raw);
     sd_bus_set_method_call_timeout(bus.get(), static_cast<std::uint64_t>(timeout.count()) * 1000);
 
-    sd_bus_error error = SD_BUS_ERROR_NULL;
+    sd_bus_error error{};  // SD_BUS_ERROR_NULL, without its C compound literal
     sd_bus_message* reply = nullptr;
     int r = sd_bus_call_method(bus.get(), kSystemd, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "GetUnitByPID",
                                &error, &reply, "u", static_cast<std::uint32_t>(::getpid()));

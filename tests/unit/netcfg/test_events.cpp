@@ -164,5 +164,45 @@ TEST_SUITE("events") {
         Message past = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
         past.attr(RTA_MULTIPATH, hops, sizeof hops);
         CHECK(parse(past.bytes()).ignored == 1);
+        // A last next hop whose aligned length passes the room (10 of 10 bytes, aligned 12).
+        {
+            unsigned char list[sizeof(rtnexthop) + 10]{};
+            rtnexthop first{.rtnh_len = sizeof(rtnexthop), .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 1};
+            rtnexthop last{.rtnh_len = 10, .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 2};
+            std::memcpy(list, &first, sizeof first);
+            std::memcpy(list + sizeof first, &last, sizeof last);
+            Message unaligned = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+            unaligned.attr(RTA_MULTIPATH, list, sizeof list);
+            CHECK(parse(unaligned.bytes()).ignored == 1);
+        }
+        // An RTA_VIA shorter than its family, at the top and in a next hop; a full one passes.
+        {
+            const unsigned char shortVia[1]{AF_INET};
+            Message top = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+            top.attr(RTA_VIA, shortVia, 0);
+            CHECK(parse(top.bytes()).ignored == 1);
+            unsigned char nested[sizeof(rtnexthop) + 4]{};
+            rtnexthop hop{.rtnh_len = sizeof nested, .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 1};
+            const rtattr via{.rta_len = 4, .rta_type = RTA_VIA};
+            std::memcpy(nested, &hop, sizeof hop);
+            std::memcpy(nested + sizeof hop, &via, sizeof via);
+            Message inHop = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+            inHop.attr(RTA_MULTIPATH, nested, sizeof nested);
+            CHECK(parse(inHop.bytes()).ignored == 1);
+            const unsigned char fullVia[6]{AF_INET, 0, 198, 51, 100, 2};
+            Message full = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+            full.attr(RTA_VIA, fullVia, sizeof fullVia);
+            CHECK(parse(full.bytes()).ignored == 0);
+        }
+        // The same with the attribute type's flag bits set, which libnl masks off.
+        hops[1].rtnh_len = 0;
+        for (const unsigned flag : {unsigned{NLA_F_NET_BYTEORDER}, unsigned{NLA_F_NESTED}}) {
+            CAPTURE(flag);
+            Message flagged = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1);
+            flagged.attr(static_cast<unsigned short>(RTA_MULTIPATH | flag), hops, sizeof hops);
+            Drained f = parse(flagged.bytes());
+            CHECK(f.changes.empty());
+            CHECK(f.ignored == 1);
+        }
     }
 }
