@@ -117,7 +117,8 @@ contains "$(in_ct dpkg-query -W -f='${Version}' lvs-rs-agent)" "+boot1" "the new
 seamless "upgrade"
 
 old=$(prop MainPID)
-probe "kill -9 (on-failure restart)" in_ct sh -c "kill -9 $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
+probe "kill -9 (on-failure restart)" in_ct timeout 30 sh -c "kill -9 $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
+equals "$PROBE_RC" "0" "kill -9: restarted within the 30 s deadline"
 equals "$(field vip_missing_ms)" "0" "kill -9: the VIP never missing ($(field vip_samples) samples); polls meanwhile: $(field not_200_count) not 200 of $(field polls), max $(field max_ms) ms"
 equals "$(field connection_after)" "True" "kill -9: the TCP connection to the VIP survives"
 
@@ -223,7 +224,7 @@ expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
 old=$(prop MainPID)
 restarted() { local p; p=$(prop MainPID); [ "$p" != 0 ] && [ "$p" != "$old" ] && active active && [ "$(prop SubState)" = running ]; }
 # under the probe: the VIP is never missing while the hung daemon is killed and replaced
-probe "watchdog restart" in_ct sh -c "kill -STOP $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
+probe "watchdog restart" in_ct timeout 30 sh -c "kill -STOP $old && until [ \"\$(systemctl show -P MainPID lvs-rs-agent)\" != $old ] && [ \"\$(systemctl show -P SubState lvs-rs-agent)\" = running ]; do sleep 0.05; done"
 if wait_until 30 restarted; then pass "restarted after the watchdog timeout (NRestarts=$(prop NRestarts))"; else fail "not restarted: $(prop ActiveState)/$(prop SubState) pid $(prop MainPID)"; fi
 equals "$(field vip_missing_ms)" "0" "watchdog restart: the VIP never missing ($(field vip_samples) samples); polls meanwhile: $(field not_200_count) not 200 of $(field polls), max $(field max_ms) ms"
 contains "$(in_ct journalctl -b --no-pager -o cat)" "Watchdog timeout" "systemd logged the watchdog timeout"
