@@ -91,8 +91,10 @@ wait_for "agent-check: UP again" hap_is by_agent UP
 # Per VIP. Each condition reads both servers at (nearly) one moment.
 both() { hap_is vip188 "$1" && hap_is vip189 "$2"; }
 wait_for "per-VIP agent-check: both VIPs UP" both UP UP
+# DOWN alone can come before the first agent reply (a busy machine): wait for the reply too.
+agent_says() { [[ "$(hap_status "$1" last_agt)" == *"$2"* ]]; }
 wait_for "an agent-send that is not a VIP: DOWN" hap_is not_a_vip DOWN
-contains "$(hap_status not_a_vip last_agt)" "203.0.113.9 is not a VIP of this agent" "HAProxy shows why (the reply's description)"
+wait_for "HAProxy shows why (the reply's description)" agent_says not_a_vip "203.0.113.9 is not a VIP of this agent"
 run "$AGENT" drain --vip $VIP4 --state-dir "$STATE"
 equals "$RC" 0 "drain --vip exits 0"
 contains "$OUT" "draining $VIP4: /ready/$VIP4 answers 503" "drain --vip says what it did"
