@@ -60,6 +60,14 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", vipReady(s, v)); });
     w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_bound", "vip=\"" + label(v.vip) + "\"", v.bound); });
+    if (s.announceTable != 0) {
+        w.family("vip_announced", "gauge", "1 while this VIP's route is in the announce table (for BGP); only VIPs that may be announced.");
+        s.vips.forEach([&](const VipReadiness& v) {
+            if (v.announceable || v.announced) w.sample("vip_announced", "vip=\"" + label(v.vip) + "\"", v.announced);
+        });
+        w.family("announce_conflicts", "gauge", "Conflicts keeping VIPs out of the announce table (another program's routes there).");
+        w.sample("announce_conflicts", "", static_cast<double>(s.announceFindings.size()));
+    }
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining || s.vipDrained(v.vip)); });
     w.family("draining", "gauge", "1 while the whole server is draining (reported not ready, VIPs kept).");

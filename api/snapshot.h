@@ -28,6 +28,8 @@ struct VipReadiness {
     bool routeWanted = true;
     bool routePresent = false;
     bool routeOwned = false;
+    bool announceable = false;  // announce configured, not opted out
+    bool announced = false;     // its route is in the announce table, put there by the agent
     std::vector<agent::FindingView> findings{};  // this VIP's own, typed
 
     nlohmann::json stateJson(bool draining) const;  // its entry in /status "state.vips"
@@ -114,6 +116,7 @@ struct ConfigSummary {
     int resyncSeconds = 0;
     int drainSeconds = 0;
     bool keepOnExit = false;
+    std::uint32_t announceTable = 0, announceMetric = 0;  // 0: no announcing
 
     const std::string& json() const;
 
@@ -148,6 +151,11 @@ struct Snapshot {
     std::size_t vipsNotInPlace = 0;
     std::vector<SysctlState> sysctls;
     std::vector<std::string> unmanaged;  // addresses on lo the agent does not manage
+    // The announce table: how many VIPs are in it, and what keeps others out (conflicts,
+    // failures; a ready VIP not yet announced is counted, not listed).
+    std::uint32_t announceTable = 0;  // 0: no announcing
+    std::size_t announcedVips = 0;
+    std::vector<agent::FindingView> announceFindings;  // at most kListedVips
 
     // The loop's work.
     bool fighting = false;

@@ -19,6 +19,7 @@ json VipReadiness::stateJson(bool draining) const {
             {"draining", draining},
             {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
             {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
+            {"announce", {{"wanted", announceable}, {"present", announced}}},
             {"problems", std::move(problems)},
             {"findings", std::move(typed)}};
 }
@@ -36,7 +37,9 @@ const std::string& ConfigSummary::json() const {
                                {"check_interval_ms", checkIntervalMs},
                                {"resync_interval_seconds", resyncSeconds},
                                {"drain_seconds", drainSeconds},
-                               {"keep_on_exit", keepOnExit}}
+                               {"keep_on_exit", keepOnExit},
+                               {"announce", announceTable == 0 ? nlohmann::json(nullptr)
+                                                               : nlohmann::json{{"table", announceTable}, {"metric", announceMetric}}}}
                     .dump();
     });
     return json_;
@@ -68,6 +71,12 @@ json documentOf(const Snapshot& s) {
                             {"rise", sv.rise},
                             {"fall", sv.fall},
                             {"interval_ms", sv.intervalMs}});
+    json announce = nullptr;
+    if (s.announceTable != 0) {
+        json af = json::array();
+        for (const auto& f : s.announceFindings) af.push_back(agent::toJson(f));
+        announce = {{"table", s.announceTable}, {"announced_vips", s.announcedVips}, {"findings", std::move(af)}};
+    }
     json drift = json::array();
     for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
     return json{
@@ -85,6 +94,7 @@ json documentOf(const Snapshot& s) {
           {"sysctls", std::move(sysctls)},
           {"unmanaged", s.unmanaged}}},
         {"services", std::move(services)},
+        {"announce", std::move(announce)},
         {"repairs", s.repairs},
         {"drift_events_total", s.driftEvents},
         {"recent_drift", std::move(drift)},

@@ -23,6 +23,7 @@ constexpr int kReceiveBuffer = 32 << 20;
 struct ParseContext {
     Drained* out;
     bool removed;
+    const RouteTables* tables;
 };
 
 void onObject(nl_object* obj, void* arg) {
@@ -36,7 +37,7 @@ void onObject(nl_object* obj, void* arg) {
         c.kind = ctx->removed ? Change::Kind::AddressRemoved : Change::Kind::AddressAdded;
         c.address = *a;
     } else if (std::strcmp(type, "route/route") == 0) {
-        auto r = toHostRoute(reinterpret_cast<rtnl_route*>(obj));
+        auto r = toHostRoute(reinterpret_cast<rtnl_route*>(obj), *ctx->tables);
         if (!r) return;
         c.kind = ctx->removed ? Change::Kind::RouteRemoved : Change::Kind::RouteAdded;
         c.route = *r;
@@ -49,13 +50,18 @@ void onObject(nl_object* obj, void* arg) {
     ctx->out->changes.push_back(std::move(c));
 }
 
-// A route message that cannot concern the agent: not table main, not a host route.
-bool unwantedRoute(const nlmsghdr* h) {
+// A route message that cannot concern the agent: not a host route, or in none of its
+// tables. rtm_table holds ids below 256; a larger one is RT_TABLE_COMPAT there, its id in
+// RTA_TABLE (checked after parsing).
+bool unwantedRoute(const nlmsghdr* h, const RouteTables& tables) {
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return true;
     const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
     const bool host = (rt->rtm_family == AF_INET && rt->rtm_dst_len == 32) ||
                       (rt->rtm_family == AF_INET6 && rt->rtm_dst_len == 128);
-    return !host || rt->rtm_table != RT_TABLE_MAIN;
+    if (!host) return true;
+    if (rt->rtm_table == RT_TABLE_MAIN) return false;
+    if (tables.announce == 0) return true;
+    return tables.announce < 256 ? rt->rtm_table != tables.announce : rt->rtm_table != RT_TABLE_COMPAT;
 }
 
 // What libnl 3.7 parses without bounds in a route message, found by fuzz.events; the
@@ -110,14 +116,14 @@ std::expected<ChangeEvents, NetError> ChangeEvents::open() {
 
 int ChangeEvents::fd() const { return nl_socket_get_fd(sock_.get()); }
 
-void ChangeEvents::parse(const char* data, std::size_t size, Drained& out) {
+void ChangeEvents::parse(const char* data, std::size_t size, Drained& out, const RouteTables& tables) {
     int len = static_cast<int>(size);
     for (auto* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
         bool removed = false;
         switch (h->nlmsg_type) {
             case RTM_DELROUTE: removed = true; [[fallthrough]];
             case RTM_NEWROUTE:
-                if (unwantedRoute(h) || malformedRoute(h)) {
+                if (unwantedRoute(h, tables) || malformedRoute(h)) {
                     ++out.ignored;
                     continue;
                 }
@@ -131,7 +137,7 @@ void ChangeEvents::parse(const char* data, std::size_t size, Drained& out) {
         NlMsg msg(nlmsg_convert(const_cast<nlmsghdr*>(h)));
         if (!msg) continue;
         nlmsg_set_proto(msg.get(), NETLINK_ROUTE);
-        ParseContext ctx{.out = &out, .removed = removed};
+        ParseContext ctx{.out = &out, .removed = removed, .tables = &tables};
         nl_msg_parse(msg.get(), onObject, &ctx);  // a message libnl cannot parse is skipped
     }
 }
@@ -142,7 +148,7 @@ Drained ChangeEvents::drain() {
     for (;;) {
         const ssize_t n = ::recv(fd(), buf.data(), buf.size(), MSG_DONTWAIT);
         if (n > 0) {
-            parse(buf.data(), static_cast<std::size_t>(n), d);
+            parse(buf.data(), static_cast<std::size_t>(n), d, tables_);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

@@ -1,9 +1,9 @@
 #pragma once
 // rtnetlink notifications (links, IPv4/IPv6 addresses and routes) parsed into typed
 // changes by libnl's own message parsers (nl_msg_parse), so the agent keeps a mirror of
-// the kernel from events instead of dumping it again. Route messages outside table main
-// or for anything but a host route are dropped from their header, before any parsing:
-// a busy routing table costs the agent a header check per message.
+// the kernel from events instead of dumping it again. Route messages outside the agent's
+// RouteTables or for anything but a host route are dropped from their header, before any
+// parsing: a busy routing table costs the agent a header check per message.
 #include <cstddef>
 #include <expected>
 #include <vector>
@@ -33,6 +33,11 @@ public:
     virtual ~EventSource() = default;
     virtual int fd() const = 0;  // readable when changes are pending
     virtual Drained drain() = 0; // reads every pending change without blocking
+    // The route tables whose host routes are wanted (table main alone until told).
+    virtual void watch(const RouteTables& tables) { tables_ = tables; }
+
+protected:
+    RouteTables tables_;
 };
 
 class ChangeEvents final : public EventSource {
@@ -43,7 +48,7 @@ public:
     Drained drain() override;
 
     // Parses one datagram's messages into `out` (exposed for tests and fuzzing).
-    static void parse(const char* data, std::size_t len, Drained& out);
+    static void parse(const char* data, std::size_t len, Drained& out, const RouteTables& tables = {});
 
 private:
     explicit ChangeEvents(NlSock sock) : sock_(std::move(sock)) {}

@@ -39,10 +39,17 @@ FakeNetlink::FakeNetlink() {
                    Link{.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
 }
 
-std::expected<KernelState, NetError> FakeNetlink::dump() {
+std::expected<KernelState, NetError> FakeNetlink::dump(const RouteTables& tables) {
     ++dumps;
+    dumpedTables = tables;
     if (auto e = failWhen ? failWhen("dump") : std::nullopt) return std::unexpected(*e);
-    return state;
+    KernelState out = state;
+    std::erase_if(out.routes, [&](const HostRoute& r) { return !tables.wanted(r.table); });
+    for (const auto& r : out.routes)
+        if (tables.announce != 0 && r.table == tables.announce && r.protocol != kRouteProtocol &&
+            out.foreignInAnnounce++ == 0)
+            out.foreignExample = r.dst.hostCidr() + " proto " + std::to_string(r.protocol);
+    return out;
 }
 
 std::vector<NetResult> FakeNetlink::apply(const std::vector<NetOp>& ops) {
@@ -79,10 +86,10 @@ void FakeNetlink::addRoute(const HostRoute& r) {
     announce({.kind = Change::Kind::RouteAdded, .address = {}, .route = r, .link = {}});
 }
 
-void FakeNetlink::removeRoute(const IpAddress& dst) {
+void FakeNetlink::removeRoute(const IpAddress& dst, std::optional<std::uint32_t> table) {
     std::vector<HostRoute> gone;
     std::erase_if(state.routes, [&](const HostRoute& r) {
-        if (r.dst != dst) return false;
+        if (r.dst != dst || (table && r.table != *table)) return false;
         gone.push_back(r);
         return true;
     });
@@ -119,17 +126,23 @@ NetResult FakeNetlink::applyOne(const NetOp& op) {
             removeAddress(op.ifindex, ip);
             return Effect::Changed;
         }
-        case NetOp::Kind::AddRoute:
-            if (std::any_of(routes.begin(), routes.end(), [&](const HostRoute& r) { return r.dst == ip; }))
+        case NetOp::Kind::AddRoute: {
+            const std::uint32_t metric = op.table == kMainTable ? 0 : op.metric;
+            if (std::any_of(routes.begin(), routes.end(),
+                            [&](const HostRoute& r) { return r.dst == ip && r.table == op.table && r.metric == metric; }))
                 return std::unexpected(NetError{.code = 6, .err = EEXIST, .message = "add route " + ip.hostCidr() + ": File exists"});
-            addRoute({.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex});
+            addRoute({.dst = ip, .table = op.table, .protocol = kRouteProtocol, .oif = op.ifindex, .metric = metric});
             return Effect::Changed;
+        }
         case NetOp::Kind::DeleteRoute: {
-            const auto own = [&](const HostRoute& r) { return r.dst == ip && r.oif == op.ifindex && r.protocol == kRouteProtocol; };
+            const std::uint32_t metric = op.table == kMainTable ? 0 : op.metric;
+            const HostRoute mine{.dst = ip, .table = op.table, .protocol = kRouteProtocol, .oif = op.ifindex, .metric = metric};
+            const auto own = [&](const HostRoute& r) {
+                return r.dst == ip && r.table == op.table && r.metric == metric && r.oif == op.ifindex && r.protocol == kRouteProtocol;
+            };
             if (std::none_of(routes.begin(), routes.end(), own)) return Effect::AlreadyDone;
             std::erase_if(routes, own);
-            announce({.kind = Change::Kind::RouteRemoved, .address = {},
-                      .route = {.dst = ip, .table = kMainTable, .protocol = kRouteProtocol, .oif = op.ifindex}, .link = {}});
+            announce({.kind = Change::Kind::RouteRemoved, .address = {}, .route = mine, .link = {}});
             return Effect::Changed;
         }
         case NetOp::Kind::LinkUp:

@@ -43,16 +43,17 @@ public:
     std::function<std::optional<NetError>(const std::string&)> failWhen;
     FakeEvents* events = nullptr;
     int dumps = 0;     // dump() calls
+    RouteTables dumpedTables;  // what the last dump() asked for
     int applied = 0;   // ops attempted through apply()
 
-    std::expected<KernelState, NetError> dump() override;
+    std::expected<KernelState, NetError> dump(const RouteTables& tables) override;
     std::vector<NetResult> apply(const std::vector<NetOp>& ops) override;
 
     // Changes made by "someone else", announced like the kernel would.
     void addAddress(int ifindex, const IpAddress& ip, int prefixlen);
     void removeAddress(int ifindex, const IpAddress& ip);
     void addRoute(const HostRoute& r);
-    void removeRoute(const IpAddress& dst);
+    void removeRoute(const IpAddress& dst, std::optional<std::uint32_t> table = std::nullopt);
     // Sets a link's flag. A link going down takes its routes with it, announced only by
     // the link's own notification, as the kernel does.
     void setLinkUp(int ifindex, bool up);

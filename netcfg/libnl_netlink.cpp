@@ -1,10 +1,13 @@
 // The Netlink interface over libnl-route-3.
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -40,13 +43,18 @@ class KernelNetlink final : public Netlink {
 public:
     // Two sockets: libnl reads dumps on one and checks their sequence numbers; the
     // batched changes read their acks on the other themselves.
-    KernelNetlink(NlSock dumps, NlSock changes) : dumpSock_(std::move(dumps)), sock_(std::move(changes)) {}
+    // A third, with strict checking, dumps routes by table: the kernel then also checks the
+    // headers of other dumps, which libnl builds short (a bare family for addresses).
+    KernelNetlink(NlSock dumps, NlSock changes, NlSock routes)
+        : dumpSock_(std::move(dumps)), sock_(std::move(changes)), routeSock_(std::move(routes)) {}
 
-    std::expected<KernelState, NetError> dump() override {
+    std::expected<KernelState, NetError> dump(const RouteTables& tables) override {
         KernelState state;
         if (auto r = dumpLinks(state); !r) return std::unexpected(r.error());
         if (auto r = dumpAddresses(state); !r) return std::unexpected(r.error());
-        if (auto r = dumpRoutes(state); !r) return std::unexpected(r.error());
+        if (auto r = dumpTable(kMainTable, tables, state); !r) return std::unexpected(r.error());
+        if (tables.announce != 0)
+            if (auto r = dumpTable(tables.announce, tables, state); !r) return std::unexpected(r.error());
         return state;
     }
 
@@ -164,7 +172,7 @@ private:
             }
             case K::AddRoute:
             case K::DeleteRoute: {
-                auto route = buildRoute(op.ifindex, op.address);
+                auto route = buildRoute(op);
                 if (!route) break;
                 err = op.kind == K::AddRoute ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
                                              : rtnl_route_build_del_request(route.get(), 0, &raw);
@@ -210,13 +218,38 @@ private:
         return {};
     }
 
-    NetStatus dumpRoutes(KernelState& state) {
+    // One table's routes. libnl's rtnl_route_alloc_cache asks for every table (a full
+    // Internet table next to the agent: a million routes read, parsed and dropped on each
+    // resync), so the request is built here: RTM_GETROUTE for all families with the table
+    // in rtm_table and RTA_TABLE, which the kernel honours on a socket with
+    // NETLINK_GET_STRICT_CHK (4.20). libnl still parses the answer (nl_cache_pickup).
+    // Without strict checking (an older kernel) every table comes back and is filtered here.
+    NetStatus dumpTable(std::uint32_t table, const RouteTables& tables, KernelState& state) {
+        const std::string doing = "dumping routes of table " + std::to_string(table);
         nl_cache* raw = nullptr;
-        if (int err = rtnl_route_alloc_cache(dumpSock_.get(), AF_UNSPEC, 0, &raw); err < 0)
-            return std::unexpected(nlError(err, "dumping routes"));
+        if (int err = nl_cache_alloc_name("route/route", &raw); err < 0) return std::unexpected(nlError(err, doing));
         NlCache cache(raw);
+        NlMsg msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP));
+        if (!msg) return std::unexpected(nlError(NLE_NOMEM, doing));
+        rtmsg rtm{};
+        rtm.rtm_family = AF_UNSPEC;
+        rtm.rtm_table = table < 256 ? static_cast<unsigned char>(table) : RT_TABLE_COMPAT;
+        if (int err = nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO); err < 0) return std::unexpected(nlError(err, doing));
+        if (int err = nla_put_u32(msg.get(), RTA_TABLE, table); err < 0) return std::unexpected(nlError(err, doing));
+        if (int err = nl_send_auto(routeSock_.get(), msg.get()); err < 0) return std::unexpected(nlError(err, doing));
+        if (int err = nl_cache_pickup(routeSock_.get(), raw); err < 0) return std::unexpected(nlError(err, doing));
+        const bool announce = table != kMainTable;
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
-            if (auto r = toHostRoute(reinterpret_cast<rtnl_route*>(o))) state.routes.push_back(*r);
+            auto* route = reinterpret_cast<rtnl_route*>(o);
+            if (rtnl_route_get_table(route) != table) continue;  // no strict checking: every table came
+            if (auto r = toHostRoute(route, tables)) state.routes.push_back(*r);
+            if (announce && rtnl_route_get_protocol(route) != kRouteProtocol) {
+                if (state.foreignInAnnounce++ == 0) {
+                    std::array<char, 128> dst{};
+                    nl_addr2str(rtnl_route_get_dst(route), dst.data(), dst.size());
+                    state.foreignExample = std::string(dst.data()) + " proto " + std::to_string(rtnl_route_get_protocol(route));
+                }
+            }
         }
         return {};
     }
@@ -232,25 +265,31 @@ private:
         return addr;
     }
 
-    static NlRoute buildRoute(int ifindex, const IpAddress& dst) {
+    // The VIP's host route in table main (IPv4: scope link, as the kernel makes for a
+    // device route), or its announce route: scope global, which routing daemons learn
+    // (BIRD skips a kernel route of another scope), with the configured metric.
+    static NlRoute buildRoute(const NetOp& op) {
+        const IpAddress& dst = op.address;
         NlRoute route(rtnl_route_alloc());
         NlAddr addr = toNlAddr(dst);
         if (!route || !addr) return nullptr;
         rtnl_route_set_family(route.get(), dst.family);
-        rtnl_route_set_table(route.get(), kMainTable);
+        rtnl_route_set_table(route.get(), op.table);
         rtnl_route_set_protocol(route.get(), kRouteProtocol);
         rtnl_route_set_type(route.get(), RTN_UNICAST);
-        rtnl_route_set_scope(route.get(), dst.isV4() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
+        rtnl_route_set_scope(route.get(), dst.isV4() && !op.announce() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
+        if (op.table != kMainTable) rtnl_route_set_priority(route.get(), op.metric);
         if (rtnl_route_set_dst(route.get(), addr.get()) < 0) return nullptr;
         rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
         if (!nh) return nullptr;
-        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_ifindex(nh, op.ifindex);
         rtnl_route_add_nexthop(route.get(), nh);
         return route;
     }
 
     NlSock dumpSock_;
     NlSock sock_;
+    NlSock routeSock_;
     std::array<char, 64 << 10> recvBuffer_{};
 };
 
@@ -258,7 +297,7 @@ private:
 
 namespace {
 
-std::expected<NlSock, NetError> openSocket() {
+std::expected<NlSock, NetError> openSocket(bool strict = false) {
     NlSock sock(nl_socket_alloc());
     if (!sock) return std::unexpected(NetError{.code = NLE_NOMEM, .message = "allocating a netlink socket"});
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
@@ -270,6 +309,10 @@ std::expected<NlSock, NetError> openSocket() {
     // buffer must hold the largest dump message the kernel sends (32 KiB).
     nl_socket_disable_msg_peek(sock.get());
     nl_socket_set_msg_buf_size(sock.get(), 64 << 10);
+    // Dumps filtered by table (dumpTable); an older kernel refuses the option and sends
+    // every table instead, which dumpTable filters.
+    const int one = 1;
+    if (strict) (void)::setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
     return sock;
 }
 
@@ -280,7 +323,9 @@ std::expected<std::unique_ptr<Netlink>, NetError> openKernelNetlink() {
     if (!dumps) return std::unexpected(dumps.error());
     auto changes = openSocket();
     if (!changes) return std::unexpected(changes.error());
-    return std::make_unique<KernelNetlink>(std::move(*dumps), std::move(*changes));
+    auto routes = openSocket(true);
+    if (!routes) return std::unexpected(routes.error());
+    return std::make_unique<KernelNetlink>(std::move(*dumps), std::move(*changes), std::move(*routes));
 }
 
 }  // namespace netcfg

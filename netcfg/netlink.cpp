@@ -5,14 +5,20 @@ namespace {
 
 std::string dev(const NetOp& op) { return op.ifname.empty() ? "if" + std::to_string(op.ifindex) : op.ifname; }
 
+// "dev lo table main", "dev lo table 200 metric 10"
+std::string where(const NetOp& op) {
+    if (op.table == kMainTable) return " dev " + dev(op) + " table main";
+    return " dev " + dev(op) + " table " + std::to_string(op.table) + (op.metric ? " metric " + std::to_string(op.metric) : "");
+}
+
 }  // namespace
 
 std::string describe(const NetOp& op) {
     switch (op.kind) {
         case NetOp::Kind::AddAddress: return "add " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "remove " + op.address.hostCidr() + " from " + dev(op);
-        case NetOp::Kind::AddRoute: return "add route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
-        case NetOp::Kind::DeleteRoute: return "remove route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::AddRoute: return "add route " + op.address.hostCidr() + where(op);
+        case NetOp::Kind::DeleteRoute: return "remove route " + op.address.hostCidr() + where(op);
         case NetOp::Kind::LinkUp: return "bring " + dev(op) + " up";
         case NetOp::Kind::LinkDown: return "bring " + dev(op) + " down";
     }
@@ -23,8 +29,8 @@ std::string pastTense(const NetOp& op) {
     switch (op.kind) {
         case NetOp::Kind::AddAddress: return "added " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "removed " + op.address.hostCidr() + " from " + dev(op);
-        case NetOp::Kind::AddRoute: return "added route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
-        case NetOp::Kind::DeleteRoute: return "removed route " + op.address.hostCidr() + " dev " + dev(op) + " table main";
+        case NetOp::Kind::AddRoute: return "added route " + op.address.hostCidr() + where(op);
+        case NetOp::Kind::DeleteRoute: return "removed route " + op.address.hostCidr() + where(op);
         case NetOp::Kind::LinkUp: return "brought " + dev(op) + " up";
         case NetOp::Kind::LinkDown: return "brought " + dev(op) + " down";
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,16 @@ namespace netcfg {
 // RTPROT_KEEPALIVED it marks the routes the agent added, so it never deletes another's.
 constexpr int kRouteProtocol = 177;
 constexpr std::uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+
+// The route tables the agent reads: table main always, and the announce table (the VIPs
+// that are ready, for a routing daemon to carry into BGP) when one is configured. Dumps
+// ask the kernel for these tables only, and notifications for others are dropped from
+// their header: a full Internet table next to the agent costs it nothing.
+struct RouteTables {
+    std::uint32_t announce = 0;  // 0: none
+    bool wanted(std::uint32_t table) const { return table == kMainTable || (announce != 0 && table == announce); }
+    bool operator==(const RouteTables&) const = default;
+};
 
 struct Link {
     int ifindex = 0;
@@ -31,18 +42,23 @@ struct InterfaceAddress {
     int prefixlen = 0;
 };
 
-// A host route (full-length destination) in any table.
+// A host route (full-length destination) in one of the RouteTables.
 struct HostRoute {
     IpAddress dst;
     std::uint32_t table = kMainTable;
     int protocol = 0;
     int oif = 0;  // first nexthop's interface; 0 for blackhole and the like
+    std::uint32_t metric = 0;  // RTA_PRIORITY
 };
 
 struct KernelState {
     std::vector<Link> links;
     std::vector<InterfaceAddress> addresses;
-    std::vector<HostRoute> routes;  // only full-length destinations in table main
+    std::vector<HostRoute> routes;  // only full-length destinations in the RouteTables
+    // Routes of any length in the announce table that the agent did not add (a table
+    // another program uses): how many, and the first one ("10.0.0.0/8 proto 4").
+    std::size_t foreignInAnnounce = 0;
+    std::string foreignExample;
 };
 
 struct NetError {
@@ -61,13 +77,19 @@ using NetResult = std::expected<Effect, NetError>;
 
 // One change. Every kind is idempotent: adding what exists and deleting what is gone
 // succeed. Addresses use the host prefix (/32, /128; IPv6 without DAD); routes are host
-// routes via ifindex in table main marked kRouteProtocol, and only those are deleted.
+// routes via ifindex marked kRouteProtocol, and only those are deleted: in table main
+// (the VIP's host route, scope link for IPv4) or in the announce table (scope global,
+// with a metric, for a routing daemon to learn).
 struct NetOp {
     enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown };
     Kind kind = Kind::AddAddress;
     int ifindex = 0;
     IpAddress address;   // unused for LinkUp/LinkDown
     std::string ifname;  // the link's name, for messages only ("lo")
+    std::uint32_t table = kMainTable;  // AddRoute, DeleteRoute
+    std::uint32_t metric = 0;          // AddRoute, DeleteRoute
+
+    bool announce() const { return (kind == Kind::AddRoute || kind == Kind::DeleteRoute) && table != kMainTable; }
 
     bool operator==(const NetOp&) const = default;
 };
@@ -82,7 +104,8 @@ NetOp inverse(const NetOp& op);
 class Netlink {
 public:
     virtual ~Netlink() = default;
-    virtual std::expected<KernelState, NetError> dump() = 0;
+    // Links, addresses, and the host routes of `tables` (only those tables are dumped).
+    virtual std::expected<KernelState, NetError> dump(const RouteTables& tables) = 0;
     // Applies ops in order. Returns one result per op attempted: every op up to the
     // first failure, and possibly some after it (the kernel implementation sends ops in
     // batches); ops past the returned size were not attempted.

@@ -36,8 +36,8 @@ std::optional<InterfaceAddress> toAddress(rtnl_addr* a) {
     return InterfaceAddress{.ifindex = rtnl_addr_get_ifindex(a), .address = ip, .prefixlen = rtnl_addr_get_prefixlen(a)};
 }
 
-std::optional<HostRoute> toHostRoute(rtnl_route* r) {
-    if (rtnl_route_get_table(r) != kMainTable) return std::nullopt;
+std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables) {
+    if (!tables.wanted(rtnl_route_get_table(r))) return std::nullopt;
     nl_addr* dst = rtnl_route_get_dst(r);
     IpAddress ip = fromNlAddr(dst);
     if (ip.family == 0 || static_cast<int>(nl_addr_get_prefixlen(dst)) != ip.hostPrefix()) return std::nullopt;
@@ -45,7 +45,8 @@ std::optional<HostRoute> toHostRoute(rtnl_route* r) {
     return HostRoute{.dst = ip,
                      .table = rtnl_route_get_table(r),
                      .protocol = rtnl_route_get_protocol(r),
-                     .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0};
+                     .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0,
+                     .metric = rtnl_route_get_priority(r)};
 }
 
 }  // namespace netcfg

@@ -14,7 +14,7 @@ namespace netcfg {
 IpAddress fromNlAddr(nl_addr* a);  // family 0 when not an IPv4/IPv6 address
 Link toLink(rtnl_link* l);
 std::optional<InterfaceAddress> toAddress(rtnl_addr* a);
-// Only host routes (full-length destination) in table main; nullopt for the rest.
-std::optional<HostRoute> toHostRoute(rtnl_route* r);
+// Only host routes (full-length destination) in `tables`; nullopt for the rest.
+std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables);
 
 }  // namespace netcfg

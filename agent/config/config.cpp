@@ -131,6 +131,39 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
     }
 }
 
+// "announce": {"table": 200, "metric": 0}. The table must be one no other program uses:
+// not main (254), local (255), default (253) or unspecified (0); the kernel's ids are
+// 32-bit. Whether another program's routes are in it is the kernel's to say (at start).
+void parseAnnounce(const json& a, Problems& problems, AnnounceSettings& out) {
+    if (!a.is_object()) {
+        problems.add("announce", "must be an object such as {\"table\": 200}");
+        return;
+    }
+    rejectUnknownKeys(a, "announce", {"table", "metric"}, problems);
+    if (!a.contains("table")) {
+        problems.add("announce.table", "missing: the kernel route table to keep the ready VIPs in, e.g. 200");
+    } else if (const json& t = a["table"]; !isWholeNumber(t)) {
+        problems.add("announce.table", "must be a whole number (a kernel route table id, e.g. 200)");
+    } else if (const auto n = wholeNumber(t); n < 1 || n > 4294967295LL) {
+        problems.add("announce.table", t.dump() + " is out of the kernel's range 1-4294967295");
+    } else if (n == 253 || n == 254 || n == 255) {
+        const char* name = n == 253 ? "default" : n == 254 ? "main" : "local";
+        problems.add("announce.table", std::to_string(n) + " is table " + name +
+                                           ", which the kernel and other programs use; choose a table of its own, e.g. 200");
+    } else {
+        out.table = static_cast<std::uint32_t>(n);
+    }
+    if (a.contains("metric")) {
+        const json& m = a["metric"];
+        if (!isWholeNumber(m))
+            problems.add("announce.metric", "must be a whole number (the route's metric, 0-4294967295)");
+        else if (const auto n = wholeNumber(m); n < 0 || n > 4294967295LL)
+            problems.add("announce.metric", m.dump() + " is out of the kernel's range 0-4294967295");
+        else
+            out.metric = static_cast<std::uint32_t>(n);
+    }
+}
+
 }  // namespace
 
 ConfigError::ConfigError(std::vector<std::string> problems)
@@ -196,10 +229,11 @@ json readDocument(const std::string& text, Problems& problems) {
 }
 
 // A "vips" list's addresses and their positions. An entry is an address string, or an
-// object {"address": "198.51.100.188", "drained": true} (drained: reported not ready from
-// the start, for planned maintenance). drained gets the addresses so marked.
+// object {"address": "198.51.100.188", "drained": true, "announce": false} (drained:
+// reported not ready from the start, for planned maintenance; announce false: never put
+// in the announce table). The marked addresses go to drained and quiet.
 void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index,
-              std::vector<std::string>& drained) {
+              std::vector<std::string>& drained, std::vector<std::string>& quiet) {
     for (std::size_t i = 0; i < v.size(); ++i) {
         const std::string where = "vips[" + std::to_string(i) + "]";
         if (v[i].is_string()) {
@@ -213,29 +247,32 @@ void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts
             continue;
         }
         const std::size_t before = problems.lines().size();
-        rejectUnknownKeys(v[i], where, {"address", "drained"}, problems);
+        rejectUnknownKeys(v[i], where, {"address", "drained", "announce"}, problems);
         const bool addressOk = v[i].contains("address") && v[i]["address"].is_string();
         if (!addressOk) problems.add(where + ".address", v[i].contains("address") ? "must be an address string" : "missing: the VIP's address");
-        const bool drainedOk = !v[i].contains("drained") || v[i]["drained"].is_boolean();
-        if (!drainedOk) problems.add(where + ".drained", "must be true or false");
+        for (const char* flag : {"drained", "announce"})
+            if (v[i].contains(flag) && !v[i][flag].is_boolean()) problems.add(where + "." + flag, "must be true or false");
         if (problems.lines().size() != before) continue;
         texts.push_back(v[i]["address"].get<std::string>());
         index.push_back(i);
         if (v[i].value("drained", false)) drained.push_back(texts.back());
+        if (!v[i].value("announce", true)) quiet.push_back(texts.back());
     }
 }
 
 // A "vips" list, in the main file or a drop-in: its VIPs appended to out (index: each
-// one's position in the list), those marked "drained" added to drained; every problem named.
+// one's position in the list), those marked "drained" added to drained, those marked
+// "announce": false to quiet; every problem named.
 void parseVipList(const json& v, Problems& problems, std::vector<netcfg::IpAddress>& out, std::vector<std::size_t>& index,
-                  std::set<netcfg::IpAddress>& drained) {
-    std::vector<std::string> texts, drainedTexts;
-    vipTexts(v, problems, texts, index, drainedTexts);
+                  std::set<netcfg::IpAddress>& drained, std::set<netcfg::IpAddress>& quiet) {
+    std::vector<std::string> texts, drainedTexts, quietTexts;
+    vipTexts(v, problems, texts, index, drainedTexts, quietTexts);
     checkVips(texts, index, "vips", problems, out);
-    for (const auto& text : drainedTexts) {
-        netcfg::IpAddress ip;
-        if (!vipProblem(text, ip)) drained.insert(ip);  // a bad one is named by checkVips
-    }
+    for (auto [from, to] : {std::pair{&drainedTexts, &drained}, std::pair{&quietTexts, &quiet}})
+        for (const auto& text : *from) {
+            netcfg::IpAddress ip;
+            if (!vipProblem(text, ip)) to->insert(ip);  // a bad one is named by checkVips
+        }
 }
 
 }  // namespace
@@ -244,7 +281,7 @@ Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
     Problems problems(source);
     const json doc = readDocument(text, problems);
-    std::vector<std::string> known{"vips", "arp", "host_routes"};
+    std::vector<std::string> known{"vips", "arp", "host_routes", "announce"};
     known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
     rejectUnknownKeys(doc, "", known, problems);
 
@@ -263,7 +300,7 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
         std::vector<std::size_t> index;
-        parseVipList(v, problems, cfg.vips, index, cfg.drained);
+        parseVipList(v, problems, cfg.vips, index, cfg.drained, cfg.notAnnounced);
     }
     cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
@@ -273,6 +310,7 @@ Config parseConfig(const std::string& text, const std::string& source,
         else
             cfg.hostRoutes = doc["host_routes"].get<bool>();
     }
+    if (doc.contains("announce")) parseAnnounce(doc["announce"], problems, cfg.announce);
     // services may name the drop-ins' VIPs too
     std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
     named.insert(otherVips.begin(), otherVips.end());
@@ -293,6 +331,7 @@ struct DropIn {
     std::vector<netcfg::IpAddress> vips;
     std::vector<std::size_t> index;  // each VIP's position in the file's "vips" (a file with a problem is never merged)
     std::set<netcfg::IpAddress> drained;
+    std::set<netcfg::IpAddress> notAnnounced;
 };
 
 // The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
@@ -318,7 +357,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
         try {
             auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
             if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
-            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}};
+            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}, .notAnnounced = {}};
             for (const auto& [key, value] : d.doc.items())
                 if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
                     problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
@@ -326,7 +365,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
                 if (!d.doc["vips"].is_array()) {
                     problems.add("vips", "must be a list of address strings");
                 } else {
-                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained);
+                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained, d.notAnnounced);
                 }
             }
             out.push_back(std::move(d));
@@ -388,6 +427,7 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         problems.insert(problems.end(), p.lines().begin(), p.lines().end());
         cfg.dropIns.push_back(d.path);
         cfg.drained.insert(d.drained.begin(), d.drained.end());
+        cfg.notAnnounced.insert(d.notAnnounced.begin(), d.notAnnounced.end());
     }
     const std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
     for (const auto& d : dropIns) {

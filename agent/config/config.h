@@ -1,5 +1,6 @@
 #pragma once
 // The configuration: parsed from JSON (or --vip), validated completely once, then frozen.
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -45,12 +46,23 @@ struct ApiSettings {
     int agentCheckWaitMs = 200;
 };
 
+// Readiness to routers: each VIP that is ready (and not drained, not opted out) is kept as
+// VIP/32 (/128) dev lo proto 177 in this kernel table, for BIRD or FRR to carry into BGP.
+struct AnnounceSettings {
+    std::uint32_t table = 0;   // 0: no announcing
+    std::uint32_t metric = 0;  // the route's metric (RTA_PRIORITY)
+    bool enabled() const { return table != 0; }
+    bool operator==(const AnnounceSettings&) const = default;
+};
+
 struct Config {
     std::string source;  // the file it came from, or "--vip"
     std::vector<netcfg::IpAddress> vips;
     std::vector<std::string> vipSources;  // the file each VIP came from (the main file or a drop-in)
     std::vector<std::string> dropIns;     // the drop-in files read, in order
     std::set<netcfg::IpAddress> drained;  // VIPs configured "drained": true (reported not ready)
+    std::set<netcfg::IpAddress> notAnnounced;  // VIPs configured "announce": false
+    AnnounceSettings announce;
     ArpSettings arp;
     bool hostRoutes = true;
     // Watch mode (`run`).

@@ -11,13 +11,24 @@ bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceC
     return true;
 }
 
+bool sameListeners(const ApiSettings& a, const ApiSettings& b) {
+    return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort &&
+           a.agentCheckWaitMs == b.agentCheckWaitMs;
+}
+
+void keepListeners(ApiSettings& to, const ApiSettings& from) {
+    to.enabled = from.enabled;
+    to.host = from.host;
+    to.port = from.port;
+    to.agentCheckPort = from.agentCheckPort;
+    to.agentCheckWaitMs = from.agentCheckWaitMs;
+}
+
 ReloadPlan planReload(const Config& running, Config next) {
     ReloadPlan p;
     // The listening sockets: bound anew by the daemon.
-    const ApiSettings& a = running.api;
-    const ApiSettings& b = next.api;
-    p.apiChanged = a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.agentCheckPort != b.agentCheckPort ||
-                   a.agentCheckWaitMs != b.agentCheckWaitMs;
+    p.apiChanged = !sameListeners(running.api, next.api);
+    p.tableChanged = running.announce.table != next.announce.table;
     p.servicesChanged = !sameServices(next.services, running.services);
     p.intervalChanged = next.checkIntervalMs != running.checkIntervalMs;
     p.applied = std::move(next);

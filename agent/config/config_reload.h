@@ -15,9 +15,15 @@ struct ReloadPlan {
     bool apiChanged = false;  // api.listen, the agent-check port or wait: the API's sockets are bound anew
     bool servicesChanged = false;  // the service checks start afresh
     bool intervalChanged = false;  // check_interval_ms: the timer is re-armed
+    bool tableChanged = false;     // announce.table: the routes move (a full look at the new table)
 };
 
 ReloadPlan planReload(const Config& running, Config next);
+
+// The settings of the API's listening sockets (api.listen, the agent-check port and wait):
+// the same in both, and copied from one to the other (a reload that cannot bind keeps them).
+bool sameListeners(const ApiSettings& a, const ApiSettings& b);
+void keepListeners(ApiSettings& to, const ApiSettings& from);
 
 // The same checks, with the same settings (a reload keeps their rise/fall counts).
 bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b);

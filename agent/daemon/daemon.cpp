@@ -135,6 +135,7 @@ bool Daemon::setUp() {
         return false;
     }
     armTimer(timer_.get(), cfg_.checkIntervalMs);
+    events_->watch(reconciler_->desired().tables());
     for (int fd : {events_->fd(), timer_.get(), signals_.get(), wake_.get()}) {
         epoll_event ev{.events = EPOLLIN, .data = {.fd = fd}};
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
@@ -437,6 +438,7 @@ void Daemon::pass(bool fromReload) {
                 if (newProblems.size() < kChangeLines) newProblems.push_back(describe(x));
             }
     }
+    for (const auto& a : r.followed) logInfo("announce: " + pastTense(a));
     for (const auto& p : newProblems) logError(p + "; not ready until it is resolved");
     if (problemCount > newProblems.size())
         logError("and " + thousands(problemCount - newProblems.size()) + " more problem(s); see /status");
@@ -451,10 +453,13 @@ void Daemon::pass(bool fromReload) {
             if (state_.recentDrift.size() > DaemonState::kRecentDrift) state_.recentDrift.pop_front();
         }
     }
-    for (const auto& a : r.changed)
-        if (const auto s = subjectOf(a); s.kind == Subject::Kind::Vip) touched.insert(s.vip);
-    for (const auto& [a, e] : r.failed)
-        if (const auto s = subjectOf(a); s.kind == Subject::Kind::Vip) touched.insert(s.vip);
+    auto touches = [&](const Action& a) {
+        if (const auto s = subjectOf(a); s.kind == Subject::Kind::Vip || (s.kind == Subject::Kind::Announce && s.vip.family != 0))
+            touched.insert(s.vip);
+    };
+    for (const auto& a : r.changed) touches(a);
+    for (const auto& a : r.followed) touches(a);
+    for (const auto& [a, e] : r.failed) touches(a);
     board_.update(touched, *reconciler_);
 
     if (r.changed.size() + r.failed.size() > kTrimAfter) malloc_trim(0);
@@ -462,7 +467,7 @@ void Daemon::pass(bool fromReload) {
     state_.lastReconcileSeconds = seconds;
     state_.reconcileSecondsSum += seconds;
     ++state_.reconcileCount;
-    if (!r.changed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
+    if (!r.changed.empty() || !r.followed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
 }
 
 void Daemon::publish() {
@@ -472,7 +477,24 @@ void Daemon::publish() {
     const auto touched = board_.takeTouched();
     transitions_.observe(*snap, services, touched ? &*touched : nullptr);
     notifier_.status(api::statusLine(*snap));
+    const api::Snapshot& published = *snap;
     store_.publish(std::move(snap));
+    followReadiness(published);
+}
+
+void Daemon::followReadiness(const api::Snapshot& s) {
+    // Until the first pass has confirmed the state, what an earlier process announced is
+    // held as it is (a restart leaves the routers' paths alone).
+    if (!state_.converged) return;
+    std::set<netcfg::IpAddress> announce;
+    const auto& d = reconciler_->desired();
+    if (d.announceTable != 0 && !state_.exiting)
+        s.vips.forEach([&](const api::VipReadiness& v) {
+            if (!v.announceable || !api::vipReady(s, v)) return;
+            if (auto ip = netcfg::IpAddress::parse(v.vip)) announce.insert(*ip);
+        });
+    if (!d.holdAnnounced && announce == d.announced) return;
+    reconciler_->setAnnounced(std::move(announce));
 }
 
 void Daemon::reload(std::uint64_t served) {
@@ -521,11 +543,7 @@ void Daemon::reload(std::uint64_t served) {
         } else {
             plan.notApplied = servers.error() + "; the API stays on its previous address";
             logWarning("reload partly applied: " + plan.notApplied);
-            plan.applied.api.enabled = cfg_.api.enabled;
-            plan.applied.api.host = cfg_.api.host;
-            plan.applied.api.port = cfg_.api.port;
-            plan.applied.api.agentCheckPort = cfg_.api.agentCheckPort;
-            plan.applied.api.agentCheckWaitMs = cfg_.api.agentCheckWaitMs;
+            keepListeners(plan.applied.api, cfg_.api);
         }
     }
     if (http_) http_->setToken(plan.applied.api.token);
@@ -534,6 +552,10 @@ void Daemon::reload(std::uint64_t served) {
         checker_ = std::make_unique<ServiceChecker>(plan.applied.services, [this] { wake(); });
     }
     if (plan.intervalChanged) armTimer(timer_.get(), plan.applied.checkIntervalMs);
+    if (plan.tableChanged) {  // the new table is looked at whole; the old one's routes go by their records
+        events_->watch({.announce = plan.applied.announce.table});
+        resyncPending_ = true;
+    }
     for (const auto& l : state_.drained.carryOver(cfg_, plan.applied)) logLine(l.priority, l.text);
     cfg_ = std::move(plan.applied);
     reconciler_->setDesired(desiredFrom(cfg_));

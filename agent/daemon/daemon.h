@@ -94,6 +94,9 @@ private:
     // not drift, not counted as repairs, never a reason for the flap damper to back off.
     void pass(bool fromReload = false);
     void publish();
+    // The VIPs to announce, from the snapshot just published (api/readiness.h decides):
+    // ready, not drained, not opted out, and the agent not stopping.
+    void followReadiness(const api::Snapshot& s);
     void wake();
     // The whole server's drain, the VIP drains and the services' states of the process
     // this one took over from.

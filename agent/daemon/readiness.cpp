@@ -18,6 +18,10 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     e->routeWanted = report.routeWanted;
     e->routePresent = report.routePresent;
     e->routeOwned = report.routeOwned;
+    e->announceable = r.desired().announceable.contains(vip);
+    if (const auto a = r.owned().announced.find(vip); a != r.owned().announced.end())
+        for (const auto& route : r.observed().kernel.routesIn(a->second.table, vip))
+            e->announced = e->announced || (route.protocol == netcfg::kRouteProtocol && route.metric == a->second.metric);
     for (const auto& f : report.findings) e->findings.push_back(view(f));
     return e;
 }
@@ -50,6 +54,8 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     summary->resyncSeconds = cfg.resyncSeconds;
     summary->drainSeconds = cfg.drainSeconds;
     summary->keepOnExit = cfg.keepOnExit;
+    summary->announceTable = cfg.announce.table;
+    summary->announceMetric = cfg.announce.metric;
     config_ = std::move(summary);
     entries_.reset(cfg.vips.size());
     touchedAll_ = true;
@@ -143,6 +149,13 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     }
 
     // What holds every VIP back: findings on the ARP settings and lo, start-up, errors, draining.
+    // The announce table: what keeps VIPs out of it (the announce items sort last).
+    s->announceTable = r.desired().announceTable;
+    s->announcedVips = r.owned().announced.size();
+    for (auto it = r.findings().lower_bound(Subject::announceTable()); it != r.findings().end(); ++it)
+        for (const auto& f : it->second)
+            if (f.kind != FindingKind::NotAnnounced && s->announceFindings.size() < api::kListedVips)
+                s->announceFindings.push_back(view(f));
     for (const auto& [subject, list] : r.findings()) {
         if (subject.kind == Subject::Kind::Vip) break;  // the VIPs sort last
         for (const auto& f : list) {

@@ -9,6 +9,7 @@ std::string describe(const Subject& s) {
         case Subject::Kind::Loopback: return "lo";
         case Subject::Kind::Sysctl: return sysctl::dotted(s.key);
         case Subject::Kind::Vip: return s.vip.str();
+        case Subject::Kind::Announce: return s.vip.family == 0 ? "announce table" : "announce " + s.vip.str();
     }
     return "?";
 }
@@ -16,7 +17,8 @@ std::string describe(const Subject& s) {
 bool isConflict(FindingKind k) {
     // Unreadable counts: what cannot be read cannot be safely changed either.
     return k == FindingKind::OnRealInterface || k == FindingKind::RouteViaOtherDevice || k == FindingKind::Unreadable ||
-           k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback;
+           k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback || k == FindingKind::AnnounceBlocked ||
+           k == FindingKind::AnnounceTableInUse;
 }
 
 const char* name(FindingKind k) {
@@ -31,6 +33,9 @@ const char* name(FindingKind k) {
         case FindingKind::InterfaceMissing: return "conflict_interface_missing";
         case FindingKind::NoLoopback: return "conflict_no_loopback";
         case FindingKind::CannotApply: return "cannot_apply";
+        case FindingKind::NotAnnounced: return "not_announced";
+        case FindingKind::AnnounceBlocked: return "conflict_announce_route";
+        case FindingKind::AnnounceTableInUse: return "conflict_announce_table_in_use";
     }
     return "?";
 }
@@ -53,6 +58,14 @@ std::string describe(const Finding& f) {
             return "interface " + f.subject.key.iface + " (arp.interfaces) does not exist: " + subject + " cannot be set";
         case FindingKind::NoLoopback: return "no loopback interface found in this network namespace";
         case FindingKind::CannotApply: return "cannot repair " + subject + ": " + f.detail;
+        case FindingKind::NotAnnounced:
+            return f.subject.vip.hostCidr() + " is ready but not in the announce table " + std::to_string(f.expected);
+        case FindingKind::AnnounceBlocked:
+            return "the announce table has a route for " + f.subject.vip.hostCidr() + " the agent did not add (" + f.other +
+                   "): not announcing it";
+        case FindingKind::AnnounceTableInUse:
+            return "the announce table " + std::to_string(f.expected) + " holds " + std::to_string(f.actual) +
+                   " route(s) the agent did not add (" + f.detail + "): another program uses it; choose a table of its own for announce.table";
     }
     return subject + ": ?";
 }
@@ -62,6 +75,7 @@ bool permissionDenied(const Finding& f) {
 }
 
 bool concerns(const Finding& f, const netcfg::IpAddress& vip) {
+    if (f.subject.kind == Subject::Kind::Announce) return false;
     return f.subject.kind != Subject::Kind::Vip || f.subject.vip == vip;
 }
 

@@ -13,19 +13,23 @@
 namespace agent {
 
 struct Subject {
-    enum class Kind { Loopback, Sysctl, Vip };  // the order of a plan: settings, lo, VIPs
+    // The order of a plan: settings, lo, VIPs, then the announce table and each VIP's
+    // route in it (after the VIPs, so nothing there holds a VIP back).
+    enum class Kind { Loopback, Sysctl, Vip, Announce };
     Kind kind = Kind::Vip;
     sysctl::ConfKey key;    // Sysctl
-    netcfg::IpAddress vip;  // Vip
+    netcfg::IpAddress vip;  // Vip, Announce (none: the announce table itself)
 
     static Subject loopback() { return {.kind = Kind::Loopback, .key = {}, .vip = {}}; }
     static Subject setting(const sysctl::ConfKey& k) { return {.kind = Kind::Sysctl, .key = k, .vip = {}}; }
     static Subject address(const netcfg::IpAddress& ip) { return {.kind = Kind::Vip, .key = {}, .vip = ip}; }
+    static Subject announce(const netcfg::IpAddress& ip) { return {.kind = Kind::Announce, .key = {}, .vip = ip}; }
+    static Subject announceTable() { return {.kind = Kind::Announce, .key = {}, .vip = {}}; }
 
     auto operator<=>(const Subject&) const = default;
 };
 
-// "lo", "net.ipv4.conf.all.arp_ignore", "198.51.100.1"
+// "lo", "net.ipv4.conf.all.arp_ignore", "198.51.100.1", "announce 198.51.100.1", "announce table"
 std::string describe(const Subject& s);
 
 enum class FindingKind {
@@ -39,6 +43,9 @@ enum class FindingKind {
     InterfaceMissing,     // conflict: arp.interfaces names an interface that does not exist
     NoLoopback,           // conflict: no loopback link in this network namespace
     CannotApply,          // the repair failed (err, detail)
+    NotAnnounced,         // a ready VIP's route is missing from the announce table (`expected`: the table)
+    AnnounceBlocked,      // conflict: the announce table has another program's route for the VIP (`other`: its protocol)
+    AnnounceTableInUse,   // conflict: the announce table holds other programs' routes (`actual`: how many, `detail`: one)
 };
 
 // A conflict is something the agent will not change by itself (an unreadable setting
@@ -66,7 +73,8 @@ std::string describe(const Finding& f);
 bool permissionDenied(const Finding& f);
 
 // Whether the finding keeps `vip` from being ready: its own findings, and those of what
-// every VIP needs (the ARP settings, lo).
+// every VIP needs (the ARP settings, lo). Nothing about the announce table does: being
+// announced follows readiness.
 bool concerns(const Finding& f, const netcfg::IpAddress& vip);
 
 // Its form in snapshots and JSON documents (agent/base/finding_view.h).

@@ -15,7 +15,7 @@ std::string sysctlLine(const SetSysctl& s) {
 
 // The actions of one plan, in phases; concatenated in order at the end.
 struct Phases {
-    std::vector<Action> sysctls, link, addAddresses, addRoutes, deleteRoutes, deleteAddresses, restores;
+    std::vector<Action> withdraw, sysctls, link, addAddresses, addRoutes, announce, deleteRoutes, deleteAddresses, restores;
 };
 
 class Planner {
@@ -44,13 +44,19 @@ public:
                 else
                     unwantedVip(s.vip);
                 break;
+            case Subject::Kind::Announce:
+                if (s.vip.family == 0)
+                    announceTable();
+                else
+                    announced(s.vip);
+                break;
         }
     }
 
     std::vector<Action> actions() {
         std::vector<Action> all;
-        for (auto* v : {&ph_.sysctls, &ph_.link, &ph_.addAddresses, &ph_.addRoutes, &ph_.deleteRoutes,
-                        &ph_.deleteAddresses, &ph_.restores})
+        for (auto* v : {&ph_.withdraw, &ph_.sysctls, &ph_.link, &ph_.addAddresses, &ph_.addRoutes, &ph_.announce,
+                        &ph_.deleteRoutes, &ph_.deleteAddresses, &ph_.restores})
             all.insert(all.end(), std::make_move_iterator(v->begin()), std::make_move_iterator(v->end()));
         return all;
     }
@@ -61,6 +67,57 @@ private:
     }
 
     void finding(Finding f) { plan_.findings.push_back(std::move(f)); }
+
+    NetOp announceOp(K kind, const IpAddress& ip, std::uint32_t table, std::uint32_t metric) const {
+        NetOp o = op(kind, ip);
+        o.table = table;
+        o.metric = metric;
+        return o;
+    }
+
+    // Another program's routes in the announce table: the agent adds nothing there.
+    bool tableInUse() const { return desired_.announceTable != 0 && observed_.kernel.foreignInAnnounce() > 0; }
+
+    void announceTable() {
+        if (!tableInUse()) return;
+        finding({.subject = Subject::announceTable(), .kind = FindingKind::AnnounceTableInUse,
+                 .expected = static_cast<int>(desired_.announceTable), .actual = static_cast<int>(observed_.kernel.foreignInAnnounce()),
+                 .detail = observed_.kernel.foreignExample()});
+    }
+
+    // A VIP's route in the announce table: there while the VIP is to be announced, with
+    // the table and metric configured; withdrawn first of all otherwise (before any other
+    // change of a plan: a router stops sending before anything else is undone).
+    void announced(const IpAddress& vip) {
+        const auto own = owned_.announced.find(vip);
+        const bool mine = own != owned_.announced.end();
+        const bool wanted = desired_.wanted.contains(vip) &&
+                            (desired_.holdAnnounced ? mine
+                                                    : desired_.announceTable != 0 && desired_.announced.contains(vip) &&
+                                                          desired_.announceable.contains(vip));
+        // Held: kept where it is. Otherwise in the configured table with the configured metric.
+        const AnnounceRecord want = desired_.holdAnnounced && mine ? own->second
+                                                                   : AnnounceRecord{.table = desired_.announceTable, .metric = desired_.announceMetric};
+        const Subject s = Subject::announce(vip);
+        if (mine && (!wanted || own->second != want)) {
+            ph_.withdraw.push_back(announceOp(K::DeleteRoute, vip, own->second.table, own->second.metric));
+            if (!wanted) return;
+        }
+        if (!wanted || lo_ == 0) return;
+        bool present = false;
+        for (const auto& r : observed_.kernel.routesIn(want.table, vip)) {
+            if (r.protocol == netcfg::kRouteProtocol && r.oif == lo_ && r.metric == want.metric) {
+                present = true;
+            } else if (r.protocol != netcfg::kRouteProtocol) {
+                finding({.subject = s, .kind = FindingKind::AnnounceBlocked, .other = "proto " + std::to_string(r.protocol)});
+                return;
+            }
+        }
+        if (present) return;
+        if (mine && own->second == want && want.table != desired_.announceTable) return;  // held in a table not watched
+        finding({.subject = s, .kind = FindingKind::NotAnnounced, .expected = static_cast<int>(want.table)});
+        if (!tableInUse()) ph_.announce.push_back(announceOp(K::AddRoute, vip, want.table, want.metric));
+    }
 
     void desiredSysctl(const sysctl::ConfKey& key, int value) {
         const Subject s = Subject::setting(key);
@@ -157,6 +214,7 @@ Subject subjectOf(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return Subject::setting(s->key);
     const auto& op = std::get<NetOp>(a);
     if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
+    if (op.announce()) return Subject::announce(op.address);
     return Subject::address(op.address);
 }
 
@@ -180,6 +238,11 @@ std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
     for (const auto& vip : desired.vips) all.insert(Subject::address(vip));
     for (const auto& vip : owned.addresses) all.insert(Subject::address(vip));
     for (const auto& vip : owned.routes) all.insert(Subject::address(vip));
+    if (desired.announceTable != 0) {
+        all.insert(Subject::announceTable());
+        for (const auto& vip : desired.vips) all.insert(Subject::announce(vip));
+    }
+    for (const auto& [vip, a] : owned.announced) all.insert(Subject::announce(vip));
     return all;
 }
 
@@ -202,7 +265,7 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
         for (const auto& s : rest)
             if (s.kind == Subject::Kind::Vip) planner.item(s);
         for (const auto& s : rest)
-            if (s.kind == Subject::Kind::Sysctl) planner.item(s);
+            if (s.kind == Subject::Kind::Sysctl || s.kind == Subject::Kind::Announce) planner.item(s);
     }
     p.actions = planner.actions();
     return p;
@@ -216,9 +279,25 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
         case K::AddAddress: return effect == netcfg::Effect::Changed && owned.addresses.insert(op.address).second;
-        case K::AddRoute: return effect == netcfg::Effect::Changed && owned.routes.insert(op.address).second;
+        case K::AddRoute:
+            if (effect != netcfg::Effect::Changed) return false;
+            if (op.announce()) {
+                const AnnounceRecord rec{.table = op.table, .metric = op.metric};
+                auto [it, fresh] = owned.announced.emplace(op.address, rec);
+                if (fresh || it->second == rec) return fresh;
+                it->second = rec;
+                return true;
+            }
+            return owned.routes.insert(op.address).second;
         case K::DeleteAddress: return owned.addresses.erase(op.address) > 0;
-        case K::DeleteRoute: return owned.routes.erase(op.address) > 0;
+        case K::DeleteRoute:
+            if (op.announce()) {
+                const auto it = owned.announced.find(op.address);
+                if (it == owned.announced.end() || it->second != AnnounceRecord{.table = op.table, .metric = op.metric}) return false;
+                owned.announced.erase(it);
+                return true;
+            }
+            return owned.routes.erase(op.address) > 0;
         case K::LinkUp:
         case K::LinkDown: return false;
     }
@@ -242,7 +321,8 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
         }
         const auto& op = std::get<NetOp>(a);
         if (op.kind == K::AddAddress) out.addresses.insert(op.address);
-        if (op.kind == K::AddRoute) out.routes.insert(op.address);
+        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = {.table = op.table, .metric = op.metric};
+        if (op.kind == K::AddRoute && !op.announce()) out.routes.insert(op.address);
     }
     return out;
 }

@@ -26,7 +26,9 @@ std::string settingOf(const Action& a) {
         case K::AddAddress:
         case K::DeleteAddress: return "address " + op.address.hostCidr();
         case K::AddRoute:
-        case K::DeleteRoute: return "route " + op.address.hostCidr();
+        case K::DeleteRoute:
+            return op.announce() ? "announce " + op.address.hostCidr() + " table " + std::to_string(op.table)
+                                 : "route " + op.address.hostCidr();
         case K::LinkUp:
         case K::LinkDown: return "link " + op.ifname;
     }
@@ -39,7 +41,7 @@ std::string kindOf(const Action& a) {
         case K::AddAddress:
         case K::DeleteAddress: return "address";
         case K::AddRoute:
-        case K::DeleteRoute: return "route";
+        case K::DeleteRoute: return std::get<NetOp>(a).announce() ? "announce" : "route";
         case K::LinkUp:
         case K::LinkDown: return "link";
     }
@@ -52,6 +54,12 @@ Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysct
       desired_(std::move(desired)) {}
 
 void Reconciler::setDesired(Desired d) {
+    // A reload does not know readiness: what is announced stays what the daemon said last
+    // (the VIPs the new configuration drops or opts out go, being no longer announceable).
+    if (d.holdAnnounced && !desired_.holdAnnounced) {
+        d.holdAnnounced = false;
+        d.announced = desired_.announced;
+    }
     desired_ = std::move(d);
     // Settings that are now wanted are read before they are planned.
     for (const auto& k : sysctlKeys(desired_, owned_)) readSysctl(sysctls_, k, observed_);
@@ -68,6 +76,28 @@ void Reconciler::markAll() {
 void Reconciler::markVip(const netcfg::IpAddress& ip) {
     if (desired_.wanted.contains(ip) || owned_.addresses.contains(ip) || owned_.routes.contains(ip))
         dirty_.insert(Subject::address(ip));
+}
+
+void Reconciler::markAnnounce(const netcfg::IpAddress& ip) {
+    if ((desired_.announceTable != 0 && desired_.wanted.contains(ip)) || owned_.announced.contains(ip))
+        dirty_.insert(Subject::announce(ip));
+}
+
+void Reconciler::setAnnounced(std::set<netcfg::IpAddress> vips) {
+    const bool wasHeld = desired_.holdAnnounced;
+    desired_.holdAnnounced = false;
+    std::set<netcfg::IpAddress> changed;
+    std::set_symmetric_difference(vips.begin(), vips.end(), desired_.announced.begin(), desired_.announced.end(),
+                                  std::inserter(changed, changed.end()));
+    desired_.announced = std::move(vips);
+    if (wasHeld) {  // the first word on readiness: every announce item is planned
+        for (const auto& [vip, a] : owned_.announced) changed.insert(vip);
+        changed.insert(desired_.announced.begin(), desired_.announced.end());
+    }
+    for (const auto& vip : changed) {
+        markAnnounce(vip);
+        following_.insert(Subject::announce(vip));
+    }
 }
 
 std::expected<Plan, std::string> Reconciler::lookAndPlan() {
@@ -119,7 +149,7 @@ Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
 }
 
 std::expected<void, std::string> Reconciler::resync() {
-    auto kernel = netlink_.dump();
+    auto kernel = netlink_.dump(desired_.tables());
     if (!kernel) return std::unexpected("reading the kernel state: " + kernel.error().message);
     observed_.kernel = KernelView(*kernel);
     observed_.sysctls.clear();
@@ -141,7 +171,11 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
                 break;
             case CK::RouteAdded:
             case CK::RouteRemoved:
-                if (k.apply(c)) markVip(c.route.dst);
+                if (!k.apply(c)) break;
+                if (c.route.table == netcfg::kMainTable)
+                    markVip(c.route.dst);
+                else
+                    markAnnounce(c.route.dst);
                 break;
             case CK::LinkChanged:
             case CK::LinkRemoved: {
@@ -196,7 +230,11 @@ void Reconciler::confirm(const Action& a) {
     auto& k = observed_.kernel;
     const auto& op = std::get<NetOp>(a);
     const netcfg::InterfaceAddress address{.ifindex = op.ifindex, .address = op.address, .prefixlen = op.address.hostPrefix()};
-    const netcfg::HostRoute route{.dst = op.address, .table = netcfg::kMainTable, .protocol = netcfg::kRouteProtocol, .oif = op.ifindex};
+    const netcfg::HostRoute route{.dst = op.address,
+                                  .table = op.table,
+                                  .protocol = netcfg::kRouteProtocol,
+                                  .oif = op.ifindex,
+                                  .metric = op.announce() ? op.metric : 0};
     switch (op.kind) {
         case K::AddAddress: k.add(address); break;
         case K::DeleteAddress: k.remove(address); break;
@@ -235,6 +273,10 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
         const Subject s = subjectOf(a);
         if (k < results.size() && results[k]) {
             confirm(a);
+            if (following_.contains(s)) {  // announced or withdrawn as readiness changed: not drift
+                out.followed.push_back(a);
+                continue;
+            }
             out.changed.push_back(a);
             if (countAsRepairs) repairs.push_back({.item = s, .aspect = kindOf(a), .label = settingOf(a)});
             continue;
@@ -277,6 +319,8 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
         r.at = now + doublingBackoff(kFirstRetry, r.failures, kMaxRetry);
         dirty_.insert(s);
     }
+    // Whatever followed readiness was decided by this plan: later changes are drift again.
+    for (const auto& s : ready) following_.erase(s);
     if (!repairs.empty()) out.fightLine = damper_.recordRepairs(repairs, now);
     return out;
 }

@@ -40,6 +40,10 @@ public:
     void setLog(LogLine log) { log_ = std::move(log); }
     // A new desired state (a reload); every item is planned again by the next pass.
     void setDesired(Desired d);
+    // The VIPs to announce now (ready, not drained, not opted out): those that changed are
+    // planned by the next pass; their changes follow readiness and are not drift. Ends
+    // the hold of a fresh start (Desired::holdAnnounced).
+    void setAnnounced(std::set<netcfg::IpAddress> vips);
 
     enum class Verify { Dump, Acks };
     struct PassResult {
@@ -69,6 +73,7 @@ public:
 
     struct Repaired {
         std::vector<Action> changed;  // succeeded (what the kernel now has)
+        std::vector<Action> followed;  // succeeded: announce routes that followed readiness (not drift)
         std::vector<std::pair<Action, ActionError>> failed;
         std::set<Subject> findingsChanged;  // items whose findings differ from before
         std::optional<std::string> fightLine;  // a new flap-damping step, to log
@@ -92,6 +97,7 @@ private:
     std::expected<Plan, std::string> lookAndPlan();
     void markAll();
     void markVip(const netcfg::IpAddress& ip);
+    void markAnnounce(const netcfg::IpAddress& ip);
     void confirm(const Action& a);  // an acked action, into the mirror
     Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log}; }
     Clock::time_point allowedAt(const Subject& s) const;
@@ -105,6 +111,7 @@ private:
     Desired desired_;
     Observed observed_;
     std::set<Subject> dirty_;
+    std::set<Subject> following_;  // announce items whose next change follows readiness
     bool resyncDue_ = false;
     std::map<Subject, std::vector<Finding>> findings_;
     struct Retry {

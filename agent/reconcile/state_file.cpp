@@ -14,13 +14,19 @@ namespace agent {
 namespace {
 
 using nlohmann::json;
+// Format 2 adds "announced" and is written only when the agent announces something, so an
+// older agent, which cannot withdraw announce routes, refuses such a file instead of
+// leaving the routes behind; format 1 otherwise.
 constexpr int kFormat = 1;
+constexpr int kFormatAnnounced = 2;
 
 std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
 json toJson(const Owned& o) {
-    json j{{"format", kFormat}, {"addresses", json::array()}, {"routes", json::array()},
+    json j{{"format", o.announced.empty() ? kFormat : kFormatAnnounced}, {"addresses", json::array()}, {"routes", json::array()},
            {"sysctl_originals", json::array()}};
+    for (const auto& [vip, a] : o.announced)
+        j["announced"].push_back({{"vip", vip.str()}, {"table", a.table}, {"metric", a.metric}});
     for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
     for (const auto& r : o.routes) j["routes"].push_back(r.str());
     for (const auto& [k, v] : o.sysctlOriginals)
@@ -29,7 +35,8 @@ json toJson(const Owned& o) {
 }
 
 Owned fromJson(const json& j) {
-    if (!j.is_object() || j.value("format", 0) != kFormat) throw std::runtime_error("unknown format");
+    const int format = j.is_object() ? j.value("format", 0) : 0;
+    if (format != kFormat && format != kFormatAnnounced) throw std::runtime_error("unknown format");
     Owned o;
     auto addrs = [](const json& list, std::set<netcfg::IpAddress>& out) {
         for (const auto& s : list) {
@@ -45,6 +52,12 @@ Owned fromJson(const json& j) {
         if (!sysctl::isValidInterfaceName(key.iface)) throw std::runtime_error("bad interface " + key.iface);
         o.sysctlOriginals[key] = e.at("original").get<int>();
     }
+    if (format == kFormatAnnounced)
+        for (const auto& e : j.at("announced")) {
+            auto ip = netcfg::IpAddress::parse(e.at("vip").get<std::string>());
+            if (!ip) throw std::runtime_error("bad address " + e.at("vip").get<std::string>());
+            o.announced[*ip] = {.table = e.at("table").get<std::uint32_t>(), .metric = e.at("metric").get<std::uint32_t>()};
+        }
     return o;
 }
 
@@ -56,6 +69,7 @@ Owned unite(const Owned& a, const Owned& b) {
     u.addresses.insert(b.addresses.begin(), b.addresses.end());
     u.routes.insert(b.routes.begin(), b.routes.end());
     for (const auto& [k, v] : b.sysctlOriginals) u.sysctlOriginals.emplace(k, v);  // a's original wins
+    u.announced.insert(b.announced.begin(), b.announced.end());
     return u;
 }
 
@@ -72,9 +86,9 @@ std::expected<Owned, std::string> StateFile::load() const {
         if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
         const json j = json::parse(*text);
         // A downgrade across a format change: refused by name, never read as damage.
-        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormat)
+        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormatAnnounced)
             return std::unexpected(path().string() + " has format " + std::to_string(j["format"].get<int>()) +
-                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormat) +
+                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormatAnnounced) +
                                    ": run `lvs-rs-agent stop` with the newer version before downgrading, or upgrade again");
         return fromJson(j);
     } catch (const std::exception& e) {

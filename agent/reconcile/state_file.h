@@ -5,6 +5,7 @@
 // crash or kill -9 at any point leaves a file that a later `stop` can undo from.
 #include <expected>
 #include <filesystem>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -14,12 +15,20 @@
 
 namespace agent {
 
+// A VIP's route in the announce table: where it is, to withdraw it from there.
+struct AnnounceRecord {
+    std::uint32_t table = 0;
+    std::uint32_t metric = 0;
+    bool operator==(const AnnounceRecord&) const = default;
+};
+
 struct Owned {
     std::set<netcfg::IpAddress> addresses;  // host addresses on lo
     std::set<netcfg::IpAddress> routes;     // host routes via lo in table main
     std::map<sysctl::ConfKey, int> sysctlOriginals;
+    std::map<netcfg::IpAddress, AnnounceRecord> announced;  // host routes via lo in the announce table
 
-    bool empty() const { return addresses.empty() && routes.empty() && sysctlOriginals.empty(); }
+    bool empty() const { return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty(); }
     bool operator==(const Owned&) const = default;
 };
 

@@ -6,6 +6,11 @@ namespace agent {
 
 Desired desiredFrom(const Config& cfg) {
     Desired d{.vips = cfg.vips, .wanted = {cfg.vips.begin(), cfg.vips.end()}, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
+    d.announceTable = cfg.announce.table;
+    d.announceMetric = cfg.announce.metric;
+    if (cfg.announce.enabled())
+        for (const auto& v : cfg.vips)
+            if (!cfg.notAnnounced.contains(v)) d.announceable.insert(v);
     for (const auto& iface : cfg.arp.interfaces) {
         d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
         d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
@@ -13,11 +18,16 @@ Desired desiredFrom(const Config& cfg) {
     return d;
 }
 
-Desired nothingDesired() { return Desired{.vips = {}, .wanted = {}, .hostRoutes = false, .sysctls = {}}; }
+Desired nothingDesired() {
+    Desired d{.vips = {}, .wanted = {}, .hostRoutes = false, .sysctls = {}};
+    d.holdAnnounced = false;  // every announce route goes
+    return d;
+}
 
 std::set<netcfg::IpAddress> ownedVips(const Owned& owned) {
     std::set<netcfg::IpAddress> all = owned.addresses;
     all.insert(owned.routes.begin(), owned.routes.end());
+    for (const auto& [vip, a] : owned.announced) all.insert(vip);
     return all;
 }
 
@@ -39,6 +49,7 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
     // A route only where the agent added routes: stop never adds what start did not.
     d.hostRoutes = !owned.routes.empty();
     d.holdOwnedSysctls = true;
+    d.holdAnnounced = true;  // the others' announce routes stay; the dropped VIPs' go
     return d;
 }
 
@@ -46,6 +57,8 @@ KernelView::KernelView(const netcfg::KernelState& k) {
     for (const auto& l : k.links) links_[l.ifindex] = l;
     for (const auto& a : k.addresses) addresses_.emplace(a.address, a);
     for (const auto& r : k.routes) routes_.emplace(r.dst, r);
+    foreignInAnnounce_ = k.foreignInAnnounce;
+    foreignExample_ = k.foreignExample;
     findLoopback();
 }
 
@@ -103,8 +116,9 @@ bool KernelView::remove(const netcfg::InterfaceAddress& a) {
 
 namespace {
 bool sameRoute(const netcfg::HostRoute& x, const netcfg::HostRoute& y) {
-    return x.dst == y.dst && x.table == y.table && x.protocol == y.protocol && x.oif == y.oif;
+    return x.dst == y.dst && x.table == y.table && x.protocol == y.protocol && x.oif == y.oif && x.metric == y.metric;
 }
+bool inMain(const netcfg::HostRoute& r) { return r.table == netcfg::kMainTable; }
 }  // namespace
 
 bool KernelView::add(const netcfg::HostRoute& r) {
@@ -150,12 +164,21 @@ bool KernelView::hasAddress(int ifindex, const netcfg::IpAddress& ip) const {
 
 bool KernelView::hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const {
     auto [b, e] = routes_.equal_range(ip);
-    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex; });
+    return std::any_of(b, e, [&](const auto& p) { return inMain(p.second) && p.second.oif == ifindex; });
 }
 
 bool KernelView::hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const {
     auto [b, e] = routes_.equal_range(ip);
-    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex && p.second.protocol == netcfg::kRouteProtocol; });
+    return std::any_of(b, e, [&](const auto& p) {
+        return inMain(p.second) && p.second.oif == ifindex && p.second.protocol == netcfg::kRouteProtocol;
+    });
+}
+
+std::vector<netcfg::HostRoute> KernelView::routesIn(std::uint32_t table, const netcfg::IpAddress& ip) const {
+    std::vector<netcfg::HostRoute> out;
+    for (auto [b, e] = routes_.equal_range(ip); b != e; ++b)
+        if (b->second.table == table) out.push_back(b->second);
+    return out;
 }
 
 std::vector<netcfg::InterfaceAddress> KernelView::addressesOf(const netcfg::IpAddress& ip) const {
@@ -166,7 +189,8 @@ std::vector<netcfg::InterfaceAddress> KernelView::addressesOf(const netcfg::IpAd
 
 std::vector<netcfg::HostRoute> KernelView::routesTo(const netcfg::IpAddress& ip) const {
     std::vector<netcfg::HostRoute> out;
-    for (auto [b, e] = routes_.equal_range(ip); b != e; ++b) out.push_back(b->second);
+    for (auto [b, e] = routes_.equal_range(ip); b != e; ++b)
+        if (inMain(b->second)) out.push_back(b->second);
     return out;
 }
 
@@ -202,7 +226,7 @@ bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::S
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned) {
     Observed o;
-    auto kernel = nl.dump();
+    auto kernel = nl.dump(desired.tables());
     if (!kernel) return std::unexpected(kernel.error().message);
     o.kernel = KernelView(*kernel);
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);

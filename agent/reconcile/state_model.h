@@ -24,6 +24,18 @@ struct Desired {
     // Sysctls the agent changed but `sysctls` does not name stay as they are (instead of
     // going back to their originals): `start --vip` and `stop --vip` touch VIPs only.
     bool holdOwnedSysctls = false;
+
+    // The announce table: for each VIP in `announced` (the daemon's: ready, not drained,
+    // not opted out), VIP dev lo proto 177 with `metric` in table `announceTable`.
+    std::uint32_t announceTable = 0;  // 0: none; every announce route the agent owns goes
+    std::uint32_t announceMetric = 0;
+    std::set<netcfg::IpAddress> announceable;  // the VIPs that may be announced
+    std::set<netcfg::IpAddress> announced;     // those to be announced now
+    // Which VIPs are ready is not known yet (start, `start`, `stop --vip`): the announce
+    // routes the agent owns for wanted VIPs stay as they are, none is added.
+    bool holdAnnounced = true;
+
+    netcfg::RouteTables tables() const { return {.announce = announceTable}; }
 };
 
 Desired desiredFrom(const Config& cfg);
@@ -68,8 +80,13 @@ public:
     // A host route for ip via ifindex in table main, whoever added it.
     bool hasRouteVia(int ifindex, const netcfg::IpAddress& ip) const;
     bool hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const;
+    // ip's routes in another table (the announce table).
+    std::vector<netcfg::HostRoute> routesIn(std::uint32_t table, const netcfg::IpAddress& ip) const;
+    // Routes of any length in the announce table the agent did not add, at the last dump.
+    std::size_t foreignInAnnounce() const { return foreignInAnnounce_; }
+    const std::string& foreignExample() const { return foreignExample_; }
     std::vector<netcfg::InterfaceAddress> addressesOf(const netcfg::IpAddress& ip) const;
-    std::vector<netcfg::HostRoute> routesTo(const netcfg::IpAddress& ip) const;
+    std::vector<netcfg::HostRoute> routesTo(const netcfg::IpAddress& ip) const;  // in table main
     std::vector<netcfg::InterfaceAddress> addressesOn(int ifindex) const;
     std::size_t addressCount() const { return addresses_.size(); }
     std::size_t routeCount() const { return routes_.size(); }
@@ -80,6 +97,8 @@ private:
     std::multimap<netcfg::IpAddress, netcfg::InterfaceAddress> addresses_;
     std::multimap<netcfg::IpAddress, netcfg::HostRoute> routes_;
     int loIndex_ = 0;
+    std::size_t foreignInAnnounce_ = 0;
+    std::string foreignExample_;
 };
 
 struct Observed {

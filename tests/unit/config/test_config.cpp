@@ -44,8 +44,18 @@ const BadCase kBad[] = {
     {"array document", R"(["198.51.100.1"])", "(document): must be a JSON object, not array"},
     {"string document", R"("198.51.100.1")", "must be a JSON object, not string"},
     {"null document", "null", "must be a JSON object, not null"},
+    {"announce not an object", R"({"vips": ["198.51.100.1"], "announce": 200})", "announce: must be an object such as {\"table\": 200}"},
+    {"announce without a table", R"({"vips": ["198.51.100.1"], "announce": {}})", "announce.table: missing: the kernel route table"},
+    {"announce into main", R"({"vips": ["198.51.100.1"], "announce": {"table": 254}})", "announce.table: 254 is table main, which the kernel and other programs use"},
+    {"announce into local", R"({"vips": ["198.51.100.1"], "announce": {"table": 255}})", "255 is table local"},
+    {"announce table 0", R"({"vips": ["198.51.100.1"], "announce": {"table": 0}})", "announce.table: 0 is out of the kernel's range 1-4294967295"},
+    {"announce table too large", R"({"vips": ["198.51.100.1"], "announce": {"table": 4294967296}})", "4294967296 is out of the kernel's range"},
+    {"announce table a string", R"({"vips": ["198.51.100.1"], "announce": {"table": "200"}})", "announce.table: must be a whole number"},
+    {"announce metric negative", R"({"vips": ["198.51.100.1"], "announce": {"table": 200, "metric": -1}})", "announce.metric: -1 is out of the kernel's range"},
+    {"announce unknown key", R"({"vips": ["198.51.100.1"], "announce": {"table": 200, "tabel": 1}})", "announce.tabel: unknown key"},
+    {"a VIP's announce not a bool", R"({"vips": [{"address": "198.51.100.1", "announce": "no"}]})", "vips[0].announce: must be true or false"},
     {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
-    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, check_interval_ms, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, announce, check_interval_ms, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},
@@ -159,6 +169,16 @@ TEST_SUITE("config") {
         ::chmod((dir.path / "tokdir").c_str(), 0700);
         CHECK(problemsOf(R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "token_file": ")" + (dir.path / "tokdir").string() + "\"}}")
                   .find("tokdir is a directory; it must be a file holding the token") != std::string::npos);
+    }
+
+    TEST_CASE("announce: the table and metric, and a VIP opted out") {
+        const auto cfg = parseConfig(R"({"vips": ["198.51.100.1", {"address": "198.51.100.2", "announce": false}],
+                                         "announce": {"table": 200, "metric": 20}})", "cfg.json");
+        CHECK(cfg.announce.table == 200);
+        CHECK(cfg.announce.metric == 20);
+        CHECK(cfg.notAnnounced == std::set<netcfg::IpAddress>{*netcfg::IpAddress::parse("198.51.100.2")});
+        CHECK_FALSE(parseConfig(R"({"vips": ["198.51.100.1"]})", "cfg.json").announce.enabled());
+        CHECK(parseConfig(R"({"vips": ["198.51.100.1"], "announce": {"table": 4294967295}})", "cfg.json").announce.table == 4294967295u);
     }
 
     TEST_CASE("a NUL byte is refused, not taken as the end of the document") {

@@ -289,4 +289,62 @@ TEST_SUITE("plan") {
               "bring lo down");
         CHECK(pastTense(add) == "added 198.51.100.1/32 to lo");
     }
+
+    TEST_CASE("announce: a ready VIP's route goes into the table last, a withdrawal comes first of all") {
+        auto [o, owned] = twoVipsOwned();
+        Desired d = desired({"198.51.100.1", "198.51.100.2"});
+        d.announceTable = 200;
+        d.announceMetric = 20;
+        d.announceable = d.wanted;
+        // Held (start, `start`): nothing is added.
+        CHECK(plan(d, o, owned).empty());
+        d.holdAnnounced = false;
+        d.announced = {ip("198.51.100.1")};
+        const Plan p = plan(d, o, owned);
+        CHECK(described(p) == std::vector<std::string>{"add route 198.51.100.1/32 dev lo table 200 metric 20"});
+        REQUIRE(p.findings.size() == 1);
+        CHECK(p.findings[0].kind == FindingKind::NotAnnounced);
+        CHECK_FALSE(concerns(p.findings[0], ip("198.51.100.1")));  // readiness does not wait for it
+        Owned after = ownedAfter(owned, p);
+        CHECK(after.announced.at(ip("198.51.100.1")) == AnnounceRecord{.table = 200, .metric = 20});
+        // Not ready any more, and the whole configuration going: the withdrawal is first.
+        Plan none = plan(nothingDesired(), o, after);
+        REQUIRE_FALSE(none.actions.empty());
+        CHECK(describe(none.actions.front()) == "remove route 198.51.100.1/32 dev lo table 200 metric 20");
+        // stop --vip of the other VIP keeps it announced.
+        CHECK(described(plan(ownedWithout(after, {ip("198.51.100.2")}), o, after)) ==
+              std::vector<std::string>{"remove route 198.51.100.2/32 dev lo table main", "remove 198.51.100.2/32 from lo"});
+    }
+
+    TEST_CASE("announce: another program's route for the VIP, or in the table, is a conflict and nothing is added") {
+        auto [o, owned] = twoVipsOwned();
+        Desired d = desired({"198.51.100.1"});
+        d.announceTable = 200;
+        d.announceable = d.wanted;
+        d.holdAnnounced = false;
+        d.announced = d.wanted;
+        netcfg::KernelState k;
+        k.links = {netcfg::Link{.ifindex = 1, .name = "lo", .up = true, .loopback = true}};
+        for (const auto& a : o.kernel.addressesOn(1)) k.addresses.push_back(a);
+        for (const auto& r : o.kernel.routesTo(ip("198.51.100.1"))) k.routes.push_back(r);
+        k.routes.push_back({.dst = ip("198.51.100.1"), .table = 200, .protocol = 4, .oif = 1, .metric = 0});
+        o.kernel = KernelView(k);
+        auto announces = [](const Plan& pl) {
+            return std::count_if(pl.actions.begin(), pl.actions.end(), [](const Action& a) {
+                return std::holds_alternative<netcfg::NetOp>(a) && std::get<netcfg::NetOp>(a).announce();
+            });
+        };
+        Plan p = plan(d, o, owned);
+        CHECK(announces(p) == 0);
+        REQUIRE(p.hasConflicts());
+        CHECK(describe(p.conflicts()[0]) == "the announce table has a route for 198.51.100.1/32 the agent did not add (proto 4): not announcing it");
+        k.routes.pop_back();
+        k.foreignInAnnounce = 3;
+        k.foreignExample = "203.0.113.0/24 proto 4";
+        o.kernel = KernelView(k);
+        p = plan(d, o, owned);
+        CHECK(announces(p) == 0);
+        REQUIRE(p.hasConflicts());
+        CHECK(describe(p.conflicts()[0]).find("the announce table 200 holds 3 route(s) the agent did not add (203.0.113.0/24 proto 4)") == 0);
+    }
 }

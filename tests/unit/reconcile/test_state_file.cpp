@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "agent/reconcile/lock.h"
 #include "agent/reconcile/state_file.h"
@@ -26,6 +27,13 @@ Owned sample() {
     return o;
 }
 
+}  // namespace
+
+namespace {
+std::string fileText(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
 }  // namespace
 
 TEST_SUITE("state_file") {
@@ -89,11 +97,26 @@ TEST_SUITE("state_file") {
 
     TEST_CASE("a state file of a newer format (a downgrade) is refused by name, not as damage") {
         TempDir dir;
-        std::ofstream(dir.path / "state.json") << R"({"format": 2, "addresses": [], "routes": [], "sysctl_originals": []})";
+        std::ofstream(dir.path / "state.json") << R"({"format": 3, "addresses": [], "routes": [], "sysctl_originals": []})";
         auto r = StateFile(dir.path).load();
         REQUIRE_FALSE(r);
-        CHECK(r.error().find("has format 2, written by a newer lvs-rs-agent; this version reads format 1") != std::string::npos);
+        CHECK(r.error().find("has format 3, written by a newer lvs-rs-agent; this version reads format 2") != std::string::npos);
         CHECK(r.error().find("is damaged") == std::string::npos);
+    }
+
+    TEST_CASE("announce routes are kept in format 2, which an older agent refuses, and without them format 1") {
+        TempDir dir;
+        StateFile f(dir.path);
+        Owned o;
+        o.addresses.insert(ip("198.51.100.1"));
+        REQUIRE(f.save(o));
+        CHECK(fileText(dir.path / "state.json").find("\"format\": 1") != std::string::npos);
+        o.announced[ip("198.51.100.1")] = {.table = 200, .metric = 20};
+        REQUIRE(f.save(o));
+        CHECK(fileText(dir.path / "state.json").find("\"format\": 2") != std::string::npos);
+        auto back = f.load();
+        REQUIRE(back);
+        CHECK(*back == o);
     }
 
     TEST_CASE("unite keeps the first original") {
