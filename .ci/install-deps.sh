@@ -13,6 +13,7 @@ PACKAGES=(
   debhelper dpkg-dev fakeroot lintian                # the Debian package (dpkg-buildpackage)
   mmdebstrap systemd-container ansible-core          # the boot test: a booted Debian 12, the Ansible role
   clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected)
+  bird2 frr                                          # readiness to routers: the BGP lab, router-config checks
 )
 PACKAGES+=("$@")
 missing=()
@@ -22,8 +23,19 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # The routing daemons (bird2, frr) and the directors would start on the host when
+  # installed: a policy-rc.d that refuses every start, for the install only, keeps them
+  # stopped (the tests run their own, inside namespaces). One already there is left alone.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# lvs-rs-agent install-deps: no service starts during this install\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$policy" ] || { rm -f "$policy"; trap - EXIT; }
 fi
 
 # promtool (rules checks and tests) from Debian's prometheus package, unpacked under

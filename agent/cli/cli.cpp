@@ -175,6 +175,23 @@ const std::map<std::string, CommandSpec>& commands() {
          "Exit: 0 printed, 2 bad usage or configuration.\n",
           .synopsis = " --format keepalived|haproxy [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]",
           .run = runDirectorConfig}},
+        {"router-config",
+         {.flags = {"--format", "--neighbor", "--local-as", "--peer-as", "--router-id"},
+          .help =
+         "Prints what this real server's routing daemon needs to carry the VIPs the agent\n"
+         "announces (the ready, undrained ones it keeps in the \"announce\" table) into BGP,\n"
+         "ready to paste: BIRD 2 kernel protocols that learn that table (only the agent's\n"
+         "routes, proto 177, host length) and BGP sessions exporting them; or FRR's zebra\n"
+         "import-table with bgpd redistributing it through a route-map (IPv4 only in FRR 8).\n"
+         "  --format bird|frr   required\n"
+         "  --neighbor ADDR     a router to peer with (repeatable; default 192.0.2.1, a\n"
+         "                      placeholder); a session per family carries that family's VIPs\n"
+         "  --local-as N        this server's AS (default 64500)\n"
+         "  --peer-as N         the routers' AS (default 64496)\n"
+         "  --router-id ADDR    an IPv4 address (default 192.0.2.10)\n"
+         "Exit: 0 printed, 2 bad usage, or no \"announce\" in the configuration.\n",
+          .synopsis = " --format bird|frr [-c FILE [--config-dir DIR]] [--neighbor ADDR ...] [--local-as N] [--peer-as N] [--router-id ADDR]",
+          .run = runRouterConfig}},
         {"check",
          {.flags = {},
           .help =
@@ -203,6 +220,7 @@ std::string usage() {
            "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
            "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
            "  director-config  print the keepalived or HAProxy configuration for this server\n"
+           "  router-config    print the BIRD or FRR configuration that announces the ready VIPs\n"
            "\n"
            "Options for every command:\n"
            "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"
@@ -229,7 +247,8 @@ std::string commandHelp(const std::string& command) {
 
 static const std::set<std::string>& valueOptions() {
     static const std::set<std::string> names{"-c", "--config", "--config-dir", "--vip", "--state-dir", "--from",
-                                             "--format", "--director-check", "--sysroot", "--output", "--rip"};
+                                             "--format", "--director-check", "--sysroot", "--output", "--rip",
+                                             "--neighbor", "--local-as", "--peer-as", "--router-id"};
     return names;
 }
 
@@ -287,6 +306,12 @@ std::vector<std::string> commandNames() {
     return out;
 }
 
+// "commands: start, stop, ...", in the order an operator reads them, said once for both errors.
+std::string commandList() {
+    return "commands: start, stop, status, check, run, drain, undrain, reload, exit-hook, doctor, import, "
+           "director-config, router-config";
+}
+
 // Every option any command takes (the common ones and each command's own).
 std::vector<std::string> optionNames() {
     std::set<std::string> all(valueOptions());
@@ -316,6 +341,18 @@ std::string optionSuggestion(const std::string& name) {
 
 
 }  // namespace
+
+// The field of a command's option given at most once, or null.
+static std::string* singleValue(Options& o, const std::string& name) {
+    if (name == "--format") return &o.format;
+    if (name == "--director-check") return &o.directorCheck;
+    if (name == "--sysroot") return &o.sysroot;
+    if (name == "--output") return &o.output;
+    if (name == "--local-as") return &o.localAs;
+    if (name == "--peer-as") return &o.peerAs;
+    if (name == "--router-id") return &o.routerId;
+    return nullptr;
+}
 
 std::expected<Options, std::string> parseArgs(const std::vector<std::string>& args) {
     Options o;
@@ -364,18 +401,18 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             if (stateDirGiven) return std::unexpected("--state-dir given twice");
             stateDirGiven = true;
             o.stateDir = *v;
-        } else if (name == "--from" || name == "--rip") {
+        } else if (name == "--from" || name == "--rip" || name == "--neighbor") {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
             flagsSeen.push_back(name);
-            (name == "--from" ? o.fromFiles : o.rips).push_back(*v);
-        } else if (name == "--format" || name == "--director-check" || name == "--sysroot" || name == "--output") {
+            (name == "--from" ? o.fromFiles : name == "--rip" ? o.rips : o.neighbors).push_back(*v);
+        } else if (auto* field = singleValue(o, name)) {
             auto v = take(name);
             if (!v) return std::unexpected(v.error());
             if (std::find(flagsSeen.begin(), flagsSeen.end(), name) != flagsSeen.end())
                 return std::unexpected(name + " given twice");
             flagsSeen.push_back(name);
-            (name == "--format" ? o.format : name == "--sysroot" ? o.sysroot : name == "--output" ? o.output : o.directorCheck) = *v;
+            *field = *v;
         } else if (name == "-h" || name == "--help") {
             o.help = true;
         } else if (name == "--version") {
@@ -396,7 +433,7 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             }
             if (!commands().contains(a))
                 return std::unexpected("unknown command " + quoteInput(a) + suggestion(a, commandNames()) +
-                                       " (commands: start, stop, status, check, run, drain, undrain, reload, doctor, import, director-config)");
+                                       " (" + commandList() + ")");
             o.command = a;
         } else if (o.command == "import") {
             o.fromFiles.push_back(a);  // the files to read, as with --from
@@ -405,7 +442,7 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         }
     }
     if (o.help || o.version) return o;
-    if (o.command.empty()) return std::unexpected("no command given (commands: start, stop, status, check, run, drain, undrain, reload, exit-hook, doctor, import, director-config)");
+    if (o.command.empty()) return std::unexpected("no command given (" + commandList() + ")");
     const auto& allowed = commands().at(o.command).flags;
     for (const auto& f : flagsSeen)
         if (!allowed.contains(f)) return std::unexpected(f + " is not an option of " + o.command);
@@ -420,6 +457,10 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         return std::unexpected("exit-hook asks systemd about the whole unit; --vip means nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
         return std::unexpected("director-config needs --format keepalived or --format haproxy");
+    if (o.command == "router-config" && o.format != "bird" && o.format != "frr")
+        return std::unexpected("router-config needs --format bird or --format frr");
+    if (o.command == "router-config" && !o.vips.empty())
+        return std::unexpected("router-config reads \"announce\" from the configuration file; --vip means nothing to it");
     return o;
 }
 

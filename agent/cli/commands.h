@@ -24,6 +24,7 @@ int runDrain(const Options& o, bool drain);  // drain / undrain a running daemon
 int runReload(const Options& o);             // reload a running daemon and report the outcome
 int runExitHook(const Options& o);           // the unit's ExecStop=: leave the hand-over marker for a restart
 int runDirectorConfig(const Options& o);
+int runRouterConfig(const Options& o);
 int runDoctor(const Options& o);
 int runImport(const Options& o);
 

@@ -90,7 +90,7 @@ TEST_SUITE("cli") {
     }
 
     TEST_CASE("bad usage names the problem") {
-        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain, reload, exit-hook, doctor, import, director-config)");
+        CHECK(parseArgs({}).error() == "no command given (commands: start, stop, status, check, run, drain, undrain, reload, exit-hook, doctor, import, director-config, router-config)");
         CHECK(parseArgs({"strat"}).error().find("unknown command \"strat\"") == 0);
         CHECK(parseArgs({"exit-hook", "-c", "x.json"}).error().find("-c/--config and --config-dir mean nothing to it") != std::string::npos);
         CHECK(parseArgs({"exit-hook", "--vip", "198.51.100.1"}).error() == "exit-hook asks systemd about the whole unit; --vip means nothing to it");

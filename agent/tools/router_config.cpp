@@ -1,0 +1,126 @@
+#include "agent/tools/router_config.h"
+
+#include <charconv>
+#include <sstream>
+
+#include "netcfg/ip_address.h"
+
+namespace agent {
+namespace {
+
+std::expected<long long, std::string> asNumber(const std::string& text, const char* flag, long long fallback) {
+    if (text.empty()) return fallback;
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v < 1 || v > 4294967295LL)
+        return std::unexpected(std::string(flag) + " \"" + text + "\": an AS number is a whole number 1-4294967295");
+    return v;
+}
+
+bool anyFamily(const Config& cfg, bool v4) {
+    for (const auto& v : cfg.vips)
+        if (v.isV4() == v4 && !cfg.notAnnounced.contains(v)) return true;
+    return false;
+}
+
+std::string bird(const Config& cfg, const RouterTarget& t) {
+    const auto table = std::to_string(cfg.announce.table);
+    std::ostringstream o;
+    o << "# lvs-rs-agent: BGP announcements of the VIPs this agent keeps in kernel table " << table << "\n"
+      << "# (ready, not drained; withdrawn the moment they are not). BIRD 2: paste into bird.conf.\n"
+      << "# Only routes of protocol 177 (the agent's) and host length are learned and exported.\n"
+      << "# Timers: a withdrawal is sent as soon as the kernel tells BIRD (netlink, no scan wait);\n"
+      << "# hold time 3 bounds how long the routers keep this server's paths if the host dies.\n"
+      << "router id " << t.routerId << ";\n"
+      << "ipv4 table lvs_rs_agent4;\n"
+      << "ipv6 table lvs_rs_agent6;\n"
+      << "protocol device lvs_rs_agent_device { scan time 10; }\n";
+    for (const bool v4 : {true, false}) {
+        const char* fam = v4 ? "ipv4" : "ipv6";
+        const char* tab = v4 ? "lvs_rs_agent4" : "lvs_rs_agent6";
+        o << "protocol kernel lvs_rs_agent_kernel" << (v4 ? "4" : "6") << " {\n"
+          << "  kernel table " << table << ";\n"
+          << "  learn;            # routes other programs (the agent) put there\n"
+          << "  scan time 10;     # a safety net: changes arrive at once by netlink\n"
+          << "  " << fam << " { table " << tab << "; import where krt_source = 177 && net.len = " << (v4 ? 32 : 128)
+          << "; export none; };\n"
+          << "}\n";
+    }
+    int n = 0;
+    for (const auto& nb : t.neighbors) {
+        const bool v4 = nb.find(':') == std::string::npos;
+        if (!anyFamily(cfg, v4)) continue;  // sessions of a family carry that family's VIPs
+        o << "protocol bgp lvs_rs_agent_peer" << ++n << " {\n"
+          << "  local as " << t.localAs << ";\n"
+          << "  neighbor " << nb << " as " << t.peerAs << ";\n"
+          << "  hold time 3;\n"
+          << "  keepalive time 1;\n"
+          << "  " << (v4 ? "ipv4" : "ipv6") << " { table " << (v4 ? "lvs_rs_agent4" : "lvs_rs_agent6")
+          << "; import none; export where krt_source = 177; next hop self; };\n"
+          << "}\n";
+    }
+    return o.str();
+}
+
+std::string frr(const Config& cfg, const RouterTarget& t) {
+    const auto table = std::to_string(cfg.announce.table);
+    std::ostringstream o;
+    o << "! lvs-rs-agent: BGP announcements of the VIPs this agent keeps in kernel table " << table << "\n"
+      << "! (ready, not drained; withdrawn the moment they are not). FRR: paste into frr.conf.\n"
+      << "! zebra imports the table; bgpd redistributes it through the route-map alone.\n";
+    if (anyFamily(cfg, false)) o << "! FRR 8 imports IPv4 tables only: announce this server's IPv6 VIPs with BIRD.\n";
+    o << "frr defaults datacenter\n"
+      << "ip import-table " << table << "\n"
+      << "route-map LVS_RS_AGENT permit 10\n"
+      << " match source-protocol table\n"
+      << "exit\n"
+      << "!\n"
+      << "router bgp " << t.localAs << "\n"
+      << " bgp router-id " << t.routerId << "\n";
+    for (const auto& nb : t.neighbors)
+        if (nb.find(':') == std::string::npos)
+            o << " neighbor " << nb << " remote-as " << t.peerAs << "\n"
+              << " neighbor " << nb << " timers 1 3\n";
+    o << " address-family ipv4 unicast\n"
+      << "  redistribute table " << table << " route-map LVS_RS_AGENT\n";
+    for (const auto& nb : t.neighbors)
+        if (nb.find(':') == std::string::npos) o << "  neighbor " << nb << " route-map LVS_RS_AGENT out\n";
+    o << " exit-address-family\n"
+      << "exit\n";
+    return o.str();
+}
+
+}  // namespace
+
+std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const std::vector<std::string>& neighbors,
+                                                      const std::string& localAs, const std::string& peerAs,
+                                                      const std::string& routerId) {
+    if (!cfg.announce.enabled())
+        return std::unexpected(cfg.source + ": no \"announce\": add e.g. \"announce\": {\"table\": 200} so the agent keeps the ready VIPs in a table a routing daemon reads");
+    RouterTarget t;
+    for (const auto& n : neighbors) {
+        const auto ip = netcfg::IpAddress::parse(n);
+        if (!ip) return std::unexpected("--neighbor \"" + n + "\": not an IPv4 or IPv6 address");
+        t.neighbors.push_back(ip->str());
+    }
+    if (t.neighbors.empty()) t.neighbors.push_back("192.0.2.1");  // a placeholder to replace
+    auto l = asNumber(localAs, "--local-as", t.localAs);
+    if (!l) return std::unexpected(l.error());
+    auto p = asNumber(peerAs, "--peer-as", t.peerAs);
+    if (!p) return std::unexpected(p.error());
+    t.localAs = *l;
+    t.peerAs = *p;
+    t.routerId = "192.0.2.10";
+    if (!routerId.empty()) {
+        const auto id = netcfg::IpAddress::parse(routerId);
+        if (!id || !id->isV4()) return std::unexpected("--router-id \"" + routerId + "\": a router id is an IPv4 address");
+        t.routerId = id->str();
+    }
+    return t;
+}
+
+std::string renderRouterConfig(const Config& cfg, RouterFormat format, const RouterTarget& target) {
+    return format == RouterFormat::Bird ? bird(cfg, target) : frr(cfg, target);
+}
+
+}  // namespace agent
