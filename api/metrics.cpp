@@ -86,6 +86,9 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     w.sample("reconcile_duration_seconds_count", "", static_cast<double>(s.reconcileCount));
     w.family("last_reconcile_duration_seconds", "gauge", "Time of the last reconcile pass.");
     w.sample("last_reconcile_duration_seconds", "", s.lastReconcileSeconds);
+    w.family("last_resync_duration_seconds", "gauge",
+             "Time of the last full look at the kernel (the tables the agent uses only), read and compared.");
+    w.sample("last_resync_duration_seconds", "", s.lastFullDumpSeconds);
     w.family("service_up", "gauge", "1 when the service check passes (after rise/fall).");
     for (const auto& sv : s.services)
         w.sample("service_up",

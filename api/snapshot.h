@@ -174,6 +174,7 @@ struct Snapshot {
     double reconcileSecondsSum = 0;
     std::uint64_t reconcileCount = 0;
     std::uint64_t fullDumps = 0;
+    double lastFullDumpSeconds = 0;  // the last periodic or recovery resync: dump, compare
     std::uint64_t changesSeen = 0;
     std::uint64_t changesIgnored = 0;
     std::uint64_t overruns = 0;

@@ -102,6 +102,7 @@ json documentOf(const Snapshot& s) {
         {"reconcile",
          {{"passes", s.reconcileCount},
           {"full_dumps", s.fullDumps},
+          {"last_full_dump_seconds", s.lastFullDumpSeconds},
           {"changes_seen", s.changesSeen},
           {"changes_ignored", s.changesIgnored},
           {"overruns", s.overruns},

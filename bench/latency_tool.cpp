@@ -5,6 +5,11 @@
 //       the kernel's cost at that size, the floor under the repair latency
 //   latency_tool http-rate HOST PORT PATH RPS SECONDS   GETs at a fixed rate on one
 //       keep-alive connection, latency of each
+//   latency_tool withdraw STATE_DIR VIP TABLE ROUNDS [ROUTER_NETNS]   run in a real
+//       server's namespace next to `run` with "announce": sends "drain VIP" to the daemon's
+//       control socket and times until the VIP's route leaves TABLE, and (with the router's
+//       named namespace) until the router's FIB changes its route to the VIP; then "undrain
+//       VIP", until the route is back and the router's route is multipath again
 // Prints p50/p99/max in milliseconds.
 #include <arpa/inet.h>
 #include "support/http_client.h"
@@ -13,7 +18,11 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <poll.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -174,6 +183,147 @@ int httpRate(const std::string& host, int port, const std::string& path, int rps
     return 0;
 }
 
+// A route message for `addr` (4 bytes): its table, whether it has several next hops.
+struct RouteSeen {
+    bool del = false;
+    int table = 0;
+    bool multipath = false;
+};
+
+// Waits for a route message about addr matching want(); true when one came in time.
+template <class Want>
+bool waitRoute(int fd, const in_addr& addr, Clock::time_point deadline, Want want) {
+    char buf[65536];
+    while (Clock::now() < deadline) {
+        pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+        const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+        if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) continue;
+        int len = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type != RTM_NEWROUTE && h->nlmsg_type != RTM_DELROUTE) continue;
+            auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
+            RouteSeen seen{.del = h->nlmsg_type == RTM_DELROUTE, .table = rt->rtm_table};
+            bool ours = false;
+            int alen = RTM_PAYLOAD(h);
+            for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                if (a->rta_type == RTA_DST && rt->rtm_dst_len == 32 && std::memcmp(RTA_DATA(a), &addr, 4) == 0) ours = true;
+                if (a->rta_type == RTA_TABLE) seen.table = static_cast<int>(*static_cast<std::uint32_t*>(RTA_DATA(a)));
+                if (a->rta_type == RTA_MULTIPATH) seen.multipath = true;
+            }
+            if (ours && want(seen)) return true;
+        }
+    }
+    return false;
+}
+
+// A route-event socket in the current namespace, or in the named one (ip netns).
+int routeEvents(const std::string& netns) {
+    int back = -1;
+    if (!netns.empty()) {
+        back = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        const int ns = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+        if (back < 0 || ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
+            std::fprintf(stderr, "cannot enter namespace %s\n", netns.c_str());
+            std::exit(1);
+        }
+        ::close(ns);
+    }
+    const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_IPV4_ROUTE;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        std::fprintf(stderr, "cannot open a route-event socket\n");
+        std::exit(1);
+    }
+    if (back >= 0) {
+        ::setns(back, CLONE_NEWNET);
+        ::close(back);
+    }
+    return fd;
+}
+
+// Sends one line to the daemon's control socket; the reply is read (and dropped) later.
+int controlSend(const std::string& stateDir, const std::string& line) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = stateDir + "/control.sock";
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return -1;
+    const std::string msg = line + "\n";
+    if (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+bool controlReplied(int fd) {
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    char buf[512];
+    const bool ok = ::poll(&p, 1, 5000) == 1 && ::recv(fd, buf, sizeof buf, 0) > 2 && std::memcmp(buf, "ok", 2) == 0;
+    ::close(fd);
+    return ok;
+}
+
+int withdraw(const std::string& stateDir, const std::string& vip, int table, int rounds, const std::string& routerNs) {
+    in_addr a{};
+    if (inet_pton(AF_INET, vip.c_str(), &a) != 1) return 2;
+    const int local = routeEvents("");
+    const int router = routerNs.empty() ? -1 : routeEvents(routerNs);
+    std::vector<double> gone, fibDrop, back, fibBack;
+    int failures = 0;
+    char junk[65536];
+    auto flush = [&] {
+        while (::recv(local, junk, sizeof junk, MSG_DONTWAIT) > 0) {
+        }
+        while (router >= 0 && ::recv(router, junk, sizeof junk, MSG_DONTWAIT) > 0) {
+        }
+    };
+    auto ms = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
+    for (int i = 0; i < rounds; ++i) {
+        flush();
+        auto t0 = Clock::now();
+        int c = controlSend(stateDir, "drain " + vip);
+        if (c < 0 || !waitRoute(local, a, t0 + std::chrono::seconds(5), [&](const RouteSeen& r) { return r.del && r.table == table; })) {
+            ++failures;
+            if (c >= 0) ::close(c);
+            continue;
+        }
+        gone.push_back(ms(t0));
+        // The router replaces the multipath route by the single path left (or deletes it).
+        if (router >= 0 && waitRoute(router, a, t0 + std::chrono::seconds(5), [](const RouteSeen& r) { return r.del || !r.multipath; }))
+            fibDrop.push_back(ms(t0));
+        else if (router >= 0)
+            ++failures;
+        if (!controlReplied(c)) ++failures;
+        flush();
+        t0 = Clock::now();
+        c = controlSend(stateDir, "undrain " + vip);
+        if (c < 0 || !waitRoute(local, a, t0 + std::chrono::seconds(5), [&](const RouteSeen& r) { return !r.del && r.table == table; })) {
+            ++failures;
+            if (c >= 0) ::close(c);
+            continue;
+        }
+        back.push_back(ms(t0));
+        if (router >= 0 && waitRoute(router, a, t0 + std::chrono::seconds(5), [](const RouteSeen& r) { return !r.del && r.multipath; }))
+            fibBack.push_back(ms(t0));
+        else if (router >= 0)
+            ++failures;
+        if (!controlReplied(c)) ++failures;
+    }
+    report("drain -> out of table", gone, 0);
+    if (router >= 0) report("drain -> router FIB drops", fibDrop, 0);
+    report("undrain -> in table", back, 0);
+    if (router >= 0) report("undrain -> router FIB multipath", fibBack, 0);
+    std::printf("failures=%d\n", failures);
+    ::close(local);
+    if (router >= 0) ::close(router);
+    return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +331,9 @@ int main(int argc, char** argv) {
     if (a.size() >= 3 && a[0] == "repair") return repair(a[1] == "route", {a.begin() + 2, a.end()});
     if (a.size() >= 3 && a[0] == "floor") return repair(a[1] == "route", {a.begin() + 2, a.end()}, true);
     if (a.size() == 6 && a[0] == "http-rate") return httpRate(a[1], std::stoi(a[2]), a[3], std::stoi(a[4]), std::stoi(a[5]));
-    std::fprintf(stderr, "usage: latency_tool repair|floor address|route VIP... | http-rate HOST PORT PATH RPS SECONDS\n");
+    if ((a.size() == 5 || a.size() == 6) && a[0] == "withdraw")
+        return withdraw(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]), a.size() == 6 ? a[5] : "");
+    std::fprintf(stderr, "usage: latency_tool repair|floor address|route VIP... | http-rate HOST PORT PATH RPS SECONDS | "
+                         "withdraw STATE_DIR VIP TABLE ROUNDS [ROUTER_NETNS]\n");
     return 2;
 }

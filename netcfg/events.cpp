@@ -4,9 +4,11 @@
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/object.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -97,6 +99,51 @@ bool malformedRoute(const nlmsghdr* h) {
 
 }  // namespace
 
+std::vector<sock_filter> routeFilter(const RouteTables& tables) {
+    const std::uint32_t other = tables.announce == 0 ? RT_TABLE_MAIN : tables.announce < 256 ? tables.announce : RT_TABLE_COMPAT;
+    constexpr std::uint32_t kType = offsetof(nlmsghdr, nlmsg_type);
+    constexpr std::uint32_t kRt = NLMSG_HDRLEN;
+    constexpr std::uint32_t kFamily = kRt + offsetof(rtmsg, rtm_family);
+    constexpr std::uint32_t kDstLen = kRt + offsetof(rtmsg, rtm_dst_len);
+    constexpr std::uint32_t kTable = kRt + offsetof(rtmsg, rtm_table);
+    // A halfword load reads network order: the type, in host order in memory, compares
+    // with htons() of itself on either byte order.
+    return {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, kType),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+        /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, 14),  // not a route: pass
+        /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+        /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, NLMSG_LENGTH(sizeof(rtmsg)), 0, 12),  // short: pass
+        /* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kDstLen),
+        /* 6 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        /* 7 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kFamily),
+        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 0, 2),
+        /* 9 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+        /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 32, 3, 7),  // IPv4 host: the table; else drop
+        /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 0, 6),
+        /* 12 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+        /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 128, 0, 4),
+        /* 14 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kTable),
+        /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RT_TABLE_MAIN, 1, 0),
+        /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, other, 0, 1),
+        /* 17 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),  // pass
+        /* 18 */ BPF_STMT(BPF_RET | BPF_K, 0),            // drop
+    };
+}
+
+std::expected<void, NetError> attachRouteFilter(int fd, const RouteTables& tables) {
+    auto program = routeFilter(tables);
+    const sock_fprog prog{.len = static_cast<unsigned short>(program.size()), .filter = program.data()};
+    if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+        return std::unexpected(NetError{.code = 0, .err = errno, .message = std::string("attaching the route filter: ") + std::strerror(errno)});
+    return {};
+}
+
+void ChangeEvents::watch(const RouteTables& tables) {
+    EventSource::watch(tables);
+    (void)attachRouteFilter(fd(), tables);  // best effort: parse() checks the same
+}
+
 std::expected<ChangeEvents, NetError> ChangeEvents::open() {
     NlSock sock(nl_socket_alloc());
     if (!sock) return std::unexpected(NetError{.code = NLE_NOMEM, .err = 0, .message = "allocating a netlink socket"});
@@ -109,6 +156,7 @@ std::expected<ChangeEvents, NetError> ChangeEvents::open() {
         return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("subscribing to rtnetlink groups: ") + nl_geterror(err)});
     nl_socket_set_nonblocking(sock.get());
     const int fd = nl_socket_get_fd(sock.get());
+    (void)attachRouteFilter(fd, {});  // table main alone until watch(); parse() checks the same
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof kReceiveBuffer) < 0)
         nl_socket_set_buffer_size(sock.get(), kReceiveBuffer, 0);  // without CAP_NET_ADMIN: up to rmem_max
     return ChangeEvents(std::move(sock));

@@ -3,7 +3,11 @@
 // changes by libnl's own message parsers (nl_msg_parse), so the agent keeps a mirror of
 // the kernel from events instead of dumping it again. Route messages outside the agent's
 // RouteTables or for anything but a host route are dropped from their header, before any
-// parsing: a busy routing table costs the agent a header check per message.
+// parsing: a busy routing table costs the agent a header check per message. The same check
+// runs in the kernel too, as a socket filter: a routing daemon loading a full table into
+// another table wakes the agent for none of it.
+#include <linux/filter.h>
+
 #include <cstddef>
 #include <expected>
 #include <vector>
@@ -40,12 +44,24 @@ protected:
     RouteTables tables_;
 };
 
+// The socket filter (classic BPF) that passes every message but the route messages
+// unwantedRoute() drops: a route message passes when it is a host route (/32, /128) in
+// table main or in the announce table (RT_TABLE_COMPAT in the header for an id >= 256,
+// checked after parsing). A message too short to hold a route header passes (and is
+// counted as ignored here).
+std::vector<sock_filter> routeFilter(const RouteTables& tables);
+// Attaches routeFilter(tables) to fd (SO_ATTACH_FILTER replaces the one before).
+std::expected<void, NetError> attachRouteFilter(int fd, const RouteTables& tables);
+
 class ChangeEvents final : public EventSource {
 public:
     static std::expected<ChangeEvents, NetError> open();
 
     int fd() const override;
     Drained drain() override;
+    // Also moves the kernel's filter to the new tables; if that fails the old filter
+    // stays and the header check here still drops what it passes.
+    void watch(const RouteTables& tables) override;
 
     // Parses one datagram's messages into `out` (exposed for tests and fuzzing).
     static void parse(const char* data, std::size_t len, Drained& out, const RouteTables& tables = {});

@@ -354,6 +354,7 @@ void Daemon::resync() {
     }
     const bool hadError = !state_.error.empty();
     state_.error.clear();
+    state_.lastFullDumpSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
     malloc_trim(0);  // the dump is gone; keep RSS flat across resyncs
     state_.unmanaged = unmanagedOnLo(reconciler_->desired(), reconciler_->observed().kernel);
     if (hadError) publish();

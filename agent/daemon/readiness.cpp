@@ -123,6 +123,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->reconcileSecondsSum = state.reconcileSecondsSum;
     s->reconcileCount = state.reconcileCount;
     s->fullDumps = state.fullDumps;
+    s->lastFullDumpSeconds = state.lastFullDumpSeconds;
     s->changesSeen = state.changesSeen;
     s->changesIgnored = state.changesIgnored;
     s->overruns = state.overruns;

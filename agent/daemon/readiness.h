@@ -36,6 +36,7 @@ struct DaemonState {
     double reconcileSecondsSum = 0;
     std::uint64_t reconcileCount = 0;  // repair passes
     std::uint64_t fullDumps = 0;       // full looks at the kernel (start, overrun, resync, lo)
+    double lastFullDumpSeconds = 0;    // the last resync's time
     std::uint64_t changesSeen = 0;     // parsed notifications
     std::uint64_t changesIgnored = 0;  // dropped unparsed (other tables, prefixes)
     std::uint64_t overruns = 0;

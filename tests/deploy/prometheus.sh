@@ -13,19 +13,25 @@ RULES=$SRC/deploy/prometheus/lvs-rs-agent.rules.yml
 DASH=$SRC/deploy/grafana/lvs-rs-agent.json
 
 expect_rc 0 "promtool check rules" "$PROMTOOL" check rules "$RULES"
-contains "$OUT" "SUCCESS: 5 rules found" "five rules"
+contains "$OUT" "SUCCESS: 7 rules found" "seven rules"
 cp "$RULES" "$SRC/deploy/prometheus/lvs-rs-agent.rules.test.yml" "$STATE/"
 expect_rc 0 "promtool test rules" "$PROMTOOL" test rules "$STATE/lvs-rs-agent.rules.test.yml"
 # broken on purpose: the agent-down alert waits 10 minutes instead of 2
 sed -i '0,/for: 2m/s//for: 10m/' "$STATE/lvs-rs-agent.rules.yml"
 run "$PROMTOOL" test rules "$STATE/lvs-rs-agent.rules.test.yml"
 [ "$RC" != 0 ] && pass "the rule tests fail for a broken rule (exit $RC)" || fail "the rule tests pass with a broken rule"
+# and the announced-but-not-ready alert joined on the wrong labels (per instance, not VIP)
+cp "$RULES" "$STATE/lvs-rs-agent.rules.yml"
+sed -i 's/lvs_rs_agent_vip_announced == 1$/max by (instance, job) (lvs_rs_agent_vip_announced) == 1/' "$STATE/lvs-rs-agent.rules.yml"
+grep -q "max by (instance, job) (lvs_rs_agent_vip_announced)" "$STATE/lvs-rs-agent.rules.yml" || fail "the second mutation did not apply"
+run "$PROMTOOL" test rules "$STATE/lvs-rs-agent.rules.test.yml"
+[ "$RC" != 0 ] && pass "the rule tests fail for an announce alert that loses the VIP label (exit $RC)" || fail "the rule tests pass with a broken announce alert"
 
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$DASH" && pass "the dashboard is valid JSON" || fail "the dashboard is not JSON"
 
 # The metrics an agent exports, with a service check so service_up is there too.
 trap 'end_started "${DAEMON:-}"' EXIT
-start_daemon '{"vips": ["198.51.100.1"], "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}, "services": [{"vip": "198.51.100.1", "port": 80}]}' || exit 1
+start_daemon '{"vips": ["198.51.100.1"], "announce": {"table": 200}, "drain_seconds": 0, "api": {"listen": "127.0.0.1:9100"}, "services": [{"vip": "198.51.100.1", "port": 80}]}' || exit 1
 wait_until 10 sh -c "curl -sf http://127.0.0.1:9100/metrics > $STATE/metrics" && pass "/metrics answered" || fail "/metrics did not answer"
 exported=$(grep -oE '^lvs_rs_agent_[a-z_]+' "$STATE/metrics" | sort -u)
 used=$(cat "$RULES" "$DASH" | grep -oE 'lvs_rs_agent_[a-z_]+' | sort -u)

@@ -60,6 +60,21 @@ lacks "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_repairs_total')" "ann
 ip route del $A/32 dev lo table 200 proto 177 metric 20
 wait_for "a deleted announce route is put back" in_table $A
 
+# --- a busy other table never reaches the agent (the kernel's socket filter) ----------
+i0=$(json_at http://$API/status "d['reconcile']['changes_ignored']")
+s0=$(json_at http://$API/status "d['reconcile']['changes_seen']")
+for i in $(seq 1 250); do echo "route add blackhole 203.0.113.$i/32 table 300"; echo "route add blackhole 198.18.$i.0/24 table 200"; done > "$STATE/other.batch"
+ip -batch "$STATE/other.batch"
+ip route add 203.0.113.77/32 dev lo table main  # a host route in main: the agent must see it
+seen_more() { [ "$(json_at http://$API/status "d['reconcile']['changes_seen']")" -gt "$s0" ]; }
+wait_for "a host route added to table main is seen" seen_more
+i1=$(json_at http://$API/status "d['reconcile']['changes_ignored']")
+[ $((i1 - i0)) -lt 10 ] && pass "500 routes in table 300 and prefixes in table 200: filtered in the kernel ($((i1 - i0)) reached the agent)" \
+  || fail "$((i1 - i0)) of 500 unwanted route notifications reached the agent"
+ip route del 203.0.113.77/32 dev lo table main
+ip route flush table 300
+ip route flush table 200 proto boot
+
 # --- SIGTERM: the route goes first, before the drain wait ------------------------------
 kill -TERM $DAEMON
 wait_for "SIGTERM: withdrawn at once" not_in_table $A

@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <linux/if.h>
@@ -15,6 +17,8 @@
 using netcfg::Change;
 using netcfg::ChangeEvents;
 using netcfg::Drained;
+using netcfg::RouteTables;
+using netcfg::attachRouteFilter;
 
 namespace {
 
@@ -79,9 +83,9 @@ Message link(std::uint16_t type, int ifindex, const char* name, unsigned flags) 
     return msg;
 }
 
-Drained parse(const std::string& datagram) {
+Drained parse(const std::string& datagram, const RouteTables& tables = {}) {
     Drained d;
-    ChangeEvents::parse(datagram.data(), datagram.size(), d);
+    ChangeEvents::parse(datagram.data(), datagram.size(), d, tables);
     return d;
 }
 
@@ -203,6 +207,54 @@ TEST_SUITE("events") {
             Drained f = parse(flagged.bytes());
             CHECK(f.changes.empty());
             CHECK(f.ignored == 1);
+        }
+    }
+
+    TEST_CASE("the kernel's socket filter passes what the header check keeps and drops the rest") {
+        // The filter runs in the kernel on a datagram socket pair (no root, no netlink):
+        // what it drops never arrives.
+        auto passes = [](const RouteTables& tables, const std::string& datagram) {
+            int sv[2];
+            REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) == 0);
+            REQUIRE(attachRouteFilter(sv[1], tables));
+            REQUIRE(::send(sv[0], datagram.data(), datagram.size(), 0) == static_cast<ssize_t>(datagram.size()));
+            char buf[4096];
+            const bool got = ::recv(sv[1], buf, sizeof buf, 0) == static_cast<ssize_t>(datagram.size());
+            ::close(sv[0]);
+            ::close(sv[1]);
+            return got;
+        };
+        const RouteTables none{}, t200{.announce = 200}, t1000{.announce = 1000};
+        struct Row {
+            const char* name;
+            std::string msg;
+            RouteTables tables;
+        };
+        const Row rows[] = {
+            {"an address", addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1).bytes(), none},
+            {"a link", link(RTM_NEWLINK, 1, "lo", IFF_UP | IFF_LOOPBACK).bytes(), none},
+            {"an IPv4 host route in main", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1).bytes(), none},
+            {"an IPv6 host route in main, removed", route(RTM_DELROUTE, AF_INET6, "2001:db8::1", 128, RT_TABLE_MAIN, 1).bytes(), none},
+            {"a host route in the announce table", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, 200, 1).bytes(), t200},
+            {"a host route in table 252 (ids >= 256)", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_COMPAT, 1).bytes(), t1000},
+            {"a message too short for a route header", std::string(addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1).bytes()).substr(0, 16), none},
+        };
+        for (const auto& r : rows) {
+            CAPTURE(r.name);
+            CHECK(passes(r.tables, r.msg));
+        }
+        const Row dropped[] = {
+            {"a host route in another table", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, 200, 1).bytes(), none},
+            {"a host route in another table (announce 201)", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, 200, 1).bytes(), RouteTables{.announce = 201}},
+            {"a /24 in main", route(RTM_NEWROUTE, AF_INET, "198.51.100.0", 24, RT_TABLE_MAIN, 1).bytes(), none},
+            {"an IPv6 /64 in main", route(RTM_DELROUTE, AF_INET6, "2001:db8::", 64, RT_TABLE_MAIN, 1).bytes(), none},
+            {"an IPv6 /32 (the IPv4 host length) in main", route(RTM_NEWROUTE, AF_INET6, "2001:db8::", 32, RT_TABLE_MAIN, 1).bytes(), none},
+            {"table 252 without a large announce table", route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_COMPAT, 1).bytes(), t200},
+        };
+        for (const auto& r : dropped) {
+            CAPTURE(r.name);
+            CHECK_FALSE(passes(r.tables, r.msg));
+            CHECK(parse(r.msg, r.tables).ignored == 1);  // the header check drops it too
         }
     }
 }
