@@ -60,6 +60,32 @@ withdrawn_on rs1 && pass "and leaves table 200 empty" || fail "a route left in r
 agent_up rs1 || fail "rs1's agent did not start again"
 wait_for "a new agent on rs1: announced again, both paths" paths_are "$BOTH"
 
+# --- a restart hands over: the path never leaves the router ------------------------------
+# (systemd's restart job leaves this marker through exit-hook; here it is written by hand)
+ip -n "$(bns rs1)" monitor route > "$BLAB_DIR/rs1.monitor" 2>&1 & MON1=$!
+ip -n "$(bns r)" monitor route > "$BLAB_DIR/r.monitor" 2>&1 & MONR=$!
+# A marker route on each side, once each monitor shows it, proves they are listening.
+seen_mark() { grep -q "Deleted $2" "$1"; }
+mark() { ip -n "$(bns $1)" route add $2/32 dev $3; ip -n "$(bns $1)" route del $2/32 dev $3; }
+mark r 203.0.113.251 ecl; mark rs1 203.0.113.251 eth0
+wait_until 10 seen_mark "$BLAB_DIR/r.monitor" 203.0.113.251 && wait_until 10 seen_mark "$BLAB_DIR/rs1.monitor" 203.0.113.251 \
+  && pass "route monitors listening on the router and rs1" || fail "the route monitors never listened"
+touch "$BLAB_DIR/rs1/state/restart-requested"
+kill -TERM "${AGENT_PID[rs1]}"; wait "${AGENT_PID[rs1]}"; AGENT_PID[rs1]=
+grep -q "handing over to the next process" "$BLAB_DIR/rs1/daemon.log" && pass "SIGTERM with the restart marker: rs1's agent hands over" || fail "no hand-over: $(tail -5 "$BLAB_DIR/rs1/daemon.log")"
+announced_on rs1 && pass "the route stays in table 200 between the two processes" || fail "the route went with the hand-over"
+agent_up rs1 || fail "rs1's agent did not start again"
+rs1_ready() { in_bns rs1 curl -sf -o /dev/null http://127.0.0.1:9100/ready/$VIP; }
+wait_for "the next agent is ready" rs1_ready
+# The end of the monitors' view: another marker, seen by both.
+mark r 203.0.113.250 ecl; mark rs1 203.0.113.250 eth0
+wait_until 10 seen_mark "$BLAB_DIR/r.monitor" 203.0.113.250 && wait_until 10 seen_mark "$BLAB_DIR/rs1.monitor" 203.0.113.250 \
+  && pass "the monitors saw everything up to now" || fail "the end marker never reached the monitors"
+kill "$MON1" "$MONR"; wait "$MON1" "$MONR" 2>/dev/null
+equals "$(grep -c "$VIP" "$BLAB_DIR/r.monitor")" "0" "the router's FIB never changed its route to the VIP across the restart"
+equals "$(grep -c "$VIP" "$BLAB_DIR/rs1.monitor")" "0" "nor did rs1's table 200 (not withdrawn and announced again)"
+paths_are "$BOTH" && pass "both paths throughout" || fail "router: $(router_paths)"
+
 # --- kill -9: nobody withdraws; the route stays until the next agent --------------------
 kill -9 "${AGENT_PID[rs1]}"; wait "${AGENT_PID[rs1]}" 2>/dev/null; AGENT_PID[rs1]=
 announced_on rs1 && pass "kill -9: the route stays in rs1's table 200 (no process left to withdraw it)" || fail "the route went with kill -9"
