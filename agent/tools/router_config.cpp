@@ -67,12 +67,14 @@ std::string frr(const Config& cfg, const RouterTarget& t) {
     std::ostringstream o;
     o << "! lvs-rs-agent: BGP announcements of the VIPs this agent keeps in kernel table " << table << "\n"
       << "! (ready, not drained; withdrawn the moment they are not). FRR: paste into frr.conf.\n"
-      << "! zebra imports the table; bgpd redistributes it through the route-map alone.\n";
+      << "! zebra imports the table; bgpd redistributes it, and exports only host routes\n"
+      << "! (the agent keeps no other program's routes in that table: it refuses to start).\n";
     if (anyFamily(cfg, false)) o << "! FRR 8 imports IPv4 tables only: announce this server's IPv6 VIPs with BIRD.\n";
     o << "frr defaults datacenter\n"
       << "ip import-table " << table << "\n"
+      << "ip prefix-list LVS_RS_AGENT_VIPS seq 10 permit 0.0.0.0/0 ge 32\n"
       << "route-map LVS_RS_AGENT permit 10\n"
-      << " match source-protocol table\n"
+      << " match ip address prefix-list LVS_RS_AGENT_VIPS\n"
       << "exit\n"
       << "!\n"
       << "router bgp " << t.localAs << "\n"

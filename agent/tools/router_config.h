@@ -3,7 +3,8 @@
 // agent announces (the ready ones, kept in the kernel table of "announce") into BGP,
 // ready to paste: a BIRD 2 configuration (kernel protocols learning that table, only
 // routes of proto 177 and host length; BGP sessions exporting them), or FRR's (zebra's
-// import-table and bgpd's redistribute table, through a route-map; IPv4 only in FRR 8).
+// import-table and bgpd's redistribute table, through a route-map passing host routes;
+// IPv4 only in FRR 8).
 #include <expected>
 #include <string>
 #include <vector>
