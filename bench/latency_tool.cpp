@@ -43,8 +43,9 @@ void report(const char* what, std::vector<double> ms, int failures) {
                 ms.empty() ? 0.0 : ms.back(), failures);
 }
 
-// Waits for RTM_NEWADDR / RTM_NEWROUTE announcing `addr` (4 bytes).
-bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point deadline) {
+// Reads notifications from fd until match(message) holds (true) or the deadline (false).
+template <class Match>
+bool waitMessage(int fd, Clock::time_point deadline, Match match) {
     char buf[65536];
     while (Clock::now() < deadline) {
         pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
@@ -53,23 +54,30 @@ bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point de
         const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n <= 0) continue;
         int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+            if (match(h)) return true;
+    }
+    return false;
+}
+
+// Waits for RTM_NEWADDR / RTM_NEWROUTE announcing `addr` (4 bytes).
+bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point deadline) {
+    return waitMessage(fd, deadline, [&](const nlmsghdr* h) {
             if (!route && h->nlmsg_type == RTM_NEWADDR) {
-                auto* ifa = static_cast<ifaddrmsg*>(NLMSG_DATA(h));
+                auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
                 int alen = IFA_PAYLOAD(h);
                 for (auto* a = IFA_RTA(ifa); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
                     if (a->rta_type == IFA_LOCAL && std::memcmp(RTA_DATA(a), &addr, 4) == 0) return true;
             }
             if (route && h->nlmsg_type == RTM_NEWROUTE) {
-                auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
-                if (rt->rtm_table != RT_TABLE_MAIN) continue;
+                auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+                if (rt->rtm_table != RT_TABLE_MAIN) return false;
                 int alen = RTM_PAYLOAD(h);
                 for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
                     if (a->rta_type == RTA_DST && std::memcmp(RTA_DATA(a), &addr, 4) == 0) return true;
             }
-        }
-    }
-    return false;
+            return false;
+    });
 }
 
 // The VIP's host route via lo (ifindex 1) in table main, marked as the agent's.
@@ -193,29 +201,19 @@ struct RouteSeen {
 // Waits for a route message about addr matching want(); true when one came in time.
 template <class Want>
 bool waitRoute(int fd, const in_addr& addr, Clock::time_point deadline, Want want) {
-    char buf[65536];
-    while (Clock::now() < deadline) {
-        pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-        const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-        if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
-        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n <= 0) continue;
-        int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_type != RTM_NEWROUTE && h->nlmsg_type != RTM_DELROUTE) continue;
-            auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
-            RouteSeen seen{.del = h->nlmsg_type == RTM_DELROUTE, .table = rt->rtm_table};
-            bool ours = false;
-            int alen = RTM_PAYLOAD(h);
-            for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-                if (a->rta_type == RTA_DST && rt->rtm_dst_len == 32 && std::memcmp(RTA_DATA(a), &addr, 4) == 0) ours = true;
-                if (a->rta_type == RTA_TABLE) seen.table = static_cast<int>(*static_cast<std::uint32_t*>(RTA_DATA(a)));
-                if (a->rta_type == RTA_MULTIPATH) seen.multipath = true;
-            }
-            if (ours && want(seen)) return true;
+    return waitMessage(fd, deadline, [&](const nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWROUTE && h->nlmsg_type != RTM_DELROUTE) return false;
+        auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+        RouteSeen seen{.del = h->nlmsg_type == RTM_DELROUTE, .table = rt->rtm_table};
+        bool ours = false;
+        int alen = RTM_PAYLOAD(h);
+        for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+            if (a->rta_type == RTA_DST && rt->rtm_dst_len == 32 && std::memcmp(RTA_DATA(a), &addr, 4) == 0) ours = true;
+            if (a->rta_type == RTA_TABLE) seen.table = static_cast<int>(*static_cast<const std::uint32_t*>(RTA_DATA(a)));
+            if (a->rta_type == RTA_MULTIPATH) seen.multipath = true;
         }
-    }
-    return false;
+        return ours && want(seen);
+    });
 }
 
 // A route-event socket in the current namespace, or in the named one (ip netns).
