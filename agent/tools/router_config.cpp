@@ -68,7 +68,10 @@ std::string frr(const Config& cfg, const RouterTarget& t) {
     o << "! lvs-rs-agent: BGP announcements of the VIPs this agent keeps in kernel table " << table << "\n"
       << "! (ready, not drained; withdrawn the moment they are not). FRR: paste into frr.conf.\n"
       << "! zebra imports the table; bgpd redistributes it, and exports only host routes\n"
-      << "! (the agent keeps no other program's routes in that table: it refuses to start).\n";
+      << "! (the agent keeps no other program's routes in that table: it refuses to start).\n"
+      << "! Known limit with FRR 8.4: the VIP bound on lo is a connected route in zebra, which wins\n"
+      << "! over the imported table route, so bgpd does not announce it. Use BIRD (router-config\n"
+      << "! --format bird, the tested path) or FRR 9.1+ with 'redistribute table-direct'.\n";
     if (anyFamily(cfg, false)) o << "! FRR 8 imports IPv4 tables only: announce this server's IPv6 VIPs with BIRD.\n";
     o << "frr defaults datacenter\n"
       << "ip import-table " << table << "\n"
