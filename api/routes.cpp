@@ -157,7 +157,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             const bool drain = route == Route::DrainVip;
             const std::string text = req.path.substr(drain ? 7 : 9);
             const std::string vip = canonicalAddress(text);
-            if (vip.empty() || !store_.get()->find(vip))
+            if (vip.empty() || !store_.get()->findExact(vip))
                 return refuse(404, printable(text, 64) + " is not a VIP managed by this agent; nothing changed");
             control_.requestVipDrain({vip}, drain);
             auto r = jsonResponse(200, {{"vip", vip}, {"draining", drain}});
@@ -174,7 +174,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             if (text.size() > 1 && text.back() == '/') text.pop_back();
             if (text.empty())
                 return jsonResponse(404, {{"error", "no VIP named: ask /ready/<vip>, e.g. /ready/198.51.100.188, or /ready for the whole server"}});
-            const std::string vip = canonicalAddress(text);
+            const std::string vip = canonicalVipText(text);
             const auto snap = store_.get();
             if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {
                 static const std::string readyBody = json{{"ready", true}, {"reasons", json::array()}}.dump() + "\n";

@@ -1,7 +1,10 @@
 #pragma once
 // The immutable picture of the agent that the reconcile loop publishes and every API
 // handler reads. Handlers never call netlink and never wait for the loop.
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -134,6 +137,14 @@ struct Snapshot {
     // (canonical VIP text, position in vips), sorted; shared until the VIP list changes
     using VipIndex = std::vector<std::pair<std::string, std::size_t>>;
     std::shared_ptr<const VipIndex> vipIndex;
+    // The ranges among the VIPs, so that any address inside one finds its entry.
+    struct RangeSpan {
+        int family = 0;  // AF_INET, AF_INET6
+        std::array<unsigned char, 16> net{};
+        int len = 0;
+        std::string text;  // its entry's name, "198.18.0.0/24"
+    };
+    std::shared_ptr<const std::vector<RangeSpan>> ranges;
     // What holds every VIP back: the ARP settings, lo, draining, start-up.
     std::vector<std::string> common;
     std::vector<agent::FindingView> commonFindings;  // the findings among them, typed
@@ -189,7 +200,11 @@ struct Snapshot {
 
     // Sets every VIP at once, with a fresh index (tests, fuzzing).
     void setVips(std::vector<VipReadiness> list);
+    // The VIP named vip (canonical text, or a range's "198.18.0.0/24"), or the range that
+    // holds the address vip.
     const VipReadiness* find(const std::string& vip) const;
+    // Only the VIP named vip: what a drain may name.
+    const VipReadiness* findExact(const std::string& vip) const;
     bool vipDrained(const std::string& vip) const { return drainedVips && drainedVips->contains(vip); }
     // Every VIP is drained on its own: the whole server then counts as drained too.
     bool everyVipDrained() const { return !vips.empty() && drainedVips && drainedVips->size() >= vips.size(); }
@@ -216,6 +231,23 @@ inline void Snapshot::setVips(std::vector<VipReadiness> list) {
 }
 
 inline const VipReadiness* Snapshot::find(const std::string& vip) const {
+    if (const auto* v = findExact(vip)) return v;
+    if (!ranges || ranges->empty()) return nullptr;
+    std::array<unsigned char, 16> a{};
+    const int family = inet_pton(AF_INET, vip.c_str(), a.data()) == 1 ? AF_INET : inet_pton(AF_INET6, vip.c_str(), a.data()) == 1 ? AF_INET6 : 0;
+    for (const auto& r : *ranges) {
+        if (r.family != family) continue;
+        bool inside = true;
+        for (int bit = 0; bit < r.len && inside; ++bit) {
+            const unsigned char mask = static_cast<unsigned char>(0x80u >> (bit % 8));
+            inside = (a[static_cast<std::size_t>(bit / 8)] & mask) == (r.net[static_cast<std::size_t>(bit / 8)] & mask);
+        }
+        if (inside) return findExact(r.text);
+    }
+    return nullptr;
+}
+
+inline const VipReadiness* Snapshot::findExact(const std::string& vip) const {
     if (!vipIndex) return nullptr;
     const auto it = std::lower_bound(vipIndex->begin(), vipIndex->end(), vip,
                                      [](const auto& entry, const std::string& key) { return entry.first < key; });

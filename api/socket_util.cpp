@@ -117,6 +117,16 @@ std::string canonicalAddress(const std::string& text) {
     return "";
 }
 
+std::string canonicalVipText(const std::string& text) {
+    const auto slash = text.find('/');
+    if (slash == std::string::npos) return canonicalAddress(text);
+    const std::string address = canonicalAddress(text.substr(0, slash));
+    const std::string len = text.substr(slash + 1);
+    if (address.empty() || len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return "";
+    return address + "/" + std::to_string(std::stoi(len));
+}
+
 std::string printable(const std::string& text, std::size_t max) {
     std::string out;
     for (char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';

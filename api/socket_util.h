@@ -26,5 +26,8 @@ int soonerTimeout(int timeout, std::chrono::steady_clock::time_point deadline, s
 std::string printable(const std::string& text, std::size_t max);
 // An IPv4 or IPv6 address in canonical text ("2001:db8::1"), or "" if text is not one.
 std::string canonicalAddress(const std::string& text);
+// canonicalAddress, or for "ADDRESS/LENGTH" (a range's name) the canonical address with
+// the length; "" when neither.
+std::string canonicalVipText(const std::string& text);
 
 }  // namespace api

@@ -58,6 +58,12 @@ void onObject(nl_object* obj, void* arg) {
 bool unwantedRoute(const nlmsghdr* h, const RouteTables& tables) {
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return true;
     const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+    if (tables.ranges) {
+        // Table local's routes but the kernel's own (each address's); the announce table's
+        // of every length.
+        if (rt->rtm_table == RT_TABLE_LOCAL) return rt->rtm_protocol == RTPROT_KERNEL;
+        if (tables.announce != 0 && rt->rtm_table == (tables.announce < 256 ? tables.announce : RT_TABLE_COMPAT)) return false;
+    }
     const bool host = (rt->rtm_family == AF_INET && rt->rtm_dst_len == 32) ||
                       (rt->rtm_family == AF_INET6 && rt->rtm_dst_len == 128);
     if (!host) return true;
@@ -99,6 +105,34 @@ bool malformedRoute(const nlmsghdr* h) {
 
 }  // namespace
 
+namespace {
+
+// With ranges, a block in front of the host-route program: a route message in table local
+// passes unless it is the kernel's own (an address's local route), and one in the announce
+// table passes at any length; everything else goes on to the program (at its first
+// instruction, kRangeBlock on).
+constexpr std::uint8_t kRangeBlock = 12;
+std::vector<sock_filter> rangeBlock(const RouteTables& tables) {
+    constexpr std::uint32_t kRt = NLMSG_HDRLEN;
+    const std::uint32_t announce = tables.announce == 0 ? RT_TABLE_LOCAL : tables.announce < 256 ? tables.announce : RT_TABLE_COMPAT;
+    return {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(nlmsghdr, nlmsg_type)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+        /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, kRangeBlock - 3),
+        /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+        /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, NLMSG_LENGTH(sizeof(rtmsg)), 0, kRangeBlock - 5),
+        /* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kRt + offsetof(rtmsg, rtm_table)),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RT_TABLE_LOCAL, 0, 2),
+        /* 7 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kRt + offsetof(rtmsg, rtm_protocol)),
+        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTPROT_KERNEL, 2, 1),
+        /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, announce, 0, kRangeBlock - 10),
+        /* 10 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),  // pass
+        /* 11 */ BPF_STMT(BPF_RET | BPF_K, 0),            // drop
+    };
+}
+
+}  // namespace
+
 std::vector<sock_filter> routeFilter(const RouteTables& tables) {
     const std::uint32_t other = tables.announce == 0 ? RT_TABLE_MAIN : tables.announce < 256 ? tables.announce : RT_TABLE_COMPAT;
     constexpr std::uint32_t kType = offsetof(nlmsghdr, nlmsg_type);
@@ -106,9 +140,10 @@ std::vector<sock_filter> routeFilter(const RouteTables& tables) {
     constexpr std::uint32_t kFamily = kRt + offsetof(rtmsg, rtm_family);
     constexpr std::uint32_t kDstLen = kRt + offsetof(rtmsg, rtm_dst_len);
     constexpr std::uint32_t kTable = kRt + offsetof(rtmsg, rtm_table);
+    std::vector<sock_filter> program = tables.ranges ? rangeBlock(tables) : std::vector<sock_filter>{};
     // A halfword load reads network order: the type, in host order in memory, compares
     // with htons() of itself on either byte order.
-    return {
+    std::vector<sock_filter> hosts{
         /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, kType),
         /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
         /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, 14),  // not a route: pass
@@ -129,6 +164,8 @@ std::vector<sock_filter> routeFilter(const RouteTables& tables) {
         /* 17 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),  // pass
         /* 18 */ BPF_STMT(BPF_RET | BPF_K, 0),            // drop
     };
+    program.insert(program.end(), hosts.begin(), hosts.end());
+    return program;
 }
 
 std::expected<void, NetError> attachRouteFilter(int fd, const RouteTables& tables) {

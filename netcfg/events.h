@@ -48,7 +48,8 @@ protected:
 // unwantedRoute() drops: a route message passes when it is a host route (/32, /128) in
 // table main or in the announce table (RT_TABLE_COMPAT in the header for an id >= 256,
 // checked after parsing). A message too short to hold a route header passes (and is
-// counted as ignored here).
+// counted as ignored here). With ranges, a route in table local passes unless the kernel
+// made it (an address's own), and one in the announce table passes at any length.
 std::vector<sock_filter> routeFilter(const RouteTables& tables);
 // Attaches routeFilter(tables) to fd (SO_ATTACH_FILTER replaces the one before).
 std::expected<void, NetError> attachRouteFilter(int fd, const RouteTables& tables);

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 namespace netcfg {
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
@@ -21,6 +23,17 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 }
 
 bool IpAddress::isV4() const { return family == AF_INET; }
+
+IpAddress IpAddress::masked(int len) const {
+    IpAddress m = *this;
+    const int bits = static_cast<int>(size()) * 8;
+    for (int i = std::max(len, 0); i < bits; ++i) m.bytes[static_cast<std::size_t>(i / 8)] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
+    return m;
+}
+
+bool IpAddress::covers(int len, const IpAddress& other) const {
+    return family == other.family && masked(len) == other.masked(len);
+}
 
 std::string bracketed(const IpAddress& ip) { return ip.isV4() ? ip.str() : "[" + ip.str() + "]"; }
 

@@ -21,6 +21,14 @@ struct IpAddress {
     std::size_t size() const { return isV4() ? 4 : 16; }
     // "198.51.100.188/32", "2001:db8::1/128"
     std::string hostCidr() const { return str() + "/" + std::to_string(hostPrefix()); }
+    // "198.18.0.0/24": the address with a prefix length (len < 0: the host prefix).
+    std::string cidr(int len) const { return str() + "/" + std::to_string(len < 0 ? hostPrefix() : len); }
+    // A VIP's name: the address alone, or a range's "198.18.0.0/24" (len >= 0).
+    std::string name(int len) const { return len < 0 ? str() : cidr(len); }
+    // Whether other lies in this address's prefix of length len (same family).
+    bool covers(int len, const IpAddress& other) const;
+    // This address with every bit past len cleared.
+    IpAddress masked(int len) const;
 
     auto operator<=>(const IpAddress&) const = default;
 };

@@ -55,6 +55,8 @@ public:
         if (auto r = dumpTable(kMainTable, tables, state); !r) return std::unexpected(r.error());
         if (tables.announce != 0)
             if (auto r = dumpTable(tables.announce, tables, state); !r) return std::unexpected(r.error());
+        if (tables.ranges)
+            if (auto r = dumpTable(kLocalTable, tables, state); !r) return std::unexpected(r.error());
         return state;
     }
 
@@ -143,11 +145,11 @@ private:
         if (err == 0) return Effect::Changed;
         const bool done = (op.kind == K::AddAddress && err == EEXIST) ||
                           (op.kind == K::DeleteAddress && (err == EADDRNOTAVAIL || err == ENOENT || err == ENODEV)) ||
-                          (op.kind == K::DeleteRoute && (err == ESRCH || err == ENOENT || err == ENODEV));
+                          ((op.kind == K::DeleteRoute || op.kind == K::DeleteLocalRoute) && (err == ESRCH || err == ENOENT || err == ENODEV));
         if (done) return Effect::AlreadyDone;
         std::string hint;
         if (op.kind == K::AddAddress && !op.address.isV4() && err == EACCES) hint = " (is IPv6 disabled on the interface?)";
-        if (op.kind == K::AddRoute && err == EEXIST) hint = " (a route for it already exists)";
+        if ((op.kind == K::AddRoute || op.kind == K::AddLocalRoute) && err == EEXIST) hint = " (a route for it already exists)";
         return std::unexpected(NetError{.code = nl_syserr2nlerr(err),
                                         .err = err,
                                         .message = describe(op) + ": " + std::strerror(err) + hint});
@@ -171,11 +173,14 @@ private:
                 break;
             }
             case K::AddRoute:
-            case K::DeleteRoute: {
+            case K::DeleteRoute:
+            case K::AddLocalRoute:
+            case K::DeleteLocalRoute: {
                 auto route = buildRoute(op);
                 if (!route) break;
-                err = op.kind == K::AddRoute ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
-                                             : rtnl_route_build_del_request(route.get(), 0, &raw);
+                const bool add = op.kind == K::AddRoute || op.kind == K::AddLocalRoute;
+                err = add ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
+                          : rtnl_route_build_del_request(route.get(), 0, &raw);
                 break;
             }
             case K::LinkUp:
@@ -238,11 +243,13 @@ private:
         if (int err = nla_put_u32(msg.get(), RTA_TABLE, table); err < 0) return std::unexpected(nlError(err, doing));
         if (int err = nl_send_auto(routeSock_.get(), msg.get()); err < 0) return std::unexpected(nlError(err, doing));
         if (int err = nl_cache_pickup(routeSock_.get(), raw); err < 0) return std::unexpected(nlError(err, doing));
-        const bool announce = table != kMainTable;
+        const bool announce = table == tables.announce;
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
             auto* route = reinterpret_cast<rtnl_route*>(o);
             if (rtnl_route_get_table(route) != table) continue;  // no strict checking: every table came
             if (auto r = toHostRoute(route, tables)) state.routes.push_back(*r);
+            if (table == kMainTable)
+                for (const auto& gw : gatewaysOf(route)) state.gateways.push_back(gw);
             if (announce && rtnl_route_get_protocol(route) != kRouteProtocol) {
                 if (state.foreignInAnnounce++ == 0) {
                     std::array<char, 128> dst{};
@@ -267,18 +274,22 @@ private:
 
     // The VIP's host route in table main (IPv4: scope link, as the kernel makes for a
     // device route), or its announce route: scope global, which routing daemons learn
-    // (BIRD skips a kernel route of another scope), with the configured metric.
+    // (BIRD skips a kernel route of another scope), with the configured metric; or a
+    // range's local route in table local (scope host, as the kernel makes for an address).
     static NlRoute buildRoute(const NetOp& op) {
         const IpAddress& dst = op.address;
         NlRoute route(rtnl_route_alloc());
         NlAddr addr = toNlAddr(dst);
         if (!route || !addr) return nullptr;
+        if (op.prefixLen >= 0) nl_addr_set_prefixlen(addr.get(), op.prefixLen);
+        const bool local = op.localRoute();
         rtnl_route_set_family(route.get(), dst.family);
-        rtnl_route_set_table(route.get(), op.table);
+        rtnl_route_set_table(route.get(), local ? kLocalTable : op.table);
         rtnl_route_set_protocol(route.get(), kRouteProtocol);
-        rtnl_route_set_type(route.get(), RTN_UNICAST);
-        rtnl_route_set_scope(route.get(), dst.isV4() && !op.announce() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
-        if (op.table != kMainTable) rtnl_route_set_priority(route.get(), op.metric);
+        rtnl_route_set_type(route.get(), local ? RTN_LOCAL : RTN_UNICAST);
+        rtnl_route_set_scope(route.get(), local ? RT_SCOPE_HOST
+                                          : dst.isV4() && !op.announce() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
+        if (op.announce()) rtnl_route_set_priority(route.get(), op.metric);
         if (rtnl_route_set_dst(route.get(), addr.get()) < 0) return nullptr;
         rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
         if (!nh) return nullptr;

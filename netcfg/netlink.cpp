@@ -17,8 +17,10 @@ std::string describe(const NetOp& op) {
     switch (op.kind) {
         case NetOp::Kind::AddAddress: return "add " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "remove " + op.address.hostCidr() + " from " + dev(op);
-        case NetOp::Kind::AddRoute: return "add route " + op.address.hostCidr() + where(op);
-        case NetOp::Kind::DeleteRoute: return "remove route " + op.address.hostCidr() + where(op);
+        case NetOp::Kind::AddRoute: return "add route " + op.cidr() + where(op);
+        case NetOp::Kind::DeleteRoute: return "remove route " + op.cidr() + where(op);
+        case NetOp::Kind::AddLocalRoute: return "add local route " + op.cidr() + " dev " + dev(op) + " table local";
+        case NetOp::Kind::DeleteLocalRoute: return "remove local route " + op.cidr() + " dev " + dev(op) + " table local";
         case NetOp::Kind::LinkUp: return "bring " + dev(op) + " up";
         case NetOp::Kind::LinkDown: return "bring " + dev(op) + " down";
     }
@@ -29,8 +31,10 @@ std::string pastTense(const NetOp& op) {
     switch (op.kind) {
         case NetOp::Kind::AddAddress: return "added " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "removed " + op.address.hostCidr() + " from " + dev(op);
-        case NetOp::Kind::AddRoute: return "added route " + op.address.hostCidr() + where(op);
-        case NetOp::Kind::DeleteRoute: return "removed route " + op.address.hostCidr() + where(op);
+        case NetOp::Kind::AddRoute: return "added route " + op.cidr() + where(op);
+        case NetOp::Kind::DeleteRoute: return "removed route " + op.cidr() + where(op);
+        case NetOp::Kind::AddLocalRoute: return "added local route " + op.cidr() + " dev " + dev(op) + " table local";
+        case NetOp::Kind::DeleteLocalRoute: return "removed local route " + op.cidr() + " dev " + dev(op) + " table local";
         case NetOp::Kind::LinkUp: return "brought " + dev(op) + " up";
         case NetOp::Kind::LinkDown: return "brought " + dev(op) + " down";
     }
@@ -47,6 +51,8 @@ NetOp inverse(const NetOp& op) {
         case K::DeleteRoute: undo.kind = K::AddRoute; break;
         case K::LinkUp: undo.kind = K::LinkDown; break;
         case K::LinkDown: undo.kind = K::LinkUp; break;
+        case K::AddLocalRoute: undo.kind = K::DeleteLocalRoute; break;
+        case K::DeleteLocalRoute: undo.kind = K::AddLocalRoute; break;
     }
     return undo;
 }

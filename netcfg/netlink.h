@@ -18,14 +18,24 @@ namespace netcfg {
 // RTPROT_KEEPALIVED it marks the routes the agent added, so it never deletes another's.
 constexpr int kRouteProtocol = 177;
 constexpr std::uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+constexpr std::uint32_t kLocalTable = 255; // RT_TABLE_LOCAL
+constexpr int kUnicast = 1;                // RTN_UNICAST
+constexpr int kLocalType = 2;              // RTN_LOCAL
 
 // The route tables the agent reads: table main always, and the announce table (the VIPs
 // that are ready, for a routing daemon to carry into BGP) when one is configured. Dumps
 // ask the kernel for these tables only, and notifications for others are dropped from
 // their header: a full Internet table next to the agent costs it nothing.
+//
+// With ranges (VIPs given as a prefix, kept as one local route, "AnyIP"), table local is
+// read too (its local routes of the agent's protocol, or shorter than a host), and the
+// announce table's routes of every length (a range is announced as its prefix).
 struct RouteTables {
     std::uint32_t announce = 0;  // 0: none
-    bool wanted(std::uint32_t table) const { return table == kMainTable || (announce != 0 && table == announce); }
+    bool ranges = false;
+    bool wanted(std::uint32_t table) const {
+        return table == kMainTable || (announce != 0 && table == announce) || (ranges && table == kLocalTable);
+    }
     bool operator==(const RouteTables&) const = default;
 };
 
@@ -42,13 +52,18 @@ struct InterfaceAddress {
     int prefixlen = 0;
 };
 
-// A host route (full-length destination) in one of the RouteTables.
+// A host route (full-length destination) in one of the RouteTables; with ranges, also a
+// range's local route in table local and its prefix route in the announce table.
 struct HostRoute {
     IpAddress dst;
     std::uint32_t table = kMainTable;
     int protocol = 0;
     int oif = 0;  // first nexthop's interface; 0 for blackhole and the like
     std::uint32_t metric = 0;  // RTA_PRIORITY
+    int dstLen = -1;           // the destination's prefix length; -1: the host prefix
+    int type = kUnicast;       // rtm_type: kUnicast, or kLocalType in table local
+
+    int length() const { return dstLen < 0 ? dst.hostPrefix() : dstLen; }
 };
 
 struct KernelState {
@@ -59,6 +74,8 @@ struct KernelState {
     // another program uses): how many, and the first one ("10.0.0.0/8 proto 4").
     std::size_t foreignInAnnounce = 0;
     std::string foreignExample;
+    // The gateways of table main's routes (a range must not cover one), at the dump.
+    std::vector<IpAddress> gateways;
 };
 
 struct NetError {
@@ -80,16 +97,22 @@ using NetResult = std::expected<Effect, NetError>;
 // routes via ifindex marked kRouteProtocol, and only those are deleted: in table main
 // (the VIP's host route, scope link for IPv4) or in the announce table (scope global,
 // with a metric, for a routing daemon to learn).
+//
+// A range's local route (AddLocalRoute, DeleteLocalRoute): `address`/`prefixLen` type local
+// dev lo in table local, marked kRouteProtocol (ip route add local PREFIX dev lo table local).
 struct NetOp {
-    enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown };
+    enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown, AddLocalRoute, DeleteLocalRoute };
     Kind kind = Kind::AddAddress;
     int ifindex = 0;
     IpAddress address;   // unused for LinkUp/LinkDown
     std::string ifname;  // the link's name, for messages only ("lo")
     std::uint32_t table = kMainTable;  // AddRoute, DeleteRoute
     std::uint32_t metric = 0;          // AddRoute, DeleteRoute
+    int prefixLen = -1;  // local routes, and a range's announce route; -1: the host prefix
 
     bool announce() const { return (kind == Kind::AddRoute || kind == Kind::DeleteRoute) && table != kMainTable; }
+    bool localRoute() const { return kind == Kind::AddLocalRoute || kind == Kind::DeleteLocalRoute; }
+    std::string cidr() const { return address.cidr(prefixLen); }
 
     bool operator==(const NetOp&) const = default;
 };

@@ -37,16 +37,40 @@ std::optional<InterfaceAddress> toAddress(rtnl_addr* a) {
 }
 
 std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables) {
-    if (!tables.wanted(rtnl_route_get_table(r))) return std::nullopt;
+    const std::uint32_t table = rtnl_route_get_table(r);
+    if (!tables.wanted(table)) return std::nullopt;
     nl_addr* dst = rtnl_route_get_dst(r);
     IpAddress ip = fromNlAddr(dst);
-    if (ip.family == 0 || static_cast<int>(nl_addr_get_prefixlen(dst)) != ip.hostPrefix()) return std::nullopt;
+    if (ip.family == 0) return std::nullopt;
+    const int len = static_cast<int>(nl_addr_get_prefixlen(dst));
+    const int protocol = rtnl_route_get_protocol(r);
+    const int type = rtnl_route_get_type(r);
+    const bool host = len == ip.hostPrefix();
+    if (table == kLocalTable) {
+        // Ranges' local routes: the agent's, or anyone's shorter than a host (an address's
+        // own local route is the kernel's, and says nothing about a range).
+        if (type != kLocalType || (host && protocol != kRouteProtocol)) return std::nullopt;
+    } else if (!host && !(tables.ranges && table == tables.announce && protocol == kRouteProtocol)) {
+        return std::nullopt;  // only a range's announce route is wanted at another length
+    }
     rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
     return HostRoute{.dst = ip,
-                     .table = rtnl_route_get_table(r),
-                     .protocol = rtnl_route_get_protocol(r),
+                     .table = table,
+                     .protocol = protocol,
                      .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0,
-                     .metric = rtnl_route_get_priority(r)};
+                     // a local route's metric means nothing (IPv6 gives it 1024): left out
+                     .metric = table == kLocalTable ? 0 : rtnl_route_get_priority(r),
+                     .dstLen = host ? -1 : len,
+                     .type = type};
+}
+
+std::vector<IpAddress> gatewaysOf(rtnl_route* r) {
+    std::vector<IpAddress> out;
+    const int n = rtnl_route_get_nnexthops(r);
+    for (int i = 0; i < n; ++i)
+        if (rtnl_nexthop* nh = rtnl_route_nexthop_n(r, i))
+            if (IpAddress gw = fromNlAddr(rtnl_route_nh_get_gateway(nh)); gw.family != 0) out.push_back(gw);
+    return out;
 }
 
 }  // namespace netcfg

@@ -6,6 +6,7 @@
 #include <netlink/route/route.h>
 
 #include <optional>
+#include <vector>
 
 #include "netcfg/netlink.h"
 
@@ -14,7 +15,10 @@ namespace netcfg {
 IpAddress fromNlAddr(nl_addr* a);  // family 0 when not an IPv4/IPv6 address
 Link toLink(rtnl_link* l);
 std::optional<InterfaceAddress> toAddress(rtnl_addr* a);
-// Only host routes (full-length destination) in `tables`; nullopt for the rest.
+// Only host routes (full-length destination) in `tables`, and with ranges the local routes
+// of table local and the agent's prefix routes of the announce table; nullopt for the rest.
 std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables);
+// The gateways of a route's next hops.
+std::vector<IpAddress> gatewaysOf(rtnl_route* r);
 
 }  // namespace netcfg

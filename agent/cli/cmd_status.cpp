@@ -144,7 +144,13 @@ int runCheck(const Options& o) {
     for (std::size_t i = 0; i < cfg->vips.size(); ++i) {
         const auto& vip = cfg->vips[i];
         const bool elsewhere = i < cfg->vipSources.size() && cfg->vipSources[i] != cfg->source;
-        std::printf("  bind %s on lo%s\n", vip.hostCidr().c_str(), elsewhere ? (" (from " + cfg->vipSources[i] + ")").c_str() : "");
+        const std::string from = elsewhere ? " (from " + cfg->vipSources[i] + ")" : "";
+        if (cfg->rangeLength(vip) >= 0) {
+            std::printf("  add local route %s dev lo in table local (this host takes every address of it)%s\n",
+                        cfg->vipText(vip).c_str(), from.c_str());
+            continue;
+        }
+        std::printf("  bind %s on lo%s\n", vip.hostCidr().c_str(), from.c_str());
         if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.hostCidr().c_str());
     }
     for (const auto& iface : cfg->arp.interfaces)

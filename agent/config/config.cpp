@@ -55,20 +55,25 @@ std::optional<std::string> ipv6Problem(const netcfg::IpAddress& a) {
     return std::nullopt;
 }
 
-// texts[k] stood at field[index[k]] in the input.
+// texts[k] stood at field[index[k]] in the input; those in `prefixes` are ranges, whose
+// lengths go to ranges (and network addresses to out, like a VIP's).
 void checkVips(const std::vector<std::string>& texts, const std::vector<std::size_t>& index,
-               const std::string& field, Problems& problems, std::vector<netcfg::IpAddress>& out) {
+               const std::string& field, Problems& problems, std::vector<netcfg::IpAddress>& out,
+               const std::set<std::size_t>& prefixes = {}, std::map<netcfg::IpAddress, int>* ranges = nullptr) {
     std::map<netcfg::IpAddress, std::size_t> seen;
     for (std::size_t k = 0; k < texts.size(); ++k) {
-        const std::string where = field + "[" + std::to_string(index[k]) + "]";
+        const bool range = prefixes.contains(k) && ranges;
+        const std::string where = field + "[" + std::to_string(index[k]) + "]" + (range ? ".prefix" : "");
         netcfg::IpAddress ip;
-        if (auto p = vipProblem(texts[k], ip)) {
+        int len = -1;
+        if (auto p = range ? rangeProblem(texts[k], ip, len) : vipProblem(texts[k], ip)) {
             problems.add(where, *p);
         } else if (auto [it, fresh] = seen.emplace(ip, index[k]); !fresh) {
             problems.add(where, quoteInput(texts[k]) + " duplicates " + field + "[" +
                                     std::to_string(it->second) + "]");
         } else {
             out.push_back(ip);
+            if (range) (*ranges)[ip] = len;
         }
     }
 }
@@ -187,6 +192,65 @@ std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress
     return std::nullopt;
 }
 
+std::optional<std::string> rangeProblem(const std::string& text, netcfg::IpAddress& out, int& len) {
+    const auto slash = text.find('/');
+    if (slash == std::string::npos)
+        return quoteInput(text) + " is not a prefix: write the network and its length, e.g. \"198.18.0.0/24\" (a single address goes in \"vips\" as a string)";
+    const auto ip = netcfg::IpAddress::parse(text.substr(0, slash));
+    if (!ip) return quoteInput(text) + ": " + quoteInput(text.substr(0, slash)) + " is not an IPv4 or IPv6 address";
+    const std::string digits = text.substr(slash + 1);
+    const int widest = ip->isV4() ? kWidestRange4 : kWidestRange6;
+    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(digits) > ip->hostPrefix())
+        return quoteInput(text) + ": the length must be a whole number up to " + std::to_string(ip->hostPrefix());
+    const int n = std::stoi(digits);
+    if (n < widest)
+        return quoteInput(text) + " is wider than /" + std::to_string(widest) + ", the widest range accepted (" +
+               (ip->isV4() ? "65,536 addresses" : "one IPv6 subnet") + "): split it or narrow it";
+    if (ip->masked(n) != *ip)
+        return quoteInput(text) + " has host bits set: the network is " + ip->masked(n).cidr(n);
+    const auto& b = ip->bytes;
+    if (ip->isV4() && (b[0] == 0 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || b[0] >= 224))
+        return quoteInput(text) + " is not a unicast range (0/8, loopback, link-local, multicast or reserved)";
+    if (!ip->isV4() && (b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+                        std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; })))
+        return quoteInput(text) + " is not a global unicast range (multicast, link-local, or an IPv4-compatible/mapped block)";
+    out = *ip;
+    len = n;
+    return std::nullopt;
+}
+
+std::optional<netcfg::IpAddress> Config::vipHolding(const netcfg::IpAddress& ip) const {
+    if (std::find(vips.begin(), vips.end(), ip) != vips.end()) return ip;
+    for (const auto& [net, len] : ranges)
+        if (net.covers(len, ip)) return net;
+    return std::nullopt;
+}
+
+std::vector<std::string> overlapProblems(const Config& cfg) {
+    std::vector<std::string> out;
+    if (cfg.ranges.empty()) return out;
+    auto from = [&](std::size_t i) {
+        return !cfg.dropIns.empty() && i < cfg.vipSources.size() ? " (" + cfg.vipSources[i] + ")" : std::string();
+    };
+    for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
+        const int li = cfg.rangeLength(cfg.vips[i]);
+        for (std::size_t j = 0; j < cfg.vips.size(); ++j) {
+            if (i == j) continue;
+            const int lj = cfg.rangeLength(cfg.vips[j]);
+            if (li < 0 && lj < 0) continue;
+            // i's range holds j (j a VIP, or a range starting inside i, at least as long)
+            const int la = li < 0 ? cfg.vips[i].hostPrefix() : li;
+            const int lb = lj < 0 ? cfg.vips[j].hostPrefix() : lj;
+            if (li < 0 || la > lb || (la == lb && i > j)) continue;
+            if (cfg.vips[i].covers(la, cfg.vips[j]))
+                out.push_back("vips: " + cfg.vipText(cfg.vips[j]) + from(j) + " overlaps the range " + cfg.vipText(cfg.vips[i]) + from(i) +
+                              ": each address belongs to one VIP or range");
+        }
+    }
+    return out;
+}
+
 namespace {
 
 // nlohmann::json's message without its "[json.exception.parse_error.101] " tag: the
@@ -233,7 +297,7 @@ json readDocument(const std::string& text, Problems& problems) {
 // reported not ready from the start, for planned maintenance; announce false: never put
 // in the announce table). The marked addresses go to drained and quiet.
 void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index,
-              std::vector<std::string>& drained, std::vector<std::string>& quiet) {
+              std::vector<std::string>& drained, std::vector<std::string>& quiet, std::set<std::size_t>& prefixes) {
     for (std::size_t i = 0; i < v.size(); ++i) {
         const std::string where = "vips[" + std::to_string(i) + "]";
         if (v[i].is_string()) {
@@ -247,6 +311,17 @@ void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts
             continue;
         }
         const std::size_t before = problems.lines().size();
+        if (v[i].contains("prefix")) {  // a range: {"prefix": "198.18.0.0/24", "announce": false}
+            rejectUnknownKeys(v[i], where, {"prefix", "announce"}, problems);
+            if (!v[i]["prefix"].is_string()) problems.add(where + ".prefix", "must be a prefix string such as \"198.18.0.0/24\"");
+            if (v[i].contains("announce") && !v[i]["announce"].is_boolean()) problems.add(where + ".announce", "must be true or false");
+            if (problems.lines().size() != before) continue;
+            prefixes.insert(texts.size());
+            texts.push_back(v[i]["prefix"].get<std::string>());
+            index.push_back(i);
+            if (!v[i].value("announce", true)) quiet.push_back(texts.back());
+            continue;
+        }
         rejectUnknownKeys(v[i], where, {"address", "drained", "announce"}, problems);
         const bool addressOk = v[i].contains("address") && v[i]["address"].is_string();
         if (!addressOk) problems.add(where + ".address", v[i].contains("address") ? "must be an address string" : "missing: the VIP's address");
@@ -264,14 +339,16 @@ void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts
 // one's position in the list), those marked "drained" added to drained, those marked
 // "announce": false to quiet; every problem named.
 void parseVipList(const json& v, Problems& problems, std::vector<netcfg::IpAddress>& out, std::vector<std::size_t>& index,
-                  std::set<netcfg::IpAddress>& drained, std::set<netcfg::IpAddress>& quiet) {
+                  std::set<netcfg::IpAddress>& drained, std::set<netcfg::IpAddress>& quiet, std::map<netcfg::IpAddress, int>& ranges) {
     std::vector<std::string> texts, drainedTexts, quietTexts;
-    vipTexts(v, problems, texts, index, drainedTexts, quietTexts);
-    checkVips(texts, index, "vips", problems, out);
+    std::set<std::size_t> prefixes;
+    vipTexts(v, problems, texts, index, drainedTexts, quietTexts, prefixes);
+    checkVips(texts, index, "vips", problems, out, prefixes, &ranges);
     for (auto [from, to] : {std::pair{&drainedTexts, &drained}, std::pair{&quietTexts, &quiet}})
         for (const auto& text : *from) {
             netcfg::IpAddress ip;
-            if (!vipProblem(text, ip)) to->insert(ip);  // a bad one is named by checkVips
+            int len = 0;
+            if (!vipProblem(text, ip) || !rangeProblem(text, ip, len)) to->insert(ip);  // a bad one is named by checkVips
         }
 }
 
@@ -300,9 +377,10 @@ Config parseConfig(const std::string& text, const std::string& source,
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
         std::vector<std::size_t> index;
-        parseVipList(v, problems, cfg.vips, index, cfg.drained, cfg.notAnnounced);
+        parseVipList(v, problems, cfg.vips, index, cfg.drained, cfg.notAnnounced, cfg.ranges);
     }
     cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
+    for (const auto& line : overlapProblems(cfg)) problems.add("vips", line.substr(6));
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
     if (doc.contains("host_routes")) {
         if (!doc["host_routes"].is_boolean())
@@ -332,6 +410,7 @@ struct DropIn {
     std::vector<std::size_t> index;  // each VIP's position in the file's "vips" (a file with a problem is never merged)
     std::set<netcfg::IpAddress> drained;
     std::set<netcfg::IpAddress> notAnnounced;
+    std::map<netcfg::IpAddress, int> ranges;
 };
 
 // The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
@@ -357,7 +436,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
         try {
             auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
             if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
-            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}, .notAnnounced = {}};
+            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}, .notAnnounced = {}, .ranges = {}};
             for (const auto& [key, value] : d.doc.items())
                 if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
                     problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
@@ -365,7 +444,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
                 if (!d.doc["vips"].is_array()) {
                     problems.add("vips", "must be a list of address strings");
                 } else {
-                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained, d.notAnnounced);
+                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained, d.notAnnounced, d.ranges);
                 }
             }
             out.push_back(std::move(d));
@@ -422,6 +501,7 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
             } else {
                 cfg.vips.push_back(d.vips[k]);
                 cfg.vipSources.push_back(d.path);
+                if (const auto r = d.ranges.find(d.vips[k]); r != d.ranges.end()) cfg.ranges.insert(*r);
             }
         }
         problems.insert(problems.end(), p.lines().begin(), p.lines().end());
@@ -429,6 +509,8 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         cfg.drained.insert(d.drained.begin(), d.drained.end());
         cfg.notAnnounced.insert(d.notAnnounced.begin(), d.notAnnounced.end());
     }
+    if (problems.empty())  // a drop-in's VIP or range overlapping another's (the main file's own were checked)
+        problems = overlapProblems(cfg);
     const std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
     for (const auto& d : dropIns) {
         if (!d.doc.contains("services")) continue;

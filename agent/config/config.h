@@ -1,6 +1,7 @@
 #pragma once
 // The configuration: parsed from JSON (or --vip), validated completely once, then frozen.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -55,9 +56,19 @@ struct AnnounceSettings {
     bool operator==(const AnnounceSettings&) const = default;
 };
 
+// The widest ranges accepted: a /16 of IPv4 (65,536 addresses), a /64 of IPv6.
+inline constexpr int kWidestRange4 = 16;
+inline constexpr int kWidestRange6 = 64;
+
 struct Config {
     std::string source;  // the file it came from, or "--vip"
+    // Each VIP by its address; a range ({"prefix": "198.18.0.0/24"}) by its network address,
+    // with its length in `ranges`.
     std::vector<netcfg::IpAddress> vips;
+    // The VIPs given as a prefix: network address -> prefix length. Kept as one local
+    // route in table local ("AnyIP": the host accepts every address of it) instead of an
+    // address on lo.
+    std::map<netcfg::IpAddress, int> ranges;
     std::vector<std::string> vipSources;  // the file each VIP came from (the main file or a drop-in)
     std::vector<std::string> dropIns;     // the drop-in files read, in order
     std::set<netcfg::IpAddress> drained;  // VIPs configured "drained": true (reported not ready)
@@ -74,6 +85,16 @@ struct Config {
     std::vector<ServiceCheck> services;
     // The director's own address, for doctor: DR replies must not route back through it.
     std::optional<netcfg::IpAddress> director;
+
+    // A range's prefix length; -1 for a plain VIP.
+    int rangeLength(const netcfg::IpAddress& vip) const {
+        const auto it = ranges.find(vip);
+        return it == ranges.end() ? -1 : it->second;
+    }
+    // "198.51.100.188", or a range's "198.18.0.0/24": how the VIP is named to operators.
+    std::string vipText(const netcfg::IpAddress& vip) const { return vip.name(rangeLength(vip)); }
+    // The VIP that holds ip: ip itself, or the range that covers it.
+    std::optional<netcfg::IpAddress> vipHolding(const netcfg::IpAddress& ip) const;
 };
 
 // Every problem found, one line each: "FILE: FIELD: PROBLEM".
@@ -107,5 +128,10 @@ inline const std::vector<std::string> kDropInKeys{"vips", "services"};
 
 // Why text is not a usable VIP, or nullopt with out set.
 std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out);
+// Why text is not a usable range ("198.18.0.0/24"), or nullopt with out and len set.
+std::optional<std::string> rangeProblem(const std::string& text, netcfg::IpAddress& out, int& len);
+// Where VIPs and ranges overlap (a VIP in a range, two ranges sharing addresses), one line
+// each naming both; `source` says where each came from.
+std::vector<std::string> overlapProblems(const Config& cfg);
 
 }  // namespace agent

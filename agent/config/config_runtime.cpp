@@ -110,8 +110,14 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
     out.agentCheckWaitMs = boundedInt(api, "agent_check_wait_ms", "api.agent_check_wait_ms", 10, 5000, out.agentCheckWaitMs, problems);
 }
 
-void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips, Problems& problems,
-                  std::vector<ServiceCheck>& out) {
+// A service names a VIP, or one address of a range (the address its check probes).
+bool namesVip(const netcfg::IpAddress& ip, const std::set<netcfg::IpAddress>& vips, const std::map<netcfg::IpAddress, int>& ranges) {
+    if (vips.contains(ip)) return true;
+    return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.first.covers(r.second, ip); });
+}
+
+void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips,
+                  const std::map<netcfg::IpAddress, int>& ranges, Problems& problems, std::vector<ServiceCheck>& out) {
     if (!s.is_object()) {
         problems.add(where, "must be an object such as {\"vip\": \"198.51.100.188\", \"port\": 80}");
         return;
@@ -124,7 +130,7 @@ void parseService(const json& s, const std::string& where, const std::set<netcfg
         problems.add(where + ".vip", "missing: the VIP whose service this checks");
         ok = false;
     } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
-               !ip || !vips.contains(*ip)) {
+               !ip || !namesVip(*ip, vips, ranges)) {
         problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
         ok = false;
     } else {
@@ -191,7 +197,7 @@ void parseServices(const json& list, Problems& problems, Config& cfg, const std:
     }
     const std::size_t before = cfg.services.size();
     for (std::size_t i = 0; i < list.size(); ++i)
-        parseService(list[i], "services[" + std::to_string(i) + "]", vips, problems, cfg.services);
+        parseService(list[i], "services[" + std::to_string(i) + "]", vips, cfg.ranges, problems, cfg.services);
     for (std::size_t i = before; i < cfg.services.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (cfg.services[i].name() == cfg.services[j].name())

@@ -492,7 +492,8 @@ void Daemon::followReadiness(const api::Snapshot& s) {
     if (d.announceTable != 0 && !state_.exiting)
         s.vips.forEach([&](const api::VipReadiness& v) {
             if (!v.announceable || !api::vipReady(s, v)) return;
-            if (auto ip = netcfg::IpAddress::parse(v.vip)) announce.insert(*ip);
+            // a range's entry is named "198.18.0.0/24": the VIP is its network address
+            if (auto ip = netcfg::IpAddress::parse(v.vip.substr(0, v.vip.find('/')))) announce.insert(*ip);
         });
     if (!d.holdAnnounced && announce == d.announced) return;
     reconciler_->setAnnounced(std::move(announce));
@@ -554,7 +555,7 @@ void Daemon::reload(std::uint64_t served) {
     }
     if (plan.intervalChanged) armTimer(timer_.get(), plan.applied.checkIntervalMs);
     if (plan.tableChanged) {  // the new table is looked at whole; the old one's routes go by their records
-        events_->watch({.announce = plan.applied.announce.table});
+        events_->watch(desiredFrom(plan.applied).tables());
         resyncPending_ = true;
     }
     for (const auto& l : state_.drained.carryOver(cfg_, plan.applied)) logLine(l.priority, l.text);

@@ -12,7 +12,7 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     if (auto f = r.findings().find(Subject::address(vip)); f != r.findings().end()) own = f->second;
     const VipReport report = reportVip(vip, r.desired(), r.observed().kernel, r.owned(), std::move(own));
     auto e = std::make_shared<api::VipReadiness>();
-    e->vip = vip.str();
+    e->vip = vip.name(r.desired().rangeLength(vip));
     e->bound = report.bound;
     e->addressOwned = report.addressOwned;
     e->routeWanted = report.routeWanted;
@@ -21,7 +21,8 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     e->announceable = r.desired().announceable.contains(vip);
     if (const auto a = r.owned().announced.find(vip); a != r.owned().announced.end())
         for (const auto& route : r.observed().kernel.routesIn(a->second.table, vip))
-            e->announced = e->announced || (route.protocol == netcfg::kRouteProtocol && route.metric == a->second.metric);
+            e->announced = e->announced || (route.protocol == netcfg::kRouteProtocol && route.metric == a->second.metric &&
+                                            route.length() == (a->second.len < 0 ? vip.hostPrefix() : a->second.len));
     for (const auto& f : report.findings) e->findings.push_back(view(f));
     return e;
 }
@@ -37,14 +38,14 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     auto summary = std::make_shared<api::ConfigSummary>();
     summary->source = cfg.source;
     summary->dropIns = cfg.dropIns;
-    for (const auto& v : cfg.vips) summary->vips.push_back(v.str());
+    for (const auto& v : cfg.vips) summary->vips.push_back(cfg.vipText(v));
     // Which file each VIP came from, when drop-ins are in use (the main file's otherwise).
     if (!cfg.dropIns.empty())
         for (std::size_t i = 0; i < cfg.vips.size() && i < cfg.vipSources.size(); ++i) {
             auto& files = summary->vipsByFile;
             auto at = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == cfg.vipSources[i]; });
             if (at == files.end()) at = files.insert(files.end(), {cfg.vipSources[i], {}});
-            at->second.push_back(cfg.vips[i].str());
+            at->second.push_back(cfg.vipText(cfg.vips[i]));
         }
     summary->arpIgnore = cfg.arp.ignore;
     summary->arpAnnounce = cfg.arp.announce;
@@ -63,10 +64,17 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     position_.clear();
     notReady_.clear();
     auto index = std::make_shared<api::Snapshot::VipIndex>();
+    auto ranges = std::make_shared<std::vector<api::Snapshot::RangeSpan>>();
+    for (const auto& [net, len] : cfg.ranges) {
+        api::Snapshot::RangeSpan span{.family = net.family, .net = {}, .len = len, .text = net.cidr(len)};
+        std::copy(net.bytes.begin(), net.bytes.end(), span.net.begin());
+        ranges->push_back(std::move(span));
+    }
+    ranges_ = std::move(ranges);
     std::vector<std::pair<std::size_t, api::VipEntry>> all;
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
         position_.emplace_back(cfg.vips[i], i);
-        index->emplace_back(cfg.vips[i].str(), i);
+        index->emplace_back(cfg.vipText(cfg.vips[i]), i);
         all.emplace_back(i, entry(cfg.vips[i], r));
         note(i, all.back().second);
     }
@@ -132,6 +140,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->agentCheckWeight = cfg.api.agentCheckWeight;
     s->vips = entries_;
     s->vipIndex = index_;
+    s->ranges = ranges_;
     s->config = config_;
 
     // The kernel against the configuration.
@@ -171,7 +180,8 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
 
     for (const auto& sv : services)
         s->services.push_back(api::ServiceReadiness{.name = sv.check.name(),
-                                                    .vip = sv.check.vip.str(),
+                                                    // a range's service counts for the range
+                                                    .vip = cfg.vipText(cfg.vipHolding(sv.check.vip).value_or(sv.check.vip)),
                                                     .port = sv.check.port,
                                                     .type = sv.check.type == ServiceCheck::Type::Http ? "http" : "tcp",
                                                     .up = sv.up,

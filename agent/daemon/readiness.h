@@ -69,6 +69,7 @@ private:
     void note(std::size_t pos, const api::VipEntry& e);  // keeps notReady_ current
     api::VipTable entries_;
     std::shared_ptr<const api::Snapshot::VipIndex> index_;
+    std::shared_ptr<const std::vector<api::Snapshot::RangeSpan>> ranges_;
     std::vector<std::pair<netcfg::IpAddress, std::size_t>> position_;  // sorted
     std::set<std::size_t> notReady_;  // entries with reasons of their own
     std::set<std::size_t> touched_;

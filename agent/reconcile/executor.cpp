@@ -14,6 +14,7 @@ bool wouldRecord(const Owned& saved, const Action& a) {
     const auto& op = std::get<netcfg::NetOp>(a);
     if (op.kind == netcfg::NetOp::Kind::AddAddress) return !saved.addresses.contains(op.address);
     if (op.kind == netcfg::NetOp::Kind::AddRoute) return !saved.routes.contains(op.address);
+    if (op.kind == netcfg::NetOp::Kind::AddLocalRoute) return !saved.localRoutes.contains({op.address, op.prefixLen});
     return false;
 }
 

@@ -18,7 +18,7 @@ bool isConflict(FindingKind k) {
     // Unreadable counts: what cannot be read cannot be safely changed either.
     return k == FindingKind::OnRealInterface || k == FindingKind::RouteViaOtherDevice || k == FindingKind::Unreadable ||
            k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback || k == FindingKind::AnnounceBlocked ||
-           k == FindingKind::AnnounceTableInUse;
+           k == FindingKind::AnnounceTableInUse || k == FindingKind::RangeCoversAddress || k == FindingKind::RangeCoversGateway;
 }
 
 const char* name(FindingKind k) {
@@ -36,12 +36,16 @@ const char* name(FindingKind k) {
         case FindingKind::NotAnnounced: return "not_announced";
         case FindingKind::AnnounceBlocked: return "conflict_announce_route";
         case FindingKind::AnnounceTableInUse: return "conflict_announce_table_in_use";
+        case FindingKind::LocalRouteMissing: return "local_route_missing";
+        case FindingKind::RangeCoversAddress: return "conflict_range_covers_address";
+        case FindingKind::RangeCoversGateway: return "conflict_range_covers_gateway";
     }
     return "?";
 }
 
 std::string describe(const Finding& f) {
     const std::string subject = describe(f.subject);
+    const std::string cidr = f.subject.vip.cidr(f.prefixLen);
     switch (f.kind) {
         case FindingKind::AddressMissing: return f.subject.vip.hostCidr() + " is not bound on lo";
         case FindingKind::RouteMissing: return "host route " + f.subject.vip.hostCidr() + " dev lo is missing from table main";
@@ -59,13 +63,20 @@ std::string describe(const Finding& f) {
         case FindingKind::NoLoopback: return "no loopback interface found in this network namespace";
         case FindingKind::CannotApply: return "cannot repair " + subject + ": " + f.detail;
         case FindingKind::NotAnnounced:
-            return f.subject.vip.hostCidr() + " is ready but not in the announce table " + std::to_string(f.expected);
+            return cidr + " is ready but not in the announce table " + std::to_string(f.expected);
         case FindingKind::AnnounceBlocked:
-            return "the announce table has a route for " + f.subject.vip.hostCidr() + " the agent did not add (" + f.other +
+            return "the announce table has a route for " + cidr + " the agent did not add (" + f.other +
                    "): not announcing it";
         case FindingKind::AnnounceTableInUse:
             return "the announce table " + std::to_string(f.expected) + " holds " + std::to_string(f.actual) +
                    " route(s) the agent did not add (" + f.detail + "): another program uses it; choose a table of its own for announce.table";
+        case FindingKind::LocalRouteMissing: return "local route " + cidr + " dev lo is missing from table local";
+        case FindingKind::RangeCoversAddress:
+            return "the range " + cidr + " holds " + f.detail + ", an address of " + f.other +
+                   ": binding it would take that address's traffic too; narrow the range";
+        case FindingKind::RangeCoversGateway:
+            return "the range " + cidr + " holds the gateway " + f.detail +
+                   " of table main: binding it would cut this host off; narrow the range";
     }
     return subject + ": ?";
 }

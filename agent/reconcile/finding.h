@@ -46,6 +46,9 @@ enum class FindingKind {
     NotAnnounced,         // a ready VIP's route is missing from the announce table (`expected`: the table)
     AnnounceBlocked,      // conflict: the announce table has another program's route for the VIP (`other`: its protocol)
     AnnounceTableInUse,   // conflict: the announce table holds other programs' routes (`actual`: how many, `detail`: one)
+    LocalRouteMissing,    // a range's local route is missing from table local
+    RangeCoversAddress,   // conflict: a range holds an address of `other` (`detail`: the address)
+    RangeCoversGateway,   // conflict: a range holds a gateway of table main (`detail`: the gateway)
 };
 
 // A conflict is something the agent will not change by itself (an unreadable setting
@@ -62,6 +65,7 @@ struct Finding {
     int actual = 0;     // WrongValue
     int err = 0;        // Unreadable, InterfaceMissing, CannotApply: errno when known
     std::string detail{};  // Unreadable, CannotApply: what failed and why
+    int prefixLen = -1;    // a range's findings: its length (-1: a VIP, the host prefix)
 
     bool operator==(const Finding&) const = default;
 };

@@ -24,7 +24,8 @@ public:
         : desired_(d), observed_(o), owned_(owned), plan_(p), lo_(o.kernel.loIndex()) {}
 
     bool noLoopback() {
-        if (lo_ != 0 || (desired_.vips.empty() && owned_.addresses.empty() && owned_.routes.empty())) return false;
+        if (lo_ != 0 || (desired_.vips.empty() && owned_.addresses.empty() && owned_.routes.empty() && owned_.localRoutes.empty()))
+            return false;
         plan_.findings.push_back({.subject = Subject::loopback(), .kind = FindingKind::NoLoopback});
         return true;
     }
@@ -68,10 +69,17 @@ private:
 
     void finding(Finding f) { plan_.findings.push_back(std::move(f)); }
 
-    NetOp announceOp(K kind, const IpAddress& ip, std::uint32_t table, std::uint32_t metric) const {
+    NetOp announceOp(K kind, const IpAddress& ip, const AnnounceRecord& where) const {
         NetOp o = op(kind, ip);
-        o.table = table;
-        o.metric = metric;
+        o.table = where.table;
+        o.metric = where.metric;
+        o.prefixLen = where.len;
+        return o;
+    }
+
+    NetOp localOp(K kind, const IpAddress& ip, int len) const {
+        NetOp o = op(kind, ip);
+        o.prefixLen = len;
         return o;
     }
 
@@ -95,28 +103,34 @@ private:
                             (desired_.holdAnnounced ? mine
                                                     : desired_.announceTable != 0 && desired_.announced.contains(vip) &&
                                                           desired_.announceable.contains(vip));
-        // Held: kept where it is. Otherwise in the configured table with the configured metric.
-        const AnnounceRecord want = desired_.holdAnnounced && mine ? own->second
-                                                                   : AnnounceRecord{.table = desired_.announceTable, .metric = desired_.announceMetric};
+        // Held: kept where it is. Otherwise in the configured table with the configured
+        // metric (a range: its whole prefix).
+        const AnnounceRecord want = desired_.holdAnnounced && mine
+                                        ? own->second
+                                        : AnnounceRecord{.table = desired_.announceTable, .metric = desired_.announceMetric,
+                                                         .len = desired_.rangeLength(vip)};
         const Subject s = Subject::announce(vip);
         if (mine && (!wanted || own->second != want)) {
-            ph_.withdraw.push_back(announceOp(K::DeleteRoute, vip, own->second.table, own->second.metric));
+            ph_.withdraw.push_back(announceOp(K::DeleteRoute, vip, own->second));
             if (!wanted) return;
         }
         if (!wanted || lo_ == 0) return;
+        const int len = want.len < 0 ? vip.hostPrefix() : want.len;
         bool present = false;
         for (const auto& r : observed_.kernel.routesIn(want.table, vip)) {
+            if (r.length() != len) continue;
             if (r.protocol == netcfg::kRouteProtocol && r.oif == lo_ && r.metric == want.metric) {
                 present = true;
             } else if (r.protocol != netcfg::kRouteProtocol) {
-                finding({.subject = s, .kind = FindingKind::AnnounceBlocked, .other = "proto " + std::to_string(r.protocol)});
+                finding({.subject = s, .kind = FindingKind::AnnounceBlocked, .other = "proto " + std::to_string(r.protocol),
+                         .prefixLen = want.len});
                 return;
             }
         }
         if (present) return;
         if (mine && own->second == want && want.table != desired_.announceTable) return;  // held in a table not watched
-        finding({.subject = s, .kind = FindingKind::NotAnnounced, .expected = static_cast<int>(want.table)});
-        if (!tableInUse()) ph_.announce.push_back(announceOp(K::AddRoute, vip, want.table, want.metric));
+        finding({.subject = s, .kind = FindingKind::NotAnnounced, .expected = static_cast<int>(want.table), .prefixLen = want.len});
+        if (!tableInUse()) ph_.announce.push_back(announceOp(K::AddRoute, vip, want));
     }
 
     void desiredSysctl(const sysctl::ConfKey& key, int value) {
@@ -149,7 +163,49 @@ private:
         ph_.link.push_back(op(K::LinkUp));
     }
 
+    // A range: its local route in table local, unless it would hold a real interface's
+    // address or a gateway (conflicts: nothing is added). What the agent owned of the same
+    // network otherwise (a local route of another length, an address and host route from
+    // when it was a VIP) goes.
+    void wantedRange(const IpAddress& vip, int len) {
+        const Subject s = Subject::address(vip);
+        const auto& k = observed_.kernel;
+        bool blocked = false;
+        for (const auto& a : k.addressesWithin(vip, len))
+            if (a.ifindex != lo_) {
+                blocked = true;
+                finding({.subject = s, .kind = FindingKind::RangeCoversAddress, .other = k.linkName(a.ifindex),
+                         .detail = a.address.str(), .prefixLen = len});
+            }
+        for (const auto& gw : k.gateways())
+            if (vip.covers(len, gw)) {
+                blocked = true;
+                finding({.subject = s, .kind = FindingKind::RangeCoversGateway, .detail = gw.str(), .prefixLen = len});
+            }
+        if (!k.hasLocalRoute(lo_, vip, len)) {
+            finding({.subject = s, .kind = FindingKind::LocalRouteMissing, .prefixLen = len});
+            if (!blocked) ph_.addAddresses.push_back(localOp(K::AddLocalRoute, vip, len));
+        } else if (owned_.localRoutes.contains({vip, len}) && !k.hasOwnLocalRoute(lo_, vip, len)) {
+            plan_.forget.localRoutes.insert({vip, len});  // someone replaced it: no longer the agent's
+        }
+        dropOwnedLocal(vip, len);
+        dropOwnedAddress(vip);
+    }
+
+    // The agent's local routes for vip but the one of length keep (-1: every one).
+    void dropOwnedLocal(const IpAddress& vip, int keep) {
+        for (auto it = owned_.localRoutes.lower_bound({vip, -1}); it != owned_.localRoutes.end() && it->first == vip; ++it) {
+            if (it->second == keep) continue;
+            if (observed_.kernel.hasOwnLocalRoute(lo_, vip, it->second))
+                ph_.deleteRoutes.push_back(localOp(K::DeleteLocalRoute, vip, it->second));
+            else
+                plan_.forget.localRoutes.insert(*it);
+        }
+    }
+
     void wantedVip(const IpAddress& vip) {
+        if (const int len = desired_.rangeLength(vip); len >= 0) return wantedRange(vip, len);
+        dropOwnedLocal(vip, -1);
         const Subject s = Subject::address(vip);
         const auto& k = observed_.kernel;
         bool blocked = false;
@@ -183,8 +239,13 @@ private:
         }
     }
 
-    // What the agent owns but no longer wants: its route, then its address.
+    // What the agent owns but no longer wants: its routes, then its address.
     void unwantedVip(const IpAddress& vip) {
+        dropOwnedLocal(vip, -1);
+        dropOwnedAddress(vip);
+    }
+
+    void dropOwnedAddress(const IpAddress& vip) {
         const auto& k = observed_.kernel;
         if (owned_.routes.contains(vip)) {
             if (k.hasOwnRoute(lo_, vip))
@@ -238,6 +299,7 @@ std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
     for (const auto& vip : desired.vips) all.insert(Subject::address(vip));
     for (const auto& vip : owned.addresses) all.insert(Subject::address(vip));
     for (const auto& vip : owned.routes) all.insert(Subject::address(vip));
+    for (const auto& [vip, len] : owned.localRoutes) all.insert(Subject::address(vip));
     if (desired.announceTable != 0) {
         all.insert(Subject::announceTable());
         for (const auto& vip : desired.vips) all.insert(Subject::announce(vip));
@@ -279,10 +341,12 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
         case K::AddAddress: return effect == netcfg::Effect::Changed && owned.addresses.insert(op.address).second;
+        case K::AddLocalRoute: return effect == netcfg::Effect::Changed && owned.localRoutes.insert({op.address, op.prefixLen}).second;
+        case K::DeleteLocalRoute: return owned.localRoutes.erase({op.address, op.prefixLen}) > 0;
         case K::AddRoute:
             if (effect != netcfg::Effect::Changed) return false;
             if (op.announce()) {
-                const AnnounceRecord rec{.table = op.table, .metric = op.metric};
+                const AnnounceRecord rec{.table = op.table, .metric = op.metric, .len = op.prefixLen};
                 auto [it, fresh] = owned.announced.emplace(op.address, rec);
                 if (fresh || it->second == rec) return fresh;
                 it->second = rec;
@@ -293,7 +357,8 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
         case K::DeleteRoute:
             if (op.announce()) {
                 const auto it = owned.announced.find(op.address);
-                if (it == owned.announced.end() || it->second != AnnounceRecord{.table = op.table, .metric = op.metric}) return false;
+                if (it == owned.announced.end() || it->second != AnnounceRecord{.table = op.table, .metric = op.metric, .len = op.prefixLen})
+                    return false;
                 owned.announced.erase(it);
                 return true;
             }
@@ -309,6 +374,7 @@ bool applyForget(Owned& owned, const Forget& f) {
     for (const auto& ip : f.addresses) changed |= owned.addresses.erase(ip) > 0;
     for (const auto& ip : f.routes) changed |= owned.routes.erase(ip) > 0;
     for (const auto& k : f.sysctls) changed |= owned.sysctlOriginals.erase(k) > 0;
+    for (const auto& r : f.localRoutes) changed |= owned.localRoutes.erase(r) > 0;
     return changed;
 }
 
@@ -321,7 +387,8 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
         }
         const auto& op = std::get<NetOp>(a);
         if (op.kind == K::AddAddress) out.addresses.insert(op.address);
-        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = {.table = op.table, .metric = op.metric};
+        if (op.kind == K::AddLocalRoute) out.localRoutes.insert({op.address, op.prefixLen});
+        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = {.table = op.table, .metric = op.metric, .len = op.prefixLen};
         if (op.kind == K::AddRoute && !op.announce()) out.routes.insert(op.address);
     }
     return out;

@@ -33,7 +33,8 @@ struct Forget {
     std::set<netcfg::IpAddress> addresses;
     std::set<netcfg::IpAddress> routes;
     std::set<sysctl::ConfKey> sysctls;
-    bool empty() const { return addresses.empty() && routes.empty() && sysctls.empty(); }
+    std::set<LocalRoute> localRoutes;
+    bool empty() const { return addresses.empty() && routes.empty() && sysctls.empty() && localRoutes.empty(); }
 };
 
 struct Plan {

@@ -27,8 +27,10 @@ std::string settingOf(const Action& a) {
         case K::DeleteAddress: return "address " + op.address.hostCidr();
         case K::AddRoute:
         case K::DeleteRoute:
-            return op.announce() ? "announce " + op.address.hostCidr() + " table " + std::to_string(op.table)
+            return op.announce() ? "announce " + op.cidr() + " table " + std::to_string(op.table)
                                  : "route " + op.address.hostCidr();
+        case K::AddLocalRoute:
+        case K::DeleteLocalRoute: return "local route " + op.cidr();
         case K::LinkUp:
         case K::LinkDown: return "link " + op.ifname;
     }
@@ -42,6 +44,8 @@ std::string kindOf(const Action& a) {
         case K::DeleteAddress: return "address";
         case K::AddRoute:
         case K::DeleteRoute: return std::get<NetOp>(a).announce() ? "announce" : "route";
+        case K::AddLocalRoute:
+        case K::DeleteLocalRoute: return "local_route";
         case K::LinkUp:
         case K::LinkDown: return "link";
     }
@@ -74,7 +78,9 @@ void Reconciler::markAll() {
 }
 
 void Reconciler::markVip(const netcfg::IpAddress& ip) {
-    if (desired_.wanted.contains(ip) || owned_.addresses.contains(ip) || owned_.routes.contains(ip))
+    const auto local = owned_.localRoutes.lower_bound({ip, -1});
+    if (desired_.wanted.contains(ip) || owned_.addresses.contains(ip) || owned_.routes.contains(ip) ||
+        (local != owned_.localRoutes.end() && local->first == ip))
         dirty_.insert(Subject::address(ip));
 }
 
@@ -149,7 +155,7 @@ Reconciler::PassResult Reconciler::converge(const LogLine& log, Verify verify) {
 }
 
 std::expected<void, std::string> Reconciler::resync() {
-    auto kernel = netlink_.dump(desired_.tables());
+    auto kernel = netlink_.dump(tablesFor(desired_, owned_));
     if (!kernel) return std::unexpected("reading the kernel state: " + kernel.error().message);
     observed_.kernel = KernelView(*kernel);
     observed_.sysctls.clear();
@@ -167,12 +173,15 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
         switch (c.kind) {
             case CK::AddressAdded:
             case CK::AddressRemoved:
-                if (k.apply(c)) markVip(c.address.address);
+                if (!k.apply(c)) break;
+                markVip(c.address.address);
+                for (const auto& [net, len] : desired_.ranges)  // an address inside a range: the range's conflict
+                    if (net.covers(len, c.address.address)) markVip(net);
                 break;
             case CK::RouteAdded:
             case CK::RouteRemoved:
                 if (!k.apply(c)) break;
-                if (c.route.table == netcfg::kMainTable)
+                if (c.route.table == netcfg::kMainTable || c.route.table == netcfg::kLocalTable)
                     markVip(c.route.dst);
                 else
                     markAnnounce(c.route.dst);
@@ -230,16 +239,21 @@ void Reconciler::confirm(const Action& a) {
     auto& k = observed_.kernel;
     const auto& op = std::get<NetOp>(a);
     const netcfg::InterfaceAddress address{.ifindex = op.ifindex, .address = op.address, .prefixlen = op.address.hostPrefix()};
+    const bool local = op.localRoute();
     const netcfg::HostRoute route{.dst = op.address,
-                                  .table = op.table,
+                                  .table = local ? netcfg::kLocalTable : op.table,
                                   .protocol = netcfg::kRouteProtocol,
                                   .oif = op.ifindex,
-                                  .metric = op.announce() ? op.metric : 0};
+                                  .metric = op.announce() ? op.metric : 0,
+                                  .dstLen = op.prefixLen,
+                                  .type = local ? netcfg::kLocalType : netcfg::kUnicast};
     switch (op.kind) {
         case K::AddAddress: k.add(address); break;
         case K::DeleteAddress: k.remove(address); break;
-        case K::AddRoute: k.add(route); break;
-        case K::DeleteRoute: k.remove(route); break;
+        case K::AddRoute:
+        case K::AddLocalRoute: k.add(route); break;
+        case K::DeleteRoute:
+        case K::DeleteLocalRoute: k.remove(route); break;
         case K::LinkUp:
         case K::LinkDown:
             if (const auto* l = k.link(op.ifindex)) {

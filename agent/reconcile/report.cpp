@@ -23,6 +23,12 @@ bool isBuiltinLoopback(const netcfg::IpAddress& ip) {
 VipReport reportVip(const netcfg::IpAddress& vip, const Desired& desired, const KernelView& kernel, const Owned& owned,
                     std::vector<Finding> findings) {
     const int lo = kernel.loIndex();
+    if (const int len = desired.rangeLength(vip); len >= 0) {
+        VipReport v{.vip = vip, .bound = kernel.hasLocalRoute(lo, vip, len), .addressOwned = false, .routeWanted = false,
+                    .routePresent = false, .routeOwned = false, .findings = std::move(findings), .rangeLen = len};
+        v.addressOwned = v.bound && kernel.hasOwnLocalRoute(lo, vip, len) && owned.localRoutes.contains({vip, len});
+        return v;
+    }
     VipReport v{.vip = vip, .bound = kernel.hasAddress(lo, vip), .addressOwned = false, .routeWanted = desired.hostRoutes,
                 .routePresent = false, .routeOwned = false, .findings = std::move(findings)};
     v.addressOwned = v.bound && owned.addresses.contains(vip);
@@ -79,9 +85,12 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     std::ostringstream out;
     out << "lo: " << (r.loUp ? "up" : "DOWN") << "\n";
     for (const auto& v : r.vips) {
-        out << "VIP " << v.vip.str() << ": " << (v.ok() ? "in place" : "NOT in place") << "\n";
-        out << "  address " << v.vip.hostCidr() << " on lo: " << yesNo(v.bound)
-            << (v.bound ? (v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)") : "") << "\n";
+        out << (v.rangeLen < 0 ? "VIP " : "range ") << v.text() << ": " << (v.ok() ? "in place" : "NOT in place") << "\n";
+        const std::string owner = v.bound ? (v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)") : "";
+        if (v.rangeLen >= 0)
+            out << "  local route " << v.text() << " dev lo table local: " << yesNo(v.bound) << owner << "\n";
+        else
+            out << "  address " << v.vip.hostCidr() << " on lo: " << yesNo(v.bound) << owner << "\n";
         if (v.routeWanted)
             out << "  host route " << v.vip.hostCidr() << " dev lo: " << yesNo(v.routePresent)
                 << (v.routePresent ? (v.routeOwned ? " (added by the agent)" : " (not the agent's; left alone by stop)") : "")
@@ -126,6 +135,13 @@ std::pair<nlohmann::json, nlohmann::json> rendered(const std::vector<Finding>& l
 
 nlohmann::json toJson(const VipReport& v) {
     const auto [problems, findings] = rendered(v.findings);
+    if (v.rangeLen >= 0)
+        return {{"vip", v.text()},
+                {"ok", v.ok()},
+                {"range", true},
+                {"local_route", {{"expected", v.text()}, {"table", "local"}, {"present", v.bound}, {"owned", v.addressOwned}}},
+                {"problems", problems},
+                {"findings", findings}};
     return {{"vip", v.vip.str()},
             {"ok", v.ok()},
             {"address", {{"expected", v.vip.hostCidr()}, {"present", v.bound}, {"owned", v.addressOwned}}},

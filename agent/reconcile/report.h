@@ -20,6 +20,10 @@ struct VipReport {
     bool routePresent = false;  // a host route via lo in table main
     bool routeOwned = false;
     std::vector<Finding> findings;  // this VIP's own
+    // A range: its length; `bound` and `addressOwned` then say its local route in table
+    // local is there and was added by the agent (a range has no host route).
+    int rangeLen = -1;
+    std::string text() const { return vip.name(rangeLen); }
     bool ok() const { return findings.empty(); }
 };
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -17,16 +18,28 @@ using nlohmann::json;
 // Format 2 adds "announced" and is written only when the agent announces something, so an
 // older agent, which cannot withdraw announce routes, refuses such a file instead of
 // leaving the routes behind; format 1 otherwise.
+// Format 3 adds "local_routes" (ranges) and a range's "len" in "announced", written only
+// when the agent owns a range's route, for the same reason.
 constexpr int kFormat = 1;
 constexpr int kFormatAnnounced = 2;
+constexpr int kFormatRanges = 3;
+
+bool hasRanges(const Owned& o) {
+    return !o.localRoutes.empty() ||
+           std::any_of(o.announced.begin(), o.announced.end(), [](const auto& a) { return a.second.len >= 0; });
+}
 
 std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
 json toJson(const Owned& o) {
-    json j{{"format", o.announced.empty() ? kFormat : kFormatAnnounced}, {"addresses", json::array()}, {"routes", json::array()},
+    const int format = hasRanges(o) ? kFormatRanges : o.announced.empty() ? kFormat : kFormatAnnounced;
+    json j{{"format", format}, {"addresses", json::array()}, {"routes", json::array()},
            {"sysctl_originals", json::array()}};
-    for (const auto& [vip, a] : o.announced)
+    for (const auto& [vip, a] : o.announced) {
         j["announced"].push_back({{"vip", vip.str()}, {"table", a.table}, {"metric", a.metric}});
+        if (a.len >= 0) j["announced"].back()["len"] = a.len;
+    }
+    for (const auto& [net, len] : o.localRoutes) j["local_routes"].push_back(net.cidr(len));
     for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
     for (const auto& r : o.routes) j["routes"].push_back(r.str());
     for (const auto& [k, v] : o.sysctlOriginals)
@@ -36,7 +49,7 @@ json toJson(const Owned& o) {
 
 Owned fromJson(const json& j) {
     const int format = j.is_object() ? j.value("format", 0) : 0;
-    if (format != kFormat && format != kFormatAnnounced) throw std::runtime_error("unknown format");
+    if (format != kFormat && format != kFormatAnnounced && format != kFormatRanges) throw std::runtime_error("unknown format");
     Owned o;
     auto addrs = [](const json& list, std::set<netcfg::IpAddress>& out) {
         for (const auto& s : list) {
@@ -52,11 +65,23 @@ Owned fromJson(const json& j) {
         if (!sysctl::isValidInterfaceName(key.iface)) throw std::runtime_error("bad interface " + key.iface);
         o.sysctlOriginals[key] = e.at("original").get<int>();
     }
-    if (format == kFormatAnnounced)
+    if (format >= kFormatAnnounced && j.contains("announced"))
         for (const auto& e : j.at("announced")) {
             auto ip = netcfg::IpAddress::parse(e.at("vip").get<std::string>());
             if (!ip) throw std::runtime_error("bad address " + e.at("vip").get<std::string>());
-            o.announced[*ip] = {.table = e.at("table").get<std::uint32_t>(), .metric = e.at("metric").get<std::uint32_t>()};
+            const int len = e.value("len", -1);
+            if (len < -1 || len > ip->hostPrefix()) throw std::runtime_error("bad length " + std::to_string(len));
+            o.announced[*ip] = {.table = e.at("table").get<std::uint32_t>(), .metric = e.at("metric").get<std::uint32_t>(), .len = len};
+        }
+    if (format == kFormatRanges && j.contains("local_routes"))
+        for (const auto& e : j.at("local_routes")) {
+            const std::string text = e.get<std::string>();
+            const auto slash = text.find('/');
+            auto ip = netcfg::IpAddress::parse(text.substr(0, slash));
+            if (!ip || slash == std::string::npos) throw std::runtime_error("bad prefix " + text);
+            const int len = std::stoi(text.substr(slash + 1));
+            if (len < 0 || len > ip->hostPrefix()) throw std::runtime_error("bad prefix " + text);
+            o.localRoutes.insert({*ip, len});
         }
     return o;
 }
@@ -70,6 +95,7 @@ Owned unite(const Owned& a, const Owned& b) {
     u.routes.insert(b.routes.begin(), b.routes.end());
     for (const auto& [k, v] : b.sysctlOriginals) u.sysctlOriginals.emplace(k, v);  // a's original wins
     u.announced.insert(b.announced.begin(), b.announced.end());
+    u.localRoutes.insert(b.localRoutes.begin(), b.localRoutes.end());
     return u;
 }
 
@@ -86,9 +112,9 @@ std::expected<Owned, std::string> StateFile::load() const {
         if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
         const json j = json::parse(*text);
         // A downgrade across a format change: refused by name, never read as damage.
-        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormatAnnounced)
+        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormatRanges)
             return std::unexpected(path().string() + " has format " + std::to_string(j["format"].get<int>()) +
-                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormatAnnounced) +
+                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormatRanges) +
                                    ": run `lvs-rs-agent stop` with the newer version before downgrading, or upgrade again");
         return fromJson(j);
     } catch (const std::exception& e) {

@@ -19,16 +19,23 @@ namespace agent {
 struct AnnounceRecord {
     std::uint32_t table = 0;
     std::uint32_t metric = 0;
+    int len = -1;  // a range's prefix length; -1: the host prefix
     bool operator==(const AnnounceRecord&) const = default;
 };
+
+// A range's local route in table local: its network address and length.
+using LocalRoute = std::pair<netcfg::IpAddress, int>;
 
 struct Owned {
     std::set<netcfg::IpAddress> addresses;  // host addresses on lo
     std::set<netcfg::IpAddress> routes;     // host routes via lo in table main
     std::map<sysctl::ConfKey, int> sysctlOriginals;
     std::map<netcfg::IpAddress, AnnounceRecord> announced;  // host routes via lo in the announce table
+    std::set<LocalRoute> localRoutes;  // ranges' local routes via lo in table local
 
-    bool empty() const { return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty(); }
+    bool empty() const {
+        return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty() && localRoutes.empty();
+    }
     bool operator==(const Owned&) const = default;
 };
 

@@ -4,8 +4,14 @@
 
 namespace agent {
 
+netcfg::RouteTables tablesFor(const Desired& desired, const Owned& owned) {
+    auto t = desired.tables();
+    t.ranges = t.ranges || !owned.localRoutes.empty();
+    return t;
+}
+
 Desired desiredFrom(const Config& cfg) {
-    Desired d{.vips = cfg.vips, .wanted = {cfg.vips.begin(), cfg.vips.end()}, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
+    Desired d{.vips = cfg.vips, .wanted = {cfg.vips.begin(), cfg.vips.end()}, .ranges = cfg.ranges, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
     d.announceTable = cfg.announce.table;
     d.announceMetric = cfg.announce.metric;
     if (cfg.announce.enabled())
@@ -19,7 +25,7 @@ Desired desiredFrom(const Config& cfg) {
 }
 
 Desired nothingDesired() {
-    Desired d{.vips = {}, .wanted = {}, .hostRoutes = false, .sysctls = {}};
+    Desired d{.vips = {}, .wanted = {}, .ranges = {}, .hostRoutes = false, .sysctls = {}};
     d.holdAnnounced = false;  // every announce route goes
     return d;
 }
@@ -28,12 +34,24 @@ std::set<netcfg::IpAddress> ownedVips(const Owned& owned) {
     std::set<netcfg::IpAddress> all = owned.addresses;
     all.insert(owned.routes.begin(), owned.routes.end());
     for (const auto& [vip, a] : owned.announced) all.insert(vip);
+    for (const auto& [vip, len] : owned.localRoutes) all.insert(vip);
     return all;
 }
 
+namespace {
+// The ranges among what the agent owns (their local routes), as a Desired holds them.
+void ownedRanges(const Owned& owned, const netcfg::IpAddress& vip, Desired& d) {
+    for (auto it = owned.localRoutes.lower_bound({vip, -1}); it != owned.localRoutes.end() && it->first == vip; ++it)
+        d.ranges.emplace(vip, it->second);
+}
+}  // namespace
+
 Desired addedTo(Desired d, const Owned& owned) {
     for (const auto& vip : ownedVips(owned))
-        if (d.wanted.insert(vip).second) d.vips.push_back(vip);
+        if (d.wanted.insert(vip).second) {
+            d.vips.push_back(vip);
+            ownedRanges(owned, vip, d);
+        }
     d.holdOwnedSysctls = true;
     return d;
 }
@@ -44,6 +62,7 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
         if (!drop.contains(vip)) {
             d.vips.push_back(vip);
             d.wanted.insert(vip);
+            ownedRanges(owned, vip, d);
         }
     if (d.vips.empty()) return nothingDesired();
     // A route only where the agent added routes: stop never adds what start did not.
@@ -56,7 +75,8 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
 KernelView::KernelView(const netcfg::KernelState& k) {
     for (const auto& l : k.links) links_[l.ifindex] = l;
     for (const auto& a : k.addresses) addresses_.emplace(a.address, a);
-    for (const auto& r : k.routes) routes_.emplace(r.dst, r);
+    for (const auto& r : k.routes) add(r);
+    gateways_ = k.gateways;
     foreignInAnnounce_ = k.foreignInAnnounce;
     foreignExample_ = k.foreignExample;
     findLoopback();
@@ -116,24 +136,29 @@ bool KernelView::remove(const netcfg::InterfaceAddress& a) {
 
 namespace {
 bool sameRoute(const netcfg::HostRoute& x, const netcfg::HostRoute& y) {
-    return x.dst == y.dst && x.table == y.table && x.protocol == y.protocol && x.oif == y.oif && x.metric == y.metric;
+    return x.dst == y.dst && x.table == y.table && x.protocol == y.protocol && x.oif == y.oif && x.metric == y.metric &&
+           x.length() == y.length() && x.type == y.type;
 }
-bool inMain(const netcfg::HostRoute& r) { return r.table == netcfg::kMainTable; }
+// Table main's host routes, and the announce table's, are looked up by address; a
+// range's local route lives apart (its network address may be no VIP at all).
+bool inMain(const netcfg::HostRoute& r) { return r.table == netcfg::kMainTable && r.length() == r.dst.hostPrefix(); }
 }  // namespace
 
 bool KernelView::add(const netcfg::HostRoute& r) {
-    auto [b, e] = routes_.equal_range(r.dst);
+    auto& into = r.table == netcfg::kLocalTable ? local_ : routes_;
+    auto [b, e] = into.equal_range(r.dst);
     for (; b != e; ++b)
         if (sameRoute(b->second, r)) return false;
-    routes_.emplace(r.dst, r);
+    into.emplace(r.dst, r);
     return true;
 }
 
 bool KernelView::remove(const netcfg::HostRoute& r) {
-    auto [b, e] = routes_.equal_range(r.dst);
+    auto& from = r.table == netcfg::kLocalTable ? local_ : routes_;
+    auto [b, e] = from.equal_range(r.dst);
     for (; b != e; ++b)
         if (sameRoute(b->second, r)) {
-            routes_.erase(b);
+            from.erase(b);
             return true;
         }
     return false;
@@ -153,6 +178,7 @@ bool KernelView::removeLink(int ifindex) {
     // The kernel removes a link's addresses and routes with it.
     std::erase_if(addresses_, [&](const auto& p) { return p.second.ifindex == ifindex; });
     std::erase_if(routes_, [&](const auto& p) { return p.second.oif == ifindex; });
+    std::erase_if(local_, [&](const auto& p) { return p.second.oif == ifindex; });
     findLoopback();
     return true;
 }
@@ -172,6 +198,26 @@ bool KernelView::hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const {
     return std::any_of(b, e, [&](const auto& p) {
         return inMain(p.second) && p.second.oif == ifindex && p.second.protocol == netcfg::kRouteProtocol;
     });
+}
+
+bool KernelView::hasLocalRoute(int ifindex, const netcfg::IpAddress& ip, int len) const {
+    auto [b, e] = local_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) { return p.second.oif == ifindex && p.second.length() == len; });
+}
+
+bool KernelView::hasOwnLocalRoute(int ifindex, const netcfg::IpAddress& ip, int len) const {
+    auto [b, e] = local_.equal_range(ip);
+    return std::any_of(b, e, [&](const auto& p) {
+        return p.second.oif == ifindex && p.second.length() == len && p.second.protocol == netcfg::kRouteProtocol;
+    });
+}
+
+std::vector<netcfg::InterfaceAddress> KernelView::addressesWithin(const netcfg::IpAddress& ip, int len) const {
+    std::vector<netcfg::InterfaceAddress> out;
+    // Addresses sort by family, then bytes: a prefix's addresses stand together.
+    for (auto it = addresses_.lower_bound(ip.masked(len)); it != addresses_.end() && ip.covers(len, it->first); ++it)
+        out.push_back(it->second);
+    return out;
 }
 
 std::vector<netcfg::HostRoute> KernelView::routesIn(std::uint32_t table, const netcfg::IpAddress& ip) const {
@@ -226,7 +272,7 @@ bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::S
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned) {
     Observed o;
-    auto kernel = nl.dump(desired.tables());
+    auto kernel = nl.dump(tablesFor(desired, owned));
     if (!kernel) return std::unexpected(kernel.error().message);
     o.kernel = KernelView(*kernel);
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);

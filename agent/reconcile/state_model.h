@@ -19,6 +19,9 @@ namespace agent {
 struct Desired {
     std::vector<netcfg::IpAddress> vips;  // in configuration order
     std::set<netcfg::IpAddress> wanted;   // the same, for lookups
+    // The VIPs that are ranges (network address -> length): one local route in table
+    // local each, no address and no host route.
+    std::map<netcfg::IpAddress, int> ranges;
     bool hostRoutes = true;
     std::map<sysctl::ConfKey, int> sysctls;  // exact values to hold
     // Sysctls the agent changed but `sysctls` does not name stay as they are (instead of
@@ -35,8 +38,16 @@ struct Desired {
     // routes the agent owns for wanted VIPs stay as they are, none is added.
     bool holdAnnounced = true;
 
-    netcfg::RouteTables tables() const { return {.announce = announceTable}; }
+    netcfg::RouteTables tables() const { return {.announce = announceTable, .ranges = !ranges.empty()}; }
+    int rangeLength(const netcfg::IpAddress& vip) const {
+        const auto it = ranges.find(vip);
+        return it == ranges.end() ? -1 : it->second;
+    }
 };
+
+// The tables a full look needs: the desired ones, and table local while the agent still
+// owns a range's local route there (to remove it).
+netcfg::RouteTables tablesFor(const Desired& desired, const Owned& owned);
 
 Desired desiredFrom(const Config& cfg);
 Desired nothingDesired();
@@ -82,6 +93,13 @@ public:
     bool hasOwnRoute(int ifindex, const netcfg::IpAddress& ip) const;
     // ip's routes in another table (the announce table).
     std::vector<netcfg::HostRoute> routesIn(std::uint32_t table, const netcfg::IpAddress& ip) const;
+    // Local routes in table local for ip/len via ifindex: anyone's, or the agent's only.
+    bool hasLocalRoute(int ifindex, const netcfg::IpAddress& ip, int len) const;
+    bool hasOwnLocalRoute(int ifindex, const netcfg::IpAddress& ip, int len) const;
+    // The addresses of any link inside ip/len.
+    std::vector<netcfg::InterfaceAddress> addressesWithin(const netcfg::IpAddress& ip, int len) const;
+    // Table main's gateways, at the last dump.
+    const std::vector<netcfg::IpAddress>& gateways() const { return gateways_; }
     // Routes of any length in the announce table the agent did not add, at the last dump.
     std::size_t foreignInAnnounce() const { return foreignInAnnounce_; }
     const std::string& foreignExample() const { return foreignExample_; }
@@ -96,6 +114,8 @@ private:
     std::map<int, netcfg::Link> links_;
     std::multimap<netcfg::IpAddress, netcfg::InterfaceAddress> addresses_;
     std::multimap<netcfg::IpAddress, netcfg::HostRoute> routes_;
+    std::multimap<netcfg::IpAddress, netcfg::HostRoute> local_;  // table local's (ranges)
+    std::vector<netcfg::IpAddress> gateways_;
     int loIndex_ = 0;
     std::size_t foreignInAnnounce_ = 0;
     std::string foreignExample_;

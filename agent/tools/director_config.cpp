@@ -1,5 +1,6 @@
 #include "agent/tools/director_config.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "agent/base/text_file.h"
@@ -9,13 +10,33 @@ namespace {
 
 struct Service {
     netcfg::IpAddress vip;
-    int port;
+    int port;          // 0: a range with no service named in it (a comment only)
     bool configured;  // from "services"; otherwise a guess at port 80
 };
+
+// A range gives a virtual server for each address of it that a service check names (the
+// director balances addresses, not prefixes); none is guessed.
+void rangeServices(const Config& cfg, const netcfg::IpAddress& net, int len, std::vector<Service>& out) {
+    const std::size_t before = out.size();
+    for (const auto& s : cfg.services)
+        if (net.covers(len, s.vip) &&
+            std::none_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), [&](const Service& o) { return o.vip == s.vip && o.port == s.port; }))
+            out.push_back({s.vip, s.port, true});
+    if (out.size() == before) out.push_back({net, 0, false});
+}
+
+std::string rangeNote(const Config& cfg, const Service& s) {
+    return "# range " + cfg.vipText(s.vip) + ": no virtual server; name each address the director balances in \"services\"\n"
+           "# (e.g. {\"vip\": \"" + s.vip.str() + "\", \"port\": 80} with the first address of the range): one virtual server each\n";
+}
 
 std::vector<Service> servicesOf(const Config& cfg) {
     std::vector<Service> out;
     for (const auto& vip : cfg.vips) {
+        if (const int len = cfg.rangeLength(vip); len >= 0) {
+            rangeServices(cfg, vip, len, out);
+            continue;
+        }
         bool any = false;
         for (const auto& s : cfg.services)
             if (s.vip == vip) {
@@ -112,6 +133,10 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
             // polls the agent wherever the director reaches it.
             const std::string& realServer = s.vip.isV4() == ripV4 ? t.rip : t.otherRip;
             if (realServer.empty()) continue;  // directorTarget() refuses this for keepalived
+            if (s.port == 0) {
+                out << rangeNote(cfg, s);
+                continue;
+            }
             if (!s.configured) out << "# no service configured for " << s.vip.str() << ": port 80 assumed\n";
             out << "virtual_server " << s.vip.str() << " " << s.port << " {\n"
                 << "    delay_loop 2\n"
@@ -143,6 +168,10 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
             << " and reads up/ready, drain or down for that VIP\n# (`lvs-rs-agent drain --vip VIP` drains this server in that VIP's backend only)";
     out << ".\n";
     for (const auto& s : services) {
+        if (s.port == 0) {
+            out << rangeNote(cfg, s);
+            continue;
+        }
         if (!s.configured) out << "# no service configured for " << s.vip.str() << ": port 80 assumed\n";
         out << "backend lvs_" << label(s.vip) << "_" << s.port << "\n"
             << "    option httpchk GET /ready/" << s.vip.str() << "\n"

@@ -45,6 +45,18 @@ void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
             return std::find_if(p.findings.begin(), p.findings.end(),
                                 [&](const Finding& f) { return f.subject == Subject::address(vip) && f.kind == k; }) != p.findings.end();
         };
+        if (const int len = in.config.rangeLength(vip); len >= 0) {
+            const std::string range = vip.cidr(len);
+            if (about(FindingKind::LocalRouteMissing))
+                add(out, "range-local-route", V::Fail, "local route " + range + " dev lo is missing from table local: this server drops the range's traffic",
+                    "lvs-rs-agent start (or run the service)");
+            else
+                add(out, "range-local-route", V::Ok, "local route " + range + " dev lo is in table local");
+            for (const auto& f : p.findings)
+                if (f.subject == Subject::address(vip) && isConflict(f.kind))
+                    add(out, "range-conflict", V::Fail, describe(f), "narrow the range in the configuration");
+            continue;
+        }
         if (widerOnLo)
             add(out, "vip-on-lo", V::Fail,
                 vip.str() + " is bound on lo as /" + std::to_string(*widerOnLo) + ": lo then claims the whole subnet",

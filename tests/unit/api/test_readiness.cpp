@@ -23,6 +23,27 @@ agent::FindingView missing(const std::string& vip) {
 }  // namespace
 
 TEST_SUITE("readiness") {
+    TEST_CASE("a range answers for every address inside it; a drain names VIPs only") {
+        Snapshot s;
+        s.setVips({{.vip = "198.51.100.1"}, {.vip = "198.18.0.0/16"}, {.vip = "2001:db8:1::/64"}});
+        auto ranges = std::make_shared<std::vector<Snapshot::RangeSpan>>();
+        ranges->push_back({.family = AF_INET, .net = {198, 18}, .len = 16, .text = "198.18.0.0/16"});
+        ranges->push_back({.family = AF_INET6, .net = {0x20, 0x01, 0x0d, 0xb8, 0, 1}, .len = 64, .text = "2001:db8:1::/64"});
+        s.ranges = ranges;
+        s.services = {service("198.18.0.0/16", false, "connection refused")};  // a range's service counts for the range
+        const auto* r = s.find("198.18.255.7");
+        REQUIRE(r);
+        CHECK(r->vip == "198.18.0.0/16");
+        CHECK(s.find("198.18.0.0/16") == r);
+        CHECK(s.find("2001:db8:1::ffff")->vip == "2001:db8:1::/64");
+        CHECK_FALSE(s.find("198.19.0.1"));
+        CHECK_FALSE(s.find("2001:db8:2::1"));
+        CHECK_FALSE(s.findExact("198.18.255.7"));
+        CHECK(s.find("198.51.100.1")->vip == "198.51.100.1");
+        CHECK(vipReasons(s, *r) == std::vector<std::string>{"service tcp 198.18.0.0/16:80 is down: connection refused"});
+        CHECK(vipReady(s, *s.find("2001:db8:1::5")));
+    }
+
     TEST_CASE("one VIP's reasons, in order, for every input") {
         Snapshot s;
         s.setVips({{.vip = "198.51.100.1", .findings = {missing("198.51.100.1")}}, {.vip = "198.51.100.2"}});

@@ -181,6 +181,71 @@ TEST_SUITE("config") {
         CHECK(parseConfig(R"({"vips": ["198.51.100.1"], "announce": {"table": 4294967295}})", "cfg.json").announce.table == 4294967295u);
     }
 
+    TEST_CASE("ranges: {\"prefix\": ...} entries, each kept by its network address with its length") {
+        const auto cfg = parseConfig(R"({"vips": ["198.51.100.1", {"prefix": "198.18.0.0/16"}, {"prefix": "2001:db8:1::/64", "announce": false}],
+                                         "services": [{"vip": "198.18.7.9", "port": 80}]})", "cfg.json");
+        REQUIRE(cfg.vips.size() == 3);
+        CHECK(cfg.vips[1] == *netcfg::IpAddress::parse("198.18.0.0"));
+        CHECK(cfg.rangeLength(cfg.vips[0]) == -1);
+        CHECK(cfg.rangeLength(cfg.vips[1]) == 16);
+        CHECK(cfg.rangeLength(cfg.vips[2]) == 64);
+        CHECK(cfg.vipText(cfg.vips[1]) == "198.18.0.0/16");
+        CHECK(cfg.vipText(cfg.vips[0]) == "198.51.100.1");
+        CHECK(cfg.notAnnounced == std::set<netcfg::IpAddress>{cfg.vips[2]});
+        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.18.255.255")) == cfg.vips[1]);
+        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.51.100.1")) == cfg.vips[0]);
+        CHECK_FALSE(cfg.vipHolding(*netcfg::IpAddress::parse("198.19.0.1")));
+        REQUIRE(cfg.services.size() == 1);  // a service may name one address of a range
+        // the narrowest ranges: a /32 and a /128 (one address bound without an address on lo)
+        CHECK(parseConfig(R"({"vips": [{"prefix": "198.51.100.188/32"}, {"prefix": "2001:db8::188/128"}]})", "cfg.json").ranges.size() == 2);
+    }
+
+    TEST_CASE("a bad range names the field and the problem, and nothing is taken") {
+        const std::pair<const char*, const char*> bad[] = {
+            {R"({"vips": [{"prefix": "198.18.0.1/24"}]})", "vips[0].prefix: \"198.18.0.1/24\" has host bits set: the network is 198.18.0.0/24"},
+            {R"({"vips": [{"prefix": "198.18.0.0/15"}]})", "vips[0].prefix: \"198.18.0.0/15\" is wider than /16, the widest range accepted (65,536 addresses)"},
+            {R"({"vips": [{"prefix": "2001:db8::/48"}]})", "vips[0].prefix: \"2001:db8::/48\" is wider than /64"},
+            {R"({"vips": [{"prefix": "198.18.0.0/33"}]})", "vips[0].prefix: \"198.18.0.0/33\": the length must be a whole number up to 32"},
+            {R"({"vips": [{"prefix": "198.18.0.0"}]})", "vips[0].prefix: \"198.18.0.0\" is not a prefix"},
+            {R"({"vips": [{"prefix": "198.18.0.0/x"}]})", "the length must be a whole number"},
+            {R"({"vips": [{"prefix": "example/24"}]})", "\"example\" is not an IPv4 or IPv6 address"},
+            {R"({"vips": [{"prefix": "127.0.0.0/16"}]})", "is not a unicast range"},
+            {R"({"vips": [{"prefix": "ff02::/64"}]})", "is not a global unicast range"},
+            {R"({"vips": [{"prefix": 24}]})", "vips[0].prefix: must be a prefix string"},
+            {R"({"vips": [{"prefix": "198.18.0.0/24", "drained": true}]})", "vips[0].drained: unknown key"},
+            {R"({"vips": [{"prefix": "198.18.0.0/24", "announce": "no"}]})", "vips[0].announce: must be true or false"},
+            {R"({"vips": [{"prefix": "198.18.0.0/24"}, "198.18.0.7"]})", "vips: 198.18.0.7 overlaps the range 198.18.0.0/24"},
+            {R"({"vips": [{"prefix": "198.18.0.0/16"}, {"prefix": "198.18.4.0/24"}]})", "vips: 198.18.4.0/24 overlaps the range 198.18.0.0/16"},
+            {R"({"vips": [{"prefix": "198.18.0.0/24"}, {"prefix": "198.18.0.0/24"}]})", "duplicates vips[0]"},
+            {R"({"vips": [{"prefix": "198.18.0.0/24"}], "services": [{"vip": "198.18.1.1", "port": 80}]})", "services[0].vip: \"198.18.1.1\" is not one of the configured vips"},
+        };
+        for (const auto& [json, expected] : bad) {
+            CAPTURE(json);
+            const std::string msg = problemsOf(json);
+            CHECK_MESSAGE(msg.find(expected) != std::string::npos, "got: " << msg);
+        }
+    }
+
+    TEST_CASE("a drop-in's range overlapping the main file's VIP is named with both files") {
+        fixtures::TempDir dir("lvs-ranges-");
+        const auto main = (dir.path / "config.json").string();
+        std::ofstream(main) << R"({"vips": ["198.18.0.7"]})";
+        std::filesystem::create_directory(dir.path / "conf.d");
+        const auto d = (dir.path / "conf.d" / "10-range.json").string();
+        std::ofstream(d) << R"({"vips": [{"prefix": "198.18.0.0/24"}]})";
+        try {
+            agent::loadConfig(main, {});
+            FAIL("an overlap was accepted");
+        } catch (const ConfigError& e) {
+            REQUIRE(e.problems().size() == 1);
+            CHECK(e.problems()[0] == "vips: 198.18.0.7 (" + main + ") overlaps the range 198.18.0.0/24 (" + d +
+                                         "): each address belongs to one VIP or range");
+        }
+        std::ofstream(main) << R"({"vips": ["198.51.100.1"]})";
+        const auto cfg = agent::loadConfig(main, {});
+        CHECK(cfg.rangeLength(*netcfg::IpAddress::parse("198.18.0.0")) == 24);
+    }
+
     TEST_CASE("a NUL byte is refused, not taken as the end of the document") {
         std::string text = R"({"vips": ["198.51.100.1"]})";
         text.push_back('\0');

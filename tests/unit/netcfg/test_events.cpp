@@ -67,10 +67,11 @@ Message addr(std::uint16_t type, int family, const char* ip, int prefix, int ifi
     return msg;
 }
 
-Message route(std::uint16_t type, int family, const char* dst, int len, int table, int oif, int protocol = 177) {
+Message route(std::uint16_t type, int family, const char* dst, int len, int table, int oif, int protocol = 177,
+              unsigned char rtype = RTN_UNICAST) {
     rtmsg m{.rtm_family = static_cast<unsigned char>(family), .rtm_dst_len = static_cast<unsigned char>(len), .rtm_src_len = 0,
             .rtm_tos = 0, .rtm_table = static_cast<unsigned char>(table), .rtm_protocol = static_cast<unsigned char>(protocol),
-            .rtm_scope = RT_SCOPE_LINK, .rtm_type = RTN_UNICAST, .rtm_flags = 0};
+            .rtm_scope = RT_SCOPE_LINK, .rtm_type = rtype, .rtm_flags = 0};
     Message msg(type, m);
     msg.u32(RTA_TABLE, static_cast<std::uint32_t>(table)).address(RTA_DST, family, dst).u32(RTA_OIF, static_cast<std::uint32_t>(oif));
     return msg;
@@ -87,6 +88,20 @@ Drained parse(const std::string& datagram, const RouteTables& tables = {}) {
     Drained d;
     ChangeEvents::parse(datagram.data(), datagram.size(), d, tables);
     return d;
+}
+
+// Whether the kernel's socket filter for tables lets datagram through. It runs on a
+// datagram socket pair (no root, no netlink): what it drops never arrives.
+bool passes(const RouteTables& tables, const std::string& datagram) {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) == 0);
+    REQUIRE(attachRouteFilter(sv[1], tables));
+    REQUIRE(::send(sv[0], datagram.data(), datagram.size(), 0) == static_cast<ssize_t>(datagram.size()));
+    char buf[4096];
+    const bool got = ::recv(sv[1], buf, sizeof buf, 0) == static_cast<ssize_t>(datagram.size());
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return got;
 }
 
 }  // namespace
@@ -211,19 +226,6 @@ TEST_SUITE("events") {
     }
 
     TEST_CASE("the kernel's socket filter passes what the header check keeps and drops the rest") {
-        // The filter runs in the kernel on a datagram socket pair (no root, no netlink):
-        // what it drops never arrives.
-        auto passes = [](const RouteTables& tables, const std::string& datagram) {
-            int sv[2];
-            REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) == 0);
-            REQUIRE(attachRouteFilter(sv[1], tables));
-            REQUIRE(::send(sv[0], datagram.data(), datagram.size(), 0) == static_cast<ssize_t>(datagram.size()));
-            char buf[4096];
-            const bool got = ::recv(sv[1], buf, sizeof buf, 0) == static_cast<ssize_t>(datagram.size());
-            ::close(sv[0]);
-            ::close(sv[1]);
-            return got;
-        };
         const RouteTables none{}, t200{.announce = 200}, t1000{.announce = 1000};
         struct Row {
             const char* name;
@@ -256,5 +258,37 @@ TEST_SUITE("events") {
             CHECK_FALSE(passes(r.tables, r.msg));
             CHECK(parse(r.msg, r.tables).ignored == 1);  // the header check drops it too
         }
+    }
+    TEST_CASE("with ranges: table local's local routes (but the kernel's own) and the announce table at any length pass") {
+        const RouteTables ranges{.announce = 200, .ranges = true}, noRanges{.announce = 200};
+        const auto agentRange = route(RTM_DELROUTE, AF_INET, "198.18.0.0", 16, RT_TABLE_LOCAL, 1, 177, RTN_LOCAL).bytes();
+        const auto otherRange = route(RTM_NEWROUTE, AF_INET6, "2001:db8:1::", 64, RT_TABLE_LOCAL, 1, RTPROT_BOOT, RTN_LOCAL).bytes();
+        const auto addressOwn = route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_LOCAL, 1, RTPROT_KERNEL, RTN_LOCAL).bytes();
+        const auto announced = route(RTM_NEWROUTE, AF_INET, "198.18.0.0", 16, 200, 1).bytes();
+        const auto mainPrefix = route(RTM_NEWROUTE, AF_INET, "198.18.0.0", 16, RT_TABLE_MAIN, 1).bytes();
+        CHECK(passes(ranges, agentRange));
+        CHECK(passes(ranges, otherRange));
+        CHECK(passes(ranges, announced));
+        CHECK(passes(ranges, route(RTM_NEWROUTE, AF_INET, "198.51.100.1", 32, RT_TABLE_MAIN, 1).bytes()));  // the block falls through
+        CHECK(passes(ranges, addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1).bytes()));
+        CHECK_FALSE(passes(ranges, addressOwn));  // each address's own local route: the kernel's
+        CHECK_FALSE(passes(ranges, mainPrefix));  // a prefix in main stays dropped
+        CHECK_FALSE(passes(noRanges, agentRange));
+        CHECK_FALSE(passes(noRanges, announced));
+
+        // and the header check and parser agree: the range's local route arrives typed
+        const auto d = parse(agentRange, ranges);
+        REQUIRE(d.changes.size() == 1);
+        CHECK(d.changes[0].kind == Change::Kind::RouteRemoved);
+        CHECK(d.changes[0].route.table == netcfg::kLocalTable);
+        CHECK(d.changes[0].route.length() == 16);
+        CHECK(d.changes[0].route.type == netcfg::kLocalType);
+        CHECK(parse(otherRange, ranges).changes.size() == 1);
+        CHECK(parse(announced, ranges).changes.at(0).route.length() == 16);
+        CHECK(parse(addressOwn, ranges).ignored == 1);
+        CHECK(parse(mainPrefix, ranges).ignored == 1);
+        CHECK(parse(agentRange, noRanges).ignored == 1);
+        // an announce-table prefix of another program is not wanted at another length
+        CHECK(parse(route(RTM_NEWROUTE, AF_INET, "198.18.0.0", 16, 200, 1, RTPROT_BOOT).bytes(), ranges).changes.empty());
     }
 }

@@ -42,6 +42,117 @@ TEST_SUITE("plan") {
         CHECK(addedTo(desired({"198.51.100.1"}), owned).vips.size() == 2);
     }
 
+    TEST_CASE("a range is one local route in table local: added, kept, repaired, removed; no address, no host route") {
+        Observed o = observed();
+        arpDone(o);
+        Desired d = desired({"198.51.100.1"});
+        d.vips.push_back(ip("198.18.0.0"));
+        d.wanted.insert(ip("198.18.0.0"));
+        d.ranges[ip("198.18.0.0")] = 16;
+        const Plan first = plan(d, o, Owned{});
+        CHECK(described(first) == std::vector<std::string>{"add 198.51.100.1/32 to lo", "add local route 198.18.0.0/16 dev lo table local",
+                                                           "add route 198.51.100.1/32 dev lo table main"});
+        CHECK(kinds(first.findings) == std::vector<FindingKind>{FindingKind::AddressMissing, FindingKind::RouteMissing,
+                                                                 FindingKind::LocalRouteMissing});
+        CHECK(describe(first.findings[2]) == "local route 198.18.0.0/16 dev lo is missing from table local");
+        const Owned owned = ownedAfter(Owned{}, first);
+        CHECK(owned.localRoutes == std::set<LocalRoute>{{ip("198.18.0.0"), 16}});
+        // in place: nothing to do
+        bind(o, "198.51.100.1");
+        route(o, "198.51.100.1");
+        const netcfg::HostRoute local{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol,
+                                      .oif = 1, .metric = 0, .dstLen = 16, .type = netcfg::kLocalType};
+        o.kernel.add(local);
+        CHECK(plan(d, o, owned).empty());
+        // a local route of another length is not this range's
+        o.kernel.remove(local);
+        o.kernel.add(netcfg::HostRoute{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = 3, .oif = 1, .dstLen = 17,
+                                       .type = netcfg::kLocalType});
+        CHECK(described(plan(d, o, owned)) == std::vector<std::string>{"add local route 198.18.0.0/16 dev lo table local"});
+        o.kernel.add(local);
+        // no longer wanted: the agent's route goes, the other program's /17 stays
+        const Plan gone = plan(desired({"198.51.100.1"}), o, owned);
+        CHECK(described(gone) == std::vector<std::string>{"remove local route 198.18.0.0/16 dev lo table local"});
+        CHECK(ownedAfter(owned, gone).localRoutes.empty());
+        // gone already (someone removed it): the record is forgotten, nothing to do
+        o.kernel.remove(local);
+        const Plan forgotten = plan(desired({"198.51.100.1"}), o, owned);
+        CHECK(forgotten.actions.empty());
+        CHECK(forgotten.forget.localRoutes == std::set<LocalRoute>{{ip("198.18.0.0"), 16}});
+    }
+
+    TEST_CASE("a range resized, or turned into a VIP: the agent's old route goes once the new one is there") {
+        Observed o = observed();
+        arpDone(o);
+        o.kernel.add(netcfg::HostRoute{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol,
+                                       .oif = 1, .dstLen = 24, .type = netcfg::kLocalType});
+        Owned owned;
+        owned.localRoutes = {{ip("198.18.0.0"), 24}};
+        Desired wider = desired({});
+        wider.vips = {ip("198.18.0.0")};
+        wider.wanted = {ip("198.18.0.0")};
+        wider.ranges[ip("198.18.0.0")] = 23;
+        CHECK(described(plan(wider, o, owned)) == std::vector<std::string>{"add local route 198.18.0.0/23 dev lo table local",
+                                                                           "remove local route 198.18.0.0/24 dev lo table local"});
+        Desired single = desired({"198.18.0.1"});
+        owned.localRoutes = {{ip("198.18.0.1"), 32}};
+        o.kernel.add(netcfg::HostRoute{.dst = ip("198.18.0.1"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol,
+                                       .oif = 1, .dstLen = -1, .type = netcfg::kLocalType});
+        CHECK(described(plan(single, o, owned)) == std::vector<std::string>{
+                  "add 198.18.0.1/32 to lo", "add route 198.18.0.1/32 dev lo table main", "remove local route 198.18.0.1/32 dev lo table local"});
+    }
+
+    TEST_CASE("a range holding a real interface's address or a gateway is a conflict: nothing added") {
+        Observed o = observed();  // eth0 has 198.51.100.60/24
+        arpDone(o);
+        Desired d = desired({});
+        d.vips = {ip("198.51.100.0")};
+        d.wanted = {ip("198.51.100.0")};
+        d.ranges[ip("198.51.100.0")] = 24;
+        const Plan p = plan(d, o, Owned{});
+        CHECK(p.actions.empty());
+        REQUIRE(p.hasConflicts());
+        CHECK(describe(p.conflicts()[0]) == "the range 198.51.100.0/24 holds 198.51.100.60, an address of eth0: binding it would "
+                                            "take that address's traffic too; narrow the range");
+        netcfg::KernelState k;
+        k.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
+        k.gateways = {ip("198.18.0.1")};
+        Observed g{.kernel = KernelView(k), .sysctls = o.sysctls, .sysctlErrors = {}};
+        d.vips = {ip("198.18.0.0")};
+        d.wanted = {ip("198.18.0.0")};
+        d.ranges = {{ip("198.18.0.0"), 24}};
+        const Plan q = plan(d, g, Owned{});
+        CHECK(q.actions.empty());
+        REQUIRE(q.hasConflicts());
+        CHECK(q.conflicts()[0].kind == FindingKind::RangeCoversGateway);
+        CHECK(describe(q.conflicts()[0]).find("holds the gateway 198.18.0.1 of table main") != std::string::npos);
+    }
+
+    TEST_CASE("a ready range is announced as its whole prefix, and withdrawn from where it was put") {
+        Observed o = observed();
+        arpDone(o);
+        o.kernel.add(netcfg::HostRoute{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol,
+                                       .oif = 1, .dstLen = 16, .type = netcfg::kLocalType});
+        Owned owned;
+        owned.localRoutes = {{ip("198.18.0.0"), 16}};
+        Desired d = desired({});
+        d.vips = {ip("198.18.0.0")};
+        d.wanted = {ip("198.18.0.0")};
+        d.ranges[ip("198.18.0.0")] = 16;
+        d.announceTable = 200;
+        d.announceable = {ip("198.18.0.0")};
+        d.announced = {ip("198.18.0.0")};
+        d.holdAnnounced = false;
+        const Plan p = plan(d, o, owned);
+        CHECK(described(p) == std::vector<std::string>{"add route 198.18.0.0/16 dev lo table 200"});
+        const Owned after = ownedAfter(owned, p);
+        CHECK(after.announced.at(ip("198.18.0.0")) == AnnounceRecord{.table = 200, .metric = 0, .len = 16});
+        o.kernel.add(netcfg::HostRoute{.dst = ip("198.18.0.0"), .table = 200, .protocol = netcfg::kRouteProtocol, .oif = 1, .dstLen = 16});
+        CHECK(plan(d, o, after).empty());
+        d.announced.clear();
+        CHECK(described(plan(d, o, after)) == std::vector<std::string>{"remove route 198.18.0.0/16 dev lo table 200"});
+    }
+
     TEST_CASE("stop --vip undoes that VIP alone, the ARP settings go back only with the last VIP") {
         auto [o, owned] = twoVipsOwned();
         owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;

@@ -97,10 +97,10 @@ TEST_SUITE("state_file") {
 
     TEST_CASE("a state file of a newer format (a downgrade) is refused by name, not as damage") {
         TempDir dir;
-        std::ofstream(dir.path / "state.json") << R"({"format": 3, "addresses": [], "routes": [], "sysctl_originals": []})";
+        std::ofstream(dir.path / "state.json") << R"({"format": 4, "addresses": [], "routes": [], "sysctl_originals": []})";
         auto r = StateFile(dir.path).load();
         REQUIRE_FALSE(r);
-        CHECK(r.error().find("has format 3, written by a newer lvs-rs-agent; this version reads format 2") != std::string::npos);
+        CHECK(r.error().find("has format 4, written by a newer lvs-rs-agent; this version reads format 3") != std::string::npos);
         CHECK(r.error().find("is damaged") == std::string::npos);
     }
 
@@ -117,6 +117,27 @@ TEST_SUITE("state_file") {
         auto back = f.load();
         REQUIRE(back);
         CHECK(*back == o);
+    }
+
+    TEST_CASE("ranges' local routes and a range's announce length are kept in format 3, which an older agent refuses") {
+        TempDir dir;
+        StateFile f(dir.path);
+        Owned o;
+        o.localRoutes.insert({ip("198.18.0.0"), 16});
+        o.localRoutes.insert({ip("2001:db8:1::"), 64});
+        o.announced[ip("198.18.0.0")] = {.table = 200, .metric = 0, .len = 16};
+        REQUIRE(f.save(o));
+        const std::string text = fileText(dir.path / "state.json");
+        CHECK(text.find("\"format\": 3") != std::string::npos);
+        CHECK(text.find("\"198.18.0.0/16\"") != std::string::npos);
+        auto back = f.load();
+        REQUIRE(back);
+        CHECK(*back == o);
+        // a damaged range is named as damage, never half-read
+        std::ofstream(dir.path / "state.json") << R"({"format": 3, "addresses": [], "routes": [], "sysctl_originals": [], "local_routes": ["198.18.0.0/40"]})";
+        auto bad = f.load();
+        REQUIRE_FALSE(bad);
+        CHECK(bad.error().find("is damaged (bad prefix 198.18.0.0/40)") != std::string::npos);
     }
 
     TEST_CASE("unite keeps the first original") {

@@ -46,6 +46,22 @@ TEST_SUITE("director_config") {
         }
     }
 
+    TEST_CASE("a range: a virtual server for each address of it a service names, none guessed") {
+        Config cfg = parseConfig(R"({"vips": [{"prefix": "198.18.0.0/24"}, {"prefix": "198.18.1.0/24"}], "api": {"listen": "198.51.100.60:9100"},
+                                     "services": [{"vip": "198.18.0.10", "port": 80}, {"vip": "198.18.0.11", "port": 443}]})", "f");
+        const std::string k = renderDirectorConfig(cfg, DirectorFormat::Keepalived, *directorTarget(cfg, ""));
+        for (const char* needle : {"virtual_server 198.18.0.10 80 {", "path /ready/198.18.0.10", "virtual_server 198.18.0.11 443 {",
+                                   "# range 198.18.1.0/24: no virtual server; name each address the director balances in \"services\""}) {
+            CAPTURE(needle);
+            CHECK(k.find(needle) != std::string::npos);
+        }
+        CHECK(k.find("virtual_server 198.18.0.0 ") == std::string::npos);
+        CHECK(k.find("virtual_server 198.18.1.0 ") == std::string::npos);
+        const std::string h = renderDirectorConfig(cfg, DirectorFormat::Haproxy, *directorTarget(cfg, ""));
+        CHECK(h.find("option httpchk GET /ready/198.18.0.11") != std::string::npos);
+        CHECK(h.find("# range 198.18.1.0/24") != std::string::npos);
+    }
+
     TEST_CASE("keepalived: IPv4 and IPv6 VIPs, each forwarded to the real server's address of its family") {
         Config cfg = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::188"], "api": {"listen": "198.51.100.60:9100"}})", "f");
         const std::string k = renderDirectorConfig(cfg, DirectorFormat::Keepalived, *directorTarget(cfg, "", {"2001:db8::60"}));
