@@ -15,6 +15,11 @@ int runRouterConfig(const Options& o) {
         return kUsage;
     }
     std::fputs(renderRouterConfig(*cfg, o.format == "bird" ? RouterFormat::Bird : RouterFormat::Frr, *target).c_str(), stdout);
+    if (o.format == "frr")
+        if (const auto plain = connectedInFrr(*cfg); !plain.empty())
+            logWarning("FRR 8 does not announce " + std::to_string(plain.size()) + " VIP(s) bound as an address on lo (" + plain.front() +
+                       (plain.size() > 1 ? ", ..." : "") + "): write each as {\"prefix\": \"" + plain.front() +
+                       "/32\"} in \"vips\", or use --format bird (the snippet says the same)");
     return kOk;
 }
 

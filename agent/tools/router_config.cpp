@@ -23,6 +23,19 @@ bool anyFamily(const Config& cfg, bool v4) {
     return false;
 }
 
+// The prefix lengths the announce table holds for a family: the host length, and with
+// ranges anything down to the widest range accepted. BIRD's and FRR's forms of it.
+bool anyRange(const Config& cfg, bool v4) {
+    for (const auto& [net, len] : cfg.ranges)
+        if (net.isV4() == v4 && len < net.hostPrefix()) return true;
+    return false;
+}
+std::string birdLength(const Config& cfg, bool v4) {
+    if (!anyRange(cfg, v4)) return std::string("net.len = ") + (v4 ? "32" : "128");
+    return std::string("net.len >= ") + std::to_string(v4 ? kWidestRange4 : kWidestRange6);
+}
+
+
 std::string bird(const Config& cfg, const RouterTarget& t) {
     const auto table = std::to_string(cfg.announce.table);
     std::ostringstream o;
@@ -42,7 +55,7 @@ std::string bird(const Config& cfg, const RouterTarget& t) {
           << "  kernel table " << table << ";\n"
           << "  learn;            # routes other programs (the agent) put there\n"
           << "  scan time 10;     # a safety net: changes arrive at once by netlink\n"
-          << "  " << fam << " { table " << tab << "; import where krt_source = 177 && net.len = " << (v4 ? 32 : 128)
+          << "  " << fam << " { table " << tab << "; import where krt_source = 177 && " << birdLength(cfg, v4)
           << "; export none; };\n"
           << "}\n";
     }
@@ -67,17 +80,25 @@ std::string frr(const Config& cfg, const RouterTarget& t) {
     std::ostringstream o;
     o << "! lvs-rs-agent: BGP announcements of the VIPs this agent keeps in kernel table " << table << "\n"
       << "! (ready, not drained; withdrawn the moment they are not). FRR: paste into frr.conf.\n"
-      << "! zebra imports the table; bgpd redistributes it, and exports only host routes\n"
+      << "! zebra imports the table; bgpd redistributes it, and exports only the agent's prefixes\n"
       << "! (the agent keeps no other program's routes in that table: it refuses to start).\n"
-      << "! Known limit with FRR 8.4: the VIP bound on lo is a connected route in zebra, which wins\n"
-      << "! over the imported table route, so bgpd does not announce it. Use BIRD (router-config\n"
-      << "! --format bird, the tested path) or FRR 9.1+ with 'redistribute table-direct'.\n";
+      << "! FRR announces a VIP given as a range: {\"prefix\": \"198.51.100.188/32\"} in \"vips\" (a local\n"
+      << "! route, which zebra does not read). A VIP bound as an address on lo is a connected route\n"
+      << "! in zebra, which wins over the imported table route: FRR 8 never announces it.\n";
+    if (const auto plain = connectedInFrr(cfg); !plain.empty()) {
+        o << "! NOT announced by FRR 8 (addresses on lo): ";
+        for (std::size_t i = 0; i < plain.size(); ++i) o << (i ? ", " : "") << plain[i];
+        o << "\n! write each as {\"prefix\": \"ADDRESS/32\"} in \"vips\", or use router-config --format bird.\n";
+    }
     if (anyFamily(cfg, false)) o << "! FRR 8 imports IPv4 tables only: announce this server's IPv6 VIPs with BIRD.\n";
     o << "frr defaults datacenter\n"
       << "ip import-table " << table << "\n"
-      << "ip prefix-list LVS_RS_AGENT_VIPS seq 10 permit 0.0.0.0/0 ge 32\n"
+      << "ip prefix-list LVS_RS_AGENT_VIPS seq 10 permit 0.0.0.0/0 ge " << (anyRange(cfg, true) ? kWidestRange4 : 32) << "\n"
       << "route-map LVS_RS_AGENT permit 10\n"
       << " match ip address prefix-list LVS_RS_AGENT_VIPS\n"
+      << " ! origin IGP, as BIRD sends it: a router merges equal paths (ECMP) only when they are\n"
+      << " ! equally good, and a redistributed route is 'incomplete' otherwise\n"
+      << " set origin igp\n"
       << "exit\n"
       << "!\n"
       << "router bgp " << t.localAs << "\n"
@@ -122,6 +143,14 @@ std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const s
         t.routerId = id->str();
     }
     return t;
+}
+
+// A range, even a /32, is a local route in table local, which zebra does not read.
+std::vector<std::string> connectedInFrr(const Config& cfg) {
+    std::vector<std::string> out;
+    for (const auto& v : cfg.vips)
+        if (v.isV4() && cfg.rangeLength(v) < 0 && !cfg.notAnnounced.contains(v)) out.push_back(v.str());
+    return out;
 }
 
 std::string renderRouterConfig(const Config& cfg, RouterFormat format, const RouterTarget& target) {

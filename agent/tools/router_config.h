@@ -30,4 +30,8 @@ std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const s
 
 std::string renderRouterConfig(const Config& cfg, RouterFormat format, const RouterTarget& target);
 
+// The VIPs FRR 8 cannot announce: IPv4 VIPs bound as an address on lo (a connected route in
+// zebra wins over the imported table route). A range, even a /32, is not one of them.
+std::vector<std::string> connectedInFrr(const Config& cfg);
+
 }  // namespace agent

@@ -101,4 +101,24 @@ wait_for "and announces it once the service answers" paths_are "$BOTH"
 kill -9 "${BIRD_PID[rs2]}"; wait "${BIRD_PID[rs2]}" 2>/dev/null; BIRD_PID[rs2]=
 # (a dead BIRD, like a dead host, sends no withdrawal: the router's hold timer expires)
 wait_for "rs2's BIRD dead: the router drops rs2's path within the hold time" paths_are "$RS1"
+
+# --- FRR (Debian 12's 8.4): rs3 announces through zebra and bgpd from router-config -------
+# The VIP is a range of one address there: bound as an address on lo, zebra would hold it
+# as a connected route that wins over the imported table route, and never announce it.
+server_wire rs3 $RS3 $R_RS3
+rs_up rs3 $RS3 $R_RS3 frr || { fail "rs3 (FRR) did not come up"; finish; }
+range_bound_on rs3 && pass "rs3: the VIP is a local route in table local" || fail "rs3: no local route for the VIP"
+vip_bound_on rs3 && fail "rs3: the VIP was bound as an address" || pass "rs3: no address on lo (zebra sees no connected route)"
+wait_long "FRR on rs3 announces the VIP: the router has rs1 and rs3" paths_are "$RS1 $RS3"
+contains "$(vtysh_in rs3 -c 'show ip route table 200' 2>/dev/null; vtysh_in rs3 -c 'show ip route' 2>/dev/null)" "$VIP/32" "zebra imported table 200's route"
+equals "$(answering 41501 32)" "rs1 rs3" "the client's requests reach rs1 and rs3"
+web_down rs3
+wait_for "rs3's service down: FRR withdraws, the router keeps rs1 only" paths_are "$RS1"
+web_up rs3
+wait_for "rs3's service back: announced again through FRR" paths_are "$RS1 $RS3"
+kill -TERM "${AGENT_PID[rs3]}"
+wait_for "SIGTERM on rs3's agent: the router drops rs3's path" paths_are "$RS1"
+range_bound_on rs3 && pass "while rs3's range is still bound (the drain wait)" || fail "rs3's range went before its path"
+wait "${AGENT_PID[rs3]}"; AGENT_PID[rs3]=
+range_bound_on rs3 && fail "rs3's local route stayed after the agent exited" || pass "then the agent removes the local route and exits"
 finish

@@ -23,7 +23,7 @@ agent::FindingView missing(const std::string& vip) {
 }  // namespace
 
 TEST_SUITE("readiness") {
-    TEST_CASE("a range answers for every address inside it; a drain names VIPs only") {
+    TEST_CASE("a range answers for every address inside it, a drain names VIPs only") {
         Snapshot s;
         s.setVips({{.vip = "198.51.100.1"}, {.vip = "198.18.0.0/16"}, {.vip = "2001:db8:1::/64"}});
         auto ranges = std::make_shared<std::vector<Snapshot::RangeSpan>>();

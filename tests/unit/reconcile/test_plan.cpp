@@ -42,7 +42,7 @@ TEST_SUITE("plan") {
         CHECK(addedTo(desired({"198.51.100.1"}), owned).vips.size() == 2);
     }
 
-    TEST_CASE("a range is one local route in table local: added, kept, repaired, removed; no address, no host route") {
+    TEST_CASE("a range is one local route in table local: added, kept, repaired, removed, with no address and no host route") {
         Observed o = observed();
         arpDone(o);
         Desired d = desired({"198.51.100.1"});

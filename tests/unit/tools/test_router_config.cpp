@@ -47,7 +47,7 @@ TEST_SUITE("router_config") {
         Config cfg = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::188"], "announce": {"table": 201}})", "f");
         const auto f = renderRouterConfig(cfg, RouterFormat::Frr, *routerTarget(cfg, {"192.0.2.1", "2001:db8::1"}, "64501", "", ""));
         for (const char* needle : {"ip import-table 201", "ip prefix-list LVS_RS_AGENT_VIPS seq 10 permit 0.0.0.0/0 ge 32",
-                                   "match ip address prefix-list LVS_RS_AGENT_VIPS", "router bgp 64501",
+                                   "match ip address prefix-list LVS_RS_AGENT_VIPS", "set origin igp", "router bgp 64501",
                                    "neighbor 192.0.2.1 remote-as 64496", "redistribute table 201 route-map LVS_RS_AGENT",
                                    "neighbor 192.0.2.1 route-map LVS_RS_AGENT out", "announce this server's IPv6 VIPs with BIRD"})
             CHECK_MESSAGE(f.find(needle) != std::string::npos, needle);
