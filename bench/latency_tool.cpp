@@ -3,6 +3,8 @@
 //       through rtnetlink and time until the kernel announces it back (the agent's repair)
 //   latency_tool floor address|route VIP...    the same, putting it back itself (no agent):
 //       the kernel's cost at that size, the floor under the repair latency
+//   latency_tool repair|floor range PREFIX...   each range's local route in table local
+//       deleted once (IPv4 or IPv6)
 //   latency_tool http-rate HOST PORT PATH RPS SECONDS   GETs at a fixed rate on one
 //       keep-alive connection, latency of each
 //   latency_tool withdraw STATE_DIR VIP TABLE ROUNDS [ROUTER_NETNS]   run in a real
@@ -92,6 +94,74 @@ rtnl_route* hostRoute(nl_addr* dst) {
     rtnl_route_nh_set_ifindex(nh, 1);
     rtnl_route_add_nexthop(r, nh);
     return r;
+}
+
+// A range's local route in table local via lo, marked as the agent's.
+rtnl_route* localRoute(nl_addr* dst) {
+    rtnl_route* r = rtnl_route_alloc();
+    rtnl_route_set_family(r, nl_addr_get_family(dst));
+    rtnl_route_set_table(r, RT_TABLE_LOCAL);
+    rtnl_route_set_type(r, RTN_LOCAL);
+    rtnl_route_set_dst(r, dst);
+    rtnl_route_set_protocol(r, 177);
+    rtnl_route_set_scope(r, RT_SCOPE_HOST);
+    rtnl_nexthop* nh = rtnl_route_nh_alloc();
+    rtnl_route_nh_set_ifindex(nh, 1);
+    rtnl_route_add_nexthop(r, nh);
+    return r;
+}
+
+// Each range's local route deleted once (and with `floor` put back by the tool): a range
+// deleted again within seconds is a fight, which the agent's flap damper slows on purpose.
+int rangeRepair(const std::vector<std::string>& prefixes, bool floor) {
+    nl_sock* ops = nl_socket_alloc();
+    nl_sock* events = nl_socket_alloc();
+    nl_connect(ops, NETLINK_ROUTE);
+    nl_socket_disable_seq_check(events);
+    nl_connect(events, NETLINK_ROUTE);
+    nl_socket_add_memberships(events, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
+    nl_socket_set_buffer_size(events, 4 << 20, 0);
+    const int efd = nl_socket_get_fd(events);
+    std::vector<double> ms;
+    int failures = 0;
+    for (const auto& prefix : prefixes) {
+        nl_addr* na = nullptr;
+        if (nl_addr_parse(prefix.c_str(), AF_UNSPEC, &na) < 0) return 2;
+        const int family = nl_addr_get_family(na);
+        const unsigned len = nl_addr_get_prefixlen(na);
+        std::vector<unsigned char> bytes(static_cast<unsigned char*>(nl_addr_get_binary_addr(na)),
+                                         static_cast<unsigned char*>(nl_addr_get_binary_addr(na)) + nl_addr_get_len(na));
+        char junk[65536];
+        while (::recv(efd, junk, sizeof junk, MSG_DONTWAIT) > 0) {
+        }
+        const auto t0 = Clock::now();
+        rtnl_route* r = localRoute(na);
+        int err = rtnl_route_delete(ops, r, 0);
+        if (err >= 0 && floor) err = rtnl_route_add(ops, r, NLM_F_CREATE);
+        rtnl_route_put(r);
+        nl_addr_put(na);
+        if (err < 0) {
+            ++failures;
+            continue;
+        }
+        const bool back = waitMessage(efd, t0 + std::chrono::seconds(2), [&](const nlmsghdr* h) {
+            if (h->nlmsg_type != RTM_NEWROUTE) return false;
+            auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+            if (rt->rtm_family != family || rt->rtm_table != RT_TABLE_LOCAL || rt->rtm_dst_len != len) return false;
+            int alen = RTM_PAYLOAD(h);
+            for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                if (a->rta_type == RTA_DST && std::memcmp(RTA_DATA(a), bytes.data(), bytes.size()) == 0) return true;
+            return false;
+        });
+        if (back)
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        else
+            ++failures;
+    }
+    report(floor ? "kernel floor (range)" : "repair latency (range)", ms, failures);
+    nl_socket_free(ops);
+    nl_socket_free(events);
+    return failures == 0 ? 0 : 1;
 }
 
 // The VIP as a /32 on lo.
@@ -326,12 +396,13 @@ int withdraw(const std::string& stateDir, const std::string& vip, int table, int
 
 int main(int argc, char** argv) {
     const std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() >= 3 && (a[0] == "repair" || a[0] == "floor") && a[1] == "range") return rangeRepair({a.begin() + 2, a.end()}, a[0] == "floor");
     if (a.size() >= 3 && a[0] == "repair") return repair(a[1] == "route", {a.begin() + 2, a.end()});
     if (a.size() >= 3 && a[0] == "floor") return repair(a[1] == "route", {a.begin() + 2, a.end()}, true);
     if (a.size() == 6 && a[0] == "http-rate") return httpRate(a[1], std::stoi(a[2]), a[3], std::stoi(a[4]), std::stoi(a[5]));
     if ((a.size() == 5 || a.size() == 6) && a[0] == "withdraw")
         return withdraw(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]), a.size() == 6 ? a[5] : "");
-    std::fprintf(stderr, "usage: latency_tool repair|floor address|route VIP... | http-rate HOST PORT PATH RPS SECONDS | "
+    std::fprintf(stderr, "usage: latency_tool repair|floor address|route VIP... | repair|floor range PREFIX... | http-rate HOST PORT PATH RPS SECONDS | "
                          "withdraw STATE_DIR VIP TABLE ROUNDS [ROUTER_NETNS]\n");
     return 2;
 }
