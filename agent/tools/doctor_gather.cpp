@@ -110,7 +110,7 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
                                                           const std::filesystem::path& sysroot) {
     DoctorInput in;
     in.config = cfg;
-    auto kernel = nl.dump({.announce = cfg.announce.table});
+    auto kernel = nl.dump({.announce = cfg.announce.table, .ranges = !cfg.ranges.empty()});
     if (!kernel) return std::unexpected(kernel.error().message);
     in.kernel = std::move(*kernel);
     std::vector<std::string> ifaces{"all"};

@@ -150,6 +150,33 @@ TEST_SUITE("doctor") {
 }
 
 TEST_SUITE("doctor") {
+    TEST_CASE("a range: its local route, a range holding eth0's address, and ARP answered on eth0") {
+        DoctorInput in;
+        in.config.vips = {ip("198.18.0.0"), ip("198.51.100.0")};
+        in.config.ranges = {{ip("198.18.0.0"), 16}, {ip("198.51.100.0"), 24}};
+        in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
+        in.kernel.addresses = {{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24}};
+        in.kernel.routes = {{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol, .oif = 1,
+                             .dstLen = 16, .type = netcfg::kLocalType}};
+        in.sysctls["all"] = {{"arp_ignore", 0}, {"arp_announce", 0}};
+        in.sysctls["eth0"] = {{"arp_ignore", 0}, {"arp_announce", 0}};
+        using V = DoctorCheck::Verdict;
+        const auto checks = diagnose(in);
+        auto find = [&](const std::string& name, const std::string& what) {
+            return std::find_if(checks.begin(), checks.end(), [&](const DoctorCheck& c) {
+                return c.check == name && c.what.find(what) != std::string::npos;
+            });
+        };
+        REQUIRE(find("range-local-route", "198.18.0.0/16") != checks.end());
+        CHECK(find("range-local-route", "198.18.0.0/16")->verdict == V::Ok);
+        REQUIRE(find("range-local-route", "198.51.100.0/24") != checks.end());
+        CHECK(find("range-local-route", "198.51.100.0/24")->verdict == V::Fail);
+        REQUIRE(find("range-conflict", "holds 198.51.100.60, an address of eth0") != checks.end());
+        REQUIRE(find("arp-effective", "eth0") != checks.end());
+        CHECK(find("arp-effective", "eth0")->verdict == V::Fail);  // arp_ignore 0 would answer for the range
+        CHECK(std::none_of(checks.begin(), checks.end(), [](const DoctorCheck& c) { return c.check == "vip-on-lo"; }));
+    }
+
     TEST_CASE("VIP checks come from the planner's findings, and the wider prefix on lo from doctor") {
         DoctorInput in;
         in.config.vips = {ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"), ip("198.51.100.4")};
