@@ -45,6 +45,7 @@ std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables) {
     const int len = static_cast<int>(nl_addr_get_prefixlen(dst));
     const int protocol = rtnl_route_get_protocol(r);
     const int type = rtnl_route_get_type(r);
+    if (len > ip.hostPrefix()) return std::nullopt;  // the kernel never sends one (fuzz.events did: /65 of IPv4)
     const bool host = len == ip.hostPrefix();
     if (table == kLocalTable) {
         // Ranges' local routes: the agent's, or anyone's shorter than a host (an address's

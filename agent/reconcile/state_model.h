@@ -108,6 +108,7 @@ public:
     std::vector<netcfg::InterfaceAddress> addressesOn(int ifindex) const;
     std::size_t addressCount() const { return addresses_.size(); }
     std::size_t routeCount() const { return routes_.size(); }
+    std::size_t localRouteCount() const { return local_.size(); }
 
 private:
     void findLoopback();

@@ -24,18 +24,22 @@ netcfg::Change undo(netcfg::Change c) {
     return c;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// One parse with `tables`: every change well formed, and the mirror as it found it once
+// the changes are undone in reverse.
+void check(const std::uint8_t* data, std::size_t size, const netcfg::RouteTables& tables) {
     netcfg::Drained d;
-    netcfg::ChangeEvents::parse(reinterpret_cast<const char*>(data), size, d);
+    netcfg::ChangeEvents::parse(reinterpret_cast<const char*>(data), size, d, tables);
     using K = netcfg::Change::Kind;
     for (const auto& c : d.changes) {
         if (c.kind == K::AddressAdded || c.kind == K::AddressRemoved)
             if (c.address.address.family != AF_INET && c.address.address.family != AF_INET6) __builtin_trap();
-        if (c.kind == K::RouteAdded || c.kind == K::RouteRemoved)
-            if (c.route.table != netcfg::kMainTable || (c.route.dst.family != AF_INET && c.route.dst.family != AF_INET6))
-                __builtin_trap();
+        if (c.kind == K::RouteAdded || c.kind == K::RouteRemoved) {
+            const auto& r = c.route;
+            if (!tables.wanted(r.table) || (r.dst.family != AF_INET && r.dst.family != AF_INET6)) __builtin_trap();
+            if (r.length() < 0 || r.length() > r.dst.hostPrefix()) __builtin_trap();
+            if (r.table == netcfg::kLocalTable && r.type != netcfg::kLocalType) __builtin_trap();
+            if (r.table == netcfg::kMainTable && r.length() != r.dst.hostPrefix()) __builtin_trap();
+        }
     }
     // Only address and route changes, applied and then undone in reverse: nothing left.
     agent::KernelView view;
@@ -44,6 +48,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (c.kind != K::LinkChanged && c.kind != K::LinkRemoved && view.apply(c)) applied.push_back(c);
     for (auto it = applied.rbegin(); it != applied.rend(); ++it)
         if (!view.apply(undo(*it))) __builtin_trap();
-    if (view.addressCount() != 0 || view.routeCount() != 0) __builtin_trap();
+    if (view.addressCount() != 0 || view.routeCount() != 0 || view.localRouteCount() != 0) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    check(data, size, {});
+    check(data, size, {.announce = 200, .ranges = true});  // ranges: table local, prefixes in the announce table
     return 0;
 }

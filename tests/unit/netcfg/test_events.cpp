@@ -288,6 +288,8 @@ TEST_SUITE("events") {
         CHECK(parse(addressOwn, ranges).ignored == 1);
         CHECK(parse(mainPrefix, ranges).ignored == 1);
         CHECK(parse(agentRange, noRanges).ignored == 1);
+        // a length past the host's (never from the kernel; fuzz.events made one) is dropped
+        CHECK(parse(route(RTM_NEWROUTE, AF_INET, "198.18.0.0", 65, 200, 1).bytes(), ranges).changes.empty());
         // an announce-table prefix of another program is not wanted at another length
         CHECK(parse(route(RTM_NEWROUTE, AF_INET, "198.18.0.0", 16, 200, 1, RTPROT_BOOT).bytes(), ranges).changes.empty());
     }
