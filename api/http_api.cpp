@@ -242,10 +242,15 @@ void HttpApi::Engine::loop() {
     }
 }
 
+// No connection and nothing libmicrohttpd waits for: sleep until the listening socket or the
+// wake eventfd (a handed-in connection, stop) says otherwise. An idle agent's API threads
+// then cost nothing; a periodic wake of each engine was most of the idle CPU.
 int HttpApi::Engine::timeoutMs(Clock::time_point now) {
-    long long ms = 1000;
     MHD_UNSIGNED_LONG_LONG mhd = 0;
-    if (MHD_get_timeout(mhd_, &mhd) == MHD_YES) ms = std::min<long long>(ms, static_cast<long long>(mhd));
+    const bool mhdWaits = MHD_get_timeout(mhd_, &mhd) == MHD_YES;
+    if (conns_.empty() && !mhdWaits) return -1;
+    long long ms = 1000;
+    if (mhdWaits) ms = std::min<long long>(ms, static_cast<long long>(mhd));
     if (!conns_.empty()) {
         const auto untilSweep = std::chrono::duration_cast<std::chrono::milliseconds>(nextSweep_ - now).count();
         ms = std::min<long long>(ms, std::max<long long>(0, untilSweep));

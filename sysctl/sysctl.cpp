@@ -35,12 +35,13 @@ std::filesystem::path SysctlTree::pathOf(const ConfKey& key) const {
 
 namespace {
 
-std::expected<int, SysctlError> parseValue(const char* buf, const std::string& what) {
+// The message is made only for a bad value: an idle agent reads these every second.
+std::expected<int, SysctlError> parseValue(const char* buf, const ConfKey& key) {
     char* end = nullptr;
     errno = 0;
     const long v = std::strtol(buf, &end, 10);
     if (end == buf || errno != 0 || (*end != '\n' && *end != '\0'))
-        return std::unexpected(SysctlError{.err = EINVAL, .message = what + ": not a number"});
+        return std::unexpected(SysctlError{.err = EINVAL, .message = "reading " + dotted(key) + ": not a number"});
     return static_cast<int>(v);
 }
 
@@ -54,7 +55,7 @@ std::expected<int, SysctlError> SysctlTree::read(const ConfKey& key) const {
     char buf[32] = {};  // a /proc/sys value: bounded by the buffer, whatever the file says
     const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
     if (n < 0) return std::unexpected(fail(errno, what));
-    return parseValue(buf, what);
+    return parseValue(buf, key);
 }
 
 std::expected<int, SysctlError> SysctlReader::read(const ConfKey& key) {
@@ -62,7 +63,7 @@ std::expected<int, SysctlError> SysctlReader::read(const ConfKey& key) {
         char buf[32] = {};
         const ssize_t n = ::pread(it->second.get(), buf, sizeof buf - 1, 0);
         if (n > 0) {
-            if (auto v = parseValue(buf, "reading " + dotted(key))) return v;
+            if (auto v = parseValue(buf, key)) return v;
         }
         fds_.erase(it);  // gone or changed: open it afresh below
     }

@@ -206,13 +206,14 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
 }
 
 void Reconciler::checkSysctls() {
-    const auto keys = sysctlKeys(desired_, owned_);
-    for (const auto& key : keys)
-        if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
-    if (keys != readerKeys_) {  // the set changed (a reload, a restore): close the rest
-        reader_.keepOnly({keys.begin(), keys.end()});
-        readerKeys_ = keys;
+    // The keys change only with the configuration or with ownership (a restore): on an idle
+    // tick they are the ones of the last, and no set is built.
+    if (!sameSysctlKeys(readerKeys_, desired_, owned_)) {  // close the rest
+        readerKeys_ = sysctlKeys(desired_, owned_);
+        reader_.keepOnly({readerKeys_.begin(), readerKeys_.end()});
     }
+    for (const auto& key : readerKeys_)
+        if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
 }
 
 Reconciler::Clock::time_point Reconciler::allowedAt(const Subject& s) const {

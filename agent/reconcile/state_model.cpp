@@ -255,6 +255,24 @@ std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned)
     return keys;
 }
 
+bool sameSysctlKeys(const std::set<sysctl::ConfKey>& keys, const Desired& desired, const Owned& owned) {
+    std::size_t found = 0;  // keys of the union, each counted once
+    for (const auto& [k, v] : desired.sysctls) {
+        if (!keys.contains(k)) return false;
+        ++found;
+    }
+    for (const auto& [k, v] : owned.sysctlOriginals) {
+        if (!keys.contains(k)) return false;
+        found += desired.sysctls.contains(k) ? 0 : 1;
+    }
+    for (const auto& name : kArpKeys) {
+        const sysctl::ConfKey all{.iface = "all", .name = name};
+        if (!keys.contains(all)) return false;
+        found += desired.sysctls.contains(all) || owned.sysctlOriginals.contains(all) ? 0 : 1;
+    }
+    return found == keys.size();
+}
+
 bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::SysctlError>& v, Observed& o) {
     if (v) {
         const bool same = !o.sysctlErrors.contains(key) && o.sysctls.contains(key) && o.sysctls[key] == *v;

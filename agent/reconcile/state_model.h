@@ -130,6 +130,8 @@ struct Observed {
 
 // The sysctl keys a plan and a report need: the desired and owned keys, and arp_* of "all".
 std::set<sysctl::ConfKey> sysctlKeys(const Desired& desired, const Owned& owned);
+// Whether keys is sysctlKeys(desired, owned), without building it.
+bool sameSysctlKeys(const std::set<sysctl::ConfKey>& keys, const Desired& desired, const Owned& owned);
 // Records one key's value or error in observed; true when what is recorded changed.
 bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::SysctlError>& v, Observed& observed);
 inline bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& key, Observed& observed) {

@@ -153,6 +153,20 @@ TEST_SUITE("plan") {
         CHECK(described(plan(d, o, after)) == std::vector<std::string>{"remove route 198.18.0.0/16 dev lo table 200"});
     }
 
+    TEST_CASE("sameSysctlKeys says whether a set is sysctlKeys(), without building it") {
+        const Desired d = desired({"198.51.100.1"});
+        Owned owned;
+        CHECK(sameSysctlKeys(sysctlKeys(d, owned), d, owned));
+        owned.sysctlOriginals[{.iface = "eth0", .name = "arp_ignore"}] = 0;  // owned, not desired
+        CHECK_FALSE(sameSysctlKeys(sysctlKeys(d, Owned{}), d, owned));
+        CHECK(sameSysctlKeys(sysctlKeys(d, owned), d, owned));
+        auto more = sysctlKeys(d, owned);
+        more.insert({.iface = "eth1", .name = "arp_ignore"});  // one key too many
+        CHECK_FALSE(sameSysctlKeys(more, d, owned));
+        CHECK(sameSysctlKeys(sysctlKeys(nothingDesired(), Owned{}), nothingDesired(), Owned{}));  // arp_* of all alone
+        CHECK_FALSE(sameSysctlKeys({}, nothingDesired(), Owned{}));
+    }
+
     TEST_CASE("stop --vip undoes that VIP alone, the ARP settings go back only with the last VIP") {
         auto [o, owned] = twoVipsOwned();
         owned.sysctlOriginals[{.iface = "lo", .name = "arp_ignore"}] = 0;
