@@ -12,7 +12,8 @@ PACKAGES=(
   rpm                                                # rpmbuild, for the .rpm package test
   debhelper dpkg-dev fakeroot lintian                # the Debian package (dpkg-buildpackage)
   mmdebstrap systemd-container ansible-core          # the boot test: a booted Debian 12, the Ansible role
-  clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected)
+  clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected), the BPF target
+  libbpf-dev                                         # the tunnel decapsulation program: loaded and configured with libbpf
   bird2 frr                                          # readiness to routers: the BGP lab, router-config checks
 )
 PACKAGES+=("$@")

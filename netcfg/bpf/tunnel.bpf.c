@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+// lvs_decap: the tunnel-mode real server's decapsulation, a tc (clsact ingress) program.
+// A packet is decapsulated only when it is IPIP (4in4, 6in6) or GUE (the inner packet
+// straight after an outer UDP header to the configured port, as Katran and IPVS
+// `tun_type gue` send it), its outer source is a configured director, and its inner
+// destination is a configured VIP; the packet then goes on as if it had arrived natively
+// on the interface (no tunnel device, no rp_filter change). Tunnel traffic that fails any
+// of those checks is dropped and counted by reason; everything else passes untouched.
+// The maps are the only interface to user space. Parsing reads with bpf_skb_load_bytes,
+// every offset bounded, so nothing the wire sends can make it read past the packet.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tunnel_maps.h"
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LVS_MAX_VIPS);
+    __type(key, struct lvs_addr);
+    __type(value, __u32);  // the VIP's index in lvs_vip_stats
+} lvs_vips SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LVS_MAX_DIRECTORS);
+    __type(key, struct lvs_addr);
+    __type(value, __u32);
+} lvs_directors SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct lvs_config);
+} lvs_config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, LVS_MAX_VIPS);
+    __type(key, __u32);
+    __type(value, struct lvs_vip_stats);
+} lvs_vip_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, LVS_DROP_REASONS);
+    __type(key, __u32);
+    __type(value, __u64);
+} lvs_drops SEC(".maps");
+
+static __always_inline int drop(__u32 reason) {
+    __u64* n = bpf_map_lookup_elem(&lvs_drops, &reason);
+    if (n) *n += 1;
+    return TC_ACT_SHOT;
+}
+
+// Where the inner packet starts, its family, and which encapsulation carried it.
+struct tunnel {
+    __u32 outer_len;  // bytes from the end of the Ethernet header to the inner packet
+    __u32 encap;      // LVS_ENCAP_IPIP or LVS_ENCAP_GUE
+    struct lvs_addr director;
+};
+
+// 1: a tunnel packet found (t filled), 0: not a tunnel packet (pass), <0: drop (DROPPED()).
+#define DROPPED(reason) (-1 - (reason))
+static __always_inline int outer_v4(struct __sk_buff* skb, const struct lvs_config* cfg, struct tunnel* t) {
+    struct iphdr ip;
+    if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0) return 0;
+    if (ip.version != 4 || ip.ihl < 5) return 0;  // the stack's to judge
+    const __u32 ihl = ip.ihl * 4;
+    __u32 encap = 0;
+    if (ip.protocol == IPPROTO_IPIP && (cfg->encap & LVS_ENCAP_IPIP)) {
+        encap = LVS_ENCAP_IPIP;
+    } else if (ip.protocol == IPPROTO_UDP && (cfg->encap & LVS_ENCAP_GUE)) {
+        struct udphdr udp;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl, &udp, sizeof udp) < 0) return 0;
+        if (udp.dest != cfg->gue_port) return 0;
+        encap = LVS_ENCAP_GUE;
+    } else {
+        return 0;
+    }
+    __builtin_memset(&t->director, 0, sizeof t->director);
+    t->director.family = LVS_FAMILY_V4;
+    __builtin_memcpy(t->director.addr, &ip.saddr, 4);
+    if (!bpf_map_lookup_elem(&lvs_directors, &t->director)) return DROPPED(LVS_DROP_NOT_DIRECTOR);
+    if (ip.frag_off & bpf_htons(0x3fff)) return DROPPED(LVS_DROP_FRAGMENT);  // MF or an offset
+    t->encap = encap;
+    t->outer_len = ihl + (encap == LVS_ENCAP_GUE ? sizeof(struct udphdr) : 0);
+    if (bpf_ntohs(ip.tot_len) < t->outer_len || bpf_ntohs(ip.tot_len) > skb->len - ETH_HLEN) return DROPPED(LVS_DROP_MALFORMED);
+    return 1;
+}
+
+static __always_inline int outer_v6(struct __sk_buff* skb, const struct lvs_config* cfg, struct tunnel* t) {
+    struct ipv6hdr ip;
+    if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0) return 0;
+    if (ip.version != 6) return 0;
+    __u32 encap = 0;
+    if (ip.nexthdr == IPPROTO_IPV6 && (cfg->encap & LVS_ENCAP_IPIP)) {
+        encap = LVS_ENCAP_IPIP;
+    } else if (ip.nexthdr == IPPROTO_UDP && (cfg->encap & LVS_ENCAP_GUE)) {
+        struct udphdr udp;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN + sizeof ip, &udp, sizeof udp) < 0) return 0;
+        if (udp.dest != cfg->gue_port) return 0;
+        encap = LVS_ENCAP_GUE;
+    } else if (ip.nexthdr == 44 /* fragment header */ && cfg->encap) {
+        struct lvs_addr from = {.family = LVS_FAMILY_V6};
+        __builtin_memcpy(from.addr, &ip.saddr, 16);
+        if (bpf_map_lookup_elem(&lvs_directors, &from)) return DROPPED(LVS_DROP_FRAGMENT);  // a director's, fragmented
+        return 0;
+    } else {
+        return 0;
+    }
+    __builtin_memset(&t->director, 0, sizeof t->director);
+    t->director.family = LVS_FAMILY_V6;
+    __builtin_memcpy(t->director.addr, &ip.saddr, 16);
+    if (!bpf_map_lookup_elem(&lvs_directors, &t->director)) return DROPPED(LVS_DROP_NOT_DIRECTOR);
+    t->encap = encap;
+    t->outer_len = sizeof ip + (encap == LVS_ENCAP_GUE ? sizeof(struct udphdr) : 0);
+    if (sizeof ip + bpf_ntohs(ip.payload_len) < t->outer_len || sizeof ip + bpf_ntohs(ip.payload_len) > skb->len - ETH_HLEN)
+        return DROPPED(LVS_DROP_MALFORMED);
+    return 1;
+}
+
+SEC("tc")
+int lvs_decap(struct __sk_buff* skb) {
+    const __u32 zero = 0;
+    const struct lvs_config* cfg = bpf_map_lookup_elem(&lvs_config, &zero);
+    if (!cfg || !cfg->encap) return TC_ACT_OK;
+    const __u16 outer_proto = skb->protocol;
+    struct tunnel t = {};
+    int found;
+    if (outer_proto == bpf_htons(ETH_P_IP))
+        found = outer_v4(skb, cfg, &t);
+    else if (outer_proto == bpf_htons(ETH_P_IPV6))
+        found = outer_v6(skb, cfg, &t);
+    else
+        return TC_ACT_OK;  // ARP, VLAN-tagged frames and the rest: not ours
+    if (found == 0) return TC_ACT_OK;
+    if (found < 0) return drop((__u32)(-1 - found));
+
+    // The inner packet: same family as the outer one, a whole header, a VIP as destination.
+    const __u32 inner = ETH_HLEN + t.outer_len;
+    __u8 first;
+    if (bpf_skb_load_bytes(skb, inner, &first, 1) < 0) return drop(LVS_DROP_MALFORMED);
+    struct lvs_addr vip = {};
+    __u32 inner_len;
+    if (outer_proto == bpf_htons(ETH_P_IP)) {
+        if ((first >> 4) != 4) return drop(LVS_DROP_FAMILY);
+        struct iphdr in;
+        if (bpf_skb_load_bytes(skb, inner, &in, sizeof in) < 0) return drop(LVS_DROP_MALFORMED);
+        if (in.ihl < 5 || bpf_ntohs(in.tot_len) < in.ihl * 4) return drop(LVS_DROP_MALFORMED);
+        inner_len = bpf_ntohs(in.tot_len);
+        vip.family = LVS_FAMILY_V4;
+        __builtin_memcpy(vip.addr, &in.daddr, 4);
+    } else {
+        if ((first >> 4) != 6) return drop(LVS_DROP_FAMILY);
+        struct ipv6hdr in;
+        if (bpf_skb_load_bytes(skb, inner, &in, sizeof in) < 0) return drop(LVS_DROP_MALFORMED);
+        inner_len = sizeof in + bpf_ntohs(in.payload_len);
+        vip.family = LVS_FAMILY_V6;
+        __builtin_memcpy(vip.addr, &in.daddr, 16);
+    }
+    if (inner + inner_len > skb->len) return drop(LVS_DROP_MALFORMED);
+    const __u32* index = bpf_map_lookup_elem(&lvs_vips, &vip);
+    if (!index) return drop(LVS_DROP_NOT_VIP);
+
+    // Take the outer header (and UDP) off; what is left is the packet the client sent.
+    if (bpf_skb_adjust_room(skb, -(__s32)t.outer_len, BPF_ADJ_ROOM_MAC, 0) < 0) return drop(LVS_DROP_DECAP);
+    struct lvs_vip_stats* s = bpf_map_lookup_elem(&lvs_vip_stats, index);
+    if (s) {
+        if (t.encap == LVS_ENCAP_GUE) {
+            s->gue_packets += 1;
+            s->gue_bytes += inner_len;
+        } else {
+            s->ipip_packets += 1;
+            s->ipip_bytes += inner_len;
+        }
+    }
+    return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";
