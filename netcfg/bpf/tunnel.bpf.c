@@ -6,6 +6,9 @@
 // destination is a configured VIP; the packet then goes on as if it had arrived natively
 // on the interface (no tunnel device, no rp_filter change). Tunnel traffic that fails any
 // of those checks is dropped and counted by reason; everything else passes untouched.
+// lvs_mss (clsact egress): a SYN-ACK from a VIP advertising an MSS above the configured one
+// gets that MSS instead, its TCP checksum fixed, so the client never sends segments that
+// do not fit once the director encapsulates them.
 // The maps are the only interface to user space. Parsing reads with bpf_skb_load_bytes,
 // every offset bounded, so nothing the wire sends can make it read past the packet.
 #include <linux/bpf.h>
@@ -14,6 +17,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
+#include <linux/tcp.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -184,6 +188,55 @@ int lvs_decap(struct __sk_buff* skb) {
         }
     }
     return TC_ACT_OK;
+}
+
+// The MSS option of the TCP header at tcp, clamped to mss. The SYN-ACK comes from this
+// host's own stack, and Linux writes the MSS option first (tcp_options_write): only that
+// place is looked at. A walk over every option, one variable offset at a time, goes past
+// the verifier's limit of a million instructions on this kernel.
+static __always_inline void clamp_mss(struct __sk_buff* skb, __u32 tcp, __u32 optlen, __u16 mss, const __u32* index) {
+    if (optlen < 4) return;
+    __u8 opt[4];
+    if (bpf_skb_load_bytes(skb, tcp + 20, opt, sizeof opt) < 0 || opt[0] != 2 || opt[1] != 4) return;
+    __be16 old;
+    __builtin_memcpy(&old, &opt[2], 2);
+    if (bpf_ntohs(old) <= mss) return;
+    const __be16 clamped = bpf_htons(mss);
+    if (bpf_l4_csum_replace(skb, tcp + 16, old, clamped, 2) < 0) return;
+    if (bpf_skb_store_bytes(skb, tcp + 22, &clamped, 2, 0) < 0) return;
+    struct lvs_vip_stats* s = bpf_map_lookup_elem(&lvs_vip_stats, index);
+    if (s) s->mss_clamped += 1;
+}
+
+SEC("tc")
+int lvs_mss(struct __sk_buff* skb) {
+    const __u32 zero = 0;
+    const struct lvs_config* cfg = bpf_map_lookup_elem(&lvs_config, &zero);
+    if (!cfg || !cfg->mss) return TC_ACT_OK;
+    struct lvs_addr vip = {};
+    __u32 tcp;
+    if (skb->protocol == bpf_htons(ETH_P_IP)) {
+        struct iphdr ip;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 4 || ip.ihl < 5) return TC_ACT_OK;
+        if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x1fff))) return TC_ACT_OK;
+        vip.family = LVS_FAMILY_V4;
+        __builtin_memcpy(vip.addr, &ip.saddr, 4);
+        tcp = ETH_HLEN + ip.ihl * 4;
+    } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr ip;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 6 || ip.nexthdr != IPPROTO_TCP) return TC_ACT_OK;
+        vip.family = LVS_FAMILY_V6;
+        __builtin_memcpy(vip.addr, &ip.saddr, 16);
+        tcp = ETH_HLEN + sizeof ip;
+    } else {
+        return TC_ACT_OK;
+    }
+    const __u32* index = bpf_map_lookup_elem(&lvs_vips, &vip);
+    if (!index) return TC_ACT_OK;  // not from a VIP: not ours
+    struct tcphdr th;
+    if (bpf_skb_load_bytes(skb, tcp, &th, sizeof th) < 0 || !th.syn || !th.ack || th.doff < 5) return TC_ACT_OK;
+    clamp_mss(skb, tcp, th.doff * 4 - 20, cfg->mss, index);
+    return TC_ACT_OK;  // egress never drops: at worst the MSS stays as it was
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -31,7 +31,7 @@ struct lvs_addr {
 struct lvs_config {
     __u32 encap;     // LVS_ENCAP_* accepted; 0: decapsulate nothing
     __u16 gue_port;  // network order
-    __u16 pad;
+    __u16 mss;       // host order: the largest MSS a VIP's SYN-ACK may advertise; 0: no clamping
 };
 
 struct lvs_vip_stats {
@@ -39,4 +39,5 @@ struct lvs_vip_stats {
     __u64 ipip_bytes;  // inner packets' bytes
     __u64 gue_packets;
     __u64 gue_bytes;
+    __u64 mss_clamped;  // SYN-ACKs from the VIP whose MSS lvs_mss lowered
 };

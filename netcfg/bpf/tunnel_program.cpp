@@ -67,12 +67,18 @@ int TunnelProgram::programFd() const {
     return p ? bpf_program__fd(p) : -1;
 }
 
+int TunnelProgram::mssProgramFd() const {
+    bpf_program* p = bpf_object__find_program_by_name(obj_.get(), "lvs_mss");
+    return p ? bpf_program__fd(p) : -1;
+}
+
 int TunnelProgram::mapFd(const char* name) const { return bpf_object__find_map_fd_by_name(obj_.get(), name); }
 
 std::expected<void, std::string> TunnelProgram::configure(const TunnelSettings& s) {
     lvs_config c{};
     c.encap = (s.ipip ? LVS_ENCAP_IPIP : 0u) | (s.gue ? LVS_ENCAP_GUE : 0u);
     c.gue_port = htons(s.guePort);
+    c.mss = s.mss;
     const __u32 zero = 0;
     if (int err = bpf_map_update_elem(mapFd("lvs_config"), &zero, &c, BPF_ANY); err < 0)
         return std::unexpected(sysError("setting the tunnel program's configuration", err));
@@ -118,6 +124,7 @@ TunnelCounters TunnelProgram::vipCounters(std::uint32_t index) const {
         sum.ipipBytes += s.ipip_bytes;
         sum.guePackets += s.gue_packets;
         sum.gueBytes += s.gue_bytes;
+        sum.mssClamped += s.mss_clamped;
     }
     return sum;
 }

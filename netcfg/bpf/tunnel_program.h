@@ -16,6 +16,7 @@ namespace netcfg {
 
 struct TunnelCounters {
     std::uint64_t ipipPackets = 0, ipipBytes = 0, guePackets = 0, gueBytes = 0;
+    std::uint64_t mssClamped = 0;  // SYN-ACKs whose MSS lvs_mss lowered
 };
 
 // Why tunnel traffic was dropped, in the program's order (tunnel_maps.h).
@@ -27,6 +28,7 @@ struct TunnelSettings {
     bool ipip = false;
     bool gue = false;
     std::uint16_t guePort = 0;  // host order
+    std::uint16_t mss = 0;      // the largest MSS a VIP's SYN-ACK may advertise; 0: no clamping
 };
 
 class TunnelProgram {
@@ -38,7 +40,8 @@ public:
     TunnelProgram& operator=(TunnelProgram&&) noexcept;
     ~TunnelProgram();
 
-    int programFd() const;
+    int programFd() const;     // lvs_decap: clsact ingress
+    int mssProgramFd() const;  // lvs_mss: clsact egress
     std::expected<void, std::string> configure(const TunnelSettings& s);
     std::expected<void, std::string> addVip(const IpAddress& vip, std::uint32_t index);
     std::expected<void, std::string> removeVip(const IpAddress& vip);

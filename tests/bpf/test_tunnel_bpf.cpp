@@ -94,12 +94,12 @@ struct Run {
 
 // The program run once on frame; nullopt when the kernel's test run refuses the frame
 // itself (EINVAL: one too short for the L3 header its protocol names, which no driver hands up).
-std::optional<Run> tryRun(const TunnelProgram& p, const Bytes& frame) {
+std::optional<Run> tryRun(const TunnelProgram& p, const Bytes& frame, bool egress = false) {
     Run r;
     r.out.resize(frame.size() + 256);
     LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame.data(), .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
                 .data_size_out = static_cast<__u32>(r.out.size()), .repeat = 1);
-    const int err = bpf_prog_test_run_opts(p.programFd(), &o);
+    const int err = bpf_prog_test_run_opts(egress ? p.mssProgramFd() : p.programFd(), &o);
     if (err == -EINVAL) return std::nullopt;
     REQUIRE(err == 0);
     r.verdict = static_cast<int>(o.retval);
@@ -107,10 +107,53 @@ std::optional<Run> tryRun(const TunnelProgram& p, const Bytes& frame) {
     return r;
 }
 
-Run run(const TunnelProgram& p, const Bytes& frame) {
-    auto r = tryRun(p, frame);
+Run run(const TunnelProgram& p, const Bytes& frame, bool egress = false) {
+    auto r = tryRun(p, frame, egress);
     REQUIRE(r.has_value());
     return *r;
+}
+
+// A SYN-ACK with these TCP options (padded to 4 bytes), its checksum over the pseudo-header.
+Bytes synAck(const char* src, const char* dst, Bytes options, bool ack = true) {
+    while (options.size() % 4) options.push_back(0);
+    Bytes t(20, 0);
+    put16(t, 0, 80);
+    put16(t, 2, 41000);
+    t[12] = static_cast<unsigned char>((20 + options.size()) / 4 << 4);
+    t[13] = ack ? 0x12 : 0x02;
+    put16(t, 14, 65535);
+    t.insert(t.end(), options.begin(), options.end());
+    return t;
+}
+
+// The TCP checksum over an IPv4 pseudo-header: 0 when the segment's checksum is right.
+unsigned tcpSum4(const Bytes& ipPacket) {
+    unsigned sum = 0;
+    for (int i = 12; i < 20; i += 2) sum += (ipPacket[i] << 8) | ipPacket[i + 1];
+    const std::size_t len = ipPacket.size() - 20;
+    sum += IPPROTO_TCP + static_cast<unsigned>(len);
+    for (std::size_t i = 20; i < ipPacket.size(); i += 2) sum += (ipPacket[i] << 8) | (i + 1 < ipPacket.size() ? ipPacket[i + 1] : 0);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum & 0xffff;
+}
+
+// A SYN-ACK from src in an IPv4 packet with a correct TCP checksum.
+Bytes synAck4(const char* src, const char* dst, const Bytes& options, bool ack = true) {
+    Bytes p = ipv4(src, dst, IPPROTO_TCP, synAck(src, dst, options, ack));
+    const unsigned c = tcpSum4(p);
+    put16(p, 20 + 16, c);
+    return p;
+}
+
+unsigned mssOf(const Bytes& frame) {  // the MSS option's value in an IPv4 SYN-ACK frame (first option after NOPs/others)
+    const std::size_t tcp = 14 + 20, end = tcp + ((frame[tcp + 12] >> 4) * 4);
+    for (std::size_t i = tcp + 20; i < end;) {
+        if (frame[i] == 0) break;
+        if (frame[i] == 1) { ++i; continue; }
+        if (frame[i] == 2) return (frame[i + 2] << 8) | frame[i + 3];
+        i += frame[i + 1];
+    }
+    return 0;
 }
 
 constexpr const char* kDirector = "198.51.100.50";
@@ -252,5 +295,47 @@ TEST_SUITE("tunnel_bpf") {
         }
         CHECK(decapsulated == 0);  // random bytes never make a whole IPv4 header to 203.0.113.10
         CHECK(p.vipCounters(0).ipipPackets == 0);
+    }
+
+    TEST_CASE("MSS: a VIP's SYN-ACK above the limit is clamped and its checksum stays right; the rest is untouched") {
+        auto p = loaded();
+        REQUIRE(p.configure({.ipip = true, .gue = true, .guePort = kGue, .mss = 1400}));
+        const Bytes mss1460 = {2, 4, 0x05, 0xb4};
+        const Bytes linuxOrder = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7};  // MSS SACK TS NOP WS, as Linux sends
+        for (const Bytes& opts : {mss1460, linuxOrder}) {
+            const Bytes f = ether(ETH_P_IP, synAck4(kVip, kClient, opts));
+            CHECK(mssOf(f) == 1460);
+            const Run r = run(p, f, true);
+            CHECK(r.verdict == TC_ACT_OK);
+            REQUIRE(r.out.size() == f.size());
+            CHECK(mssOf(r.out) == 1400);
+            CHECK(tcpSum4(Bytes(r.out.begin() + 14, r.out.end())) == 0);  // the checksum still adds up
+        }
+        CHECK(p.vipCounters(0).mssClamped == 2);
+        const std::vector<Bytes> untouched = {
+            ether(ETH_P_IP, synAck4(kVip, kClient, {2, 4, 0x05, 0x00})),            // 1280: already below
+            ether(ETH_P_IP, synAck4(kVip, kClient, mss1460, false)),                 // a SYN, not a SYN-ACK
+            ether(ETH_P_IP, synAck4("198.51.100.60", kClient, mss1460)),             // from the real server's own address
+            ether(ETH_P_IP, synAck4(kVip, kClient, {2, 3, 0x05, 0xb4})),             // a malformed MSS option
+            ether(ETH_P_IP, synAck4(kVip, kClient, {1, 1, 1, 1, 0, 2, 4, 0x05, 0xb4})),  // after the end of options
+            ether(ETH_P_IP, synAck4(kVip, kClient, {1, 1, 2, 4, 0x05, 0xb4})),       // not first (Linux never sends it so)
+        };
+        for (const auto& f : untouched) {
+            const Run r = run(p, f, true);
+            CHECK(r.verdict == TC_ACT_OK);
+            CHECK(r.out == f);
+        }
+        // every truncation of the options: never a crash, never a wrong checksum
+        const Bytes whole = ether(ETH_P_IP, synAck4(kVip, kClient, linuxOrder));
+        for (std::size_t n = 14 + 20 + 20; n < whole.size(); ++n) {
+            const Bytes cut(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n));
+            const auto r = tryRun(p, cut, true);
+            REQUIRE(r.has_value());
+            CHECK(r->verdict == TC_ACT_OK);
+            if (r->out != cut) CHECK(mssOf(r->out) == 1400);
+        }
+        REQUIRE(p.configure({.ipip = true, .gue = true, .guePort = kGue, .mss = 0}));  // no clamping configured
+        const Bytes f = ether(ETH_P_IP, synAck4(kVip, kClient, mss1460));
+        CHECK(run(p, f, true).out == f);
     }
 }
