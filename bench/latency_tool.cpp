@@ -82,34 +82,23 @@ bool waitAnnounced(int fd, bool route, const in_addr& addr, Clock::time_point de
     });
 }
 
-// The VIP's host route via lo (ifindex 1) in table main, marked as the agent's.
-rtnl_route* hostRoute(nl_addr* dst) {
-    rtnl_route* r = rtnl_route_alloc();
-    rtnl_route_set_family(r, AF_INET);
-    rtnl_route_set_table(r, RT_TABLE_MAIN);
-    rtnl_route_set_dst(r, dst);
-    rtnl_route_set_protocol(r, 177);
-    rtnl_route_set_scope(r, RT_SCOPE_LINK);
-    rtnl_nexthop* nh = rtnl_route_nh_alloc();
-    rtnl_route_nh_set_ifindex(nh, 1);
-    rtnl_route_add_nexthop(r, nh);
-    return r;
-}
-
-// A range's local route in table local via lo, marked as the agent's.
-rtnl_route* localRoute(nl_addr* dst) {
+// A route via lo (ifindex 1) marked as the agent's: a VIP's host route in table main, or a
+// range's local route in table local.
+rtnl_route* loRoute(nl_addr* dst, int table, int type, int scope) {
     rtnl_route* r = rtnl_route_alloc();
     rtnl_route_set_family(r, nl_addr_get_family(dst));
-    rtnl_route_set_table(r, RT_TABLE_LOCAL);
-    rtnl_route_set_type(r, RTN_LOCAL);
+    rtnl_route_set_table(r, table);
+    rtnl_route_set_type(r, type);
     rtnl_route_set_dst(r, dst);
     rtnl_route_set_protocol(r, 177);
-    rtnl_route_set_scope(r, RT_SCOPE_HOST);
+    rtnl_route_set_scope(r, scope);
     rtnl_nexthop* nh = rtnl_route_nh_alloc();
     rtnl_route_nh_set_ifindex(nh, 1);
     rtnl_route_add_nexthop(r, nh);
     return r;
 }
+rtnl_route* hostRoute(nl_addr* dst) { return loRoute(dst, RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK); }
+rtnl_route* localRoute(nl_addr* dst) { return loRoute(dst, RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST); }
 
 // Each range's local route deleted once (and with `floor` put back by the tool): a range
 // deleted again within seconds is a fight, which the agent's flap damper slows on purpose.

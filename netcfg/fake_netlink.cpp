@@ -128,29 +128,20 @@ NetResult FakeNetlink::applyOne(const NetOp& op) {
         }
         case NetOp::Kind::AddRoute:
         case NetOp::Kind::AddLocalRoute: {
-            const bool local = op.localRoute();
-            const std::uint32_t table = local ? kLocalTable : op.table;
-            const std::uint32_t metric = op.announce() ? op.metric : 0;
-            const int len = op.prefixLen < 0 ? ip.hostPrefix() : op.prefixLen;
+            const HostRoute mine = routeOf(op);
             if (std::any_of(routes.begin(), routes.end(), [&](const HostRoute& r) {
-                    return r.dst == ip && r.length() == len && r.table == table && r.metric == metric;
+                    return r.dst == ip && r.length() == mine.length() && r.table == mine.table && r.metric == mine.metric;
                 }))
                 return std::unexpected(NetError{.code = 6, .err = EEXIST, .message = describe(op) + ": File exists"});
-            addRoute({.dst = ip, .table = table, .protocol = kRouteProtocol, .oif = op.ifindex, .metric = metric,
-                      .dstLen = op.prefixLen, .type = local ? kLocalType : kUnicast});
+            addRoute(mine);
             return Effect::Changed;
         }
         case NetOp::Kind::DeleteRoute:
         case NetOp::Kind::DeleteLocalRoute: {
-            const bool local = op.localRoute();
-            const std::uint32_t table = local ? kLocalTable : op.table;
-            const std::uint32_t metric = op.announce() ? op.metric : 0;
-            const int len = op.prefixLen < 0 ? ip.hostPrefix() : op.prefixLen;
-            const HostRoute mine{.dst = ip, .table = table, .protocol = kRouteProtocol, .oif = op.ifindex, .metric = metric,
-                                 .dstLen = op.prefixLen, .type = local ? kLocalType : kUnicast};
+            const HostRoute mine = routeOf(op);
             const auto own = [&](const HostRoute& r) {
-                return r.dst == ip && r.length() == len && r.table == table && r.metric == metric && r.oif == op.ifindex &&
-                       r.protocol == kRouteProtocol;
+                return r.dst == ip && r.length() == mine.length() && r.table == mine.table && r.metric == mine.metric &&
+                       r.oif == op.ifindex && r.protocol == kRouteProtocol;
             };
             if (std::none_of(routes.begin(), routes.end(), own)) return Effect::AlreadyDone;
             std::erase_if(routes, own);

@@ -41,6 +41,17 @@ std::string pastTense(const NetOp& op) {
     return "?";
 }
 
+HostRoute routeOf(const NetOp& op) {
+    const bool local = op.localRoute();
+    return HostRoute{.dst = op.address,
+                     .table = local ? kLocalTable : op.table,
+                     .protocol = kRouteProtocol,
+                     .oif = op.ifindex,
+                     .metric = op.announce() ? op.metric : 0,
+                     .dstLen = op.prefixLen,
+                     .type = local ? kLocalType : kUnicast};
+}
+
 NetOp inverse(const NetOp& op) {
     using K = NetOp::Kind;
     NetOp undo = op;

@@ -123,6 +123,9 @@ std::string describe(const NetOp& op);
 std::string pastTense(const NetOp& op);
 // The change that undoes op.
 NetOp inverse(const NetOp& op);
+// The route a route op (AddRoute, DeleteRoute, AddLocalRoute, DeleteLocalRoute) adds or
+// deletes, as a dump shows it: the agent's protocol, its table, type, length and metric.
+HostRoute routeOf(const NetOp& op);
 
 class Netlink {
 public:

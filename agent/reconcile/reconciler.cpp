@@ -240,14 +240,7 @@ void Reconciler::confirm(const Action& a) {
     auto& k = observed_.kernel;
     const auto& op = std::get<NetOp>(a);
     const netcfg::InterfaceAddress address{.ifindex = op.ifindex, .address = op.address, .prefixlen = op.address.hostPrefix()};
-    const bool local = op.localRoute();
-    const netcfg::HostRoute route{.dst = op.address,
-                                  .table = local ? netcfg::kLocalTable : op.table,
-                                  .protocol = netcfg::kRouteProtocol,
-                                  .oif = op.ifindex,
-                                  .metric = op.announce() ? op.metric : 0,
-                                  .dstLen = op.prefixLen,
-                                  .type = local ? netcfg::kLocalType : netcfg::kUnicast};
+    const netcfg::HostRoute route = netcfg::routeOf(op);
     switch (op.kind) {
         case K::AddAddress: k.add(address); break;
         case K::DeleteAddress: k.remove(address); break;
