@@ -72,6 +72,9 @@ std::string describe(const Finding& f) {
                    " route(s) the agent did not add (" + f.detail + "): another program uses it; choose a table of its own for announce.table";
         case FindingKind::LocalRouteMissing: return "local route " + cidr + " dev lo is missing from table local";
         case FindingKind::RangeCoversAddress:
+            if (f.other == "lo")  // a range of one address, already bound as an address by someone else
+                return cidr + " is bound on lo as an address the agent did not add; a range of one address is a local "
+                              "route instead: remove the address (ip addr del " + cidr + " dev lo)";
             return "the range " + cidr + " holds " + f.detail + ", an address of " + f.other +
                    ": binding it would take that address's traffic too; narrow the range";
         case FindingKind::RangeCoversGateway:

@@ -15,7 +15,9 @@ std::string sysctlLine(const SetSysctl& s) {
 
 // The actions of one plan, in phases; concatenated in order at the end.
 struct Phases {
-    std::vector<Action> withdraw, sysctls, link, addAddresses, addRoutes, announce, deleteRoutes, deleteAddresses, restores;
+    // replace: what must go before an add can succeed (a VIP's address before the local
+    // route of the range of one address it became: the kernel holds one local route per key).
+    std::vector<Action> withdraw, sysctls, link, replace, addAddresses, addRoutes, announce, deleteRoutes, deleteAddresses, restores;
 };
 
 class Planner {
@@ -56,7 +58,7 @@ public:
 
     std::vector<Action> actions() {
         std::vector<Action> all;
-        for (auto* v : {&ph_.withdraw, &ph_.sysctls, &ph_.link, &ph_.addAddresses, &ph_.addRoutes, &ph_.announce,
+        for (auto* v : {&ph_.withdraw, &ph_.sysctls, &ph_.link, &ph_.replace, &ph_.addAddresses, &ph_.addRoutes, &ph_.announce,
                         &ph_.deleteRoutes, &ph_.deleteAddresses, &ph_.restores})
             all.insert(all.end(), std::make_move_iterator(v->begin()), std::make_move_iterator(v->end()));
         return all;
@@ -170,13 +172,20 @@ private:
     void wantedRange(const IpAddress& vip, int len) {
         const Subject s = Subject::address(vip);
         const auto& k = observed_.kernel;
-        bool blocked = false;
-        for (const auto& a : k.addressesWithin(vip, len))
-            if (a.ifindex != lo_) {
+        bool blocked = false, replacing = false;
+        for (const auto& a : k.addressesWithin(vip, len)) {
+            // On lo, an address inside a range is harmless, but the one a range of one
+            // address is would hold the same local route: the agent's own (the VIP became
+            // that range) goes first; another's is a conflict.
+            const bool sameKey = a.ifindex == lo_ && a.address == vip && len == vip.hostPrefix();
+            if (sameKey && owned_.addresses.contains(vip)) {
+                replacing = true;
+            } else if (a.ifindex != lo_ || sameKey) {
                 blocked = true;
                 finding({.subject = s, .kind = FindingKind::RangeCoversAddress, .other = k.linkName(a.ifindex),
                          .detail = a.address.str(), .prefixLen = len});
             }
+        }
         for (const auto& gw : k.gateways())
             if (vip.covers(len, gw)) {
                 blocked = true;
@@ -189,7 +198,7 @@ private:
             plan_.forget.localRoutes.insert({vip, len});  // someone replaced it: no longer the agent's
         }
         dropOwnedLocal(vip, len);
-        dropOwnedAddress(vip);
+        dropOwnedAddress(vip, replacing);
     }
 
     // The agent's local routes for vip but the one of length keep (-1: every one).
@@ -245,17 +254,18 @@ private:
         dropOwnedAddress(vip);
     }
 
-    void dropOwnedAddress(const IpAddress& vip) {
+    // first: before any add of this plan (the address blocks the add that replaces it).
+    void dropOwnedAddress(const IpAddress& vip, bool first = false) {
         const auto& k = observed_.kernel;
         if (owned_.routes.contains(vip)) {
             if (k.hasOwnRoute(lo_, vip))
-                ph_.deleteRoutes.push_back(op(K::DeleteRoute, vip));
+                (first ? ph_.replace : ph_.deleteRoutes).push_back(op(K::DeleteRoute, vip));
             else
                 plan_.forget.routes.insert(vip);
         }
         if (owned_.addresses.contains(vip)) {
             if (k.hasAddress(lo_, vip))
-                ph_.deleteAddresses.push_back(op(K::DeleteAddress, vip));
+                (first ? ph_.replace : ph_.deleteAddresses).push_back(op(K::DeleteAddress, vip));
             else
                 plan_.forget.addresses.insert(vip);
         }

@@ -102,6 +102,38 @@ TEST_SUITE("plan") {
                   "add 198.18.0.1/32 to lo", "add route 198.18.0.1/32 dev lo table main", "remove local route 198.18.0.1/32 dev lo table local"});
     }
 
+    TEST_CASE("a VIP becoming a range of one address: its address goes first; another's address there is a conflict") {
+        Observed o = observed();
+        arpDone(o);
+        bind(o, "198.51.100.188");
+        route(o, "198.51.100.188");
+        Owned owned;
+        owned.addresses = {ip("198.51.100.188")};
+        owned.routes = owned.addresses;
+        Desired one = desired({"198.51.100.188"});
+        one.ranges[ip("198.51.100.188")] = 32;
+        const Plan p = plan(one, o, owned);
+        CHECK(described(p) == std::vector<std::string>{"remove route 198.51.100.188/32 dev lo table main", "remove 198.51.100.188/32 from lo",
+                                                       "add local route 198.51.100.188/32 dev lo table local"});
+        CHECK_FALSE(p.hasConflicts());
+        // the same address bound by someone else: left alone, a conflict that says what to do
+        const Plan q = plan(one, o, Owned{});
+        CHECK(q.actions.empty());
+        REQUIRE(q.hasConflicts());
+        CHECK(describe(q.conflicts()[0]) == "198.51.100.188/32 is bound on lo as an address the agent did not add; a range of one "
+                                            "address is a local route instead: remove the address (ip addr del 198.51.100.188/32 dev lo)");
+        // addresses on lo inside a wider range are no conflict (their own /32s are more specific)
+        Desired wide = desired({});
+        wide.vips = {ip("198.51.100.0")};
+        wide.wanted = {ip("198.51.100.0")};
+        wide.ranges[ip("198.51.100.0")] = 24;  // holds 198.51.100.188, bound on lo
+        Observed w = o;
+        w.kernel.remove(netcfg::InterfaceAddress{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24});
+        const Plan r = plan(wide, w, Owned{});
+        CHECK_FALSE(r.hasConflicts());
+        CHECK(described(r) == std::vector<std::string>{"add local route 198.51.100.0/24 dev lo table local"});
+    }
+
     TEST_CASE("a range holding a real interface's address or a gateway is a conflict: nothing added") {
         Observed o = observed();  // eth0 has 198.51.100.60/24
         arpDone(o);
