@@ -102,7 +102,7 @@ TEST_SUITE("plan") {
                   "add 198.18.0.1/32 to lo", "add route 198.18.0.1/32 dev lo table main", "remove local route 198.18.0.1/32 dev lo table local"});
     }
 
-    TEST_CASE("a VIP becoming a range of one address: its address goes first; another's address there is a conflict") {
+    TEST_CASE("a VIP becoming a range of one address: its address goes first, and another's address there is a conflict") {
         Observed o = observed();
         arpDone(o);
         bind(o, "198.51.100.188");
