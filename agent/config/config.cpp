@@ -200,10 +200,10 @@ std::optional<std::string> rangeProblem(const std::string& text, netcfg::IpAddre
     if (!ip) return quoteInput(text) + ": " + quoteInput(text.substr(0, slash)) + " is not an IPv4 or IPv6 address";
     const std::string digits = text.substr(slash + 1);
     const int widest = ip->isV4() ? kWidestRange4 : kWidestRange6;
-    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(digits) > ip->hostPrefix())
+    const bool number = !digits.empty() && digits.size() <= 3 && digits.find_first_not_of("0123456789") == std::string::npos;
+    const int n = number ? std::stoi(digits) : -1;
+    if (n < 0 || n > ip->hostPrefix())
         return quoteInput(text) + ": the length must be a whole number up to " + std::to_string(ip->hostPrefix());
-    const int n = std::stoi(digits);
     if (n < widest)
         return quoteInput(text) + " is wider than /" + std::to_string(widest) + ", the widest range accepted (" +
                (ip->isV4() ? "65,536 addresses" : "one IPv6 subnet") + "): split it or narrow it";
@@ -233,16 +233,17 @@ std::vector<std::string> overlapProblems(const Config& cfg) {
     auto from = [&](std::size_t i) {
         return !cfg.dropIns.empty() && i < cfg.vipSources.size() ? " (" + cfg.vipSources[i] + ")" : std::string();
     };
+    // Only a range holds another entry: each range against every entry, not every pair
+    // (10,000 VIPs beside one range are 10,000 comparisons, not 10^8).
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
-        const int li = cfg.rangeLength(cfg.vips[i]);
+        const int la = cfg.rangeLength(cfg.vips[i]);
+        if (la < 0) continue;
         for (std::size_t j = 0; j < cfg.vips.size(); ++j) {
             if (i == j) continue;
-            const int lj = cfg.rangeLength(cfg.vips[j]);
-            if (li < 0 && lj < 0) continue;
             // i's range holds j (j a VIP, or a range starting inside i, at least as long)
-            const int la = li < 0 ? cfg.vips[i].hostPrefix() : li;
+            const int lj = cfg.rangeLength(cfg.vips[j]);
             const int lb = lj < 0 ? cfg.vips[j].hostPrefix() : lj;
-            if (li < 0 || la > lb || (la == lb && i > j)) continue;
+            if (la > lb || (la == lb && i > j)) continue;
             if (cfg.vips[i].covers(la, cfg.vips[j]))
                 out.push_back("vips: " + cfg.vipText(cfg.vips[j]) + from(j) + " overlaps the range " + cfg.vipText(cfg.vips[i]) + from(i) +
                               ": each address belongs to one VIP or range");
