@@ -22,7 +22,7 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
     if (const auto a = r.owned().announced.find(vip); a != r.owned().announced.end())
         for (const auto& route : r.observed().kernel.routesIn(a->second.table, vip))
             e->announced = e->announced || (route.protocol == netcfg::kRouteProtocol && route.metric == a->second.metric &&
-                                            route.length() == (a->second.len < 0 ? vip.hostPrefix() : a->second.len));
+                                            route.length() == a->second.length(vip));
     for (const auto& f : report.findings) e->findings.push_back(view(f));
     return e;
 }

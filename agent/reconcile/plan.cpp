@@ -9,6 +9,9 @@ using netcfg::IpAddress;
 using netcfg::NetOp;
 using K = NetOp::Kind;
 
+// Where an announce op puts (or takes) its route, as the state file records it.
+AnnounceRecord recordOf(const NetOp& op) { return {.table = op.table, .metric = op.metric, .len = op.prefixLen}; }
+
 std::string sysctlLine(const SetSysctl& s) {
     return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
 }
@@ -117,7 +120,7 @@ private:
             if (!wanted) return;
         }
         if (!wanted || lo_ == 0) return;
-        const int len = want.len < 0 ? vip.hostPrefix() : want.len;
+        const int len = want.length(vip);
         bool present = false;
         for (const auto& r : observed_.kernel.routesIn(want.table, vip)) {
             if (r.length() != len) continue;
@@ -356,7 +359,7 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
         case K::AddRoute:
             if (effect != netcfg::Effect::Changed) return false;
             if (op.announce()) {
-                const AnnounceRecord rec{.table = op.table, .metric = op.metric, .len = op.prefixLen};
+                const AnnounceRecord rec = recordOf(op);
                 auto [it, fresh] = owned.announced.emplace(op.address, rec);
                 if (fresh || it->second == rec) return fresh;
                 it->second = rec;
@@ -367,8 +370,7 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
         case K::DeleteRoute:
             if (op.announce()) {
                 const auto it = owned.announced.find(op.address);
-                if (it == owned.announced.end() || it->second != AnnounceRecord{.table = op.table, .metric = op.metric, .len = op.prefixLen})
-                    return false;
+                if (it == owned.announced.end() || it->second != recordOf(op)) return false;
                 owned.announced.erase(it);
                 return true;
             }
@@ -398,7 +400,7 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
         const auto& op = std::get<NetOp>(a);
         if (op.kind == K::AddAddress) out.addresses.insert(op.address);
         if (op.kind == K::AddLocalRoute) out.localRoutes.insert({op.address, op.prefixLen});
-        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = {.table = op.table, .metric = op.metric, .len = op.prefixLen};
+        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = recordOf(op);
         if (op.kind == K::AddRoute && !op.announce()) out.routes.insert(op.address);
     }
     return out;

@@ -21,6 +21,8 @@ struct AnnounceRecord {
     std::uint32_t metric = 0;
     int len = -1;  // a range's prefix length; -1: the host prefix
     bool operator==(const AnnounceRecord&) const = default;
+    // The route's prefix length for vip.
+    int length(const netcfg::IpAddress& vip) const { return len < 0 ? vip.hostPrefix() : len; }
 };
 
 // A range's local route in table local: its network address and length.
