@@ -44,6 +44,7 @@ struct Link {
     std::string name;
     bool up = false;
     bool loopback = false;
+    unsigned mtu = 0;  // 0: not known (taken as 1500)
 };
 
 struct InterfaceAddress {

@@ -27,7 +27,8 @@ Link toLink(rtnl_link* l) {
     return Link{.ifindex = rtnl_link_get_ifindex(l),
                 .name = name ? name : "",
                 .up = (flags & IFF_UP) != 0,
-                .loopback = (flags & IFF_LOOPBACK) != 0};
+                .loopback = (flags & IFF_LOOPBACK) != 0,
+                .mtu = rtnl_link_get_mtu(l)};
 }
 
 std::optional<InterfaceAddress> toAddress(rtnl_addr* a) {

@@ -359,7 +359,7 @@ Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
     Problems problems(source);
     const json doc = readDocument(text, problems);
-    std::vector<std::string> known{"vips", "arp", "host_routes", "announce"};
+    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel"};
     known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
     rejectUnknownKeys(doc, "", known, problems);
 
@@ -390,6 +390,7 @@ Config parseConfig(const std::string& text, const std::string& source,
             cfg.hostRoutes = doc["host_routes"].get<bool>();
     }
     if (doc.contains("announce")) parseAnnounce(doc["announce"], problems, cfg.announce);
+    if (doc.contains("tunnel")) parseTunnel(doc["tunnel"], problems, cfg);
     // services may name the drop-ins' VIPs too
     std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
     named.insert(otherVips.begin(), otherVips.end());

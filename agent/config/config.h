@@ -56,6 +56,23 @@ struct AnnounceSettings {
     bool operator==(const AnnounceSettings&) const = default;
 };
 
+// Tunnel-mode real server: IPIP / GUE from the directors to the VIPs, decapsulated by the
+// agent's tc-BPF program on `interfaces` (netcfg/bpf). Off when `interfaces` is empty.
+struct TunnelConfig {
+    std::vector<std::string> interfaces;
+    bool ipip = true;   // IPv4-in-IPv4 (proto 4), IPv6-in-IPv6 (proto 41)
+    bool gue = false;   // the inner packet right after a UDP header to guePort
+    int guePort = 0;
+    std::vector<netcfg::IpAddress> directors;  // the outer sources accepted
+    int mss = 0;  // the largest MSS a VIP's SYN-ACK advertises; 0: from the interfaces' MTU
+    bool enabled() const { return !interfaces.empty(); }
+    bool operator==(const TunnelConfig&) const = default;
+};
+// The MSS that keeps an encapsulated segment within `mtu`: the outer header (IPv4 20,
+// IPv6 40, and UDP 8 for GUE), the inner IP header and TCP's 20 taken off, for the worst
+// of the configured families and encapsulations.
+int tunnelMss(const TunnelConfig& t, unsigned mtu);
+
 // The widest ranges accepted: a /16 of IPv4 (65,536 addresses), a /64 of IPv6.
 inline constexpr int kWidestRange4 = 16;
 inline constexpr int kWidestRange6 = 64;
@@ -74,6 +91,7 @@ struct Config {
     std::set<netcfg::IpAddress> drained;  // VIPs configured "drained": true (reported not ready)
     std::set<netcfg::IpAddress> notAnnounced;  // VIPs configured "announce": false
     AnnounceSettings announce;
+    TunnelConfig tunnel;
     ArpSettings arp;
     bool hostRoutes = true;
     // Watch mode (`run`).

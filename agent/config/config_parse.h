@@ -55,6 +55,9 @@ namespace config_parse {
 // The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
 // vips: those a service may name (the main file's and the drop-ins').
 void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);
+// "tunnel": {"interfaces": [...], "encap": [...], "directors": [...], "gue_port": N, "mss": N}
+// into cfg.tunnel; the directors must not be VIPs of cfg.
+void parseTunnel(const nlohmann::json& t, Problems& problems, Config& cfg);
 // A "services" list, appended to cfg.services (each names one of vips; a service checked
 // twice, here or before, is a problem).
 void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);

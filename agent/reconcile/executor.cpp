@@ -11,6 +11,7 @@ ActionError fromNet(const netcfg::NetError& e) { return ActionError{.err = e.err
 // Whether a success of `a` would add a record that `saved` does not hold yet.
 bool wouldRecord(const Owned& saved, const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return !s->restore && !saved.sysctlOriginals.contains(s->key);
+    if (const auto* t = std::get_if<TunnelOp>(&a)) return t->kind == TunnelOp::Kind::Attach && !saved.tunnelHooks.contains(t->iface);
     const auto& op = std::get<netcfg::NetOp>(a);
     if (op.kind == netcfg::NetOp::Kind::AddAddress) return !saved.addresses.contains(op.address);
     if (op.kind == netcfg::NetOp::Kind::AddRoute) return !saved.routes.contains(op.address);
@@ -26,6 +27,23 @@ ActionResult Executor::run(const Action& action) const {
         if (results.empty()) return std::unexpected(ActionError{.err = 0, .message = "not attempted"});
         if (!results[0]) return std::unexpected(fromNet(results[0].error()));
         return *results[0];
+    }
+    if (const auto* t = std::get_if<TunnelOp>(&action)) {
+        auto fail = [](const std::string& m) { return std::unexpected(ActionError{.err = 0, .message = m}); };
+        if (!tunnel) return fail("this agent was built without tunnel decapsulation");
+        switch (t->kind) {
+            case TunnelOp::Kind::Sync:
+                if (auto r = tunnel->sync(t->maps); !r) return fail(r.error());
+                return netcfg::Effect::Changed;
+            case TunnelOp::Kind::Attach: {
+                auto r = tunnel->attach(t->ifindex);
+                if (!r) return fail(r.error());
+                return *r ? netcfg::Effect::Changed : netcfg::Effect::AlreadyDone;
+            }
+            case TunnelOp::Kind::Detach:
+                if (auto r = tunnel->detach(t->ifindex, t->removeClsact); !r) return fail(r.error());
+                return netcfg::Effect::Changed;
+        }
     }
     const auto& set = std::get<SetSysctl>(action);
     if (auto w = sysctls.write(set.key, set.to); !w)

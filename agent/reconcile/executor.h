@@ -14,6 +14,7 @@
 
 #include "agent/reconcile/plan.h"
 #include "agent/reconcile/state_file.h"
+#include "netcfg/bpf/tunnel_driver.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
@@ -32,6 +33,7 @@ struct Executor {
     const sysctl::SysctlTree& sysctls;
     const StateFile& stateFile;
     LogLine log;  // one line per change and per rollback step
+    netcfg::TunnelDriver* tunnel = nullptr;  // the tunnel's actions go through it
 
     // On success `owned` records what the plan did. On failure it is what the kernel
     // still holds of the agent's (normally what it was before), and the error names

@@ -10,6 +10,7 @@ std::string describe(const Subject& s) {
         case Subject::Kind::Sysctl: return sysctl::dotted(s.key);
         case Subject::Kind::Vip: return s.vip.str();
         case Subject::Kind::Announce: return s.vip.family == 0 ? "announce table" : "announce " + s.vip.str();
+        case Subject::Kind::Tunnel: return s.iface.empty() ? "tunnel program" : "tunnel " + s.iface;
     }
     return "?";
 }
@@ -18,7 +19,8 @@ bool isConflict(FindingKind k) {
     // Unreadable counts: what cannot be read cannot be safely changed either.
     return k == FindingKind::OnRealInterface || k == FindingKind::RouteViaOtherDevice || k == FindingKind::Unreadable ||
            k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback || k == FindingKind::AnnounceBlocked ||
-           k == FindingKind::AnnounceTableInUse || k == FindingKind::RangeCoversAddress || k == FindingKind::RangeCoversGateway;
+           k == FindingKind::AnnounceTableInUse || k == FindingKind::RangeCoversAddress || k == FindingKind::RangeCoversGateway ||
+           k == FindingKind::TunnelNoInterface || k == FindingKind::TunnelUnsupported;
 }
 
 const char* name(FindingKind k) {
@@ -39,6 +41,10 @@ const char* name(FindingKind k) {
         case FindingKind::LocalRouteMissing: return "local_route_missing";
         case FindingKind::RangeCoversAddress: return "conflict_range_covers_address";
         case FindingKind::RangeCoversGateway: return "conflict_range_covers_gateway";
+        case FindingKind::TunnelNotAttached: return "tunnel_not_attached";
+        case FindingKind::TunnelMapsStale: return "tunnel_maps_stale";
+        case FindingKind::TunnelNoInterface: return "conflict_tunnel_interface_missing";
+        case FindingKind::TunnelUnsupported: return "conflict_tunnel_unsupported";
     }
     return "?";
 }
@@ -80,6 +86,14 @@ std::string describe(const Finding& f) {
         case FindingKind::RangeCoversGateway:
             return "the range " + cidr + " holds the gateway " + f.detail +
                    " of table main: binding it would cut this host off; narrow the range";
+        case FindingKind::TunnelNotAttached:
+            return "the tunnel decapsulation is not attached on " + f.other + " (" + f.detail + " missing)";
+        case FindingKind::TunnelMapsStale:
+            return "the tunnel program's VIPs, directors or settings differ from the configuration";
+        case FindingKind::TunnelNoInterface:
+            return "interface " + f.other + " (tunnel.interfaces) does not exist: nothing is decapsulated there";
+        case FindingKind::TunnelUnsupported:
+            return "this kernel refuses the tunnel decapsulation: " + f.detail;
     }
     return subject + ": ?";
 }

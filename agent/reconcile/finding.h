@@ -13,23 +13,28 @@
 namespace agent {
 
 struct Subject {
-    // The order of a plan: settings, lo, VIPs, then the announce table and each VIP's
-    // route in it (after the VIPs, so nothing there holds a VIP back).
-    enum class Kind { Loopback, Sysctl, Vip, Announce };
+    // The order of a plan: settings, lo, VIPs, the tunnel's decapsulation, then the
+    // announce table and each VIP's route in it (after the VIPs, so nothing there holds a
+    // VIP back).
+    enum class Kind { Loopback, Sysctl, Vip, Tunnel, Announce };
     Kind kind = Kind::Vip;
     sysctl::ConfKey key;    // Sysctl
     netcfg::IpAddress vip;  // Vip, Announce (none: the announce table itself)
+    std::string iface{};    // Tunnel: the interface whose hooks run the decapsulation (none: the program's maps)
 
     static Subject loopback() { return {.kind = Kind::Loopback, .key = {}, .vip = {}}; }
     static Subject setting(const sysctl::ConfKey& k) { return {.kind = Kind::Sysctl, .key = k, .vip = {}}; }
     static Subject address(const netcfg::IpAddress& ip) { return {.kind = Kind::Vip, .key = {}, .vip = ip}; }
     static Subject announce(const netcfg::IpAddress& ip) { return {.kind = Kind::Announce, .key = {}, .vip = ip}; }
     static Subject announceTable() { return {.kind = Kind::Announce, .key = {}, .vip = {}}; }
+    static Subject tunnel(const std::string& iface) { return {.kind = Kind::Tunnel, .key = {}, .vip = {}, .iface = iface}; }
+    static Subject tunnelMaps() { return tunnel(""); }
 
     auto operator<=>(const Subject&) const = default;
 };
 
-// "lo", "net.ipv4.conf.all.arp_ignore", "198.51.100.1", "announce 198.51.100.1", "announce table"
+// "lo", "net.ipv4.conf.all.arp_ignore", "198.51.100.1", "announce 198.51.100.1", "announce table",
+// "tunnel eth0", "tunnel program"
 std::string describe(const Subject& s);
 
 enum class FindingKind {
@@ -49,6 +54,10 @@ enum class FindingKind {
     LocalRouteMissing,    // a range's local route is missing from table local
     RangeCoversAddress,   // conflict: a range holds an address of `other` (`detail`: the address)
     RangeCoversGateway,   // conflict: a range holds a gateway of table main (`detail`: the gateway)
+    TunnelNotAttached,    // the decapsulation is not on the interface's hooks (`detail`: which)
+    TunnelMapsStale,      // the program's VIPs, directors or settings differ from the configuration
+    TunnelNoInterface,    // conflict: tunnel.interfaces names an interface that does not exist
+    TunnelUnsupported,    // conflict: the kernel refused the program (`detail`: its answer)
 };
 
 // A conflict is something the agent will not change by itself (an unreadable setting

@@ -1,5 +1,6 @@
 #include "agent/reconcile/plan.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace agent {
@@ -20,7 +21,10 @@ std::string sysctlLine(const SetSysctl& s) {
 struct Phases {
     // replace: what must go before an add can succeed (a VIP's address before the local
     // route of the range of one address it became: the kernel holds one local route per key).
-    std::vector<Action> withdraw, sysctls, link, replace, addAddresses, addRoutes, announce, deleteRoutes, deleteAddresses, restores;
+    // tunnel: the program's maps, then its filters (after the VIPs are in place);
+    // detach: the filters first of the removals (nothing decapsulated for a VIP going).
+    std::vector<Action> withdraw, sysctls, link, replace, addAddresses, addRoutes, tunnel, announce, detach, deleteRoutes,
+        deleteAddresses, restores;
 };
 
 class Planner {
@@ -56,13 +60,20 @@ public:
                 else
                     announced(s.vip);
                 break;
+            case Subject::Kind::Tunnel:
+                if (desired_.holdTunnel) break;
+                if (s.iface.empty())
+                    tunnelMaps();
+                else
+                    tunnelHook(s.iface);
+                break;
         }
     }
 
     std::vector<Action> actions() {
         std::vector<Action> all;
-        for (auto* v : {&ph_.withdraw, &ph_.sysctls, &ph_.link, &ph_.replace, &ph_.addAddresses, &ph_.addRoutes, &ph_.announce,
-                        &ph_.deleteRoutes, &ph_.deleteAddresses, &ph_.restores})
+        for (auto* v : {&ph_.withdraw, &ph_.sysctls, &ph_.link, &ph_.replace, &ph_.addAddresses, &ph_.addRoutes, &ph_.tunnel,
+                        &ph_.announce, &ph_.detach, &ph_.deleteRoutes, &ph_.deleteAddresses, &ph_.restores})
             all.insert(all.end(), std::make_move_iterator(v->begin()), std::make_move_iterator(v->end()));
         return all;
     }
@@ -136,6 +147,63 @@ private:
         if (mine && own->second == want && want.table != desired_.announceTable) return;  // held in a table not watched
         finding({.subject = s, .kind = FindingKind::NotAnnounced, .expected = static_cast<int>(want.table), .prefixLen = want.len});
         if (!tableInUse()) ph_.announce.push_back(announceOp(K::AddRoute, vip, want));
+    }
+
+    // What the program's maps must hold: the configuration's, with the MSS derived from the
+    // interfaces' smallest MTU unless configured.
+    netcfg::TunnelMaps wantedMaps() const {
+        netcfg::TunnelMaps m = desired_.tunnel->maps;
+        if (desired_.tunnel->mssOverhead == 0) return m;
+        unsigned mtu = 0;
+        for (const auto& name : desired_.tunnel->interfaces)
+            if (const auto* l = observed_.kernel.linkNamed(name); l && l->mtu != 0 && (mtu == 0 || l->mtu < mtu)) mtu = l->mtu;
+        const int derived = static_cast<int>(mtu == 0 ? 1500 : mtu) - desired_.tunnel->mssOverhead;
+        m.settings.mss = static_cast<std::uint16_t>(std::clamp(derived, 536, 65495));
+        return m;
+    }
+
+    void tunnelMaps() {
+        if (!desired_.tunnel) return;  // the program goes with the agent's last filter
+        const Subject s = Subject::tunnelMaps();
+        const auto& t = observed_.tunnel;
+        if (!t.refused.empty()) {
+            finding({.subject = s, .kind = FindingKind::TunnelUnsupported, .detail = t.refused});
+            return;
+        }
+        const netcfg::TunnelMaps want = wantedMaps();
+        if (t.maps && *t.maps == want) return;
+        finding({.subject = s, .kind = FindingKind::TunnelMapsStale});
+        ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Sync, .maps = want});
+    }
+
+    // One interface: the agent's two filters there while it is configured, gone (with the
+    // clsact qdisc the agent created, once nothing else is on it) otherwise.
+    void tunnelHook(const std::string& iface) {
+        const Subject s = Subject::tunnel(iface);
+        const auto* link = observed_.kernel.linkNamed(iface);
+        const auto& t = observed_.tunnel;
+        const auto hook = t.hooks.find(iface);
+        const bool wanted = desired_.tunnel && std::ranges::find(desired_.tunnel->interfaces, iface) != desired_.tunnel->interfaces.end();
+        const auto own = owned_.tunnelHooks.find(iface);
+        if (wanted) {
+            if (!t.refused.empty()) return;  // the program's item says why
+            if (!link) {
+                finding({.subject = s, .kind = FindingKind::TunnelNoInterface, .other = iface});
+                return;
+            }
+            if (hook != t.hooks.end() && hook->second.attached()) return;
+            const bool in = hook != t.hooks.end() && hook->second.ingress;
+            finding({.subject = s, .kind = FindingKind::TunnelNotAttached, .other = iface,
+                     .detail = in ? "egress (lvs_mss)" : "ingress (lvs_decap)"});
+            ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Attach, .iface = iface, .ifindex = link->ifindex});
+            return;
+        }
+        if (own == owned_.tunnelHooks.end()) return;
+        if (!link)
+            plan_.forget.tunnelHooks.insert(iface);  // the interface took its hooks with it
+        else
+            ph_.detach.push_back(TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = iface, .ifindex = link->ifindex,
+                                          .removeClsact = own->second});
     }
 
     void desiredSysctl(const sysctl::ConfKey& key, int value) {
@@ -286,6 +354,7 @@ private:
 
 Subject subjectOf(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return Subject::setting(s->key);
+    if (const auto* t = std::get_if<TunnelOp>(&a)) return Subject::tunnel(t->iface);
     const auto& op = std::get<NetOp>(a);
     if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
     if (op.announce()) return Subject::announce(op.address);
@@ -318,6 +387,9 @@ std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
         for (const auto& vip : desired.vips) all.insert(Subject::announce(vip));
     }
     for (const auto& [vip, a] : owned.announced) all.insert(Subject::announce(vip));
+    if (!desired.holdTunnel)
+        for (const auto& iface : tunnelInterfaces(desired, owned)) all.insert(Subject::tunnel(iface));
+    if (desired.tunnel && !desired.holdTunnel) all.insert(Subject::tunnelMaps());
     return all;
 }
 
@@ -340,7 +412,8 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
         for (const auto& s : rest)
             if (s.kind == Subject::Kind::Vip) planner.item(s);
         for (const auto& s : rest)
-            if (s.kind == Subject::Kind::Sysctl || s.kind == Subject::Kind::Announce) planner.item(s);
+            if (s.kind == Subject::Kind::Sysctl || s.kind == Subject::Kind::Tunnel || s.kind == Subject::Kind::Announce)
+                planner.item(s);
     }
     p.actions = planner.actions();
     return p;
@@ -350,6 +423,17 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) {
         if (s->restore) return owned.sysctlOriginals.erase(s->key) > 0;
         return owned.sysctlOriginals.emplace(s->key, s->from).second;  // the first value found stays the original
+    }
+    if (const auto* t = std::get_if<TunnelOp>(&a)) {
+        if (t->kind == TunnelOp::Kind::Detach) return owned.tunnelHooks.erase(t->iface) > 0;
+        if (t->kind != TunnelOp::Kind::Attach) return false;
+        // The agent's filters are its own wherever it attached them; the clsact qdisc only
+        // where this attach created it (a later re-attach keeps what was recorded first).
+        const bool created = effect == netcfg::Effect::Changed;
+        auto [it, fresh] = owned.tunnelHooks.emplace(t->iface, created);
+        if (fresh || it->second || !created) return fresh;
+        it->second = true;
+        return true;
     }
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
@@ -387,6 +471,7 @@ bool applyForget(Owned& owned, const Forget& f) {
     for (const auto& ip : f.routes) changed |= owned.routes.erase(ip) > 0;
     for (const auto& k : f.sysctls) changed |= owned.sysctlOriginals.erase(k) > 0;
     for (const auto& r : f.localRoutes) changed |= owned.localRoutes.erase(r) > 0;
+    for (const auto& i : f.tunnelHooks) changed |= owned.tunnelHooks.erase(i) > 0;
     return changed;
 }
 
@@ -395,6 +480,11 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
     for (const auto& a : p.actions) {
         if (const auto* s = std::get_if<SetSysctl>(&a)) {
             if (!s->restore) out.sysctlOriginals.emplace(s->key, s->from);
+            continue;
+        }
+        if (const auto* t = std::get_if<TunnelOp>(&a)) {
+            // It may create the clsact qdisc: recorded as the agent's until the attach says.
+            if (t->kind == TunnelOp::Kind::Attach) out.tunnelHooks.emplace(t->iface, true);
             continue;
         }
         const auto& op = std::get<NetOp>(a);
@@ -406,19 +496,49 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
     return out;
 }
 
+std::string describe(const TunnelOp& t) {
+    switch (t.kind) {
+        case TunnelOp::Kind::Sync:
+            return "set the tunnel program's maps: " + std::to_string(t.maps.vips.size()) + " VIP(s), " +
+                   std::to_string(t.maps.directors.size()) + " director(s), encap " +
+                   (t.maps.settings.ipip && t.maps.settings.gue ? "ipip+gue" : t.maps.settings.gue ? "gue" : "ipip") +
+                   (t.maps.settings.gue ? " port " + std::to_string(t.maps.settings.guePort) : "") + ", mss " +
+                   std::to_string(t.maps.settings.mss);
+        case TunnelOp::Kind::Attach: return "attach the tunnel decapsulation to " + t.iface + " (clsact ingress and egress)";
+        case TunnelOp::Kind::Detach: return "detach the tunnel decapsulation from " + t.iface;
+    }
+    return "?";
+}
+
 std::string describe(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return (s->restore ? "restore " : "set ") + sysctlLine(*s);
+    if (const auto* t = std::get_if<TunnelOp>(&a)) return describe(*t);
     return netcfg::describe(std::get<NetOp>(a));
 }
 
 std::string pastTense(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctlLine(*s) + (s->restore ? " (restored)" : "");
+    if (const auto* t = std::get_if<TunnelOp>(&a)) {
+        switch (t->kind) {
+            case TunnelOp::Kind::Sync: return "tunnel program's maps set (" + std::to_string(t->maps.vips.size()) + " VIP(s))";
+            case TunnelOp::Kind::Attach: return "tunnel decapsulation attached to " + t->iface;
+            case TunnelOp::Kind::Detach: return "tunnel decapsulation detached from " + t->iface;
+        }
+    }
     return netcfg::pastTense(std::get<NetOp>(a));
 }
 
 Action inverse(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a))
         return SetSysctl{.key = s->key, .from = s->to, .to = s->from, .restore = !s->restore};
+    if (const auto* t = std::get_if<TunnelOp>(&a)) {
+        TunnelOp back = *t;
+        // A rollback leaves the clsact qdisc (it cannot tell whether this run made it);
+        // the maps of a program nothing runs any more go with it.
+        if (t->kind == TunnelOp::Kind::Attach) back.kind = TunnelOp::Kind::Detach;
+        if (t->kind == TunnelOp::Kind::Detach) back.kind = TunnelOp::Kind::Attach;
+        return back;
+    }
     return netcfg::inverse(std::get<NetOp>(a));
 }
 

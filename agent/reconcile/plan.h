@@ -22,8 +22,21 @@ struct SetSysctl {
     bool operator==(const SetSysctl&) const = default;
 };
 
-// A change: a sysctl write, or a netlink operation (address, host route, link flag).
-using Action = std::variant<SetSysctl, netcfg::NetOp>;
+// A change of the tunnel's decapsulation, through the TunnelDriver.
+struct TunnelOp {
+    enum class Kind { Sync, Attach, Detach };
+    Kind kind = Kind::Sync;
+    std::string iface{};  // Attach, Detach
+    int ifindex = 0;
+    bool removeClsact = false;  // Detach: the agent created the clsact qdisc (it goes once empty)
+    netcfg::TunnelMaps maps{};  // Sync: what the maps are to hold
+
+    bool operator==(const TunnelOp&) const = default;
+};
+
+// A change: a sysctl write, a netlink operation (address, host route, link flag), or the
+// tunnel's.
+using Action = std::variant<SetSysctl, netcfg::NetOp, TunnelOp>;
 
 // The subject an action changes (its item, for findings, backoff and counters).
 Subject subjectOf(const Action& a);
@@ -34,7 +47,10 @@ struct Forget {
     std::set<netcfg::IpAddress> routes;
     std::set<sysctl::ConfKey> sysctls;
     std::set<LocalRoute> localRoutes;
-    bool empty() const { return addresses.empty() && routes.empty() && sysctls.empty() && localRoutes.empty(); }
+    std::set<std::string> tunnelHooks;
+    bool empty() const {
+        return addresses.empty() && routes.empty() && sysctls.empty() && localRoutes.empty() && tunnelHooks.empty();
+    }
 };
 
 struct Plan {

@@ -21,6 +21,7 @@ std::map<Subject, std::vector<Finding>> bySubject(const std::vector<Finding>& fi
 
 std::string settingOf(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctl::dotted(s->key);
+    if (const auto* t = std::get_if<TunnelOp>(&a)) return t->iface.empty() ? "tunnel program" : "tunnel " + t->iface;
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
         case K::AddAddress:
@@ -39,6 +40,7 @@ std::string settingOf(const Action& a) {
 
 std::string kindOf(const Action& a) {
     if (std::holds_alternative<SetSysctl>(a)) return "sysctl";
+    if (std::holds_alternative<TunnelOp>(a)) return "tunnel";
     switch (std::get<NetOp>(a).kind) {
         case K::AddAddress:
         case K::DeleteAddress: return "address";
@@ -53,8 +55,8 @@ std::string kindOf(const Action& a) {
 }
 
 Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
-                       Desired desired)
-    : netlink_(netlink), sysctls_(sysctls), reader_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
+                       Desired desired, netcfg::TunnelDriver* tunnel)
+    : netlink_(netlink), tunnel_(tunnel), sysctls_(sysctls), reader_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
       desired_(std::move(desired)) {}
 
 void Reconciler::setDesired(Desired d) {
@@ -67,6 +69,8 @@ void Reconciler::setDesired(Desired d) {
     desired_ = std::move(d);
     // Settings that are now wanted are read before they are planned.
     for (const auto& k : sysctlKeys(desired_, owned_)) readSysctl(sysctls_, k, observed_);
+    // So is the tunnel (its program loaded, when the reload brings one).
+    observed_.tunnel = observeTunnel(tunnel_, observed_.kernel, desired_, owned_);
     markAll();
 }
 
@@ -107,7 +111,7 @@ void Reconciler::setAnnounced(std::set<netcfg::IpAddress> vips) {
 }
 
 std::expected<Plan, std::string> Reconciler::lookAndPlan() {
-    auto observed = observe(netlink_, sysctls_, desired_, owned_);
+    auto observed = observe(netlink_, sysctls_, desired_, owned_, tunnel_);
     if (!observed) return std::unexpected(observed.error());
     observed_ = std::move(*observed);
     Plan p = plan(desired_, observed_, owned_);
@@ -199,6 +203,8 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
                 // An interface named in arp.interfaces may have come or gone: only the
                 // settings whose value changed are planned.
                 checkSysctls();
+                // A tunnel interface come, gone or renamed: its hooks are asked again.
+                if (tunnelInterfaces(desired_, owned_).contains(c.link.name)) checkTunnel();
                 break;
             }
         }
@@ -214,6 +220,26 @@ void Reconciler::checkSysctls() {
     }
     for (const auto& key : readerKeys_)
         if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
+}
+
+void Reconciler::checkTunnel() {
+    const auto ifaces = tunnelInterfaces(desired_, owned_);
+    if (ifaces.empty() || desired_.holdTunnel) return;
+    auto& t = observed_.tunnel;
+    if (!t.refused.empty() || !tunnel_) return;  // asked again by the next full look
+    // The hooks only: the maps change only through the agent (a full look reads them).
+    for (const auto& name : ifaces) {
+        std::optional<netcfg::TunnelHook> now;
+        if (const auto* l = observed_.kernel.linkNamed(name))
+            if (auto h = tunnel_->hook(l->ifindex)) now = *h;
+        const auto it = t.hooks.find(name);
+        const std::optional<netcfg::TunnelHook> before =
+            it == t.hooks.end() ? std::nullopt : std::optional<netcfg::TunnelHook>(it->second);
+        if (now == before) continue;
+        if (now) t.hooks[name] = *now;
+        else t.hooks.erase(name);
+        dirty_.insert(Subject::tunnel(name));
+    }
 }
 
 Reconciler::Clock::time_point Reconciler::allowedAt(const Subject& s) const {
@@ -235,6 +261,15 @@ void Reconciler::confirm(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) {
         observed_.sysctls[s->key] = s->to;
         observed_.sysctlErrors.erase(s->key);
+        return;
+    }
+    if (const auto* t = std::get_if<TunnelOp>(&a)) {
+        auto& o = observed_.tunnel;
+        switch (t->kind) {
+            case TunnelOp::Kind::Sync: o.maps = t->maps; break;
+            case TunnelOp::Kind::Attach: o.hooks[t->iface] = {.ingress = true, .egress = true}; break;
+            case TunnelOp::Kind::Detach: o.hooks[t->iface] = {}; break;
+        }
         return;
     }
     auto& k = observed_.kernel;

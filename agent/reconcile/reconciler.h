@@ -31,7 +31,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
-               Desired desired);
+               Desired desired, netcfg::TunnelDriver* tunnel = nullptr);
 
     const Desired& desired() const { return desired_; }
     const Owned& owned() const { return owned_; }
@@ -70,6 +70,9 @@ public:
     bool resyncDue() const { return resyncDue_; }
     // Reads the sysctls again; marks the ones whose value changed.
     void checkSysctls();
+    // Asks the tunnel driver again (no events tell of tc filters); marks what changed.
+    void checkTunnel();
+    netcfg::TunnelDriver* tunnel() const { return tunnel_; }
 
     struct Repaired {
         std::vector<Action> changed;  // succeeded (what the kernel now has)
@@ -99,10 +102,11 @@ private:
     void markVip(const netcfg::IpAddress& ip);
     void markAnnounce(const netcfg::IpAddress& ip);
     void confirm(const Action& a);  // an acked action, into the mirror
-    Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log}; }
+    Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log, tunnel_}; }
     Clock::time_point allowedAt(const Subject& s) const;
 
     netcfg::Netlink& netlink_;
+    netcfg::TunnelDriver* tunnel_;
     const sysctl::SysctlTree& sysctls_;
     sysctl::SysctlReader reader_;  // the sysctls checked every tick, kept open
     std::set<sysctl::ConfKey> readerKeys_;  // the keys reader_ holds open

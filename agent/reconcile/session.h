@@ -18,17 +18,19 @@ class Session {
 public:
     static std::expected<Session, std::string> open(const std::string& stateDir);
     // A session over a given Netlink (the daemon's unit tests pass a FakeNetlink).
-    Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree = sysctl::SysctlTree());
+    Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree = sysctl::SysctlTree(),
+            std::unique_ptr<netcfg::TunnelDriver> tunnel = nullptr);
 
     netcfg::Netlink& netlink() { return *netlink_; }
+    netcfg::TunnelDriver* tunnel() { return tunnel_.get(); }
     const sysctl::SysctlTree& sysctls() const { return sysctls_; }
     const StateFile& stateFile() const { return stateFile_; }
 
     std::expected<Observed, std::string> observe(const Desired& d, const Owned& owned) {
-        return agent::observe(*netlink_, sysctls_, d, owned);
+        return agent::observe(*netlink_, sysctls_, d, owned, tunnel_.get());
     }
     Reconciler reconciler(Owned owned, Desired desired) {
-        return Reconciler(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired));
+        return Reconciler(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired), tunnel_.get());
     }
 
     // Takes the state-dir lock (waiting up to `wait`), then reads what the agent owns.
@@ -42,6 +44,7 @@ public:
 
 private:
     std::unique_ptr<netcfg::Netlink> netlink_;
+    std::unique_ptr<netcfg::TunnelDriver> tunnel_;
     sysctl::SysctlTree sysctls_;
     StateFile stateFile_;
 };

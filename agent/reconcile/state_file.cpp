@@ -23,6 +23,10 @@ using nlohmann::json;
 constexpr int kFormat = 1;
 constexpr int kFormatAnnounced = 2;
 constexpr int kFormatRanges = 3;
+// Format 4 adds "tunnel_hooks" (the interfaces holding the agent's tc filters), written
+// only while there are some: an older agent would not remove them.
+constexpr int kFormatTunnel = 4;
+constexpr int kNewestFormat = kFormatTunnel;
 
 bool hasRanges(const Owned& o) {
     return !o.localRoutes.empty() ||
@@ -32,7 +36,10 @@ bool hasRanges(const Owned& o) {
 std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
 json toJson(const Owned& o) {
-    const int format = hasRanges(o) ? kFormatRanges : o.announced.empty() ? kFormat : kFormatAnnounced;
+    const int format = !o.tunnelHooks.empty() ? kFormatTunnel
+                       : hasRanges(o)          ? kFormatRanges
+                       : o.announced.empty()   ? kFormat
+                                               : kFormatAnnounced;
     json j{{"format", format}, {"addresses", json::array()}, {"routes", json::array()},
            {"sysctl_originals", json::array()}};
     for (const auto& [vip, a] : o.announced) {
@@ -40,6 +47,7 @@ json toJson(const Owned& o) {
         if (a.len >= 0) j["announced"].back()["len"] = a.len;
     }
     for (const auto& [net, len] : o.localRoutes) j["local_routes"].push_back(net.cidr(len));
+    for (const auto& [iface, created] : o.tunnelHooks) j["tunnel_hooks"].push_back({{"interface", iface}, {"created_clsact", created}});
     for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
     for (const auto& r : o.routes) j["routes"].push_back(r.str());
     for (const auto& [k, v] : o.sysctlOriginals)
@@ -49,7 +57,7 @@ json toJson(const Owned& o) {
 
 Owned fromJson(const json& j) {
     const int format = j.is_object() ? j.value("format", 0) : 0;
-    if (format != kFormat && format != kFormatAnnounced && format != kFormatRanges) throw std::runtime_error("unknown format");
+    if (format < kFormat || format > kNewestFormat) throw std::runtime_error("unknown format");
     Owned o;
     auto addrs = [](const json& list, std::set<netcfg::IpAddress>& out) {
         for (const auto& s : list) {
@@ -73,7 +81,13 @@ Owned fromJson(const json& j) {
             if (len < -1 || len > ip->hostPrefix()) throw std::runtime_error("bad length " + std::to_string(len));
             o.announced[*ip] = {.table = e.at("table").get<std::uint32_t>(), .metric = e.at("metric").get<std::uint32_t>(), .len = len};
         }
-    if (format == kFormatRanges && j.contains("local_routes"))
+    if (format >= kFormatTunnel && j.contains("tunnel_hooks"))
+        for (const auto& e : j.at("tunnel_hooks")) {
+            const std::string iface = e.at("interface").get<std::string>();
+            if (!sysctl::isValidInterfaceName(iface)) throw std::runtime_error("bad interface " + iface);
+            o.tunnelHooks[iface] = e.at("created_clsact").get<bool>();
+        }
+    if (format >= kFormatRanges && j.contains("local_routes"))
         for (const auto& e : j.at("local_routes")) {
             const std::string text = e.get<std::string>();
             const auto slash = text.find('/');
@@ -96,6 +110,7 @@ Owned unite(const Owned& a, const Owned& b) {
     for (const auto& [k, v] : b.sysctlOriginals) u.sysctlOriginals.emplace(k, v);  // a's original wins
     u.announced.insert(b.announced.begin(), b.announced.end());
     u.localRoutes.insert(b.localRoutes.begin(), b.localRoutes.end());
+    for (const auto& [iface, created] : b.tunnelHooks) u.tunnelHooks[iface] = u.tunnelHooks[iface] || created;
     return u;
 }
 
@@ -112,9 +127,9 @@ std::expected<Owned, std::string> StateFile::load() const {
         if (firstNul(*text)) throw std::runtime_error("holds a NUL byte");
         const json j = json::parse(*text);
         // A downgrade across a format change: refused by name, never read as damage.
-        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kFormatRanges)
+        if (j.is_object() && j.contains("format") && j["format"].is_number_integer() && j["format"].get<int>() > kNewestFormat)
             return std::unexpected(path().string() + " has format " + std::to_string(j["format"].get<int>()) +
-                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kFormatRanges) +
+                                   ", written by a newer lvs-rs-agent; this version reads format " + std::to_string(kNewestFormat) +
                                    ": run `lvs-rs-agent stop` with the newer version before downgrading, or upgrade again");
         return fromJson(j);
     } catch (const std::exception& e) {

@@ -34,9 +34,13 @@ struct Owned {
     std::map<sysctl::ConfKey, int> sysctlOriginals;
     std::map<netcfg::IpAddress, AnnounceRecord> announced;  // host routes via lo in the announce table
     std::set<LocalRoute> localRoutes;  // ranges' local routes via lo in table local
+    // The interfaces whose clsact hooks hold the agent's tunnel filters, and whether the
+    // agent created the clsact qdisc there (then it goes too, once nothing else is on it).
+    std::map<std::string, bool> tunnelHooks;
 
     bool empty() const {
-        return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty() && localRoutes.empty();
+        return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty() && localRoutes.empty() &&
+               tunnelHooks.empty();
     }
     bool operator==(const Owned&) const = default;
 };

@@ -21,6 +21,18 @@ Desired desiredFrom(const Config& cfg) {
         d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
         d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
     }
+    if (cfg.tunnel.enabled()) {
+        TunnelDesired t{.interfaces = cfg.tunnel.interfaces, .maps = {}, .mssOverhead = 0};
+        t.maps.settings = {.ipip = cfg.tunnel.ipip, .gue = cfg.tunnel.gue,
+                           .guePort = static_cast<std::uint16_t>(cfg.tunnel.guePort),
+                           .mss = static_cast<std::uint16_t>(cfg.tunnel.mss)};
+        if (cfg.tunnel.mss == 0) t.mssOverhead = 1500 - tunnelMss(cfg.tunnel, 1500);
+        // Exact addresses only: the program's VIP map is a hash (ranges are served as DR).
+        for (const auto& v : cfg.vips)
+            if (!cfg.ranges.contains(v)) t.maps.vips.insert(v);
+        t.maps.directors.insert(cfg.tunnel.directors.begin(), cfg.tunnel.directors.end());
+        d.tunnel = std::move(t);
+    }
     return d;
 }
 
@@ -53,6 +65,7 @@ Desired addedTo(Desired d, const Owned& owned) {
             ownedRanges(owned, vip, d);
         }
     d.holdOwnedSysctls = true;
+    d.holdTunnel = true;  // the tunnel's filters and maps are the configuration's, not --vip's
     return d;
 }
 
@@ -69,6 +82,7 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
     d.hostRoutes = !owned.routes.empty();
     d.holdOwnedSysctls = true;
     d.holdAnnounced = true;  // the others' announce routes stay; the dropped VIPs' go
+    d.holdTunnel = true;     // the tunnel's filters stay while a VIP of the agent's does
     return d;
 }
 
@@ -287,14 +301,49 @@ bool recordSysctl(const sysctl::ConfKey& key, const std::expected<int, sysctl::S
     return !same;
 }
 
+std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owned) {
+    std::set<std::string> out;
+    if (desired.tunnel) out.insert(desired.tunnel->interfaces.begin(), desired.tunnel->interfaces.end());
+    for (const auto& [iface, created] : owned.tunnelHooks) out.insert(iface);
+    return out;
+}
+
+TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
+                             const Owned& owned) {
+    TunnelObserved t;
+    const auto ifaces = tunnelInterfaces(desired, owned);
+    if (ifaces.empty() || desired.holdTunnel) return t;
+    if (!driver) {
+        if (desired.tunnel) t.refused = "this agent was built without tunnel decapsulation";
+        return t;
+    }
+    std::vector<int> indexes;
+    for (const auto& name : ifaces)
+        if (const auto* l = kernel.linkNamed(name)) indexes.push_back(l->ifindex);
+    if (desired.tunnel && !driver->prepared())
+        if (auto r = driver->prepare(indexes); !r) t.refused = r.error();
+    t.maps = driver->maps();
+    for (const auto& name : ifaces)
+        if (const auto* l = kernel.linkNamed(name))
+            if (auto h = driver->hook(l->ifindex)) t.hooks[name] = *h;
+    return t;
+}
+
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
-                                             const Desired& desired, const Owned& owned) {
+                                             const Desired& desired, const Owned& owned, netcfg::TunnelDriver* tunnel) {
     Observed o;
     auto kernel = nl.dump(tablesFor(desired, owned));
     if (!kernel) return std::unexpected(kernel.error().message);
     o.kernel = KernelView(*kernel);
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);
+    o.tunnel = observeTunnel(tunnel, o.kernel, desired, owned);
     return o;
+}
+
+const netcfg::Link* KernelView::linkNamed(const std::string& name) const {
+    for (const auto& [i, l] : links_)
+        if (l.name == name) return &l;
+    return nullptr;
 }
 
 }  // namespace agent

@@ -10,11 +10,23 @@
 
 #include "agent/config/config.h"
 #include "agent/reconcile/state_file.h"
+#include "netcfg/bpf/tunnel_driver.h"
 #include "netcfg/events.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
+
+// The tunnel decapsulation wanted: the program on these interfaces' hooks, its maps
+// holding `maps` (the VIPs, the directors, the settings).
+struct TunnelDesired {
+    std::vector<std::string> interfaces;
+    netcfg::TunnelMaps maps;
+    // Not 0: maps.settings.mss is derived from the smallest MTU of the interfaces, less
+    // this (the encapsulation's headers and TCP/IP's own).
+    int mssOverhead = 0;
+    bool operator==(const TunnelDesired&) const = default;
+};
 
 struct Desired {
     std::vector<netcfg::IpAddress> vips;  // in configuration order
@@ -37,6 +49,11 @@ struct Desired {
     // Which VIPs are ready is not known yet (start, `start`, `stop --vip`): the announce
     // routes the agent owns for wanted VIPs stay as they are, none is added.
     bool holdAnnounced = true;
+
+    // nullopt: no tunnel; the agent's filters go (unless held).
+    std::optional<TunnelDesired> tunnel;
+    // `start --vip`, `stop --vip`: the agent's tunnel filters and maps stay as they are.
+    bool holdTunnel = false;
 
     netcfg::RouteTables tables() const { return {.announce = announceTable, .ranges = !ranges.empty()}; }
     int rangeLength(const netcfg::IpAddress& vip) const {
@@ -103,6 +120,7 @@ public:
     // Routes of any length in the announce table the agent did not add, at the last dump.
     std::size_t foreignInAnnounce() const { return foreignInAnnounce_; }
     const std::string& foreignExample() const { return foreignExample_; }
+    const netcfg::Link* linkNamed(const std::string& name) const;
     std::vector<netcfg::InterfaceAddress> addressesOf(const netcfg::IpAddress& ip) const;
     std::vector<netcfg::HostRoute> routesTo(const netcfg::IpAddress& ip) const;  // in table main
     std::vector<netcfg::InterfaceAddress> addressesOn(int ifindex) const;
@@ -122,8 +140,17 @@ private:
     std::string foreignExample_;
 };
 
+// The tunnel's program and hooks as the driver reports them.
+struct TunnelObserved {
+    std::string refused;  // the program could not be loaded: the kernel's answer
+    std::optional<netcfg::TunnelMaps> maps;  // of the program held (nullopt: none)
+    std::map<std::string, netcfg::TunnelHook> hooks;  // by interface name, those that exist
+    bool operator==(const TunnelObserved&) const = default;
+};
+
 struct Observed {
     KernelView kernel;
+    TunnelObserved tunnel;
     std::map<sysctl::ConfKey, int> sysctls;                       // values read
     std::map<sysctl::ConfKey, sysctl::SysctlError> sysctlErrors;  // keys that could not be read
 };
@@ -138,8 +165,17 @@ inline bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& ke
     return recordSysctl(key, tree.read(key), observed);
 }
 
-// Dumps the kernel once and reads the sysctls the plan and the report need.
+// The interfaces whose tunnel hooks matter: the desired and the owned ones.
+std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owned);
+// Asks the driver (holding the program first when a tunnel is desired) about the
+// interfaces of `kernel`; with no driver, a desired tunnel is refused.
+TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
+                             const Owned& owned);
+
+// Dumps the kernel once and reads the sysctls the plan and the report need (and the
+// tunnel's hooks and maps, through `tunnel`).
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
-                                             const Desired& desired, const Owned& owned);
+                                             const Desired& desired, const Owned& owned,
+                                             netcfg::TunnelDriver* tunnel = nullptr);
 
 }  // namespace agent

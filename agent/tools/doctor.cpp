@@ -33,7 +33,7 @@ int sysctlOf(const DoctorInput& in, const std::string& iface, const std::string&
 // what only doctor looks for: the VIP on lo with a wider prefix.
 void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     const Desired desired = desiredFrom(in.config);
-    const Observed observed{.kernel = KernelView(in.kernel), .sysctls = {}, .sysctlErrors = {}};
+    const Observed observed{.kernel = KernelView(in.kernel), .tunnel = {}, .sysctls = {}, .sysctlErrors = {}};
     std::set<Subject> vips;
     for (const auto& vip : in.config.vips) vips.insert(Subject::address(vip));
     const Plan p = plan(desired, observed, Owned{}, &vips);

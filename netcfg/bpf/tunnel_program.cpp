@@ -4,7 +4,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <memory>
 
 #include <cerrno>
 #include <cstring>
@@ -43,12 +47,44 @@ const char* name(TunnelDrop d) {
     return "?";
 }
 
-void TunnelProgram::Closer::operator()(bpf_object* o) const noexcept { bpf_object__close(o); }
+namespace {
 
-TunnelProgram::TunnelProgram(std::unique_ptr<bpf_object, Closer> obj) : obj_(std::move(obj)) {}
-TunnelProgram::TunnelProgram(TunnelProgram&&) noexcept = default;
-TunnelProgram& TunnelProgram::operator=(TunnelProgram&&) noexcept = default;
-TunnelProgram::~TunnelProgram() = default;
+constexpr const char* kMapNames[] = {"lvs_vips", "lvs_directors", "lvs_config", "lvs_vip_stats", "lvs_drops"};
+
+// The key and value sizes this build's maps have: an adopted program must match them.
+std::pair<std::uint32_t, std::uint32_t> layoutOf(const std::string& map) {
+    if (map == "lvs_vips") return {sizeof(lvs_addr), sizeof(__u32)};
+    if (map == "lvs_directors") return {sizeof(lvs_addr), sizeof(__u32)};
+    if (map == "lvs_config") return {sizeof(__u32), sizeof(lvs_config)};
+    if (map == "lvs_vip_stats") return {sizeof(__u32), sizeof(lvs_vip_stats)};
+    return {sizeof(__u32), sizeof(__u64)};  // lvs_drops
+}
+
+std::expected<bpf_prog_info, int> progInfo(int fd, std::vector<__u32>* mapIds = nullptr) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) return std::unexpected(errno);
+    if (mapIds) {
+        const __u32 n = info.nr_map_ids;
+        mapIds->assign(n, 0);
+        info = bpf_prog_info{};
+        info.nr_map_ids = n;
+        info.map_ids = reinterpret_cast<__u64>(mapIds->data());
+        len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) return std::unexpected(errno);
+        mapIds->resize(std::min(n, info.nr_map_ids));
+    }
+    return info;
+}
+
+IpAddress addressOf(const lvs_addr& k) {
+    IpAddress ip;
+    ip.family = k.family == LVS_FAMILY_V6 ? AF_INET6 : AF_INET;
+    std::memcpy(ip.bytes.data(), k.addr, ip.size());
+    return ip;
+}
+
+}  // namespace
 
 std::expected<TunnelProgram, std::string> TunnelProgram::load() {
     // libbpf prints to stderr by default; its verdict comes back as the error instead.
@@ -56,23 +92,119 @@ std::expected<TunnelProgram, std::string> TunnelProgram::load() {
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "lvs_tunnel");
     bpf_object* raw = bpf_object__open_mem(kTunnelBpf, kTunnelBpfSize, &opts);
     if (!raw) return std::unexpected(sysError("opening the tunnel program", errno));
-    std::unique_ptr<bpf_object, Closer> obj(raw);
+    struct Close {
+        void operator()(bpf_object* o) const noexcept { bpf_object__close(o); }
+    };
+    std::unique_ptr<bpf_object, Close> obj(raw);
     if (int err = bpf_object__load(raw); err < 0)
         return std::unexpected(sysError("loading the tunnel program into the kernel (BPF, CAP_BPF and CAP_NET_ADMIN needed)", err));
-    return TunnelProgram(std::move(obj));
+    // The object's descriptors go with it: hold duplicates, which keep the programs and
+    // maps alive.
+    TunnelProgram p;
+    auto dupOf = [](int fd) { return agent::UniqueFd(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1); };
+    bpf_program* decap = bpf_object__find_program_by_name(raw, kDecapProgramName);
+    bpf_program* mss = bpf_object__find_program_by_name(raw, kMssProgramName);
+    if (!decap || !mss) return std::unexpected("the embedded tunnel object lacks its programs");
+    p.decap_ = dupOf(bpf_program__fd(decap));
+    p.mss_ = dupOf(bpf_program__fd(mss));
+    for (const char* m : kMapNames) p.maps_[m] = dupOf(bpf_object__find_map_fd_by_name(raw, m));
+    if (!p.decap_ || !p.mss_) return std::unexpected(sysError("holding the tunnel program", errno));
+    for (const auto& [name, fd] : p.maps_)
+        if (!fd) return std::unexpected("the embedded tunnel object lacks map " + name);
+    auto d = progInfo(p.decap_.get());
+    auto s = progInfo(p.mss_.get());
+    if (!d || !s) return std::unexpected(sysError("reading the tunnel program's id", d ? s.error() : d.error()));
+    p.decapId_ = d->id;
+    p.mssId_ = s->id;
+    return p;
 }
 
-int TunnelProgram::programFd() const {
-    bpf_program* p = bpf_object__find_program_by_name(obj_.get(), "lvs_decap");
-    return p ? bpf_program__fd(p) : -1;
+std::string TunnelProgram::programName(std::uint32_t id) {
+    agent::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+    if (!fd) return "";
+    auto info = progInfo(fd.get());
+    return info ? std::string(info->name) : "";
 }
 
-int TunnelProgram::mssProgramFd() const {
-    bpf_program* p = bpf_object__find_program_by_name(obj_.get(), "lvs_mss");
-    return p ? bpf_program__fd(p) : -1;
+std::expected<TunnelProgram, std::string> TunnelProgram::adopt(std::uint32_t decapId, std::uint32_t mssId) {
+    TunnelProgram p;
+    p.decap_.reset(bpf_prog_get_fd_by_id(decapId));
+    p.mss_.reset(bpf_prog_get_fd_by_id(mssId));
+    if (!p.decap_ || !p.mss_) return std::unexpected(sysError("opening the attached tunnel programs", errno));
+    std::vector<__u32> ids;
+    auto d = progInfo(p.decap_.get(), &ids);
+    auto s = progInfo(p.mss_.get());
+    if (!d || !s) return std::unexpected(sysError("reading the attached tunnel programs", d ? s.error() : d.error()));
+    if (std::string(d->name) != kDecapProgramName || std::string(s->name) != kMssProgramName)
+        return std::unexpected("the attached programs are not the agent's (" + std::string(d->name) + ", " + s->name + ")");
+    for (__u32 id : ids) {
+        agent::UniqueFd fd(bpf_map_get_fd_by_id(id));
+        if (!fd) continue;
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) < 0) continue;
+        const std::string name = info.name;
+        for (const char* m : kMapNames) {
+            if (name != m) continue;
+            if (layoutOf(name) != std::pair<std::uint32_t, std::uint32_t>{info.key_size, info.value_size})
+                return std::unexpected("the attached program's map " + name + " has another layout (an older build)");
+            p.maps_[name] = std::move(fd);
+            break;
+        }
+    }
+    for (const char* m : kMapNames)
+        if (!p.maps_.contains(m)) return std::unexpected(std::string("the attached program has no map ") + m);
+    p.decapId_ = decapId;
+    p.mssId_ = mssId;
+    return p;
 }
 
-int TunnelProgram::mapFd(const char* name) const { return bpf_object__find_map_fd_by_name(obj_.get(), name); }
+int TunnelProgram::mapFd(const char* name) const {
+    const auto it = maps_.find(name);
+    return it == maps_.end() ? -1 : it->second.get();
+}
+
+TunnelSettings TunnelProgram::settings() const {
+    lvs_config c{};
+    const __u32 zero = 0;
+    TunnelSettings s;
+    if (bpf_map_lookup_elem(mapFd("lvs_config"), &zero, &c) < 0) return s;
+    s.ipip = (c.encap & LVS_ENCAP_IPIP) != 0;
+    s.gue = (c.encap & LVS_ENCAP_GUE) != 0;
+    s.guePort = ntohs(c.gue_port);
+    s.mss = c.mss;
+    return s;
+}
+
+std::map<IpAddress, std::uint32_t> TunnelProgram::vips() const {
+    std::map<IpAddress, std::uint32_t> out;
+    lvs_addr key{}, next{};
+    const lvs_addr* at = nullptr;
+    while (bpf_map_get_next_key(mapFd("lvs_vips"), at, &next) == 0) {
+        __u32 index = 0;
+        if (bpf_map_lookup_elem(mapFd("lvs_vips"), &next, &index) == 0) out[addressOf(next)] = index;
+        key = next;
+        at = &key;
+    }
+    return out;
+}
+
+std::set<IpAddress> TunnelProgram::directors() const {
+    std::set<IpAddress> out;
+    lvs_addr key{}, next{};
+    const lvs_addr* at = nullptr;
+    while (bpf_map_get_next_key(mapFd("lvs_directors"), at, &next) == 0) {
+        out.insert(addressOf(next));
+        key = next;
+        at = &key;
+    }
+    return out;
+}
+
+void TunnelProgram::clearCounters(std::uint32_t index) {
+    std::vector<lvs_vip_stats> zero(static_cast<std::size_t>(cpus()));
+    bpf_map_update_elem(mapFd("lvs_vip_stats"), &index, zero.data(), BPF_ANY);
+}
 
 std::expected<void, std::string> TunnelProgram::configure(const TunnelSettings& s) {
     lvs_config c{};

@@ -1,16 +1,18 @@
 #pragma once
 // The tunnel decapsulation program (tunnel.bpf.c, compiled by clang's BPF target at build
-// time and embedded): loaded with libbpf, configured through its maps only. Attaching it
-// to an interface (clsact ingress) is the caller's; this owns the loaded object.
+// time and embedded): loaded with libbpf, or adopted from the filters a previous run
+// attached (found by their program ids), configured through its maps only. Attaching it
+// to an interface (clsact) is the TunnelDriver's; this holds descriptors of the two
+// programs and their maps, which keep them alive while held.
 #include <cstdint>
 #include <expected>
-#include <memory>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "agent/base/unique_fd.h"
 #include "netcfg/ip_address.h"
-
-struct bpf_object;
 
 namespace netcfg {
 
@@ -29,20 +31,36 @@ struct TunnelSettings {
     bool gue = false;
     std::uint16_t guePort = 0;  // host order
     std::uint16_t mss = 0;      // the largest MSS a VIP's SYN-ACK may advertise; 0: no clamping
+    bool operator==(const TunnelSettings&) const = default;
 };
+
+// The program names the kernel reports (bpf_prog_info.name): how the agent's filters are told.
+inline constexpr const char* kDecapProgramName = "lvs_decap";
+inline constexpr const char* kMssProgramName = "lvs_mss";
 
 class TunnelProgram {
 public:
     // Loads the embedded object into the kernel; the error says what the kernel refused
     // (no BPF, no permission, the verifier) in one line.
     static std::expected<TunnelProgram, std::string> load();
-    TunnelProgram(TunnelProgram&&) noexcept;
-    TunnelProgram& operator=(TunnelProgram&&) noexcept;
-    ~TunnelProgram();
+    // Takes up the programs a filter runs (ids from tc), and their maps; refused when they
+    // are not this build's (other names, or maps of another layout).
+    static std::expected<TunnelProgram, std::string> adopt(std::uint32_t decapId, std::uint32_t mssId);
+    // The name of the program with this id ("" when there is none, or it cannot be read).
+    static std::string programName(std::uint32_t id);
 
-    int programFd() const;     // lvs_decap: clsact ingress
-    int mssProgramFd() const;  // lvs_mss: clsact egress
+    int programFd() const { return decap_.get(); }  // lvs_decap: clsact ingress
+    int mssProgramFd() const { return mss_.get(); }  // lvs_mss: clsact egress
+    std::uint32_t programId() const { return decapId_; }
+    std::uint32_t mssProgramId() const { return mssId_; }
+
     std::expected<void, std::string> configure(const TunnelSettings& s);
+    TunnelSettings settings() const;
+    // The VIPs in the program with their counter slots, and the directors.
+    std::map<IpAddress, std::uint32_t> vips() const;
+    std::set<IpAddress> directors() const;
+    // Zeroes a counter slot (a VIP given a slot another VIP used before).
+    void clearCounters(std::uint32_t index);
     std::expected<void, std::string> addVip(const IpAddress& vip, std::uint32_t index);
     std::expected<void, std::string> removeVip(const IpAddress& vip);
     std::expected<void, std::string> addDirector(const IpAddress& director);
@@ -52,12 +70,11 @@ public:
     std::uint64_t drops(TunnelDrop reason) const;
 
 private:
-    struct Closer {
-        void operator()(bpf_object* o) const noexcept;
-    };
-    explicit TunnelProgram(std::unique_ptr<bpf_object, Closer> obj);
+    TunnelProgram() = default;
     int mapFd(const char* name) const;
-    std::unique_ptr<bpf_object, Closer> obj_;
+    agent::UniqueFd decap_, mss_;
+    std::uint32_t decapId_ = 0, mssId_ = 0;
+    std::map<std::string, agent::UniqueFd> maps_;  // by name
 };
 
 }  // namespace netcfg

@@ -149,7 +149,7 @@ TEST_SUITE("plan") {
         netcfg::KernelState k;
         k.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
         k.gateways = {ip("198.18.0.1")};
-        Observed g{.kernel = KernelView(k), .sysctls = o.sysctls, .sysctlErrors = {}};
+        Observed g{.kernel = KernelView(k), .tunnel = {}, .sysctls = o.sysctls, .sysctlErrors = {}};
         d.vips = {ip("198.18.0.0")};
         d.wanted = {ip("198.18.0.0")};
         d.ranges = {{ip("198.18.0.0"), 24}};

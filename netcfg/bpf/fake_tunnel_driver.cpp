@@ -1,0 +1,64 @@
+#include "netcfg/bpf/tunnel_driver.h"
+
+namespace netcfg {
+
+std::expected<void, std::string> FakeTunnelDriver::prepare(const std::vector<int>& ifindexes) {
+    if (program) return {};
+    for (int i : ifindexes) {
+        const auto it = hooks.find(i);
+        if (attachedProgram && it != hooks.end() && it->second.ours[0]) {
+            program = attachedProgram;
+            return {};
+        }
+    }
+    if (!loadError.empty()) return std::unexpected(loadError);
+    program = TunnelMaps{};
+    // A new program: the filters of an older one no longer run what the agent holds.
+    for (auto& [i, h] : hooks)
+        for (int d = 0; d < 2; ++d)
+            if (h.ours[d]) h.ours[d] = false, h.foreign[d] = true;
+    return {};
+}
+
+std::expected<TunnelHook, std::string> FakeTunnelDriver::hook(int ifindex) {
+    TunnelHook out;
+    const auto it = hooks.find(ifindex);
+    if (!interfaces.contains(ifindex) || it == hooks.end()) return out;
+    out.ingress = it->second.ours[0] && program.has_value();
+    out.egress = it->second.ours[1] && program.has_value();
+    out.foreignIngress = it->second.foreign[0] || (it->second.ours[0] && !program);
+    out.foreignEgress = it->second.foreign[1] || (it->second.ours[1] && !program);
+    return out;
+}
+
+std::expected<bool, std::string> FakeTunnelDriver::attach(int ifindex) {
+    if (!program) return std::unexpected("no tunnel program held");
+    if (!interfaces.contains(ifindex)) return std::unexpected("no such device");
+    if (!attachError.empty()) return std::unexpected(attachError);
+    ++attaches;
+    Hooks& h = hooks[ifindex];
+    const bool created = !h.clsact;
+    h.clsact = true;
+    h.ours[0] = h.ours[1] = true;
+    h.foreign[0] = h.foreign[1] = false;
+    return created;
+}
+
+std::expected<void, std::string> FakeTunnelDriver::detach(int ifindex, bool removeClsact) {
+    ++detaches;
+    const auto it = hooks.find(ifindex);
+    if (it == hooks.end()) return {};
+    Hooks& h = it->second;
+    for (int d = 0; d < 2; ++d) h.ours[d] = h.foreign[d] = false;
+    if (removeClsact && h.others == 0) hooks.erase(it);
+    return {};
+}
+
+std::expected<void, std::string> FakeTunnelDriver::sync(const TunnelMaps& want) {
+    if (!program) return std::unexpected("no tunnel program held");
+    ++syncs;
+    program = want;
+    return {};
+}
+
+}  // namespace netcfg

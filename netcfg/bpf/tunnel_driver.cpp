@@ -1,0 +1,179 @@
+// The kernel's TunnelDriver: clsact hooks and filters through libbpf's bpf_tc_* calls
+// (the library made for attaching tc-BPF programs: it builds the netlink requests for
+// qdisc and filter and reads their answers), the filter count through libnl's classifier
+// cache, the program and its maps through TunnelProgram.
+#include <linux/pkt_sched.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/classifier.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "netcfg/bpf/tunnel_driver.h"
+
+namespace netcfg {
+namespace {
+
+constexpr bpf_tc_attach_point kPoints[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
+
+std::string failure(const std::string& doing, int ifindex, int err) {
+    char name[IF_NAMESIZE] = {};
+    const char* n = if_indextoname(static_cast<unsigned>(ifindex), name);
+    return doing + " on " + (n ? n : "interface " + std::to_string(ifindex)) + ": " + std::strerror(err < 0 ? -err : err);
+}
+
+// The program id at the agent's place on one hook; 0 when nothing is there.
+std::uint32_t queryId(int ifindex, bpf_tc_attach_point point) {
+    LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point);
+    LIBBPF_OPTS(bpf_tc_opts, o, .handle = kTunnelHandle, .priority = kTunnelPriority);
+    if (bpf_tc_query(&h, &o) < 0) return 0;
+    return o.prog_id;
+}
+
+// How many filters the clsact qdisc's two hooks hold; -1 when it cannot be told.
+int filterCount(int ifindex) {
+    nl_sock* sk = nl_socket_alloc();
+    if (!sk) return -1;
+    int total = 0;
+    if (nl_connect(sk, NETLINK_ROUTE) < 0) total = -1;
+    for (std::uint32_t parent : {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)}) {
+        if (total < 0) break;
+        nl_cache* cache = nullptr;
+        if (rtnl_cls_alloc_cache(sk, ifindex, parent, &cache) < 0) {
+            total = -1;
+            break;
+        }
+        total += nl_cache_nitems(cache);
+        nl_cache_free(cache);
+    }
+    nl_socket_free(sk);
+    return total;
+}
+
+class KernelTunnelDriver : public TunnelDriver {
+public:
+    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) override {
+        if (program_) return {};
+        // Take up what an earlier run attached, so its maps and counters carry on.
+        for (int i : ifindexes) {
+            const std::uint32_t d = queryId(i, BPF_TC_INGRESS), m = queryId(i, BPF_TC_EGRESS);
+            if (d == 0 || m == 0) continue;
+            if (auto p = TunnelProgram::adopt(d, m)) {
+                program_ = std::move(*p);
+                return {};
+            }
+        }
+        auto p = TunnelProgram::load();
+        if (!p) return std::unexpected(p.error());
+        program_ = std::move(*p);
+        return {};
+    }
+    bool prepared() const override { return program_.has_value(); }
+
+    std::optional<TunnelMaps> maps() const override {
+        if (!program_) return std::nullopt;
+        TunnelMaps m;
+        m.settings = program_->settings();
+        for (const auto& [vip, index] : program_->vips()) m.vips.insert(vip);
+        m.directors = program_->directors();
+        return m;
+    }
+
+    std::expected<TunnelHook, std::string> hook(int ifindex) override {
+        TunnelHook h;
+        const std::uint32_t ids[2] = {queryId(ifindex, BPF_TC_INGRESS), queryId(ifindex, BPF_TC_EGRESS)};
+        const std::uint32_t mine[2] = {program_ ? program_->programId() : 0, program_ ? program_->mssProgramId() : 0};
+        bool* ours[2] = {&h.ingress, &h.egress};
+        bool* foreign[2] = {&h.foreignIngress, &h.foreignEgress};
+        for (int d = 0; d < 2; ++d) {
+            if (ids[d] == 0) continue;
+            if (ids[d] == mine[d]) *ours[d] = true;
+            else *foreign[d] = true;
+        }
+        return h;
+    }
+
+    std::expected<bool, std::string> attach(int ifindex) override {
+        if (!program_) return std::unexpected("no tunnel program loaded");
+        LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+        const int made = bpf_tc_hook_create(&h);
+        if (made < 0 && made != -EEXIST) return std::unexpected(failure("creating the clsact qdisc", ifindex, made));
+        const int fds[2] = {program_->programFd(), program_->mssProgramFd()};
+        for (int d = 0; d < 2; ++d) {
+            LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
+            LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = fds[d], .flags = BPF_TC_F_REPLACE, .handle = kTunnelHandle,
+                        .priority = kTunnelPriority);
+            if (int err = bpf_tc_attach(&hd, &o); err < 0)
+                return std::unexpected(failure(d == 0 ? "attaching lvs_decap (clsact ingress)" : "attaching lvs_mss (clsact egress)",
+                                               ifindex, err));
+        }
+        return made == 0;
+    }
+
+    std::expected<void, std::string> detach(int ifindex, bool removeClsact) override {
+        for (int d = 0; d < 2; ++d) {
+            const std::uint32_t id = queryId(ifindex, kPoints[d]);
+            if (id == 0) continue;
+            const std::string name = TunnelProgram::programName(id);
+            if (name != kDecapProgramName && name != kMssProgramName) continue;  // not the agent's
+            LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
+            LIBBPF_OPTS(bpf_tc_opts, o, .handle = kTunnelHandle, .priority = kTunnelPriority);
+            if (int err = bpf_tc_detach(&hd, &o); err < 0 && err != -ENOENT && err != -ENODEV)
+                return std::unexpected(failure("removing the agent's tc filter", ifindex, err));
+        }
+        if (removeClsact && filterCount(ifindex) == 0) {
+            LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+                        .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+            if (int err = bpf_tc_hook_destroy(&h); err < 0 && err != -ENOENT && err != -EINVAL && err != -ENODEV)
+                return std::unexpected(failure("removing the clsact qdisc the agent created", ifindex, err));
+        }
+        return {};
+    }
+
+    std::expected<void, std::string> sync(const TunnelMaps& want) override {
+        if (!program_) return std::unexpected("no tunnel program loaded");
+        if (program_->settings() != want.settings)
+            if (auto r = program_->configure(want.settings); !r) return r;
+        const auto have = program_->vips();
+        std::set<std::uint32_t> used;
+        for (const auto& [vip, index] : have) {
+            if (want.vips.contains(vip)) used.insert(index);
+            else if (auto r = program_->removeVip(vip); !r) return r;
+        }
+        std::uint32_t next = 0;
+        for (const auto& vip : want.vips) {
+            if (have.contains(vip)) continue;
+            while (used.contains(next)) ++next;
+            program_->clearCounters(next);
+            if (auto r = program_->addVip(vip, next); !r) return r;
+            used.insert(next);
+        }
+        const auto directors = program_->directors();
+        for (const auto& d : directors)
+            if (!want.directors.contains(d))
+                if (auto r = program_->removeDirector(d); !r) return r;
+        for (const auto& d : want.directors)
+            if (!directors.contains(d))
+                if (auto r = program_->addDirector(d); !r) return r;
+        return {};
+    }
+
+    TunnelStats stats() const override {
+        TunnelStats s;
+        if (!program_) return s;
+        for (const auto& [vip, index] : program_->vips()) s.vips[vip] = program_->vipCounters(index);
+        for (int r = 0; r < kTunnelDropReasons; ++r) s.drops[static_cast<std::size_t>(r)] = program_->drops(static_cast<TunnelDrop>(r));
+        return s;
+    }
+
+private:
+    std::optional<TunnelProgram> program_;
+};
+
+}  // namespace
+
+std::unique_ptr<TunnelDriver> makeKernelTunnelDriver() { return std::make_unique<KernelTunnelDriver>(); }
+
+}  // namespace netcfg

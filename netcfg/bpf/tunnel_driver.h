@@ -1,0 +1,106 @@
+#pragma once
+// The tunnel as the agent sees it: the decapsulation program's filters on each interface's
+// clsact hooks, and what its maps hold. The libbpf implementation (tunnel_driver.cpp)
+// talks to the kernel; FakeTunnelDriver stands in for it in unit tests. The reconciler
+// plans over what this reports, and changes the kernel only through it.
+//
+// The agent's filters are told by place and by program: handle kTunnelHandle at priority
+// kTunnelPriority, running lvs_decap (ingress) or lvs_mss (egress). Nothing else on a hook
+// is ever touched; a clsact qdisc is created when absent and removed only by the one who
+// created it, once no filter is left on it.
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "netcfg/bpf/tunnel_program.h"
+#include "netcfg/ip_address.h"
+
+namespace netcfg {
+
+inline constexpr std::uint32_t kTunnelHandle = 0x1d5;
+inline constexpr std::uint32_t kTunnelPriority = 0xa6;
+
+// What the program's maps hold.
+struct TunnelMaps {
+    TunnelSettings settings;
+    std::set<IpAddress> vips;
+    std::set<IpAddress> directors;
+    bool operator==(const TunnelMaps&) const = default;
+};
+
+// One interface's hooks as the kernel has them.
+struct TunnelHook {
+    bool ingress = false;  // the agent's filter runs the program the agent holds
+    bool egress = false;
+    bool foreignIngress = false;  // the agent's place holds another program (an older run's)
+    bool foreignEgress = false;
+    bool attached() const { return ingress && egress; }
+    bool operator==(const TunnelHook&) const = default;
+};
+
+struct TunnelStats {
+    std::map<IpAddress, TunnelCounters> vips;
+    std::array<std::uint64_t, kTunnelDropReasons> drops{};
+};
+
+class TunnelDriver {
+public:
+    virtual ~TunnelDriver() = default;
+    // Holds the program: the one the agent's filters on `ifindexes` run (taken up as it
+    // is, maps and counters included), else a new one loaded now. The error is the
+    // kernel's refusal (no BPF, no permission, the verifier), in one line.
+    virtual std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) = 0;
+    virtual bool prepared() const = 0;
+    // The maps of the program held (nullopt: none held).
+    virtual std::optional<TunnelMaps> maps() const = 0;
+    // The interface's hooks; an error when the kernel cannot be asked.
+    virtual std::expected<TunnelHook, std::string> hook(int ifindex) = 0;
+    // Attaches the program held to both hooks (replacing what the agent's place holds);
+    // true when this created the clsact qdisc.
+    virtual std::expected<bool, std::string> attach(int ifindex) = 0;
+    // Removes the agent's filters (only where they run an lvs_* program), and the clsact
+    // qdisc when `removeClsact` and nothing else is left on it.
+    virtual std::expected<void, std::string> detach(int ifindex, bool removeClsact) = 0;
+    // Makes the maps hold `want`; a VIP keeps its counters while it stays.
+    virtual std::expected<void, std::string> sync(const TunnelMaps& want) = 0;
+    virtual TunnelStats stats() const = 0;
+};
+
+// The kernel's, through libbpf (tc hooks, program and maps) and libnl (filter count).
+std::unique_ptr<TunnelDriver> makeKernelTunnelDriver();
+
+// In memory: interfaces, their hooks and the maps; failures injectable.
+class FakeTunnelDriver : public TunnelDriver {
+public:
+    struct Hooks {
+        bool clsact = false;
+        bool ours[2] = {false, false};       // ingress, egress: the agent's filter
+        bool foreign[2] = {false, false};    // another program at the agent's place
+        int others = 0;                      // other filters on the qdisc
+    };
+    std::map<int, Hooks> hooks;            // by ifindex; absent: no such interface... see exists
+    std::set<int> interfaces;              // the interfaces that exist
+    std::optional<TunnelMaps> program;     // the maps of the program held
+    std::optional<TunnelMaps> attachedProgram;  // a previous run's, taken up by prepare
+    std::string loadError;                 // prepare fails with it when set
+    std::string attachError;               // attach fails with it when set
+    TunnelStats counters;
+    int attaches = 0, detaches = 0, syncs = 0;
+
+    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) override;
+    bool prepared() const override { return program.has_value(); }
+    std::optional<TunnelMaps> maps() const override { return program; }
+    std::expected<TunnelHook, std::string> hook(int ifindex) override;
+    std::expected<bool, std::string> attach(int ifindex) override;
+    std::expected<void, std::string> detach(int ifindex, bool removeClsact) override;
+    std::expected<void, std::string> sync(const TunnelMaps& want) override;
+    TunnelStats stats() const override { return counters; }
+};
+
+}  // namespace netcfg
