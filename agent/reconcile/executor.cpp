@@ -11,7 +11,11 @@ ActionError fromNet(const netcfg::NetError& e) { return ActionError{.err = e.err
 // Whether a success of `a` would add a record that `saved` does not hold yet.
 bool wouldRecord(const Owned& saved, const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return !s->restore && !saved.sysctlOriginals.contains(s->key);
-    if (const auto* t = std::get_if<TunnelOp>(&a)) return t->kind == TunnelOp::Kind::Attach && !saved.tunnelHooks.contains(t->iface);
+    if (const auto* t = std::get_if<TunnelOp>(&a)) {
+        const auto it = saved.tunnelHooks.find(t->iface);
+        if (t->kind == TunnelOp::Kind::Clsact) return it == saved.tunnelHooks.end() || !it->second;
+        return t->kind == TunnelOp::Kind::Attach && it == saved.tunnelHooks.end();
+    }
     const auto& op = std::get<netcfg::NetOp>(a);
     if (op.kind == netcfg::NetOp::Kind::AddAddress) return !saved.addresses.contains(op.address);
     if (op.kind == netcfg::NetOp::Kind::AddRoute) return !saved.routes.contains(op.address);
@@ -35,11 +39,12 @@ ActionResult Executor::run(const Action& action) const {
             case TunnelOp::Kind::Sync:
                 if (auto r = tunnel->sync(t->maps); !r) return fail(r.error());
                 return netcfg::Effect::Changed;
-            case TunnelOp::Kind::Attach: {
-                auto r = tunnel->attach(t->ifindex);
-                if (!r) return fail(r.error());
-                return *r ? netcfg::Effect::Changed : netcfg::Effect::AlreadyDone;
-            }
+            case TunnelOp::Kind::Clsact:
+                if (auto r = tunnel->createClsact(t->ifindex); !r) return fail(r.error());
+                return netcfg::Effect::Changed;
+            case TunnelOp::Kind::Attach:
+                if (auto r = tunnel->attach(t->ifindex); !r) return fail(r.error());
+                return netcfg::Effect::Changed;
             case TunnelOp::Kind::Detach:
                 if (auto r = tunnel->detach(t->ifindex, t->removeClsact); !r) return fail(r.error());
                 return netcfg::Effect::Changed;

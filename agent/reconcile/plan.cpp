@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 namespace agent {
 namespace {
@@ -171,7 +172,8 @@ private:
             return;
         }
         const netcfg::TunnelMaps want = wantedMaps();
-        if (t.maps && *t.maps == want) return;
+        if (!t.maps) return;  // none runs, and none may be loaded here (status): the hooks' items say so
+        if (*t.maps == want) return;
         finding({.subject = s, .kind = FindingKind::TunnelMapsStale});
         ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Sync, .maps = want});
     }
@@ -195,6 +197,8 @@ private:
             const bool in = hook != t.hooks.end() && hook->second.ingress;
             finding({.subject = s, .kind = FindingKind::TunnelNotAttached, .other = iface,
                      .detail = in ? "egress (lvs_mss)" : "ingress (lvs_decap)"});
+            if (hook == t.hooks.end() || !hook->second.clsact)
+                ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Clsact, .iface = iface, .ifindex = link->ifindex});
             ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Attach, .iface = iface, .ifindex = link->ifindex});
             return;
         }
@@ -426,14 +430,12 @@ bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
     }
     if (const auto* t = std::get_if<TunnelOp>(&a)) {
         if (t->kind == TunnelOp::Kind::Detach) return owned.tunnelHooks.erase(t->iface) > 0;
-        if (t->kind != TunnelOp::Kind::Attach) return false;
         // The agent's filters are its own wherever it attached them; the clsact qdisc only
-        // where this attach created it (a later re-attach keeps what was recorded first).
-        const bool created = effect == netcfg::Effect::Changed;
-        auto [it, fresh] = owned.tunnelHooks.emplace(t->iface, created);
-        if (fresh || it->second || !created) return fresh;
-        it->second = true;
-        return true;
+        // where it created it.
+        if (t->kind == TunnelOp::Kind::Attach) return owned.tunnelHooks.emplace(t->iface, false).second;
+        if (t->kind != TunnelOp::Kind::Clsact || effect != netcfg::Effect::Changed) return false;
+        bool& created = owned.tunnelHooks[t->iface];
+        return !std::exchange(created, true);
     }
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
@@ -483,8 +485,8 @@ Owned mayOwnAfter(const Owned& owned, const Plan& p) {
             continue;
         }
         if (const auto* t = std::get_if<TunnelOp>(&a)) {
-            // It may create the clsact qdisc: recorded as the agent's until the attach says.
-            if (t->kind == TunnelOp::Kind::Attach) out.tunnelHooks.emplace(t->iface, true);
+            if (t->kind == TunnelOp::Kind::Clsact) out.tunnelHooks[t->iface] = true;
+            if (t->kind == TunnelOp::Kind::Attach) out.tunnelHooks.emplace(t->iface, false);
             continue;
         }
         const auto& op = std::get<NetOp>(a);
@@ -504,6 +506,7 @@ std::string describe(const TunnelOp& t) {
                    (t.maps.settings.ipip && t.maps.settings.gue ? "ipip+gue" : t.maps.settings.gue ? "gue" : "ipip") +
                    (t.maps.settings.gue ? " port " + std::to_string(t.maps.settings.guePort) : "") + ", mss " +
                    std::to_string(t.maps.settings.mss);
+        case TunnelOp::Kind::Clsact: return "add a clsact qdisc to " + t.iface;
         case TunnelOp::Kind::Attach: return "attach the tunnel decapsulation to " + t.iface + " (clsact ingress and egress)";
         case TunnelOp::Kind::Detach: return "detach the tunnel decapsulation from " + t.iface;
     }
@@ -521,6 +524,7 @@ std::string pastTense(const Action& a) {
     if (const auto* t = std::get_if<TunnelOp>(&a)) {
         switch (t->kind) {
             case TunnelOp::Kind::Sync: return "tunnel program's maps set (" + std::to_string(t->maps.vips.size()) + " VIP(s))";
+            case TunnelOp::Kind::Clsact: return "added a clsact qdisc to " + t->iface;
             case TunnelOp::Kind::Attach: return "tunnel decapsulation attached to " + t->iface;
             case TunnelOp::Kind::Detach: return "tunnel decapsulation detached from " + t->iface;
         }
@@ -533,9 +537,11 @@ Action inverse(const Action& a) {
         return SetSysctl{.key = s->key, .from = s->to, .to = s->from, .restore = !s->restore};
     if (const auto* t = std::get_if<TunnelOp>(&a)) {
         TunnelOp back = *t;
-        // A rollback leaves the clsact qdisc (it cannot tell whether this run made it);
-        // the maps of a program nothing runs any more go with it.
+        // The maps of a program nothing runs any more go with it (a Sync's inverse changes
+        // nothing); a clsact qdisc this run made goes once nothing else is on it.
         if (t->kind == TunnelOp::Kind::Attach) back.kind = TunnelOp::Kind::Detach;
+        if (t->kind == TunnelOp::Kind::Clsact) back = TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = t->iface, .ifindex = t->ifindex,
+                                                                .removeClsact = true};
         if (t->kind == TunnelOp::Kind::Detach) back.kind = TunnelOp::Kind::Attach;
         return back;
     }

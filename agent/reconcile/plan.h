@@ -24,9 +24,10 @@ struct SetSysctl {
 
 // A change of the tunnel's decapsulation, through the TunnelDriver.
 struct TunnelOp {
-    enum class Kind { Sync, Attach, Detach };
+    // Clsact: a clsact qdisc where there is none (the agent's, to remove once empty).
+    enum class Kind { Sync, Clsact, Attach, Detach };
     Kind kind = Kind::Sync;
-    std::string iface{};  // Attach, Detach
+    std::string iface{};  // Clsact, Attach, Detach
     int ifindex = 0;
     bool removeClsact = false;  // Detach: the agent created the clsact qdisc (it goes once empty)
     netcfg::TunnelMaps maps{};  // Sync: what the maps are to hold

@@ -229,15 +229,19 @@ void Reconciler::checkTunnel() {
     if (!t.refused.empty() || !tunnel_) return;  // asked again by the next full look
     // The hooks only: the maps change only through the agent (a full look reads them).
     for (const auto& name : ifaces) {
-        std::optional<netcfg::TunnelHook> now;
-        if (const auto* l = observed_.kernel.linkNamed(name))
-            if (auto h = tunnel_->hook(l->ifindex)) now = *h;
+        const auto* l = observed_.kernel.linkNamed(name);
+        auto now = l ? tunnel_->hook(l->ifindex) : std::unexpected(std::string("gone"));
         const auto it = t.hooks.find(name);
-        const std::optional<netcfg::TunnelHook> before =
-            it == t.hooks.end() ? std::nullopt : std::optional<netcfg::TunnelHook>(it->second);
-        if (now == before) continue;
-        if (now) t.hooks[name] = *now;
-        else t.hooks.erase(name);
+        if (!now) {
+            if (it == t.hooks.end()) continue;
+            t.hooks.erase(it);
+        } else if (it == t.hooks.end()) {
+            t.hooks.emplace(name, *now);
+        } else if (it->second != *now) {
+            it->second = *now;
+        } else {
+            continue;
+        }
         dirty_.insert(Subject::tunnel(name));
     }
 }
@@ -267,7 +271,10 @@ void Reconciler::confirm(const Action& a) {
         auto& o = observed_.tunnel;
         switch (t->kind) {
             case TunnelOp::Kind::Sync: o.maps = t->maps; break;
-            case TunnelOp::Kind::Attach: o.hooks[t->iface] = {.ingress = true, .egress = true}; break;
+            case TunnelOp::Kind::Clsact: o.hooks[t->iface].clsact = true; break;
+            case TunnelOp::Kind::Attach:
+                o.hooks[t->iface] = {.clsact = true, .ingress = true, .egress = true};
+                break;
             case TunnelOp::Kind::Detach: o.hooks[t->iface] = {}; break;
         }
         return;

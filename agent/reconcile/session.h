@@ -27,7 +27,7 @@ public:
     const StateFile& stateFile() const { return stateFile_; }
 
     std::expected<Observed, std::string> observe(const Desired& d, const Owned& owned) {
-        return agent::observe(*netlink_, sysctls_, d, owned, tunnel_.get());
+        return agent::observe(*netlink_, sysctls_, d, owned, tunnel_.get(), /*mayLoad=*/false);
     }
     Reconciler reconciler(Owned owned, Desired desired) {
         return Reconciler(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired), tunnel_.get());

@@ -309,7 +309,7 @@ std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owne
 }
 
 TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
-                             const Owned& owned) {
+                             const Owned& owned, bool mayLoad) {
     TunnelObserved t;
     const auto ifaces = tunnelInterfaces(desired, owned);
     if (ifaces.empty() || desired.holdTunnel) return t;
@@ -321,7 +321,7 @@ TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& ker
     for (const auto& name : ifaces)
         if (const auto* l = kernel.linkNamed(name)) indexes.push_back(l->ifindex);
     if (desired.tunnel && !driver->prepared())
-        if (auto r = driver->prepare(indexes); !r) t.refused = r.error();
+        if (auto r = driver->prepare(indexes, mayLoad); !r) t.refused = r.error();
     t.maps = driver->maps();
     for (const auto& name : ifaces)
         if (const auto* l = kernel.linkNamed(name))
@@ -330,13 +330,14 @@ TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& ker
 }
 
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
-                                             const Desired& desired, const Owned& owned, netcfg::TunnelDriver* tunnel) {
+                                             const Desired& desired, const Owned& owned, netcfg::TunnelDriver* tunnel,
+                                             bool mayLoad) {
     Observed o;
     auto kernel = nl.dump(tablesFor(desired, owned));
     if (!kernel) return std::unexpected(kernel.error().message);
     o.kernel = KernelView(*kernel);
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);
-    o.tunnel = observeTunnel(tunnel, o.kernel, desired, owned);
+    o.tunnel = observeTunnel(tunnel, o.kernel, desired, owned, mayLoad);
     return o;
 }
 

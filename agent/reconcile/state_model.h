@@ -44,14 +44,14 @@ struct Desired {
     // not opted out), VIP dev lo proto 177 with `metric` in table `announceTable`.
     std::uint32_t announceTable = 0;  // 0: none; every announce route the agent owns goes
     std::uint32_t announceMetric = 0;
-    std::set<netcfg::IpAddress> announceable;  // the VIPs that may be announced
-    std::set<netcfg::IpAddress> announced;     // those to be announced now
+    std::set<netcfg::IpAddress> announceable{};  // the VIPs that may be announced
+    std::set<netcfg::IpAddress> announced{};     // those to be announced now
     // Which VIPs are ready is not known yet (start, `start`, `stop --vip`): the announce
     // routes the agent owns for wanted VIPs stay as they are, none is added.
     bool holdAnnounced = true;
 
     // nullopt: no tunnel; the agent's filters go (unless held).
-    std::optional<TunnelDesired> tunnel;
+    std::optional<TunnelDesired> tunnel{};
     // `start --vip`, `stop --vip`: the agent's tunnel filters and maps stay as they are.
     bool holdTunnel = false;
 
@@ -169,13 +169,14 @@ inline bool readSysctl(const sysctl::SysctlTree& tree, const sysctl::ConfKey& ke
 std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owned);
 // Asks the driver (holding the program first when a tunnel is desired) about the
 // interfaces of `kernel`; with no driver, a desired tunnel is refused.
+// With mayLoad false (status, dry runs) only a program that runs is taken up.
 TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
-                             const Owned& owned);
+                             const Owned& owned, bool mayLoad = true);
 
 // Dumps the kernel once and reads the sysctls the plan and the report need (and the
 // tunnel's hooks and maps, through `tunnel`).
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned,
-                                             netcfg::TunnelDriver* tunnel = nullptr);
+                                             netcfg::TunnelDriver* tunnel = nullptr, bool mayLoad = true);
 
 }  // namespace agent

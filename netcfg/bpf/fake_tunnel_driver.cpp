@@ -2,7 +2,7 @@
 
 namespace netcfg {
 
-std::expected<void, std::string> FakeTunnelDriver::prepare(const std::vector<int>& ifindexes) {
+std::expected<void, std::string> FakeTunnelDriver::prepare(const std::vector<int>& ifindexes, bool mayLoad) {
     if (program) return {};
     for (int i : ifindexes) {
         const auto it = hooks.find(i);
@@ -11,6 +11,7 @@ std::expected<void, std::string> FakeTunnelDriver::prepare(const std::vector<int
             return {};
         }
     }
+    if (!mayLoad) return {};
     if (!loadError.empty()) return std::unexpected(loadError);
     program = TunnelMaps{};
     // A new program: the filters of an older one no longer run what the agent holds.
@@ -24,6 +25,7 @@ std::expected<TunnelHook, std::string> FakeTunnelDriver::hook(int ifindex) {
     TunnelHook out;
     const auto it = hooks.find(ifindex);
     if (!interfaces.contains(ifindex) || it == hooks.end()) return out;
+    out.clsact = it->second.clsact;
     out.ingress = it->second.ours[0] && program.has_value();
     out.egress = it->second.ours[1] && program.has_value();
     out.foreignIngress = it->second.foreign[0] || (it->second.ours[0] && !program);
@@ -31,17 +33,23 @@ std::expected<TunnelHook, std::string> FakeTunnelDriver::hook(int ifindex) {
     return out;
 }
 
-std::expected<bool, std::string> FakeTunnelDriver::attach(int ifindex) {
+std::expected<void, std::string> FakeTunnelDriver::createClsact(int ifindex) {
+    if (!interfaces.contains(ifindex)) return std::unexpected("no such device");
+    hooks[ifindex].clsact = true;
+    return {};
+}
+
+std::expected<void, std::string> FakeTunnelDriver::attach(int ifindex) {
     if (!program) return std::unexpected("no tunnel program held");
     if (!interfaces.contains(ifindex)) return std::unexpected("no such device");
     if (!attachError.empty()) return std::unexpected(attachError);
+    const auto it = hooks.find(ifindex);
+    if (it == hooks.end() || !it->second.clsact) return std::unexpected("no clsact qdisc");
     ++attaches;
-    Hooks& h = hooks[ifindex];
-    const bool created = !h.clsact;
-    h.clsact = true;
+    Hooks& h = it->second;
     h.ours[0] = h.ours[1] = true;
     h.foreign[0] = h.foreign[1] = false;
-    return created;
+    return {};
 }
 
 std::expected<void, std::string> FakeTunnelDriver::detach(int ifindex, bool removeClsact) {

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/classifier.h>
+#include <netlink/route/qdisc.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,19 +53,44 @@ int filterCount(int ifindex) {
     return total;
 }
 
+// Whether the interface has a clsact qdisc (libnl's qdisc cache).
+bool hasClsact(int ifindex) {
+    nl_sock* sk = nl_socket_alloc();
+    if (!sk) return false;
+    bool found = false;
+    nl_cache* cache = nullptr;
+    if (nl_connect(sk, NETLINK_ROUTE) == 0 && rtnl_qdisc_alloc_cache(sk, &cache) == 0) {
+        if (rtnl_qdisc* q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_CLSACT)) {
+            found = true;
+            rtnl_qdisc_put(q);
+        }
+        nl_cache_free(cache);
+    }
+    nl_socket_free(sk);
+    return found;
+}
+
 class KernelTunnelDriver : public TunnelDriver {
 public:
-    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) override {
+    // libbpf writes the kernel's extack ("Cannot find specified filter chain") to stderr
+    // for every query of a hook with no filter; its answers come back as errors instead.
+    KernelTunnelDriver() { libbpf_set_print(nullptr); }
+
+    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad) override {
         if (program_) return {};
-        // Take up what an earlier run attached, so its maps and counters carry on.
+        // Take up what an earlier run attached, so its maps and counters carry on: the
+        // two programs may be found on different interfaces (one filter was removed).
+        std::uint32_t d = 0, m = 0;
         for (int i : ifindexes) {
-            const std::uint32_t d = queryId(i, BPF_TC_INGRESS), m = queryId(i, BPF_TC_EGRESS);
-            if (d == 0 || m == 0) continue;
+            if (d == 0) d = ownId(queryId(i, BPF_TC_INGRESS), kDecapProgramName);
+            if (m == 0) m = ownId(queryId(i, BPF_TC_EGRESS), kMssProgramName);
+        }
+        if (d != 0 && m != 0)
             if (auto p = TunnelProgram::adopt(d, m)) {
                 program_ = std::move(*p);
                 return {};
             }
-        }
+        if (!mayLoad) return {};
         auto p = TunnelProgram::load();
         if (!p) return std::unexpected(p.error());
         program_ = std::move(*p);
@@ -83,6 +109,7 @@ public:
 
     std::expected<TunnelHook, std::string> hook(int ifindex) override {
         TunnelHook h;
+        h.clsact = hasClsact(ifindex);
         const std::uint32_t ids[2] = {queryId(ifindex, BPF_TC_INGRESS), queryId(ifindex, BPF_TC_EGRESS)};
         const std::uint32_t mine[2] = {program_ ? program_->programId() : 0, program_ ? program_->mssProgramId() : 0};
         bool* ours[2] = {&h.ingress, &h.egress};
@@ -95,11 +122,15 @@ public:
         return h;
     }
 
-    std::expected<bool, std::string> attach(int ifindex) override {
-        if (!program_) return std::unexpected("no tunnel program loaded");
+    std::expected<void, std::string> createClsact(int ifindex) override {
         LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
         const int made = bpf_tc_hook_create(&h);
         if (made < 0 && made != -EEXIST) return std::unexpected(failure("creating the clsact qdisc", ifindex, made));
+        return {};
+    }
+
+    std::expected<void, std::string> attach(int ifindex) override {
+        if (!program_ || program_->programFd() < 0) return std::unexpected("no tunnel program loaded");
         const int fds[2] = {program_->programFd(), program_->mssProgramFd()};
         for (int d = 0; d < 2; ++d) {
             LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
@@ -109,7 +140,7 @@ public:
                 return std::unexpected(failure(d == 0 ? "attaching lvs_decap (clsact ingress)" : "attaching lvs_mss (clsact egress)",
                                                ifindex, err));
         }
-        return made == 0;
+        return {};
     }
 
     std::expected<void, std::string> detach(int ifindex, bool removeClsact) override {
@@ -169,6 +200,10 @@ public:
     }
 
 private:
+    // id when it names a program called `name`, else 0.
+    static std::uint32_t ownId(std::uint32_t id, const char* name) {
+        return id != 0 && TunnelProgram::programName(id) == name ? id : 0;
+    }
     std::optional<TunnelProgram> program_;
 };
 

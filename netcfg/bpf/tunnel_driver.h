@@ -36,6 +36,7 @@ struct TunnelMaps {
 
 // One interface's hooks as the kernel has them.
 struct TunnelHook {
+    bool clsact = false;   // the interface has a clsact qdisc
     bool ingress = false;  // the agent's filter runs the program the agent holds
     bool egress = false;
     bool foreignIngress = false;  // the agent's place holds another program (an older run's)
@@ -55,15 +56,18 @@ public:
     // Holds the program: the one the agent's filters on `ifindexes` run (taken up as it
     // is, maps and counters included), else a new one loaded now. The error is the
     // kernel's refusal (no BPF, no permission, the verifier), in one line.
-    virtual std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) = 0;
+    // With mayLoad false (status, doctor), nothing is loaded: only what runs is taken up.
+    virtual std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad = true) = 0;
     virtual bool prepared() const = 0;
     // The maps of the program held (nullopt: none held).
     virtual std::optional<TunnelMaps> maps() const = 0;
     // The interface's hooks; an error when the kernel cannot be asked.
     virtual std::expected<TunnelHook, std::string> hook(int ifindex) = 0;
-    // Attaches the program held to both hooks (replacing what the agent's place holds);
-    // true when this created the clsact qdisc.
-    virtual std::expected<bool, std::string> attach(int ifindex) = 0;
+    // Adds a clsact qdisc (succeeds when one is there).
+    virtual std::expected<void, std::string> createClsact(int ifindex) = 0;
+    // Attaches the program held to both hooks of the clsact qdisc (replacing what the
+    // agent's place holds).
+    virtual std::expected<void, std::string> attach(int ifindex) = 0;
     // Removes the agent's filters (only where they run an lvs_* program), and the clsact
     // qdisc when `removeClsact` and nothing else is left on it.
     virtual std::expected<void, std::string> detach(int ifindex, bool removeClsact) = 0;
@@ -84,7 +88,7 @@ public:
         bool foreign[2] = {false, false};    // another program at the agent's place
         int others = 0;                      // other filters on the qdisc
     };
-    std::map<int, Hooks> hooks;            // by ifindex; absent: no such interface... see exists
+    std::map<int, Hooks> hooks;            // by ifindex (absent: no clsact qdisc)
     std::set<int> interfaces;              // the interfaces that exist
     std::optional<TunnelMaps> program;     // the maps of the program held
     std::optional<TunnelMaps> attachedProgram;  // a previous run's, taken up by prepare
@@ -93,11 +97,12 @@ public:
     TunnelStats counters;
     int attaches = 0, detaches = 0, syncs = 0;
 
-    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes) override;
+    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad = true) override;
     bool prepared() const override { return program.has_value(); }
     std::optional<TunnelMaps> maps() const override { return program; }
     std::expected<TunnelHook, std::string> hook(int ifindex) override;
-    std::expected<bool, std::string> attach(int ifindex) override;
+    std::expected<void, std::string> createClsact(int ifindex) override;
+    std::expected<void, std::string> attach(int ifindex) override;
     std::expected<void, std::string> detach(int ifindex, bool removeClsact) override;
     std::expected<void, std::string> sync(const TunnelMaps& want) override;
     TunnelStats stats() const override { return counters; }
