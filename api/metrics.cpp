@@ -68,6 +68,24 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         w.family("announce_conflicts", "gauge", "Conflicts keeping VIPs out of the announce table (another program's routes there).");
         w.sample("announce_conflicts", "", static_cast<double>(s.announceFindings.size()));
     }
+    if (s.tunnel.enabled) {
+        w.family("tunnel_attached", "gauge", "1 while the tunnel decapsulation is attached (clsact ingress and egress) on the interface.");
+        for (const auto& i : s.tunnel.interfaces) w.sample("tunnel_attached", "interface=\"" + label(i.name) + "\"", i.attached);
+        w.family("tunnel_decapsulated_packets_total", "counter", "Packets decapsulated for the VIP, by encapsulation.");
+        for (const auto& v : s.tunnel.vips) {
+            w.sample("tunnel_decapsulated_packets_total", "vip=\"" + label(v.vip) + "\",encap=\"ipip\"", static_cast<double>(v.ipipPackets));
+            w.sample("tunnel_decapsulated_packets_total", "vip=\"" + label(v.vip) + "\",encap=\"gue\"", static_cast<double>(v.guePackets));
+        }
+        w.family("tunnel_decapsulated_bytes_total", "counter", "Bytes of the inner packets decapsulated for the VIP, by encapsulation.");
+        for (const auto& v : s.tunnel.vips) {
+            w.sample("tunnel_decapsulated_bytes_total", "vip=\"" + label(v.vip) + "\",encap=\"ipip\"", static_cast<double>(v.ipipBytes));
+            w.sample("tunnel_decapsulated_bytes_total", "vip=\"" + label(v.vip) + "\",encap=\"gue\"", static_cast<double>(v.gueBytes));
+        }
+        w.family("tunnel_mss_clamped_total", "counter", "SYN-ACKs from the VIP whose MSS was lowered to the tunnel's.");
+        for (const auto& v : s.tunnel.vips) w.sample("tunnel_mss_clamped_total", "vip=\"" + label(v.vip) + "\"", static_cast<double>(v.mssClamped));
+        w.family("tunnel_dropped_packets_total", "counter", "Tunnel packets dropped, by reason (not_director, not_vip, malformed, fragment, family, decap).");
+        for (const auto& [reason, n] : s.tunnel.drops) w.sample("tunnel_dropped_packets_total", "reason=\"" + reason + "\"", static_cast<double>(n));
+    }
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining || s.vipDrained(v.vip)); });
     w.family("draining", "gauge", "1 while the whole server is draining (reported not ready, VIPs kept).");

@@ -128,6 +128,24 @@ private:
     mutable std::string json_;
 };
 
+// The tunnel decapsulation (tunnel-mode real server): where it is attached, what it
+// decapsulated per VIP, what it dropped and why.
+struct TunnelState {
+    bool enabled = false;
+    int mss = 0;
+    struct Interface {
+        std::string name;
+        bool attached = false;
+    };
+    std::vector<Interface> interfaces;
+    struct Vip {
+        std::string vip;
+        std::uint64_t ipipPackets = 0, ipipBytes = 0, guePackets = 0, gueBytes = 0, mssClamped = 0;
+    };
+    std::vector<Vip> vips;
+    std::vector<std::pair<std::string, std::uint64_t>> drops;  // reason -> packets
+};
+
 struct Snapshot {
     std::string version;
     bool converged = false;  // the first pass has completed
@@ -167,6 +185,7 @@ struct Snapshot {
     std::uint32_t announceTable = 0;  // 0: no announcing
     std::size_t announcedVips = 0;
     std::vector<agent::FindingView> announceFindings;  // at most kListedVips
+    TunnelState tunnel;
 
     // The loop's work.
     bool fighting = false;

@@ -77,6 +77,18 @@ json documentOf(const Snapshot& s) {
         for (const auto& f : s.announceFindings) af.push_back(agent::toJson(f));
         announce = {{"table", s.announceTable}, {"announced_vips", s.announcedVips}, {"findings", std::move(af)}};
     }
+    json tunnel = nullptr;
+    if (s.tunnel.enabled) {
+        json ifaces = json::array(), vips = json::array(), drops = json::object();
+        for (const auto& i : s.tunnel.interfaces) ifaces.push_back({{"name", i.name}, {"attached", i.attached}});
+        for (const auto& v : s.tunnel.vips)
+            vips.push_back({{"vip", v.vip},
+                            {"ipip_packets", v.ipipPackets}, {"ipip_bytes", v.ipipBytes},
+                            {"gue_packets", v.guePackets}, {"gue_bytes", v.gueBytes},
+                            {"mss_clamped", v.mssClamped}});
+        for (const auto& [reason, n] : s.tunnel.drops) drops[reason] = n;
+        tunnel = {{"interfaces", std::move(ifaces)}, {"mss", s.tunnel.mss}, {"vips", std::move(vips)}, {"dropped", std::move(drops)}};
+    }
     json drift = json::array();
     for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
     return json{
@@ -95,6 +107,7 @@ json documentOf(const Snapshot& s) {
           {"unmanaged", s.unmanaged}}},
         {"services", std::move(services)},
         {"announce", std::move(announce)},
+        {"tunnel", std::move(tunnel)},
         {"repairs", s.repairs},
         {"drift_events_total", s.driftEvents},
         {"recent_drift", std::move(drift)},

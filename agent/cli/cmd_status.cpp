@@ -113,7 +113,8 @@ int runStatus(const Options& o) {
         logError("cannot tell: " + observed.error());
         return kUnknown;
     }
-    const ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
+    ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
+    if (auto* t = session->tunnel(); t && t->prepared()) report.tunnel.stats = t->stats();
     const DaemonProbe daemon = probeDaemon(o.stateDir, 3);
     const Readiness readiness = daemon.state == DaemonProbe::State::Running && daemon.readiness ? fromDaemon(*daemon.readiness)
                                                                                                : fromKernel(report);

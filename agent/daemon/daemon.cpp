@@ -360,6 +360,36 @@ void Daemon::resync() {
     if (hadError) publish();
 }
 
+namespace {
+
+// The tunnel's part of a snapshot: its hooks as last seen, its counters read now.
+std::uint64_t fillTunnel(api::TunnelState& out, const Config& cfg, const Reconciler& r) {
+    if (!cfg.tunnel.enabled()) return 0;
+    out.enabled = true;
+    const auto& seen = r.observed().tunnel;
+    if (seen.maps) out.mss = seen.maps->settings.mss;
+    for (const auto& name : cfg.tunnel.interfaces) {
+        const auto h = seen.hooks.find(name);
+        out.interfaces.push_back({.name = name, .attached = h != seen.hooks.end() && h->second.attached()});
+    }
+    std::uint64_t sum = 0;
+    if (auto* driver = r.tunnel(); driver && driver->prepared()) {
+        const auto stats = driver->stats();
+        for (const auto& [vip, c] : stats.vips) {
+            out.vips.push_back({.vip = vip.str(), .ipipPackets = c.ipipPackets, .ipipBytes = c.ipipBytes,
+                                .guePackets = c.guePackets, .gueBytes = c.gueBytes, .mssClamped = c.mssClamped});
+            sum += c.ipipPackets + c.guePackets + c.mssClamped;
+        }
+        for (int i = 0; i < netcfg::kTunnelDropReasons; ++i) {
+            out.drops.emplace_back(netcfg::name(static_cast<netcfg::TunnelDrop>(i)), stats.drops[static_cast<std::size_t>(i)]);
+            sum += stats.drops[static_cast<std::size_t>(i)];
+        }
+    }
+    return sum;
+}
+
+}  // namespace
+
 void Daemon::onTick() {
     std::uint64_t expirations;  // one read takes them all
     (void)!::read(timer_.get(), &expirations, sizeof expirations);
@@ -367,6 +397,7 @@ void Daemon::onTick() {
     const long long resyncEvery = std::max<long long>(1, cfg_.resyncSeconds * 1000LL / cfg_.checkIntervalMs);
     if (ticks_ % resyncEvery == 0) resyncPending_ = true;
     reconciler_->checkSysctls();
+    reconciler_->checkTunnel();
     bool changed = false;
     if (auto line = reconciler_->damper().settle(Clock::now())) {
         logInfo(*line);
@@ -374,7 +405,13 @@ void Daemon::onTick() {
     }
     // Counters that moved without a pass (notifications read, ignored) show within a tick.
     const auto seen = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
-    if (changed || seen != publishedCounters_) publish();
+    // So do the tunnel's counters (read only when a tunnel is configured).
+    bool tunnelMoved = false;
+    if (cfg_.tunnel.enabled()) {
+        api::TunnelState probe;
+        tunnelMoved = fillTunnel(probe, cfg_, *reconciler_) != publishedTunnel_;
+    }
+    if (changed || tunnelMoved || seen != publishedCounters_) publish();
 }
 
 void Daemon::onSignal() {
@@ -475,6 +512,7 @@ void Daemon::publish() {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
     const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
     auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
+    publishedTunnel_ = fillTunnel(snap->tunnel, cfg_, *reconciler_);
     const auto touched = board_.takeTouched();
     transitions_.observe(*snap, services, touched ? &*touched : nullptr);
     notifier_.status(api::statusLine(*snap));

@@ -136,6 +136,7 @@ private:
     bool resyncPending_ = false;
     long long ticks_ = 0;
     std::uint64_t publishedCounters_ = 0;
+    std::uint64_t publishedTunnel_ = 0;  // the tunnel counters' sum at the last publish
     Clock::time_point resyncRetryAt_{};
     Clock::time_point drainDeadline_{};
     Clock::time_point extendedAt_{};  // the last EXTEND_TIMEOUT_USEC while stopping

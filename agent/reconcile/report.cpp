@@ -78,8 +78,51 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
     }
 
     r.unmanaged = unmanagedOnLo(desired, k);
+    if (desired.tunnel) {
+        r.tunnel.enabled = true;
+        r.tunnel.interfaces = desired.tunnel->interfaces;
+        r.tunnel.hooks = observed.tunnel.hooks;
+        r.tunnel.owned = owned.tunnelHooks;
+        r.tunnel.maps = observed.tunnel.maps;
+    }
     return r;
 }
+
+namespace {
+
+void renderTunnel(std::ostringstream& out, const TunnelReport& t) {
+    if (t.maps) {
+        const auto& s = t.maps->settings;
+        out << "tunnel: decapsulating " << (s.ipip && s.gue ? "ipip and gue" : s.gue ? "gue" : "ipip")
+            << (s.gue ? " (udp port " + std::to_string(s.guePort) + ")" : "") << " from " << t.maps->directors.size()
+            << " director(s) for " << t.maps->vips.size() << " VIP(s), mss " << s.mss << "\n";
+    } else {
+        out << "tunnel: no decapsulation program runs\n";
+    }
+    for (const auto& name : t.interfaces) {
+        const auto h = t.hooks.find(name);
+        const auto own = t.owned.find(name);
+        out << "  " << name << ": ";
+        if (h == t.hooks.end()) {
+            out << "MISSING (no such interface)\n";
+            continue;
+        }
+        out << (h->second.attached() ? "attached" : "NOT attached") << " (lvs_decap ingress: " << yesNo(h->second.ingress)
+            << ", lvs_mss egress: " << yesNo(h->second.egress) << ")";
+        if (own != t.owned.end()) out << (own->second ? "; clsact qdisc added by the agent" : "; clsact qdisc was already there");
+        out << "\n";
+    }
+    if (!t.stats) return;
+    for (const auto& [vip, c] : t.stats->vips)
+        out << "  " << vip.str() << ": ipip " << c.ipipPackets << " packets / " << c.ipipBytes << " bytes, gue " << c.guePackets
+            << " packets / " << c.gueBytes << " bytes, " << c.mssClamped << " SYN-ACK(s) clamped\n";
+    out << "  dropped:";
+    for (int i = 0; i < netcfg::kTunnelDropReasons; ++i)
+        out << (i ? ", " : " ") << netcfg::name(static_cast<netcfg::TunnelDrop>(i)) << " " << t.stats->drops[static_cast<std::size_t>(i)];
+    out << "\n";
+}
+
+}  // namespace
 
 std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     std::ostringstream out;
@@ -105,6 +148,7 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
         if (s.original) out << ", was " << *s.original << " before the agent";
         out << ": " << (s.ok ? "ok" : "WRONG") << (s.error.empty() ? "" : " (" + s.error + ")") << "\n";
     }
+    if (r.tunnel.enabled) renderTunnel(out, r.tunnel);
     if (listUnmanaged) {
         out << "addresses on lo not managed by the agent:" << (r.unmanaged.empty() ? " none" : "") << "\n";
         for (const auto& u : r.unmanaged) out << "  " << u << "\n";
@@ -157,6 +201,30 @@ nlohmann::json toJson(const ReadinessReport& r) {
            {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
            {"unmanaged", r.unmanaged}};
     for (const auto& v : r.vips) j["vips"].push_back(toJson(v));
+    j["tunnel"] = nullptr;
+    if (r.tunnel.enabled) {
+        json t{{"interfaces", json::array()}, {"vips", json::array()}, {"dropped", json::object()}};
+        for (const auto& name : r.tunnel.interfaces) {
+            const auto h = r.tunnel.hooks.find(name);
+            const auto own = r.tunnel.owned.find(name);
+            t["interfaces"].push_back({{"name", name},
+                                       {"exists", h != r.tunnel.hooks.end()},
+                                       {"attached", h != r.tunnel.hooks.end() && h->second.attached()},
+                                       {"ingress", h != r.tunnel.hooks.end() && h->second.ingress},
+                                       {"egress", h != r.tunnel.hooks.end() && h->second.egress},
+                                       {"owned", own != r.tunnel.owned.end()},
+                                       {"clsact_owned", own != r.tunnel.owned.end() && own->second}});
+        }
+        if (r.tunnel.maps) t["mss"] = r.tunnel.maps->settings.mss;
+        if (r.tunnel.stats) {
+            for (const auto& [vip, c] : r.tunnel.stats->vips)
+                t["vips"].push_back({{"vip", vip.str()}, {"ipip_packets", c.ipipPackets}, {"ipip_bytes", c.ipipBytes},
+                                     {"gue_packets", c.guePackets}, {"gue_bytes", c.gueBytes}, {"mss_clamped", c.mssClamped}});
+            for (int i = 0; i < netcfg::kTunnelDropReasons; ++i)
+                t["dropped"][netcfg::name(static_cast<netcfg::TunnelDrop>(i))] = r.tunnel.stats->drops[static_cast<std::size_t>(i)];
+        }
+        j["tunnel"] = std::move(t);
+    }
     for (const auto& s : r.sysctls) {
         json e{{"key", sysctl::dotted(s.key)}, {"expected", s.expected}, {"ok", s.ok},
                {"kernel", s.kernel ? json(*s.kernel) : json(nullptr)},

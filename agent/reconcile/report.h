@@ -37,7 +37,18 @@ struct SysctlReport {
     bool ok = false;
 };
 
+// The tunnel decapsulation: where it is attached, what its maps hold, its counters.
+struct TunnelReport {
+    bool enabled = false;
+    std::vector<std::string> interfaces;              // configured
+    std::map<std::string, netcfg::TunnelHook> hooks;  // as found
+    std::map<std::string, bool> owned;                // the agent's filters there (true: and its clsact qdisc)
+    std::optional<netcfg::TunnelMaps> maps;           // of the program that runs
+    std::optional<netcfg::TunnelStats> stats;         // read from its maps
+};
+
 struct ReadinessReport {
+    TunnelReport tunnel;
     std::vector<VipReport> vips;
     std::vector<SysctlReport> sysctls;
     bool loUp = false;
