@@ -363,8 +363,8 @@ void Daemon::resync() {
 namespace {
 
 // The tunnel's part of a snapshot: its hooks as last seen, its counters read now.
-std::uint64_t fillTunnel(api::TunnelState& out, const Config& cfg, const Reconciler& r) {
-    if (!cfg.tunnel.enabled()) return 0;
+void fillTunnel(api::TunnelState& out, const Config& cfg, const Reconciler& r) {
+    if (!cfg.tunnel.enabled()) return;
     out.enabled = true;
     const auto& seen = r.observed().tunnel;
     if (seen.maps) out.mss = seen.maps->settings.mss;
@@ -372,19 +372,21 @@ std::uint64_t fillTunnel(api::TunnelState& out, const Config& cfg, const Reconci
         const auto h = seen.hooks.find(name);
         out.interfaces.push_back({.name = name, .attached = h != seen.hooks.end() && h->second.attached()});
     }
+    auto* driver = r.tunnel();
+    if (!driver || !driver->prepared()) return;
+    const auto stats = driver->stats();
+    for (const auto& [vip, c] : stats.vips)
+        out.vips.push_back({.vip = vip.str(), .ipipPackets = c.ipipPackets, .ipipBytes = c.ipipBytes,
+                            .guePackets = c.guePackets, .gueBytes = c.gueBytes, .mssClamped = c.mssClamped});
+    for (int i = 0; i < netcfg::kTunnelDropReasons; ++i)
+        out.drops.emplace_back(netcfg::name(static_cast<netcfg::TunnelDrop>(i)), stats.drops[static_cast<std::size_t>(i)]);
+}
+
+// What moves when tunnel traffic comes: a new sum is a reason to publish.
+std::uint64_t counterSum(const api::TunnelState& t) {
     std::uint64_t sum = 0;
-    if (auto* driver = r.tunnel(); driver && driver->prepared()) {
-        const auto stats = driver->stats();
-        for (const auto& [vip, c] : stats.vips) {
-            out.vips.push_back({.vip = vip.str(), .ipipPackets = c.ipipPackets, .ipipBytes = c.ipipBytes,
-                                .guePackets = c.guePackets, .gueBytes = c.gueBytes, .mssClamped = c.mssClamped});
-            sum += c.ipipPackets + c.guePackets + c.mssClamped;
-        }
-        for (int i = 0; i < netcfg::kTunnelDropReasons; ++i) {
-            out.drops.emplace_back(netcfg::name(static_cast<netcfg::TunnelDrop>(i)), stats.drops[static_cast<std::size_t>(i)]);
-            sum += stats.drops[static_cast<std::size_t>(i)];
-        }
-    }
+    for (const auto& v : t.vips) sum += v.ipipPackets + v.guePackets + v.mssClamped;
+    for (const auto& [reason, n] : t.drops) sum += n;
     return sum;
 }
 
@@ -406,12 +408,11 @@ void Daemon::onTick() {
     // Counters that moved without a pass (notifications read, ignored) show within a tick.
     const auto seen = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
     // So do the tunnel's counters (read only when a tunnel is configured).
-    bool tunnelMoved = false;
-    if (cfg_.tunnel.enabled()) {
-        api::TunnelState probe;
-        tunnelMoved = fillTunnel(probe, cfg_, *reconciler_) != publishedTunnel_;
-    }
-    if (changed || tunnelMoved || seen != publishedCounters_) publish();
+    // Their maps are read once: what was read here is what gets published.
+    api::TunnelState tunnel;
+    fillTunnel(tunnel, cfg_, *reconciler_);
+    const bool tunnelMoved = cfg_.tunnel.enabled() && counterSum(tunnel) != publishedTunnel_;
+    if (changed || tunnelMoved || seen != publishedCounters_) publish(cfg_.tunnel.enabled() ? &tunnel : nullptr);
 }
 
 void Daemon::onSignal() {
@@ -508,11 +509,15 @@ void Daemon::pass(bool fromReload) {
     if (!r.changed.empty() || !r.followed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
 }
 
-void Daemon::publish() {
+void Daemon::publish(api::TunnelState* tunnel) {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
     const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
     auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
-    publishedTunnel_ = fillTunnel(snap->tunnel, cfg_, *reconciler_);
+    if (tunnel)
+        snap->tunnel = std::move(*tunnel);
+    else
+        fillTunnel(snap->tunnel, cfg_, *reconciler_);
+    publishedTunnel_ = counterSum(snap->tunnel);
     const auto touched = board_.takeTouched();
     transitions_.observe(*snap, services, touched ? &*touched : nullptr);
     notifier_.status(api::statusLine(*snap));

@@ -93,7 +93,8 @@ private:
     // One repair pass over the dirty items. A reload's own changes are applied as such:
     // not drift, not counted as repairs, never a reason for the flap damper to back off.
     void pass(bool fromReload = false);
-    void publish();
+    // tunnel: the tunnel's part already read this tick (nullptr: read it now).
+    void publish(api::TunnelState* tunnel = nullptr);
     // The VIPs to announce, from the snapshot just published (api/readiness.h decides):
     // ready, not drained, not opted out, and the agent not stopping.
     void followReadiness(const api::Snapshot& s);

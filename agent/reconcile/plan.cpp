@@ -171,8 +171,8 @@ private:
             finding({.subject = s, .kind = FindingKind::TunnelUnsupported, .detail = t.refused});
             return;
         }
-        const netcfg::TunnelMaps want = wantedMaps();
         if (!t.maps) return;  // none runs, and none may be loaded here (status): the hooks' items say so
+        const netcfg::TunnelMaps want = wantedMaps();
         if (*t.maps == want) return;
         finding({.subject = s, .kind = FindingKind::TunnelMapsStale});
         ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Sync, .maps = want});
