@@ -75,15 +75,15 @@ int main(int argc, char** argv) {
     for (const auto& c : cases) {
         Bytes out(c.f.size() + 64);
         unsigned long long total = 0;
-        unsigned verdict = 0;
+        int verdict = 0;
         for (unsigned i = 0; i < repeat; ++i) {
             LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c.f.data(), .data_out = out.data(), .data_size_in = static_cast<__u32>(c.f.size()),
                         .data_size_out = static_cast<__u32>(out.size()), .repeat = 1);
             if (bpf_prog_test_run_opts(p->programFd(), &o) != 0) return 1;
             total += o.duration;
-            verdict = o.retval;
+            verdict = static_cast<int>(o.retval);
         }
-        std::printf("%-42s %u packets: %.0f ns per packet (verdict %u)\n", c.what, repeat, static_cast<double>(total) / repeat, verdict);
+        std::printf("%-42s %u packets: %.0f ns per packet (verdict %d: -1 passed, 2 dropped)\n", c.what, repeat, static_cast<double>(total) / repeat, verdict);
     }
     const auto s = p->vipCounters(0);
     std::printf("counted by the program: %llu IPIP and %llu GUE packets decapsulated\n", static_cast<unsigned long long>(s.ipipPackets),

@@ -5,7 +5,8 @@
 // `tun_type gue` send it), its outer source is a configured director, and its inner
 // destination is a configured VIP; the packet then goes on as if it had arrived natively
 // on the interface (no tunnel device, no rp_filter change). Tunnel traffic that fails any
-// of those checks is dropped and counted by reason; everything else passes untouched.
+// of those checks is dropped and counted by reason; everything else passes untouched, to
+// the next filter on the hook if there is one (LVS_PASS).
 // lvs_mss (clsact egress): a SYN-ACK from a VIP advertising an MSS above the configured one
 // gets that MSS instead, its TCP checksum fixed, so the client never sends segments that
 // do not fit once the director encapsulates them.
@@ -58,6 +59,11 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } lvs_drops SEC(".maps");
+
+// What the program returns for a packet it lets through, touched or not: TC_ACT_UNSPEC
+// hands it to the next filter on the hook (an operator's own, at a later priority), and
+// past the last one to the stack. TC_ACT_OK would end the hook's chain here.
+#define LVS_PASS TC_ACT_UNSPEC
 
 static __always_inline int drop(__u32 reason) {
     __u64* n = bpf_map_lookup_elem(&lvs_drops, &reason);
@@ -136,7 +142,7 @@ SEC("tc")
 int lvs_decap(struct __sk_buff* skb) {
     const __u32 zero = 0;
     const struct lvs_config* cfg = bpf_map_lookup_elem(&lvs_config, &zero);
-    if (!cfg || !cfg->encap) return TC_ACT_OK;
+    if (!cfg || !cfg->encap) return LVS_PASS;
     const __u16 outer_proto = skb->protocol;
     struct tunnel t = {};
     int found;
@@ -145,8 +151,8 @@ int lvs_decap(struct __sk_buff* skb) {
     else if (outer_proto == bpf_htons(ETH_P_IPV6))
         found = outer_v6(skb, cfg, &t);
     else
-        return TC_ACT_OK;  // ARP, VLAN-tagged frames and the rest: not ours
-    if (found == 0) return TC_ACT_OK;
+        return LVS_PASS;  // ARP, VLAN-tagged frames and the rest: not ours
+    if (found == 0) return LVS_PASS;
     if (found < 0) return drop((__u32)(-1 - found));
 
     // The inner packet: same family as the outer one, a whole header, a VIP as destination.
@@ -187,7 +193,7 @@ int lvs_decap(struct __sk_buff* skb) {
             s->ipip_bytes += inner_len;
         }
     }
-    return TC_ACT_OK;
+    return LVS_PASS;
 }
 
 // The MSS option of the TCP header at tcp, clamped to mss. The SYN-ACK comes from this
@@ -212,31 +218,31 @@ SEC("tc")
 int lvs_mss(struct __sk_buff* skb) {
     const __u32 zero = 0;
     const struct lvs_config* cfg = bpf_map_lookup_elem(&lvs_config, &zero);
-    if (!cfg || !cfg->mss) return TC_ACT_OK;
+    if (!cfg || !cfg->mss) return LVS_PASS;
     struct lvs_addr vip = {};
     __u32 tcp;
     if (skb->protocol == bpf_htons(ETH_P_IP)) {
         struct iphdr ip;
-        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 4 || ip.ihl < 5) return TC_ACT_OK;
-        if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x1fff))) return TC_ACT_OK;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 4 || ip.ihl < 5) return LVS_PASS;
+        if (ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x1fff))) return LVS_PASS;
         vip.family = LVS_FAMILY_V4;
         __builtin_memcpy(vip.addr, &ip.saddr, 4);
         tcp = ETH_HLEN + ip.ihl * 4;
     } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr ip;
-        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 6 || ip.nexthdr != IPPROTO_TCP) return TC_ACT_OK;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0 || ip.version != 6 || ip.nexthdr != IPPROTO_TCP) return LVS_PASS;
         vip.family = LVS_FAMILY_V6;
         __builtin_memcpy(vip.addr, &ip.saddr, 16);
         tcp = ETH_HLEN + sizeof ip;
     } else {
-        return TC_ACT_OK;
+        return LVS_PASS;
     }
     const __u32* index = bpf_map_lookup_elem(&lvs_vips, &vip);
-    if (!index) return TC_ACT_OK;  // not from a VIP: not ours
+    if (!index) return LVS_PASS;  // not from a VIP: not ours
     struct tcphdr th;
-    if (bpf_skb_load_bytes(skb, tcp, &th, sizeof th) < 0 || !th.syn || !th.ack || th.doff < 5) return TC_ACT_OK;
+    if (bpf_skb_load_bytes(skb, tcp, &th, sizeof th) < 0 || !th.syn || !th.ack || th.doff < 5) return LVS_PASS;
     clamp_mss(skb, tcp, th.doff * 4 - 20, cfg->mss, index);
-    return TC_ACT_OK;  // egress never drops: at worst the MSS stays as it was
+    return LVS_PASS;  // egress never drops: at worst the MSS stays as it was
 }
 
 char LICENSE[] SEC("license") = "GPL";

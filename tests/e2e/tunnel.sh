@@ -77,6 +77,8 @@ replies_at_director() { in_ns d nft list table netdev lab | grep -o 'packets [0-
 # rs2 has another program's filter on its clsact before the agent comes.
 in_ns rs2 tc qdisc add dev eth0 clsact
 in_ns rs2 tc filter add dev eth0 ingress prio 10 handle 7 bpf da obj "$OBJ_IPIP" sec tc/pass
+# ... and one after the agent's priority (166): it drops TCP to port 81.
+in_ns rs2 tc filter add dev eth0 ingress prio 200 handle 8 bpf da obj "$OBJ_IPIP" sec tc/after
 CONFIG='{"vips": ["'$VIP'", "'$VIP6'"],
   "tunnel": {"interfaces": ["eth0"], "encap": ["ipip", "gue"], "gue_port": 6080, "mss": 1300,
              "directors": ["198.51.100.50", "2001:db8:d::50"]},
@@ -84,11 +86,13 @@ CONFIG='{"vips": ["'$VIP'", "'$VIP6'"],
 printf '%s' "$CONFIG" > "$ST1/config.json"; printf '%s' "$CONFIG" > "$ST2/config.json"
 
 for n in rs1 rs2; do
-  ip netns exec "$(ns $n)" python3 "$PEER" serve $n 80 >/dev/null 2>&1 &
-  PIDS+=($!)
+  for port in 80 81; do
+    ip netns exec "$(ns $n)" python3 "$PEER" serve $n $port >/dev/null 2>&1 &
+    PIDS+=($!)
+  done
 done
-serving() { in_ns "$1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/80' 2>/dev/null; }
-wait_until 20 serving rs1 && wait_until 20 serving rs2 || { echo "FAIL: web servers did not start"; exit 1; }
+serving() { in_ns "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; }
+wait_until 20 serving rs1 80 && wait_until 20 serving rs2 80 && wait_until 20 serving rs1 81 && wait_until 20 serving rs2 81 || { echo "FAIL: web servers did not start"; exit 1; }
 
 # rs1: the daemon; rs2: start.
 ip netns exec "$(ns rs1)" "$AGENT" run -c "$ST1/config.json" --state-dir "$ST1" >"$ST1/daemon.log" 2>&1 &
@@ -114,6 +118,12 @@ check_round "IPv6 in IPv6" $VIP6
 in_ns d tc filter replace dev eth0 egress prio 1 handle 1 bpf da obj "$OBJ_GUE" sec tc
 check_round "GUE" $VIP
 check_round "GUE over IPv6" $VIP6
+# lvs_decap hands what it passes on to the next filter: rs2's filter at prio 200 sees the
+# decapsulated packets and drops those to port 81 (rs1 has no such filter and serves them).
+out=$(in_ns c timeout 60 python3 "$PEER" probe $VIP 81 16 2>&1); echo "  port 81: $out"
+contains "$out" '"rs1": ' "port 81 through rs1 is served"
+lacks "$out" '"rs2"' "port 81 through rs2 is dropped by the filter after lvs_decap (it saw the decapsulated packet)"
+lacks "$out" '"failed": 0}' "some port-81 connections (those sent to rs2) failed"
 equals "$(replies_at_director)" "0" "no reply passed through the director (they go to the client directly)"
 
 status_json() { in_ns "$1" "$AGENT" status -c "$2/config.json" --state-dir "$2" --json 2>/dev/null; }
@@ -143,6 +153,7 @@ expect_rc 0 "rs2: stop" in_ns rs2 "$AGENT" stop -c "$ST2/config.json" --state-di
 f=$(in_ns rs2 tc filter show dev eth0 ingress)
 lacks "$f" "lvs_decap" "rs2: stop removed lvs_decap"
 contains "$f" "lab_pass" "rs2: stop left the other program's filter on the clsact"
+contains "$f" "lab_after" "rs2: stop left the filter after the agent's priority"
 lacks "$(in_ns rs2 tc filter show dev eth0 egress)" "lvs_mss" "rs2: stop removed lvs_mss"
 kill -TERM $DAEMON; wait $DAEMON; echo "  daemon exit: $?"; tail -5 "$ST1/daemon.log"; PIDS=("${PIDS[@]/$DAEMON}")
 expect_rc 0 "rs1: stop after the daemon" in_ns rs1 "$AGENT" stop -c "$ST1/config.json" --state-dir "$ST1"

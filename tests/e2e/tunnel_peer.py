@@ -4,6 +4,8 @@
                            GET /big answers 1,400 bytes, POST /echo answers what it got
   client ADDR ROUNDS       ROUNDS connections to ADDR:80 (new source port each): prints JSON
                            {"names": [...], "max_mss": N, "echo_ok": bool, "big_ok": bool}
+  probe ADDR PORT ROUNDS    ROUNDS requests to ADDR:PORT, one second each at most: prints JSON
+                           {"served": {NAME: count}, "failed": count}
   rawipip DST INNER_DST    one IPIP packet to DST (outer source: this host's) holding a UDP
                            packet for INNER_DST (IPv4), sent through a raw socket
 """
@@ -50,11 +52,11 @@ def serve(name, port):
     S(('::', port), H).serve_forever()
 
 
-def request(addr, raw, timeout=5):
+def request(addr, raw, timeout=5, port=80):
     fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect((addr, 80))
+    s.connect((addr, port))
     mss = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
     s.sendall(raw)
     data = b''
@@ -82,6 +84,18 @@ def client(addr, rounds):
                       'big_ok': len(big) == 1400}))
 
 
+def probe(addr, port, rounds):
+    served, failed = {}, 0
+    for _ in range(rounds):
+        try:
+            _, body = request(addr, b'GET / HTTP/1.0\r\n\r\n', timeout=1, port=port)
+            name = body.decode().strip()
+            served[name] = served.get(name, 0) + 1
+        except OSError:
+            failed += 1
+    print(json.dumps({'served': served, 'failed': failed}, sort_keys=True))
+
+
 def csum(b):
     if len(b) % 2:
         b += b'\0'
@@ -106,5 +120,7 @@ if __name__ == '__main__':
         serve(sys.argv[2], int(sys.argv[3]))
     elif mode == 'client':
         client(sys.argv[2], int(sys.argv[3]))
+    elif mode == 'probe':
+        probe(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif mode == 'rawipip':
         rawipip(sys.argv[2], sys.argv[3])

@@ -5,7 +5,8 @@
 // director's address as the outer source and one of two real servers (by the client's
 // source port) as the outer destination; the router then carries it to that server. Addresses come from -D at build time, so the
 // program has no maps and iproute2's tc loads it. Section "tc/pass" passes everything:
-// the lab's stand-in for another program's filter on a real server's clsact.
+// the lab's stand-in for another program's filter on a real server's clsact; "tc/after"
+// (below) one at a later priority than the agent's.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -122,5 +123,28 @@ int lab_encap(struct __sk_buff *skb) {
 
 SEC("tc/pass")
 int lab_pass(struct __sk_buff *skb) { return TC_ACT_UNSPEC; }  // the next filter decides
+
+// Section "tc/after": drops TCP to port 81, IPv4 or IPv6 (no extension headers), as it
+// arrives at this filter; the lab puts it on rs2's ingress after the agent's priority, so a
+// connection to the VIP's port 81 through rs2 fails only if the decapsulated packet reaches
+// filters after lvs_decap.
+SEC("tc/after")
+int lab_after(struct __sk_buff *skb) {
+    __u16 dport;
+    __u32 l4;
+    if (skb->protocol == bpf_htons(ETH_P_IP)) {
+        struct iphdr ip;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.protocol != IPPROTO_TCP) return TC_ACT_UNSPEC;
+        l4 = ETH_HLEN + ip.ihl * 4;
+    } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr ip;
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.nexthdr != IPPROTO_TCP) return TC_ACT_UNSPEC;
+        l4 = ETH_HLEN + sizeof(ip);
+    } else {
+        return TC_ACT_UNSPEC;
+    }
+    if (bpf_skb_load_bytes(skb, l4 + 2, &dport, sizeof(dport)) < 0) return TC_ACT_UNSPEC;
+    return dport == bpf_htons(81) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
 
 char _license[] SEC("license") = "GPL";
