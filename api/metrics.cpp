@@ -83,7 +83,7 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         }
         w.family("tunnel_mss_clamped_total", "counter", "SYN-ACKs from the VIP whose MSS was lowered to the tunnel's.");
         for (const auto& v : s.tunnel.vips) w.sample("tunnel_mss_clamped_total", "vip=\"" + label(v.vip) + "\"", static_cast<double>(v.mssClamped));
-        w.family("tunnel_dropped_packets_total", "counter", "Tunnel packets dropped, by reason (not_director, not_vip, malformed, fragment, family, decap).");
+        w.family("tunnel_dropped_packets_total", "counter", "Tunnel packets dropped, by reason (not_director, not_vip, malformed, fragment, family, decap, gue_header).");
         for (const auto& [reason, n] : s.tunnel.drops) w.sample("tunnel_dropped_packets_total", "reason=\"" + reason + "\"", static_cast<double>(n));
     }
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");

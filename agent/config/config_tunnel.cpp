@@ -19,9 +19,10 @@ int tunnelMss(const TunnelConfig& t, unsigned mtu) {
     bool v6 = false;
     for (const auto& d : t.directors) v6 = v6 || !d.isV4();
     // Outer and inner families match (IPIP, and GUE as directors send it): IPv4 20 + 20,
-    // IPv6 40 + 40; GUE adds the UDP header; TCP's own 20 bytes.
+    // IPv6 40 + 40; GUE adds the UDP header and, as IPVS sends it, a 4-byte GUE header;
+    // TCP's own 20 bytes.
     const int ip = v6 ? 40 : 20;
-    const int overhead = ip + (t.gue ? 8 : 0) + ip + 20;
+    const int overhead = ip + (t.gue ? 8 + 4 : 0) + ip + 20;
     return std::max(536, static_cast<int>(mtu) - overhead);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // lvs_decap: the tunnel-mode real server's decapsulation, a tc (clsact ingress) program.
-// A packet is decapsulated only when it is IPIP (4in4, 6in6) or GUE (the inner packet
-// straight after an outer UDP header to the configured port, as Katran and IPVS
-// `tun_type gue` send it), its outer source is a configured director, and its inner
+// A packet is decapsulated only when it is IPIP (4in4, 6in6) or GUE to the configured UDP
+// port (version 1, the inner packet straight after UDP, as Katran sends it; or version 0,
+// a 4-byte GUE header first, as IPVS `tun_type gue` sends it), its outer source is a configured director, and its inner
 // destination is a configured VIP; the packet then goes on as if it had arrived natively
 // on the interface (no tunnel device, no rp_filter change). Tunnel traffic that fails any
 // of those checks is dropped and counted by reason; everything else passes untouched, to
@@ -154,6 +154,22 @@ int lvs_decap(struct __sk_buff* skb) {
         return LVS_PASS;  // ARP, VLAN-tagged frames and the rest: not ours
     if (found == 0) return LVS_PASS;
     if (found < 0) return drop((__u32)(-1 - found));
+    if (t.encap == LVS_ENCAP_GUE) {
+        // GUE comes two ways: version 1 puts the inner packet straight after UDP (its first
+        // two bits, 01, are those of an IPv4 or IPv6 header: Katran, GLB); version 0 puts a
+        // 4-byte GUE header first (IPVS `tun_type gue`): control bit, header length and
+        // flags 0, the inner protocol IPIP or IPv6 to match the outer family. Options
+        // (IPVS's remcsum) and control messages are not taken.
+        __u8 g[4];
+        if (bpf_skb_load_bytes(skb, ETH_HLEN + t.outer_len, g, sizeof g) < 0) return drop(LVS_DROP_MALFORMED);
+        if ((g[0] >> 6) == 0) {
+            if (g[0] != 0 || g[2] != 0 || g[3] != 0) return drop(LVS_DROP_GUE_HEADER);
+            if (g[1] != (outer_proto == bpf_htons(ETH_P_IP) ? IPPROTO_IPIP : IPPROTO_IPV6)) return drop(LVS_DROP_FAMILY);
+            t.outer_len += sizeof g;
+        } else if ((g[0] >> 6) != 1) {
+            return drop(LVS_DROP_GUE_HEADER);  // versions 2 and 3 are not defined
+        }
+    }
 
     // The inner packet: same family as the outer one, a whole header, a VIP as destination.
     const __u32 inner = ETH_HLEN + t.outer_len;

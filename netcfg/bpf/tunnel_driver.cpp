@@ -85,15 +85,20 @@ public:
             if (d == 0) d = ownId(queryId(i, BPF_TC_INGRESS), kDecapProgramName);
             if (m == 0) m = ownId(queryId(i, BPF_TC_EGRESS), kMssProgramName);
         }
+        std::optional<TunnelProgram> adopted;
         if (d != 0 && m != 0)
-            if (auto p = TunnelProgram::adopt(d, m)) {
-                program_ = std::move(*p);
-                return {};
-            }
-        if (!mayLoad) return {};
+            if (auto p = TunnelProgram::adopt(d, m)) adopted = std::move(*p);
+        if (!mayLoad) {
+            program_ = std::move(adopted);
+            return {};
+        }
         auto p = TunnelProgram::load();
         if (!p) return std::unexpected(p.error());
-        program_ = std::move(*p);
+        // The running program is kept when it is this build's code; an older build's (a
+        // package upgrade) is replaced: the planner attaches the new one over it
+        // (BPF_TC_F_REPLACE, no moment without a filter), its maps written anew.
+        if (adopted && adopted->sameCode(*p)) program_ = std::move(adopted);
+        else program_ = std::move(*p);
         return {};
     }
     bool prepared() const override { return program_.has_value(); }

@@ -19,7 +19,8 @@
 #define LVS_DROP_FRAGMENT 3      // a fragmented tunnel packet (directors send whole ones)
 #define LVS_DROP_FAMILY 4        // inner and outer families differ
 #define LVS_DROP_DECAP 5         // the kernel refused to take the outer header off
-#define LVS_DROP_REASONS 6
+#define LVS_DROP_GUE_HEADER 6    // a GUE header not taken: options, a control message, version 2 or 3
+#define LVS_DROP_REASONS 7
 
 // An address with its family; the unused bytes of an IPv4 address are zero.
 struct lvs_addr {

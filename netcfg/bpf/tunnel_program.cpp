@@ -43,6 +43,7 @@ const char* name(TunnelDrop d) {
         case TunnelDrop::Fragment: return "fragment";
         case TunnelDrop::Family: return "family";
         case TunnelDrop::Decap: return "decap";
+        case TunnelDrop::GueHeader: return "gue_header";
     }
     return "?";
 }
@@ -116,7 +117,14 @@ std::expected<TunnelProgram, std::string> TunnelProgram::load() {
     if (!d || !s) return std::unexpected(sysError("reading the tunnel program's id", d ? s.error() : d.error()));
     p.decapId_ = d->id;
     p.mssId_ = s->id;
+    p.setTags(*d, *s);
     return p;
+}
+
+void TunnelProgram::setTags(const bpf_prog_info& decap, const bpf_prog_info& mss) {
+    static_assert(sizeof decap.tag * 2 == sizeof tags_);
+    std::memcpy(tags_.data(), decap.tag, sizeof decap.tag);
+    std::memcpy(tags_.data() + sizeof decap.tag, mss.tag, sizeof mss.tag);
 }
 
 std::string TunnelProgram::programName(std::uint32_t id) {
@@ -156,6 +164,7 @@ std::expected<TunnelProgram, std::string> TunnelProgram::adopt(std::uint32_t dec
         if (!p.maps_.contains(m)) return std::unexpected(std::string("the attached program has no map ") + m);
     p.decapId_ = decapId;
     p.mssId_ = mssId;
+    p.setTags(*d, *s);
     return p;
 }
 

@@ -4,6 +4,7 @@
 // attached (found by their program ids), configured through its maps only. Attaching it
 // to an interface (clsact) is the TunnelDriver's; this holds descriptors of the two
 // programs and their maps, which keep them alive while held.
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -14,6 +15,8 @@
 #include "agent/base/unique_fd.h"
 #include "netcfg/ip_address.h"
 
+struct bpf_prog_info;
+
 namespace netcfg {
 
 struct TunnelCounters {
@@ -22,8 +25,8 @@ struct TunnelCounters {
 };
 
 // Why tunnel traffic was dropped, in the program's order (tunnel_maps.h).
-enum class TunnelDrop { NotDirector, NotVip, Malformed, Fragment, Family, Decap };
-inline constexpr int kTunnelDropReasons = 6;
+enum class TunnelDrop { NotDirector, NotVip, Malformed, Fragment, Family, Decap, GueHeader };
+inline constexpr int kTunnelDropReasons = 7;
 const char* name(TunnelDrop d);  // "not_director", ...
 
 struct TunnelSettings {
@@ -53,6 +56,9 @@ public:
     int mssProgramFd() const { return mss_.get(); }  // lvs_mss: clsact egress
     std::uint32_t programId() const { return decapId_; }
     std::uint32_t mssProgramId() const { return mssId_; }
+    // The kernel's tags (a hash of the instructions) of both programs: equal for two loads
+    // of the same code, so an adopted program can be told from an older build's.
+    bool sameCode(const TunnelProgram& other) const { return tags_ == other.tags_; }
 
     std::expected<void, std::string> configure(const TunnelSettings& s);
     TunnelSettings settings() const;
@@ -72,8 +78,10 @@ public:
 private:
     TunnelProgram() = default;
     int mapFd(const char* name) const;
+    void setTags(const bpf_prog_info& decap, const bpf_prog_info& mss);
     agent::UniqueFd decap_, mss_;
     std::uint32_t decapId_ = 0, mssId_ = 0;
+    std::array<unsigned char, 16> tags_{};  // BPF_TAG_SIZE each: lvs_decap's, then lvs_mss's
     std::map<std::string, agent::UniqueFd> maps_;  // by name
 };
 

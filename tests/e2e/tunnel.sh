@@ -8,10 +8,12 @@
 # most tunnel.mss; 1,400 bytes go both ways; tunnel packets from a host that is not a
 # director, or for an address that is not a VIP, are dropped and counted; a deleted
 # filter is put back by the daemon; stop leaves another program's filter on the clsact.
-# Usage: tunnel.sh AGENT ENCAP_IPIP.o ENCAP_GUE.o
+# GUE comes both ways directors send it: the inner packet straight after UDP (Katran) and
+# after a 4-byte GUE header (IPVS tun_type gue).
+# Usage: tunnel.sh AGENT ENCAP_IPIP.o ENCAP_GUE.o ENCAP_GUE0.o
 set -u
-AGENT=${1:?usage: $0 AGENT ENCAP_IPIP.o ENCAP_GUE.o}
-OBJ_IPIP=${2:?} OBJ_GUE=${3:?}
+AGENT=${1:?usage: $0 AGENT ENCAP_IPIP.o ENCAP_GUE.o ENCAP_GUE0.o}
+OBJ_IPIP=${2:?} OBJ_GUE=${3:?} OBJ_GUE0=${4:?}
 source "$(dirname "$0")/../netns/lib.sh" "$AGENT"
 PEER="$(dirname "$0")/tunnel_peer.py"
 [ "$(id -u)" = 0 ] || skip_or_fail "needs root for ip netns"
@@ -118,6 +120,10 @@ check_round "IPv6 in IPv6" $VIP6
 in_ns d tc filter replace dev eth0 egress prio 1 handle 1 bpf da obj "$OBJ_GUE" sec tc
 check_round "GUE" $VIP
 check_round "GUE over IPv6" $VIP6
+in_ns d tc filter replace dev eth0 egress prio 1 handle 1 bpf da obj "$OBJ_GUE0" sec tc
+check_round "GUE with its header (IPVS)" $VIP
+check_round "GUE with its header over IPv6 (IPVS)" $VIP6
+in_ns d tc filter replace dev eth0 egress prio 1 handle 1 bpf da obj "$OBJ_GUE" sec tc
 # lvs_decap hands what it passes on to the next filter: rs2's filter at prio 200 sees the
 # decapsulated packets and drops those to port 81 (rs1 has no such filter and serves them).
 out=$(in_ns c timeout 60 python3 "$PEER" probe $VIP 81 16 2>&1); echo "  port 81: $out"

@@ -17,6 +17,14 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+// -DGUE_V0: GUE as IPVS `tun_type gue` sends it, a 4-byte GUE header (version 0) between
+// UDP and the inner packet; without it, the inner packet straight after UDP (Katran).
+#ifdef GUE_V0
+#define GUE_HDR 4
+#else
+#define GUE_HDR 0
+#endif
+
 #define A4(a, b, c, d) ((__u32)(((a) << 24) | ((b) << 16) | ((c) << 8) | (d)))
 
 static __always_inline __u16 csum_fold(__u32 sum) {
@@ -42,7 +50,7 @@ static __always_inline int encap4(struct __sk_buff *skb) {
     const __u32 rs = ((bpf_ntohs(sport) ^ (bpf_ntohs(sport) >> 3)) & 2) ? RS1_4 : RS2_4;
     const __u32 inner = skb->len - ETH_HLEN;
 #ifdef ENCAP_GUE
-    const __u32 room = sizeof(struct iphdr) + sizeof(struct udphdr);
+    const __u32 room = sizeof(struct iphdr) + sizeof(struct udphdr) + GUE_HDR;
     const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
 #else
     const __u32 room = sizeof(struct iphdr);
@@ -69,8 +77,12 @@ static __always_inline int encap4(struct __sk_buff *skb) {
     if (bpf_skb_store_bytes(skb, ETH_HLEN, &out, sizeof(out), 0) < 0) return TC_ACT_SHOT;
 #ifdef ENCAP_GUE
     struct udphdr udp = {.source = bpf_htons(40000 + (bpf_ntohs(sport) & 0xfff)), .dest = bpf_htons(GUE_PORT),
-                         .len = bpf_htons(inner + sizeof(struct udphdr)), .check = 0};
+                         .len = bpf_htons(inner + sizeof(struct udphdr) + GUE_HDR), .check = 0};
     if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(out), &udp, sizeof(udp), 0) < 0) return TC_ACT_SHOT;
+#ifdef GUE_V0
+    const __u8 gue[4] = {0, IPPROTO_IPIP, 0, 0};
+    if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(out) + sizeof(udp), gue, sizeof(gue), 0) < 0) return TC_ACT_SHOT;
+#endif
 #endif
     return TC_ACT_OK;  // on egress to the router: its MAC is already the next hop's
 }
@@ -85,7 +97,7 @@ static __always_inline int encap6(struct __sk_buff *skb) {
     if (in.nexthdr == IPPROTO_TCP) bpf_skb_load_bytes(skb, ETH_HLEN + sizeof(in), &sport, sizeof(sport));
     const __u32 inner = skb->len - ETH_HLEN;
 #ifdef ENCAP_GUE
-    const __u32 room = sizeof(struct ipv6hdr) + sizeof(struct udphdr);
+    const __u32 room = sizeof(struct ipv6hdr) + sizeof(struct udphdr) + GUE_HDR;
     const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP;
 #else
     const __u32 room = sizeof(struct ipv6hdr);
@@ -97,7 +109,7 @@ static __always_inline int encap6(struct __sk_buff *skb) {
     out.hop_limit = 64;
 #ifdef ENCAP_GUE
     out.nexthdr = IPPROTO_UDP;
-    out.payload_len = bpf_htons(inner + sizeof(struct udphdr));
+    out.payload_len = bpf_htons(inner + sizeof(struct udphdr) + GUE_HDR);
 #else
     out.nexthdr = IPPROTO_IPV6;
     out.payload_len = bpf_htons(inner);
@@ -108,8 +120,12 @@ static __always_inline int encap6(struct __sk_buff *skb) {
 #ifdef ENCAP_GUE
     // IPv6 wants a UDP checksum; the real server takes the outer headers off unread.
     struct udphdr udp = {.source = bpf_htons(40000 + (bpf_ntohs(sport) & 0xfff)), .dest = bpf_htons(GUE_PORT),
-                         .len = bpf_htons(inner + sizeof(struct udphdr)), .check = 0xffff};
+                         .len = bpf_htons(inner + sizeof(struct udphdr) + GUE_HDR), .check = 0xffff};
     if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(out), &udp, sizeof(udp), 0) < 0) return TC_ACT_SHOT;
+#ifdef GUE_V0
+    const __u8 gue[4] = {0, IPPROTO_IPV6, 0, 0};
+    if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(out) + sizeof(udp), gue, sizeof(gue), 0) < 0) return TC_ACT_SHOT;
+#endif
 #endif
     return TC_ACT_OK;  // on egress to the router: its MAC is already the next hop's
 }

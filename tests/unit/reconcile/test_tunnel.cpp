@@ -59,9 +59,9 @@ TEST_SUITE("tunnel") {
         CHECK(plain.tunnel.ipip);
         CHECK_FALSE(plain.tunnel.gue);
         CHECK_FALSE(parseConfig(R"({"vips": ["198.51.100.1"]})", "c").tunnel.enabled());
-        // The derived MSS: IPv4 IPIP 1500 - 60; GUE adds 8; IPv6 directors 40 + 40 + 20.
+        // The derived MSS: IPv4 IPIP 1500 - 60; GUE adds 8 + 4 (UDP, GUE header); IPv6 directors 40 + 40 + 20.
         CHECK(tunnelMss(plain.tunnel, 1500) == 1440);
-        CHECK(tunnelMss(cfg.tunnel, 1500) == 1392);
+        CHECK(tunnelMss(cfg.tunnel, 1500) == 1388);
         CHECK(tunnelMss(plain.tunnel, 9000) == 8940);
         CHECK(tunnelMss(plain.tunnel, 0) == 1440);  // not known: 1500
     }
@@ -72,7 +72,7 @@ TEST_SUITE("tunnel") {
         CHECK(d.tunnel->maps.vips == std::set<netcfg::IpAddress>{ip("198.51.100.1"), ip("2001:db8::1")});
         CHECK(d.tunnel->maps.directors == std::set<netcfg::IpAddress>{ip("198.51.100.50"), ip("2001:db8::50")});
         CHECK(d.tunnel->maps.settings.guePort == 6080);
-        CHECK(d.tunnel->mssOverhead == 108);
+        CHECK(d.tunnel->mssOverhead == 112);
     }
 
     TEST_CASE("start: maps set, then both hooks attached, the agent owns its filters and the clsact it created") {
@@ -86,7 +86,7 @@ TEST_SUITE("tunnel") {
         CHECK(t.driver.hooks[2].ours[1]);
         REQUIRE(t.driver.program);
         CHECK(t.driver.program->vips.size() == 2);
-        CHECK(t.driver.program->settings.mss == 1392);  // from eth0's MTU
+        CHECK(t.driver.program->settings.mss == 1388);  // from eth0's MTU
         CHECK(t.saved().tunnelHooks == std::map<std::string, bool>{{"eth0", true}});
         CHECK(t.w.bound("198.51.100.1"));
         // The order: the VIP bound before anything is decapsulated for it.
@@ -206,7 +206,7 @@ TEST_SUITE("tunnel") {
         World t;
         t.driver.hooks[2] = {.clsact = true, .ours = {true, true}};
         t.driver.attachedProgram = tunnelDesired().tunnel->maps;  // what that run set
-        t.driver.attachedProgram->settings.mss = 1392;
+        t.driver.attachedProgram->settings.mss = 1388;
         Owned owned;
         owned.tunnelHooks = {{"eth0", true}};
         auto r = t.reconciler(tunnelDesired(), owned);
