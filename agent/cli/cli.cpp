@@ -159,21 +159,29 @@ const std::map<std::string, CommandSpec>& commands() {
           .synopsis = " [FILE ...] [--from FILE ...] [--sysroot DIR] [--output FILE]",
           .run = runImport}},
         {"director-config",
-         {.flags = {"--format", "--director-check", "--rip"},
+         {.flags = {"--format", "--director-check", "--rip", "--method", "--encap"},
           .help =
          "Prints what the director needs for this real server, ready to paste: a keepalived\n"
-         "virtual_server block (lb_kind DR) whose real_server has an HTTP_GET check of\n"
-         "/ready/<vip>, or HAProxy backends with option httpchk and agent-check. One block\n"
+         "virtual_server block whose real_server has an HTTP_GET check of /ready/<vip>,\n"
+         "HAProxy backends with option httpchk and agent-check, or ipvsadm commands. One\n"
          "per configured service (port 80 assumed for a VIP without one).\n"
-         "  --format keepalived|haproxy   required\n"
+         "  --format keepalived|haproxy|ipvsadm   required\n"
          "  --director-check URL          where the director reaches this agent's API,\n"
          "                                e.g. http://198.51.100.60:9100 (default: api.listen);\n"
          "                                its address is the real server of VIPs of its family\n"
          "  --rip ADDR                    this real server's address of the other family, for\n"
-         "                                the VIPs of that family (DR forwards within a family):\n"
-         "                                keepalived needs it when IPv4 and IPv6 VIPs are mixed\n"
+         "                                the VIPs of that family (the director forwards within\n"
+         "                                a family): needed when IPv4 and IPv6 VIPs are mixed\n"
+         "  --method dr|tun               how the director forwards (keepalived, ipvsadm):\n"
+         "                                default tun with a \"tunnel\" configuration (lb_kind TUN,\n"
+         "                                ipvsadm -i), dr without (lb_kind DR, ipvsadm -g);\n"
+         "                                ranges are always DR\n"
+         "  --encap ipip|gue              the tunnel's encapsulation: default ipip when\n"
+         "                                tunnel.encap has it; gue adds type gue port N\n"
+         "                                (keepalived), --tun-type gue --tun-port N (ipvsadm)\n"
          "Exit: 0 printed, 2 bad usage or configuration.\n",
-          .synopsis = " --format keepalived|haproxy [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]",
+          .synopsis = " --format keepalived|haproxy|ipvsadm [-c FILE [--config-dir DIR] | --vip ADDR ...] [--director-check URL] [--rip ADDR]"
+                      " [--method dr|tun] [--encap ipip|gue]",
           .run = runDirectorConfig}},
         {"router-config",
          {.flags = {"--format", "--neighbor", "--local-as", "--peer-as", "--router-id"},
@@ -219,7 +227,7 @@ std::string usage() {
            "  reload   make the running daemon read its configuration again, and say how it went\n"
            "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
            "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
-           "  director-config  print the keepalived or HAProxy configuration for this server\n"
+           "  director-config  print the keepalived, HAProxy or ipvsadm configuration for this server\n"
            "  router-config    print the BIRD or FRR configuration that announces the ready VIPs\n"
            "\n"
            "Options for every command:\n"
@@ -247,7 +255,7 @@ std::string commandHelp(const std::string& command) {
 
 static const std::set<std::string>& valueOptions() {
     static const std::set<std::string> names{"-c", "--config", "--config-dir", "--vip", "--state-dir", "--from",
-                                             "--format", "--director-check", "--sysroot", "--output", "--rip",
+                                             "--format", "--director-check", "--sysroot", "--output", "--rip", "--method", "--encap",
                                              "--neighbor", "--local-as", "--peer-as", "--router-id"};
     return names;
 }
@@ -346,6 +354,8 @@ std::string optionSuggestion(const std::string& name) {
 static std::string* singleValue(Options& o, const std::string& name) {
     if (name == "--format") return &o.format;
     if (name == "--director-check") return &o.directorCheck;
+    if (name == "--method") return &o.method;
+    if (name == "--encap") return &o.encap;
     if (name == "--sysroot") return &o.sysroot;
     if (name == "--output") return &o.output;
     if (name == "--local-as") return &o.localAs;
@@ -455,8 +465,8 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         return std::unexpected("reload reads the daemon's configuration file again; --vip means nothing to it");
     if (o.command == "exit-hook" && !o.vips.empty())
         return std::unexpected("exit-hook asks systemd about the whole unit; --vip means nothing to it");
-    if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy")
-        return std::unexpected("director-config needs --format keepalived or --format haproxy");
+    if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy" && o.format != "ipvsadm")
+        return std::unexpected("director-config needs --format keepalived, haproxy or ipvsadm");
     if (o.command == "router-config" && o.format != "bird" && o.format != "frr")
         return std::unexpected("router-config needs --format bird or --format frr");
     if (o.command == "router-config" && !o.vips.empty())

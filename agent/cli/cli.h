@@ -23,6 +23,7 @@ struct Options {
     std::string format;         // director-config
     std::string directorCheck;  // director-config
     std::vector<std::string> rips;  // director-config: the real server's address of the other family
+    std::string method, encap;      // director-config: dr|tun, ipip|gue ("" when not given)
     std::vector<std::string> neighbors;  // router-config: the routers to peer with
     std::string localAs, peerAs, routerId;  // router-config (empty: the defaults)
     std::string sysroot = "/";  // doctor, import

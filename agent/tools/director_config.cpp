@@ -12,6 +12,7 @@ struct Service {
     netcfg::IpAddress vip;
     int port;          // 0: a range with no service named in it (a comment only)
     bool configured;  // from "services"; otherwise a guess at port 80
+    bool inRange = false;  // an address of a range: DR only (ranges are not decapsulated)
 };
 
 // A range gives a virtual server for each address of it that a service check names (the
@@ -21,8 +22,8 @@ void rangeServices(const Config& cfg, const netcfg::IpAddress& net, int len, std
     for (const auto& s : cfg.services)
         if (net.covers(len, s.vip) &&
             std::none_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), [&](const Service& o) { return o.vip == s.vip && o.port == s.port; }))
-            out.push_back({s.vip, s.port, true});
-    if (out.size() == before) out.push_back({net, 0, false});
+            out.push_back({s.vip, s.port, true, true});
+    if (out.size() == before) out.push_back({net, 0, false, true});
 }
 
 std::string rangeNote(const Config& cfg, const Service& s) {
@@ -57,6 +58,42 @@ std::string label(const netcfg::IpAddress& ip) {
     return s;
 }
 
+// How the director forwards to this real server for s: ranges are DR whatever the method.
+DirectorMethod methodOf(const DirectorTarget& t, const Service& s) { return s.inRange ? DirectorMethod::Dr : t.method; }
+
+// What the forwarding comes to, for the header of the keepalived and ipvsadm output.
+std::string forwardingNote(const Config& cfg, const DirectorTarget& t, const std::vector<Service>& services) {
+    if (t.method == DirectorMethod::Dr)
+        return "# Forwarding: direct routing (DR): the director must share a layer-2 segment with this server.\n";
+    std::string directors;
+    for (const auto& d : cfg.tunnel.directors) directors += (directors.empty() ? "" : ", ") + d.str();
+    std::string note = "# Forwarding: a tunnel, " +
+                       std::string(t.method == DirectorMethod::TunGue ? "GUE to UDP port " + std::to_string(t.guePort) : "IPIP") +
+                       ". This server decapsulates only what comes from\n# one of tunnel.directors (" + directors +
+                       "): the director must send from one of those addresses.\n";
+    if (std::any_of(services.begin(), services.end(), [](const Service& s) { return s.inRange; }))
+        note += "# The addresses of ranges are not decapsulated: their virtual servers are DR.\n";
+    return note;
+}
+
+std::string keepalivedKind(const DirectorTarget& t, const Service& s) {
+    switch (methodOf(t, s)) {
+        case DirectorMethod::Dr: return "lb_kind DR";
+        case DirectorMethod::TunIpip: return "lb_kind TUN";
+        case DirectorMethod::TunGue: return "lb_kind TUN type gue port " + std::to_string(t.guePort);
+    }
+    return "";
+}
+
+std::string ipvsadmKind(const DirectorTarget& t, const Service& s) {
+    switch (methodOf(t, s)) {
+        case DirectorMethod::Dr: return "-g";
+        case DirectorMethod::TunIpip: return "-i";
+        case DirectorMethod::TunGue: return "-i --tun-type gue --tun-port " + std::to_string(t.guePort);
+    }
+    return "";
+}
+
 std::string hostPort(const std::string& host, int port) {
     if (const auto ip = netcfg::IpAddress::parse(host)) return netcfg::hostPort(*ip, port);
     return host + ":" + std::to_string(port);
@@ -68,10 +105,37 @@ namespace {
 std::expected<DirectorTarget, std::string> checkTarget(const Config& cfg, const std::string& checkUrl);
 }  // namespace
 
+std::expected<DirectorMethod, std::string> directorMethod(const Config& cfg, const std::string& method, const std::string& encap,
+                                                          DirectorFormat format) {
+    if (format == DirectorFormat::Haproxy) {
+        if (!method.empty() || !encap.empty())
+            return std::unexpected(std::string(method.empty() ? "--encap" : "--method") +
+                                   " is for keepalived and ipvsadm: HAProxy proxies the connection, it neither routes nor tunnels it");
+        return DirectorMethod::Dr;
+    }
+    if (!method.empty() && method != "dr" && method != "tun")
+        return std::unexpected("--method " + quoteInput(method, false) + ": dr or tun");
+    if (!encap.empty() && encap != "ipip" && encap != "gue") return std::unexpected("--encap " + quoteInput(encap, false) + ": ipip or gue");
+    const bool tunnel = cfg.tunnel.enabled();
+    if (method == "tun" && !tunnel)
+        return std::unexpected("--method tun: the configuration has no \"tunnel\", so this real server decapsulates nothing");
+    if (method == "dr" || (method.empty() && !tunnel)) {
+        if (!encap.empty()) return std::unexpected("--encap " + encap + " is for --method tun (a \"tunnel\" configuration)");
+        return DirectorMethod::Dr;
+    }
+    if (encap == "ipip" && !cfg.tunnel.ipip) return std::unexpected("--encap ipip: tunnel.encap does not accept ipip on this real server");
+    if (encap == "gue" && !cfg.tunnel.gue) return std::unexpected("--encap gue: tunnel.encap does not accept gue on this real server");
+    if (encap == "gue" || (encap.empty() && !cfg.tunnel.ipip)) return DirectorMethod::TunGue;
+    return DirectorMethod::TunIpip;
+}
+
 std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, const std::string& checkUrl,
-                                                          const std::vector<std::string>& rips, DirectorFormat format) {
+                                                          const std::vector<std::string>& rips, DirectorFormat format,
+                                                          DirectorMethod method) {
     auto t = checkTarget(cfg, checkUrl);
     if (!t) return t;
+    t->method = method;
+    t->guePort = method == DirectorMethod::TunGue ? cfg.tunnel.guePort : 0;
     const bool checkV4 = netcfg::IpAddress::parse(t->rip).value().isV4();
     for (const auto& text : rips) {
         const auto ip = netcfg::IpAddress::parse(text);
@@ -82,10 +146,10 @@ std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, con
         if (!t->otherRip.empty()) return std::unexpected("--rip given twice for " + std::string(checkV4 ? "IPv6" : "IPv4"));
         t->otherRip = ip->str();
     }
-    if (format == DirectorFormat::Keepalived && t->otherRip.empty())
+    if (format != DirectorFormat::Haproxy && t->otherRip.empty())
         for (const auto& vip : cfg.vips)
             if (vip.isV4() != checkV4)
-                return std::unexpected("VIP " + vip.str() + " is " + (checkV4 ? "IPv6" : "IPv4") + ", and LVS-DR forwards it to a real server address of that family: give --rip " +
+                return std::unexpected("VIP " + vip.str() + " is " + (checkV4 ? "IPv6" : "IPv4") + ", and the director forwards it to a real server address of that family: give --rip " +
                                        (checkV4 ? "IPV6-RIP (e.g. --rip 2001:db8::60)" : "IPV4-RIP (e.g. --rip 198.51.100.60)") +
                                        "; the check still polls " + t->rip);
     return t;
@@ -123,15 +187,37 @@ std::expected<DirectorTarget, std::string> checkTarget(const Config& cfg, const 
 std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const DirectorTarget& t) {
     std::ostringstream out;
     const auto services = servicesOf(cfg);
+    const bool ripV4 = netcfg::IpAddress::parse(t.rip).value().isV4();
+    // DR and the tunnel forward to the real server's address of the VIP's family; the
+    // check polls the agent wherever the director reaches it.
+    auto realServerOf = [&](const Service& s) -> const std::string& { return s.vip.isV4() == ripV4 ? t.rip : t.otherRip; };
+    if (format == DirectorFormat::Ipvsadm) {
+        out << "# ipvsadm: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
+            << forwardingNote(cfg, t, services)
+            << "# -A once per virtual service on the director, -a for each of its real servers. ipvsadm\n"
+            << "# checks nothing: keep this server at weight 0 (ipvsadm -e ... -w 0) while\n"
+            << "# http://" << hostPort(t.rip, t.apiPort) << "/ready/<vip> does not answer 200 (keepalived's HTTP_GET does that).\n";
+        for (const auto& s : services) {
+            const std::string& realServer = realServerOf(s);
+            if (realServer.empty()) continue;  // directorTarget() refuses this
+            if (s.port == 0) {
+                out << rangeNote(cfg, s);
+                continue;
+            }
+            if (!s.configured) out << "# no service configured for " << s.vip.str() << ": port 80 assumed\n";
+            const std::string service = netcfg::hostPort(s.vip, s.port);
+            out << "ipvsadm -A -t " << service << " -s wlc\n"
+                << "ipvsadm -a -t " << service << " -r " << hostPort(realServer, s.port) << " " << ipvsadmKind(t, s) << " -w 100\n";
+        }
+        return out.str();
+    }
     if (format == DirectorFormat::Keepalived) {
         out << "# keepalived: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
+            << forwardingNote(cfg, t, services)
             << "# The check polls the agent's /ready/<vip>: 200 only when the VIP is bound, its ARP settings\n"
             << "# are right, its services answer on the VIP and the server is not draining.\n";
-        const bool ripV4 = netcfg::IpAddress::parse(t.rip).value().isV4();
         for (const auto& s : services) {
-            // DR forwards to the real server's address of the VIP's family; the check
-            // polls the agent wherever the director reaches it.
-            const std::string& realServer = s.vip.isV4() == ripV4 ? t.rip : t.otherRip;
+            const std::string& realServer = realServerOf(s);
             if (realServer.empty()) continue;  // directorTarget() refuses this for keepalived
             if (s.port == 0) {
                 out << rangeNote(cfg, s);
@@ -141,7 +227,7 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
             out << "virtual_server " << s.vip.str() << " " << s.port << " {\n"
                 << "    delay_loop 2\n"
                 << "    lb_algo wlc\n"
-                << "    lb_kind DR\n"
+                << "    " << keepalivedKind(t, s) << "\n"
                 << "    protocol TCP\n"
                 << "    real_server " << realServer << " " << s.port << " {\n"
                 << "        weight 100\n"

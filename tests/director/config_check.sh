@@ -34,6 +34,23 @@ keepalived -t -f "$D/keepalived.out" >"$D/ka.log" 2>&1 && ok "keepalived -t acce
 { printf 'defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:8080\n  default_backend lvs_198_51_100_188_80\n'; cat "$D/haproxy.out"; } > "$D/haproxy.cfg"
 grep -qF "agent-check agent-addr 198.51.100.60 agent-port 9101 agent-send \"198.51.100.188\\n\"" "$D/haproxy.out" && ok "haproxy: agent-check wired" || bad "haproxy output: $(cat "$D/haproxy.out")"
 haproxy -c -f "$D/haproxy.cfg" >"$D/hap.log" 2>&1 && ok "haproxy -c accepts it" || bad "haproxy -c: $(cat "$D/hap.log")"
+# A tunnel-mode real server: lb_kind TUN, IPIP by default and GUE with its port; keepalived -t
+# accepts both (ipvsadm's lines need IPVS in the kernel to be tried, which this one lacks).
+cat > "$D/tunnel.json" <<'JSON'
+{"vips": ["198.51.100.188"], "api": {"listen": "203.0.113.11:9100"},
+ "tunnel": {"interfaces": ["eth0"], "encap": ["ipip", "gue"], "gue_port": 6080, "directors": ["198.51.100.50"]}}
+JSON
+for e in ipip gue; do
+  "$AGENT" director-config -c "$D/tunnel.json" --format keepalived --encap $e > "$D/tun-$e.out" 2>"$D/err" || bad "tunnel $e: $(cat "$D/err")"
+  keepalived -t -f "$D/tun-$e.out" >"$D/ka.log" 2>&1 && ok "keepalived -t accepts the $e tunnel virtual server" || bad "keepalived -t ($e): $(cat "$D/ka.log")"
+done
+grep -q "lb_kind TUN$" "$D/tun-ipip.out" && grep -q "lb_kind TUN type gue port 6080" "$D/tun-gue.out" \
+  && ok "keepalived: lb_kind TUN, and type gue port 6080 for GUE" || bad "tunnel output: $(cat "$D/tun-ipip.out" "$D/tun-gue.out")"
+"$AGENT" director-config -c "$D/tunnel.json" --format ipvsadm --encap gue > "$D/ipvsadm.out" 2>"$D/err" \
+  && grep -qx "ipvsadm -a -t 198.51.100.188:80 -r 203.0.113.11:80 -i --tun-type gue --tun-port 6080 -w 100" "$D/ipvsadm.out" \
+  && ok "ipvsadm: -i --tun-type gue --tun-port 6080" || bad "ipvsadm output: $(cat "$D/ipvsadm.out" "$D/err")"
+"$AGENT" director-config -c "$D/config.json" --format keepalived --method tun --director-check http://198.51.100.60:9100 --rip 2001:db8::60 >"$D/out" 2>"$D/err"; rc=$?
+[ $rc = 2 ] && [ ! -s "$D/out" ] && grep -q 'no "tunnel"' "$D/err" && ok "--method tun without a tunnel configuration refused (exit 2), nothing printed" || bad "--method tun: exit $rc: $(cat "$D/err")"
 # Without --director-check a wildcard api.listen cannot tell the director where to poll.
 "$AGENT" director-config -c "$D/config.json" --format haproxy > /dev/null 2>"$D/err"; rc=$?
 [ $rc = 2 ] && grep -q "give --director-check" "$D/err" && ok "wildcard listen needs --director-check (exit 2)" || bad "exit $rc: $(cat "$D/err")"

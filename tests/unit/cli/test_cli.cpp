@@ -62,7 +62,7 @@ TEST_SUITE("cli") {
         // Usage lines show each option's argument; required ones are not in brackets.
         CHECK(agent::commandUsage("start") == "usage: lvs-rs-agent start [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--dry-run]\n");
         CHECK(agent::commandUsage("stop") == "usage: lvs-rs-agent stop [--vip ADDR ...] [--state-dir DIR] [--dry-run]\n");
-        CHECK(agent::commandUsage("director-config").rfind("usage: lvs-rs-agent director-config --format keepalived|haproxy ", 0) == 0);
+        CHECK(agent::commandUsage("director-config").rfind("usage: lvs-rs-agent director-config --format keepalived|haproxy|ipvsadm ", 0) == 0);
         CHECK(agent::commandUsage("nope").empty());
         CHECK(agent::commandHelp("run").find("resync_interval_seconds (default 30)") != std::string::npos);
         CHECK(agent::commandHelp("run").find("every 30 s") == std::string::npos);
@@ -84,9 +84,15 @@ TEST_SUITE("cli") {
         REQUIRE(o);
         CHECK(o->format == "haproxy");
         CHECK(o->directorCheck == "http://198.51.100.60:9100");
-        CHECK(parseArgs({"director-config"}).error() == "director-config needs --format keepalived or --format haproxy");
-        CHECK(parseArgs({"director-config", "--format", "nginx"}).error() == "director-config needs --format keepalived or --format haproxy");
+        CHECK(parseArgs({"director-config"}).error() == "director-config needs --format keepalived, haproxy or ipvsadm");
+        CHECK(parseArgs({"director-config", "--format", "nginx"}).error() == "director-config needs --format keepalived, haproxy or ipvsadm");
         CHECK(parseArgs({"start", "--format", "haproxy"}).error() == "--format is not an option of start");
+        auto t = parseArgs({"director-config", "--format", "ipvsadm", "--method", "tun", "--encap=gue"});
+        REQUIRE(t);
+        CHECK(t->format == "ipvsadm");
+        CHECK(t->method == "tun");
+        CHECK(t->encap == "gue");
+        CHECK(parseArgs({"start", "--method", "tun"}).error() == "--method is not an option of start");
     }
 
     TEST_CASE("bad usage names the problem") {
