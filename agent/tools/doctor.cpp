@@ -187,6 +187,75 @@ void checkDefaultRoute(const DoctorInput& in, std::vector<DoctorCheck>& out) {
         add(out, "default-route", V::Ok, "the default route does not point at the director " + d);
 }
 
+// The tunnel-mode real server: the interfaces, the decapsulation on each, the MSS against
+// their MTU, and what the running program dropped (each reason points at a fix).
+void checkTunnel(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const TunnelConfig& t = in.config.tunnel;
+    if (!t.enabled()) return;
+    for (const auto& name : t.interfaces) {
+        const netcfg::Link* link = nullptr;
+        for (const auto& l : in.kernel.links)
+            if (l.name == name) link = &l;
+        if (!link) {
+            add(out, "tunnel-interface", V::Fail, name + " (tunnel.interfaces) does not exist: nothing is decapsulated there",
+                "name the interface the director's tunnel packets arrive on");
+            continue;
+        }
+        if (!link->up)
+            add(out, "tunnel-interface", V::Fail, name + " is down: tunnel packets cannot arrive", "ip link set " + name + " up");
+        else
+            add(out, "tunnel-interface", V::Ok, name + " is up");
+        const auto h = in.tunnelHooks.find(name);
+        if (h == in.tunnelHooks.end())
+            add(out, "tunnel-decap", V::Fail, "the hooks of " + name + " could not be read: " + in.tunnelError, "run doctor as root");
+        else if (h->second.attached())
+            add(out, "tunnel-decap", V::Ok, "lvs_decap (ingress) and lvs_mss (egress) are attached to " + name);
+        else
+            add(out, "tunnel-decap", V::Fail,
+                std::string("the decapsulation is not attached to ") + name + " (" + (h->second.ingress ? "" : "lvs_decap missing") +
+                    (!h->second.ingress && !h->second.egress ? ", " : "") + (h->second.egress ? "" : "lvs_mss missing") +
+                    "): tunnel packets for the VIPs are dropped by the stack",
+                "start the agent (systemctl start lvs-rs-agent); `lvs-rs-agent status` says what stops it");
+        if (t.mss > 0) {
+            const int limit = tunnelMss(t, link->mtu);
+            if (t.mss > limit)
+                add(out, "tunnel-mss", V::Warn,
+                    "tunnel.mss " + std::to_string(t.mss) + " does not fit " + name + "'s MTU " + std::to_string(link->mtu ? link->mtu : 1500) +
+                        " once encapsulated: clients' full-size segments get fragmented or dropped on the way",
+                    "set tunnel.mss to " + std::to_string(limit) + " or less, or leave it out (derived from the MTU)");
+            else
+                add(out, "tunnel-mss", V::Ok, "tunnel.mss " + std::to_string(t.mss) + " fits " + name + "'s MTU once encapsulated");
+        }
+    }
+    if (!in.tunnelDrops) return;
+    struct Reason {
+        netcfg::TunnelDrop drop;
+        const char* what;
+        const char* fix;
+    };
+    static const Reason reasons[] = {
+        {netcfg::TunnelDrop::NotDirector, "from an outer source not in tunnel.directors",
+         "if a director sends them, add its address (the tunnel's outer source) to tunnel.directors"},
+        {netcfg::TunnelDrop::NotVip, "for an inner destination that is not a VIP here",
+         "make the director's virtual services and this server's VIPs match (director-config prints them)"},
+        {netcfg::TunnelDrop::GueHeader, "with a GUE header not taken (options such as remcsum, or a control message)",
+         "send GUE without remote checksum offload: ipvsadm --tun-nocsum or --tun-csum, not --tun-remcsum"},
+        {netcfg::TunnelDrop::Fragment, "fragmented after encapsulation", "lower tunnel.mss, or raise the MTU between director and real server"},
+        {netcfg::TunnelDrop::Family, "with inner and outer families that differ (IPv6 in IPv4 or the reverse)",
+         "tunnel IPv4 VIPs to this server's IPv4 address and IPv6 VIPs to its IPv6 one"},
+        {netcfg::TunnelDrop::Malformed, "whose lengths do not add up", "capture them on the interface: a director or a middlebox mangles them"},
+        {netcfg::TunnelDrop::Decap, "that the kernel refused to decapsulate", "check the kernel log"},
+    };
+    bool any = false;
+    for (const auto& r : reasons) {
+        const auto n = (*in.tunnelDrops)[static_cast<std::size_t>(r.drop)];
+        if (n == 0) continue;
+        any = true;
+        add(out, "tunnel-drops", V::Warn, std::to_string(n) + " tunnel packet(s) dropped (" + netcfg::name(r.drop) + ") " + r.what, r.fix);
+    }
+    if (!any) add(out, "tunnel-drops", V::Ok, "no tunnel packet dropped since the program was loaded");
+}
+
 void checkLoManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     static const std::regex ifupdown(R"(^\s*(auto|iface|allow-hotplug)\s+lo:\S*)");
     static const std::regex nm(R"(^\s*interface-name\s*=\s*lo\s*$)");
@@ -345,6 +414,7 @@ std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
     checkDefaultRoute(in, out);
     checkLoManagers(in, out);
     checkNetworkManagers(in, out);
+    checkTunnel(in, out);
     return out;
 }
 

@@ -13,6 +13,7 @@
 #include "agent/reconcile/finding.h"
 #include "agent/reconcile/state_model.h"
 #include "agent/base/text_file.h"
+#include "netcfg/bpf/tunnel_driver.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
@@ -48,6 +49,12 @@ struct DoctorInput {
     bool networkdEnabled = false;            // systemd-networkd.service enabled
     std::optional<int> systemdVersion;       // from libsystemd-shared-N.so, when found
     bool nmEnabled = false;                  // NetworkManager.service enabled
+    // With "tunnel": each tunnel interface's clsact hooks (absent: no such interface, or
+    // the kernel could not be asked, tunnelError says why), and the running program's
+    // drops by reason (nullopt: no program runs).
+    std::map<std::string, netcfg::TunnelHook> tunnelHooks;
+    std::string tunnelError;
+    std::optional<std::array<std::uint64_t, netcfg::kTunnelDropReasons>> tunnelDrops;
 };
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in);

@@ -160,6 +160,23 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     for (const char* d : {"usr/lib/NetworkManager/conf.d", "run/NetworkManager/conf.d", "etc/NetworkManager/conf.d"})
         collectDir(sysroot / d, in.nmConf, sysroot, "", ".conf");
     collectDir(sysroot / "etc/netplan", in.netplanFiles, sysroot, "", ".yaml");
+    if (cfg.tunnel.enabled()) {
+        // Read only: the running program is taken up to read its counters, none is loaded.
+        auto driver = netcfg::makeKernelTunnelDriver();
+        std::vector<std::pair<std::string, int>> present;
+        for (const auto& name : cfg.tunnel.interfaces)
+            for (const auto& l : in.kernel.links)
+                if (l.name == name) present.emplace_back(name, l.ifindex);
+        std::vector<int> ifindexes;
+        for (const auto& [name, index] : present) ifindexes.push_back(index);
+        if (auto p = driver->prepare(ifindexes, false); !p) in.tunnelError = p.error();
+        for (const auto& [name, index] : present) {
+            auto h = driver->hook(index);
+            if (h) in.tunnelHooks[name] = *h;
+            else in.tunnelError = h.error();
+        }
+        if (driver->prepared()) in.tunnelDrops = driver->stats().drops;
+    }
     std::error_code ec;
     for (const char* w : {"etc/systemd/system/multi-user.target.wants", "etc/systemd/system/network-online.target.wants",
                           "etc/systemd/system/sockets.target.wants"}) {

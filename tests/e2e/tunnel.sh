@@ -148,6 +148,11 @@ in_ns d python3 "$PEER" rawipip 203.0.113.11 203.0.113.99
 dropped() { [ "$(tunnel_field "t['dropped']['not_director']")" -ge 1 ] && [ "$(tunnel_field "t['dropped']['not_vip']")" -ge 1 ]; }
 wait_for "rs1 dropped and counted the non-director's and the non-VIP's tunnel packets" dropped
 
+doc=$(in_ns rs1 "$AGENT" doctor -c "$ST1/config.json" 2>&1)
+contains "$doc" "ok    tunnel-decap: lvs_decap (ingress) and lvs_mss (egress) are attached to eth0" "doctor: the decapsulation attached"
+contains "$doc" "tunnel packet(s) dropped (not_director) from an outer source not in tunnel.directors" "doctor: the non-director's packets, with the fix"
+contains "$doc" "tunnel packet(s) dropped (not_vip)" "doctor: the non-VIP's packets"
+
 # A deleted filter is put back by the daemon.
 in_ns rs1 tc filter del dev eth0 ingress prio 166 handle 0x1d5 bpf
 back() { in_ns rs1 tc filter show dev eth0 ingress | grep -q lvs_decap; }

@@ -77,6 +77,50 @@ TEST_SUITE("doctor") {
         CHECK(it->fix.find("fwmark") != std::string::npos);
     }
 
+    TEST_CASE("tunnel: interfaces, the decapsulation on each, the MSS against the MTU, drops with their fixes") {
+        using V = DoctorCheck::Verdict;
+        DoctorInput in;
+        in.config = parseConfig(R"({"vips": ["198.51.100.188"], "tunnel": {"interfaces": ["eth0", "eth1", "eth2"],
+                                    "directors": ["198.51.100.50"], "mss": 1460}})", "f");
+        in.kernel.links = {{.ifindex = 2, .name = "eth0", .up = true, .loopback = false, .mtu = 1500},
+                           {.ifindex = 3, .name = "eth1", .up = false, .loopback = false, .mtu = 9000}};
+        in.tunnelHooks["eth0"] = {.clsact = true, .ingress = true, .egress = true};
+        in.tunnelHooks["eth1"] = {.clsact = true, .ingress = false, .egress = true};
+        std::array<std::uint64_t, netcfg::kTunnelDropReasons> drops{};
+        drops[static_cast<std::size_t>(netcfg::TunnelDrop::NotDirector)] = 3;
+        drops[static_cast<std::size_t>(netcfg::TunnelDrop::GueHeader)] = 2;
+        in.tunnelDrops = drops;
+        const auto f = diagnose(in);
+        auto find = [&](const std::string& check, V v, const std::string& needle) {
+            return std::any_of(f.begin(), f.end(), [&](const DoctorCheck& x) {
+                return x.check == check && x.verdict == v && (x.what + " / " + x.fix).find(needle) != std::string::npos;
+            });
+        };
+        CHECK(find("tunnel-interface", V::Ok, "eth0 is up"));
+        CHECK(find("tunnel-interface", V::Fail, "eth1 is down"));
+        CHECK(find("tunnel-interface", V::Fail, "eth2 (tunnel.interfaces) does not exist"));
+        CHECK(find("tunnel-decap", V::Ok, "attached to eth0"));
+        CHECK(find("tunnel-decap", V::Fail, "not attached to eth1 (lvs_decap missing)"));
+        CHECK(find("tunnel-mss", V::Warn, "tunnel.mss 1460 does not fit eth0's MTU 1500 once encapsulated"));
+        CHECK(find("tunnel-mss", V::Warn, "set tunnel.mss to 1440 or less"));
+        CHECK(find("tunnel-mss", V::Ok, "tunnel.mss 1460 fits eth1's MTU"));
+        CHECK(find("tunnel-drops", V::Warn, "3 tunnel packet(s) dropped (not_director) from an outer source not in tunnel.directors"));
+        CHECK(find("tunnel-drops", V::Warn, "2 tunnel packet(s) dropped (gue_header)"));
+        CHECK(find("tunnel-drops", V::Warn, "--tun-nocsum"));
+        // nothing dropped, no program: no drop line of either kind
+        in.tunnelDrops = std::array<std::uint64_t, netcfg::kTunnelDropReasons>{};
+        CHECK(std::count_if(f.begin(), f.end(), [](const DoctorCheck& x) { return x.check == "tunnel-drops"; }) == 2);
+        const auto quiet = diagnose(in);
+        CHECK(std::any_of(quiet.begin(), quiet.end(), [](const DoctorCheck& x) { return x.check == "tunnel-drops" && x.verdict == V::Ok; }));
+        in.tunnelDrops.reset();
+        const auto none = diagnose(in);
+        CHECK(std::none_of(none.begin(), none.end(), [](const DoctorCheck& x) { return x.check == "tunnel-drops"; }));
+        // no tunnel configured: no tunnel check at all
+        in.config = parseConfig(R"({"vips": ["198.51.100.188"]})", "f");
+        const auto dr = diagnose(in);
+        CHECK(std::none_of(dr.begin(), dr.end(), [](const DoctorCheck& x) { return x.check.rfind("tunnel-", 0) == 0; }));
+    }
+
     TEST_CASE("network managers that would remove the agent's addresses and routes, each named with its fix") {
         auto checks = [](const DoctorInput& in) {
             std::vector<DoctorCheck> out;
