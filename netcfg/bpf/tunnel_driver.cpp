@@ -33,40 +33,35 @@ std::uint32_t queryId(int ifindex, bpf_tc_attach_point point) {
     return o.prog_id;
 }
 
+// One rtnetlink socket of libnl's, held by the driver and connected on first use.
+struct NlSocketFree {
+    void operator()(nl_sock* sk) const { nl_socket_free(sk); }
+};
+using NlSocket = std::unique_ptr<nl_sock, NlSocketFree>;
+
 // How many filters the clsact qdisc's two hooks hold; -1 when it cannot be told.
-int filterCount(int ifindex) {
-    nl_sock* sk = nl_socket_alloc();
+int filterCount(nl_sock* sk, int ifindex) {
     if (!sk) return -1;
     int total = 0;
-    if (nl_connect(sk, NETLINK_ROUTE) < 0) total = -1;
     for (std::uint32_t parent : {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)}) {
-        if (total < 0) break;
         nl_cache* cache = nullptr;
-        if (rtnl_cls_alloc_cache(sk, ifindex, parent, &cache) < 0) {
-            total = -1;
-            break;
-        }
+        if (rtnl_cls_alloc_cache(sk, ifindex, parent, &cache) < 0) return -1;
         total += nl_cache_nitems(cache);
         nl_cache_free(cache);
     }
-    nl_socket_free(sk);
     return total;
 }
 
-// Whether the interface has a clsact qdisc (libnl's qdisc cache).
-bool hasClsact(int ifindex) {
-    nl_sock* sk = nl_socket_alloc();
-    if (!sk) return false;
-    bool found = false;
+// Whether the interface has a clsact qdisc (libnl's qdisc cache: a dump of every qdisc).
+bool hasClsact(nl_sock* sk, int ifindex) {
     nl_cache* cache = nullptr;
-    if (nl_connect(sk, NETLINK_ROUTE) == 0 && rtnl_qdisc_alloc_cache(sk, &cache) == 0) {
-        if (rtnl_qdisc* q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_CLSACT)) {
-            found = true;
-            rtnl_qdisc_put(q);
-        }
-        nl_cache_free(cache);
+    if (!sk || rtnl_qdisc_alloc_cache(sk, &cache) < 0) return false;
+    bool found = false;
+    if (rtnl_qdisc* q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_CLSACT)) {
+        found = true;
+        rtnl_qdisc_put(q);
     }
-    nl_socket_free(sk);
+    nl_cache_free(cache);
     return found;
 }
 
@@ -114,8 +109,10 @@ public:
 
     std::expected<TunnelHook, std::string> hook(int ifindex) override {
         TunnelHook h;
-        h.clsact = hasClsact(ifindex);
         const std::uint32_t ids[2] = {queryId(ifindex, BPF_TC_INGRESS), queryId(ifindex, BPF_TC_EGRESS)};
+        // A filter found at the agent's place sits on a clsact qdisc: the dump of every
+        // qdisc (each tick, per interface) is needed only when none is.
+        h.clsact = ids[0] != 0 || ids[1] != 0 || hasClsact(nl(), ifindex);
         const std::uint32_t mine[2] = {program_ ? program_->programId() : 0, program_ ? program_->mssProgramId() : 0};
         bool* ours[2] = {&h.ingress, &h.egress};
         bool* foreign[2] = {&h.foreignIngress, &h.foreignEgress};
@@ -152,14 +149,17 @@ public:
         for (int d = 0; d < 2; ++d) {
             const std::uint32_t id = queryId(ifindex, kPoints[d]);
             if (id == 0) continue;
-            const std::string name = TunnelProgram::programName(id);
-            if (name != kDecapProgramName && name != kMssProgramName) continue;  // not the agent's
+            // Another program at the agent's handle and priority stays. When the kernel does
+            // not name it (no CAP_SYS_ADMIN), the place decides: the caller detaches only
+            // where its state file says the agent attached.
+            const auto name = TunnelProgram::programName(id);
+            if (name && *name != kDecapProgramName && *name != kMssProgramName) continue;
             LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
             LIBBPF_OPTS(bpf_tc_opts, o, .handle = kTunnelHandle, .priority = kTunnelPriority);
             if (int err = bpf_tc_detach(&hd, &o); err < 0 && err != -ENOENT && err != -ENODEV)
                 return std::unexpected(failure("removing the agent's tc filter", ifindex, err));
         }
-        if (removeClsact && filterCount(ifindex) == 0) {
+        if (removeClsact && filterCount(nl(), ifindex) == 0) {
             LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
                         .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
             if (int err = bpf_tc_hook_destroy(&h); err < 0 && err != -ENOENT && err != -EINVAL && err != -ENODEV)
@@ -205,9 +205,18 @@ public:
     }
 
 private:
+    nl_sock* nl() {
+        if (!nl_) {
+            NlSocket sk(nl_socket_alloc());
+            if (!sk || nl_connect(sk.get(), NETLINK_ROUTE) < 0) return nullptr;
+            nl_ = std::move(sk);
+        }
+        return nl_.get();
+    }
+    NlSocket nl_;
     // id when it names a program called `name`, else 0.
     static std::uint32_t ownId(std::uint32_t id, const char* name) {
-        return id != 0 && TunnelProgram::programName(id) == name ? id : 0;
+        return id != 0 && TunnelProgram::programName(id) == std::optional<std::string>(name) ? id : 0;
     }
     std::optional<TunnelProgram> program_;
 };

@@ -127,9 +127,9 @@ void TunnelProgram::setTags(const bpf_prog_info& decap, const bpf_prog_info& mss
     std::memcpy(tags_.data() + sizeof decap.tag, mss.tag, sizeof mss.tag);
 }
 
-std::string TunnelProgram::programName(std::uint32_t id) {
+std::optional<std::string> TunnelProgram::programName(std::uint32_t id) {
     agent::UniqueFd fd(bpf_prog_get_fd_by_id(id));
-    if (!fd) return "";
+    if (!fd) return errno == EPERM || errno == EACCES ? std::nullopt : std::optional<std::string>("");
     auto info = progInfo(fd.get());
     return info ? std::string(info->name) : "";
 }

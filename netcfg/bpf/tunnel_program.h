@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,8 +50,10 @@ public:
     // Takes up the programs a filter runs (ids from tc), and their maps; refused when they
     // are not this build's (other names, or maps of another layout).
     static std::expected<TunnelProgram, std::string> adopt(std::uint32_t decapId, std::uint32_t mssId);
-    // The name of the program with this id ("" when there is none, or it cannot be read).
-    static std::string programName(std::uint32_t id);
+    // The name of the program with this id ("" when there is none); nullopt when the kernel
+    // does not say: opening a program by id takes CAP_SYS_ADMIN, which the unit does not
+    // grant (CAP_BPF and CAP_NET_ADMIN load and attach).
+    static std::optional<std::string> programName(std::uint32_t id);
 
     int programFd() const { return decap_.get(); }  // lvs_decap: clsact ingress
     int mssProgramFd() const { return mss_.get(); }  // lvs_mss: clsact egress

@@ -4,7 +4,9 @@
 # .deb declares, and python3 + python3-apt for the Ansible role's test) and cached under
 # /var/tmp keyed by that package list. Each run boots a copy with
 # `systemd-nspawn --boot --private-network`: the container has a network namespace of
-# its own, so nothing it does reaches the host's. The host's PID 1 need not be systemd:
+# its own, so nothing it does reaches the host's. CAP_BPF and the bpf() system call are
+# let into the container (nspawn leaves both out): the unit grants them to the agent for
+# the tunnel decapsulation, whose program attaches inside the container's namespace. The host's PID 1 need not be systemd:
 # nspawn runs from a cgroup of its own, with --keep-unit and without registering.
 #
 #   rootfs_for DEB      sets ROOTFS (builds it when missing)
@@ -50,7 +52,7 @@ boot_container() {
   fi
   mkdir -p "$CGROUP" || return 1
   ( echo "$BASHPID" > "$CGROUP/cgroup.procs"
-    exec systemd-nspawn --quiet --boot --private-network --keep-unit --register=no \
+    exec systemd-nspawn --quiet --boot --private-network --keep-unit --register=no --capability=CAP_BPF --system-call-filter=bpf \
       --machine=lvs-boot-$$ --console=pipe -D "$dir" ) >>"$dir.console" 2>&1 &
   NSPAWN_PID=$!
   wait_until 30 eval 'LEADER=$(leader_of "$NSPAWN_PID"); [ -n "$LEADER" ]' || { echo "no init in the container"; tail "$dir.console"; return 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The systemd unit: `systemd-analyze verify` prints nothing, and
-# `systemd-analyze security --offline=yes` rates its exposure 2.5 or lower.
+# `systemd-analyze security --offline=yes` rates its exposure 2.0 or lower.
 # Both work without systemd as PID 1.
 set -u
 UNIT_IN=${1:?usage: $0 GENERATED_UNIT AGENT_BINARY}
@@ -17,5 +17,5 @@ sec=$(cd "$D" && systemd-analyze security --offline=yes ./lvs-rs-agent.service 2
 score=$(grep -o 'Overall exposure level for [^:]*: [0-9.]*' <<<"$sec" | awk '{print $NF}')
 if [ -z "$score" ]; then echo "FAIL: no exposure score in:"; echo "$sec" | tail -5; exit 1; fi
 echo "exposure: $score"
-if awk -v s="$score" 'BEGIN {exit !(s <= 2.5)}'; then echo "ok: exposure $score <= 2.5"; else echo "FAIL: exposure $score > 2.5"; grep -E '^✗' <<<"$sec" | head -20; rc=1; fi
+if awk -v s="$score" 'BEGIN {exit !(s <= 2.0)}'; then echo "ok: exposure $score <= 2.0"; else echo "FAIL: exposure $score > 2.0"; grep -E '^✗' <<<"$sec" | head -20; rc=1; fi
 exit $rc
