@@ -225,7 +225,7 @@ std::string usage() {
            "  drain    make the running daemon report not ready (VIPs stay bound); --vip: one VIP\n"
            "  undrain  end a drain\n"
            "  reload   make the running daemon read its configuration again, and say how it went\n"
-           "  doctor   diagnose the classic LVS-DR traps (read-only)\n"
+           "  doctor   diagnose the classic LVS-DR traps, and the tunnel's (read-only)\n"
            "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
            "  director-config  print the keepalived, HAProxy or ipvsadm configuration for this server\n"
            "  router-config    print the BIRD or FRR configuration that announces the ready VIPs\n"
