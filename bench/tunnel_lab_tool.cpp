@@ -60,29 +60,32 @@ in_addr addr4(const char* s) {
     return a;
 }
 
-// The client's packet: IPv4 + UDP from SRC:41000 to VIP:PORT (UDP checksum 0: none).
-Bytes innerPacket(const char* src, const char* vip, unsigned port, std::size_t size) {
-    Bytes p(28 + size, 0x5a);
+// An IPv4 header with its checksum before payload.
+Bytes ipv4(in_addr src, in_addr dst, int proto, const Bytes& payload) {
+    Bytes p(20, 0);
     p[0] = 0x45;
-    p[1] = 0;
-    put16(p, 2, static_cast<unsigned>(p.size()));
-    put16(p, 4, 0);
-    put16(p, 6, 0x4000);  // DF
+    put16(p, 2, static_cast<unsigned>(20 + payload.size()));
+    put16(p, 6, 0x4000);
     p[8] = 64;
-    p[9] = IPPROTO_UDP;
-    put16(p, 10, 0);
-    const in_addr s = addr4(src), d = addr4(vip);
-    std::memcpy(&p[12], &s, 4);
-    std::memcpy(&p[16], &d, 4);
+    p[9] = static_cast<unsigned char>(proto);
+    std::memcpy(&p[12], &src, 4);
+    std::memcpy(&p[16], &dst, 4);
     unsigned sum = 0;
     for (int i = 0; i < 20; i += 2) sum += (p[i] << 8) | p[i + 1];
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     put16(p, 10, ~sum & 0xffff);
-    put16(p, 20, kInnerSourcePort);
-    put16(p, 22, port);
-    put16(p, 24, static_cast<unsigned>(8 + size));
-    put16(p, 26, 0);
+    p.insert(p.end(), payload.begin(), payload.end());
     return p;
+}
+
+// The client's packet: IPv4 + UDP from SRC:41000 to VIP:PORT (UDP checksum 0: none).
+Bytes innerPacket(const char* src, const char* vip, unsigned port, std::size_t size) {
+    Bytes udp(8 + size, 0x5a);
+    put16(udp, 0, kInnerSourcePort);
+    put16(udp, 2, port);
+    put16(udp, 4, static_cast<unsigned>(8 + size));
+    put16(udp, 6, 0);
+    return ipv4(addr4(src), addr4(vip), IPPROTO_UDP, udp);
 }
 
 // A socket connected so that send() puts one datagram of the mode on the wire, and the
@@ -129,24 +132,6 @@ Sender sender(const std::string& mode, const char* src, const char* rs, const ch
 }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// An IPv4 header with its checksum before payload.
-Bytes ipv4(in_addr src, in_addr dst, int proto, const Bytes& payload) {
-    Bytes p(20, 0);
-    p[0] = 0x45;
-    put16(p, 2, static_cast<unsigned>(20 + payload.size()));
-    put16(p, 6, 0x4000);
-    p[8] = 64;
-    p[9] = static_cast<unsigned char>(proto);
-    std::memcpy(&p[12], &src, 4);
-    std::memcpy(&p[16], &dst, 4);
-    unsigned sum = 0;
-    for (int i = 0; i < 20; i += 2) sum += (p[i] << 8) | p[i + 1];
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    put16(p, 10, ~sum & 0xffff);
-    p.insert(p.end(), payload.begin(), payload.end());
-    return p;
-}
 
 // The whole frame the director puts on the wire for one client datagram, by mode: DR the
 // client's packet to the real server's MAC; IPIP and GUE the same packet inside an outer
