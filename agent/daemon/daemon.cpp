@@ -244,6 +244,17 @@ void Daemon::adopt(const Handover& h) {
 Daemon::Exit Daemon::start() {
     if (!setUp()) return Exit::Failed;
     inherited_ = takeInheritedFds();
+    // The tunnel program kept across the restart, as one bundle of its descriptors.
+    if (const auto kept = inherited_.find(kTunnelBundle); kept != inherited_.end()) {
+        auto fds = unbundleFds(kept->second.get());
+        inherited_.erase(kept);
+        notifier_.removeStoredFd(kTunnelBundle);  // read once: a new bundle is stored after the first pass
+        if (!fds) logWarning(fds.error() + "; the tunnel program is loaded anew");
+        if (auto* tunnel = reconciler_->tunnel(); tunnel && fds) {
+            const std::uint32_t offered = tunnel->offer(*fds);
+            if (offered != 0) logInfo("the tunnel program kept across the restart (id " + std::to_string(offered) + ") is offered for taking up");
+        }
+    }
     // A restart marker found now was meant for a restart that has happened (or never came):
     // it must not turn a later stop into a hand-over.
     (void)takeRestartMarker(options_.stateDir, nowUnix());
@@ -524,6 +535,21 @@ void Daemon::publish(api::TunnelState* tunnel) {
     const api::Snapshot& published = *snap;
     store_.publish(std::move(snap));
     followReadiness(published);
+    keepTunnelStored();
+}
+
+void Daemon::keepTunnelStored() {
+    if (!state_.converged || !notifier_.underSystemd()) return;  // the program is decided by the first pass
+    auto* tunnel = reconciler_->tunnel();
+    const auto d = tunnel ? tunnel->descriptors() : netcfg::TunnelDriver::Descriptors{};
+    if (d.programId == storedTunnel_) return;
+    if (storedTunnel_ != 0) notifier_.removeStoredFd(kTunnelBundle);
+    storedTunnel_ = d.programId;
+    if (d.fds.empty()) return;
+    auto bundle = bundleFds(d.fds);
+    if (!bundle || !notifier_.storeFd(kTunnelBundle, bundle->get()))
+        logWarning("the tunnel program's descriptors are not kept in systemd's store (" + (bundle ? std::string("refused") : bundle.error()) +
+                   "): a restart loads it anew");
 }
 
 void Daemon::followReadiness(const api::Snapshot& s) {

@@ -95,6 +95,9 @@ private:
     void pass(bool fromReload = false);
     // tunnel: the tunnel's part already read this tick (nullptr: read it now).
     void publish(api::TunnelState* tunnel = nullptr);
+    // Keeps the tunnel program's descriptors in systemd's store, so a restart takes the
+    // program up with its counters (the unit's user cannot open it by id).
+    void keepTunnelStored();
     // The VIPs to announce, from the snapshot just published (api/readiness.h decides):
     // ready, not drained, not opted out, and the agent not stopping.
     void followReadiness(const api::Snapshot& s);
@@ -138,6 +141,8 @@ private:
     long long ticks_ = 0;
     std::uint64_t publishedCounters_ = 0;
     std::uint64_t publishedTunnel_ = 0;  // the tunnel counters' sum at the last publish
+    std::uint32_t storedTunnel_ = 0;     // the id of the tunnel program in systemd's store (0: none)
+    static constexpr const char* kTunnelBundle = "tunnel";  // its descriptors' bundle there
     Clock::time_point resyncRetryAt_{};
     Clock::time_point drainDeadline_{};
     Clock::time_point extendedAt_{};  // the last EXTEND_TIMEOUT_USEC while stopping

@@ -1,11 +1,15 @@
 #include "agent/daemon/notify.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <sstream>
 
 namespace agent {
 
@@ -77,6 +81,73 @@ std::multimap<std::string, UniqueFd> takeInheritedFds() {
     if (names) {
         for (int i = 0; i < n; ++i) std::free(names[i]);
         std::free(names);
+    }
+    return out;
+}
+
+namespace {
+constexpr std::size_t kBundleMax = 64;
+std::string sysError(const std::string& doing) { return doing + ": " + std::strerror(errno); }
+// A message of one buffer with room for `fds` descriptors.
+msghdr message(iovec& iov, std::vector<char>& control, std::size_t fds) {
+    control.assign(CMSG_SPACE(sizeof(int) * fds), 0);
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    return msg;
+}
+}  // namespace
+
+std::expected<UniqueFd, std::string> bundleFds(const std::vector<std::pair<std::string, int>>& fds) {
+    if (fds.empty() || fds.size() > kBundleMax) return std::unexpected("a bundle holds 1 to 64 descriptors");
+    std::string names;
+    std::vector<int> raw;
+    for (const auto& [name, fd] : fds) {
+        if (name.find('\n') != std::string::npos) return std::unexpected("a bundled descriptor's name has a newline");
+        names += name + "\n";
+        raw.push_back(fd);
+    }
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0) return std::unexpected(sysError("socketpair"));
+    UniqueFd in(pair[0]), out(pair[1]);
+    std::vector<char> control;
+    iovec iov{names.data(), names.size()};
+    msghdr msg = message(iov, control, raw.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * raw.size());
+    std::memcpy(CMSG_DATA(c), raw.data(), sizeof(int) * raw.size());
+    if (::sendmsg(out.get(), &msg, MSG_NOSIGNAL) < 0) return std::unexpected(sysError("bundling descriptors"));
+    return in;  // the datagram stays queued on it once `out` is closed
+}
+
+std::expected<std::multimap<std::string, UniqueFd>, std::string> unbundleFds(int bundle) {
+    std::vector<char> names(kBundleMax * 256);
+    std::vector<char> control;
+    iovec iov{names.data(), names.size()};
+    msghdr msg = message(iov, control, kBundleMax);
+    const ssize_t n = ::recvmsg(bundle, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return std::unexpected(sysError("reading a descriptor bundle"));
+    std::vector<UniqueFd> got;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                got.emplace_back(fd);
+            }
+        }
+    if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) return std::unexpected("a descriptor bundle was cut short");
+    std::multimap<std::string, UniqueFd> out;
+    std::istringstream in(std::string(names.data(), static_cast<std::size_t>(n)));
+    std::string name;
+    for (auto& fd : got) {
+        if (!std::getline(in, name)) return std::unexpected("a descriptor bundle has fewer names than descriptors");
+        out.emplace(name, std::move(fd));
     }
     return out;
 }

@@ -6,9 +6,12 @@
 // next process (LISTEN_FDS, LISTEN_FDNAMES). Outside systemd (no NOTIFY_SOCKET) every call
 // does nothing and nothing is inherited.
 #include <chrono>
+#include <expected>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/base/unique_fd.h"
 
@@ -47,5 +50,14 @@ private:
 // The descriptors systemd passed to this process (its store, or socket activation), by
 // name; taken once (the environment variables are cleared), each marked close-on-exec.
 std::multimap<std::string, UniqueFd> takeInheritedFds();
+
+// Several named descriptors as one, for the store: the receiving end of a socketpair with
+// one datagram queued that carries them (SCM_RIGHTS) and their names. The store tells its
+// descriptors apart by inode where the kernel has no kcmp(), and every BPF program (every
+// map) shares one anonymous inode: seven of them would be kept as two. A bundle is a
+// socket of its own. At most 64 descriptors; names without a newline.
+std::expected<UniqueFd, std::string> bundleFds(const std::vector<std::pair<std::string, int>>& fds);
+// Takes a bundle apart (its datagram is read: once); the descriptors close-on-exec.
+std::expected<std::multimap<std::string, UniqueFd>, std::string> unbundleFds(int bundle);
 
 }  // namespace agent

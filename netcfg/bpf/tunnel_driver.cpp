@@ -74,14 +74,16 @@ public:
     std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad) override {
         if (program_) return {};
         // Take up what an earlier run attached, so its maps and counters carry on: the
-        // two programs may be found on different interfaces (one filter was removed).
+        // program a previous process kept in systemd's store, else the one found at the
+        // agent's place (the two may be on different interfaces: one filter was removed).
         std::uint32_t d = 0, m = 0;
-        for (int i : ifindexes) {
+        for (int i : offered_ ? std::vector<int>{} : ifindexes) {
             if (d == 0) d = ownId(queryId(i, BPF_TC_INGRESS), kDecapProgramName);
             if (m == 0) m = ownId(queryId(i, BPF_TC_EGRESS), kMssProgramName);
         }
-        std::optional<TunnelProgram> adopted;
-        if (d != 0 && m != 0)
+        std::optional<TunnelProgram> adopted = std::move(offered_);
+        offered_.reset();
+        if (!adopted && d != 0 && m != 0)
             if (auto p = TunnelProgram::adopt(d, m)) adopted = std::move(*p);
         if (!mayLoad) {
             program_ = std::move(adopted);
@@ -204,6 +206,32 @@ public:
         return s;
     }
 
+    Descriptors descriptors() const override {
+        Descriptors out;
+        if (!program_) return out;
+        out.programId = program_->programId();
+        for (const auto& [name, fd] : program_->descriptors()) out.fds.emplace_back(kTunnelFdPrefix + name, fd);
+        return out;
+    }
+
+    std::uint32_t offer(std::multimap<std::string, agent::UniqueFd>& fds) override {
+        const std::string prefix = kTunnelFdPrefix;
+        std::map<std::string, agent::UniqueFd> mine;
+        for (auto it = fds.begin(); it != fds.end();) {
+            if (it->first.rfind(prefix, 0) == 0) {
+                mine[it->first.substr(prefix.size())] = std::move(it->second);
+                it = fds.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (mine.empty()) return 0;
+        auto p = TunnelProgram::fromDescriptors(std::move(mine));
+        if (!p) return 0;
+        offered_ = std::move(*p);
+        return offered_->programId();
+    }
+
 private:
     nl_sock* nl() {
         if (!nl_) {
@@ -219,6 +247,7 @@ private:
         return id != 0 && TunnelProgram::programName(id) == std::optional<std::string>(name) ? id : 0;
     }
     std::optional<TunnelProgram> program_;
+    std::optional<TunnelProgram> offered_;  // from systemd's store, until prepare()
 };
 
 }  // namespace

@@ -135,37 +135,53 @@ std::optional<std::string> TunnelProgram::programName(std::uint32_t id) {
 }
 
 std::expected<TunnelProgram, std::string> TunnelProgram::adopt(std::uint32_t decapId, std::uint32_t mssId) {
-    TunnelProgram p;
-    p.decap_.reset(bpf_prog_get_fd_by_id(decapId));
-    p.mss_.reset(bpf_prog_get_fd_by_id(mssId));
-    if (!p.decap_ || !p.mss_) return std::unexpected(sysError("opening the attached tunnel programs", errno));
+    std::map<std::string, agent::UniqueFd> fds;
+    fds[kDecapProgramName] = agent::UniqueFd(bpf_prog_get_fd_by_id(decapId));
+    fds[kMssProgramName] = agent::UniqueFd(bpf_prog_get_fd_by_id(mssId));
+    if (!fds[kDecapProgramName] || !fds[kMssProgramName]) return std::unexpected(sysError("opening the attached tunnel programs", errno));
     std::vector<__u32> ids;
-    auto d = progInfo(p.decap_.get(), &ids);
-    auto s = progInfo(p.mss_.get());
-    if (!d || !s) return std::unexpected(sysError("reading the attached tunnel programs", d ? s.error() : d.error()));
-    if (std::string(d->name) != kDecapProgramName || std::string(s->name) != kMssProgramName)
-        return std::unexpected("the attached programs are not the agent's (" + std::string(d->name) + ", " + s->name + ")");
+    if (auto d = progInfo(fds[kDecapProgramName].get(), &ids); !d)
+        return std::unexpected(sysError("reading the attached tunnel programs", d.error()));
     for (__u32 id : ids) {
         agent::UniqueFd fd(bpf_map_get_fd_by_id(id));
-        if (!fd) continue;
         bpf_map_info info{};
         __u32 len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) < 0) continue;
-        const std::string name = info.name;
-        for (const char* m : kMapNames) {
-            if (name != m) continue;
-            if (layoutOf(name) != std::pair<std::uint32_t, std::uint32_t>{info.key_size, info.value_size})
-                return std::unexpected("the attached program's map " + name + " has another layout (an older build)");
-            p.maps_[name] = std::move(fd);
-            break;
-        }
+        if (fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0) fds[info.name] = std::move(fd);
     }
-    for (const char* m : kMapNames)
-        if (!p.maps_.contains(m)) return std::unexpected(std::string("the attached program has no map ") + m);
-    p.decapId_ = decapId;
-    p.mssId_ = mssId;
+    return fromDescriptors(std::move(fds));
+}
+
+std::expected<TunnelProgram, std::string> TunnelProgram::fromDescriptors(std::map<std::string, agent::UniqueFd> fds) {
+    TunnelProgram p;
+    p.decap_ = std::move(fds[kDecapProgramName]);
+    p.mss_ = std::move(fds[kMssProgramName]);
+    if (!p.decap_ || !p.mss_) return std::unexpected("the tunnel programs' descriptors are missing");
+    auto d = progInfo(p.decap_.get());
+    auto s = progInfo(p.mss_.get());
+    if (!d || !s) return std::unexpected(sysError("reading the tunnel programs", d ? s.error() : d.error()));
+    if (std::string(d->name) != kDecapProgramName || std::string(s->name) != kMssProgramName)
+        return std::unexpected("the programs are not the agent's (" + std::string(d->name) + ", " + s->name + ")");
+    for (const char* m : kMapNames) {
+        auto it = fds.find(m);
+        if (it == fds.end() || !it->second) return std::unexpected(std::string("the program has no map ") + m);
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(it->second.get(), &info, &len) < 0 || std::string(info.name) != m)
+            return std::unexpected(std::string("the descriptor given for map ") + m + " is not that map");
+        if (layoutOf(m) != std::pair<std::uint32_t, std::uint32_t>{info.key_size, info.value_size})
+            return std::unexpected(std::string("the program's map ") + m + " has another layout (an older build)");
+        p.maps_[m] = std::move(it->second);
+    }
+    p.decapId_ = d->id;
+    p.mssId_ = s->id;
     p.setTags(*d, *s);
     return p;
+}
+
+std::vector<std::pair<std::string, int>> TunnelProgram::descriptors() const {
+    std::vector<std::pair<std::string, int>> out{{kDecapProgramName, decap_.get()}, {kMssProgramName, mss_.get()}};
+    for (const auto& [name, fd] : maps_) out.emplace_back(name, fd.get());
+    return out;
 }
 
 int TunnelProgram::mapFd(const char* name) const {

@@ -50,6 +50,12 @@ public:
     // Takes up the programs a filter runs (ids from tc), and their maps; refused when they
     // are not this build's (other names, or maps of another layout).
     static std::expected<TunnelProgram, std::string> adopt(std::uint32_t decapId, std::uint32_t mssId);
+    // Takes up the program from descriptors a previous process kept (systemd's store), by
+    // the names descriptors() gives them; refused as adopt() refuses. Needs no privilege:
+    // opening a program by id takes CAP_SYS_ADMIN, holding a descriptor does not.
+    static std::expected<TunnelProgram, std::string> fromDescriptors(std::map<std::string, agent::UniqueFd> fds);
+    // Both programs' and every map's descriptor, named ("lvs_decap", "lvs_mss", "lvs_vips", ...).
+    std::vector<std::pair<std::string, int>> descriptors() const;
     // The name of the program with this id ("" when there is none); nullopt when the kernel
     // does not say: opening a program by id takes CAP_SYS_ADMIN, which the unit does not
     // grant (CAP_BPF and CAP_NET_ADMIN load and attach).

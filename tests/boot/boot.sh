@@ -92,7 +92,7 @@ seamless() {  # seamless LABEL: nothing seen by the poller, the sampler or the c
   equals "$(field vip_missing_ms)" "0" "$1: the VIP never missing ($(field vip_samples) samples)"
   equals "$(field connection_after)" "True" "$1: the TCP connection to the VIP survives (data both ways after it)"
 }
-equals "$(prop FileDescriptorStoreMax)" "4" "FileDescriptorStoreMax=4"
+equals "$(prop FileDescriptorStoreMax)" "8" "FileDescriptorStoreMax=8"
 [ "$(prop NFileDescriptorStore)" -ge 1 ] && pass "the HTTP API's socket is in systemd's descriptor store ($(prop NFileDescriptorStore))" || fail "nothing in the descriptor store"
 old=$(prop MainPID)
 probe "systemctl restart" in_ct systemctl restart lvs-rs-agent
@@ -214,9 +214,13 @@ contains "$(in_ct_net tc filter show dev lvs-up ingress)" "lvs_decap" "the unpri
 contains "$(in_ct_net tc filter show dev lvs-up egress)" "lvs_mss" "and lvs_mss (clsact egress)"
 equals "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)" "200" "ready with the decapsulation attached"
 contains "$(in_ct lvs-rs-agent status)" "tunnel" "status shows the tunnel"
+prog_id() { in_ct_net tc filter show dev lvs-up ingress | grep -o 'lvs_decap:\[[0-9]*\]'; }
+before=$(prog_id)
+equals "$(prop NFileDescriptorStore)" "2" "the API's socket and the tunnel program's bundle are in systemd's store"
 expect_rc 0 "systemctl restart with a tunnel" in_ct systemctl restart lvs-rs-agent
 decap_back() { in_ct_net tc filter show dev lvs-up ingress | grep -q lvs_decap && [ "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)" = 200 ]; }
 wait_for "after the restart: lvs_decap attached and the server ready" decap_back
+equals "$(prog_id)" "$before" "the restart took the running program up from the store (same program, counters kept), no new load"
 lacks "$(journal -p err | grep -i tunnel)" "tunnel" "no tunnel error in the journal"
 expect_rc 0 "stop with a tunnel" in_ct systemctl stop lvs-rs-agent
 lacks "$(in_ct_net tc filter show dev lvs-up ingress)" "lvs_decap" "stop removed lvs_decap (named by its place: the unit cannot open programs by id)"

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <bpf/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -202,6 +203,32 @@ TEST_SUITE("tunnel_bpf") {
         CHECK(adopted->vipCounters(0).ipipPackets == 1);
         CHECK(adopted->vips().size() == 2);
         CHECK_FALSE(TunnelProgram::adopt(p.mssProgramId(), p.programId()).has_value());  // names swapped: not the agent's layout
+    }
+
+    TEST_CASE("taking a program up from kept descriptors (systemd's store): the same program and counters; wrong ones refused") {
+        auto p = loaded();
+        REQUIRE(run(p, ether(ETH_P_IP, ipv4(kDirector, kRip, IPPROTO_IPIP, ipv4(kClient, kVip, IPPROTO_TCP, tcp())))).verdict == TC_ACT_UNSPEC);
+        auto kept = [&](const std::map<std::string, std::string>& rename = {}) {
+            std::map<std::string, agent::UniqueFd> fds;
+            for (const auto& [name, fd] : p.descriptors()) {
+                const auto r = rename.find(name);
+                fds[r == rename.end() ? name : r->second] = agent::UniqueFd(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+            }
+            return fds;
+        };
+        CHECK(p.descriptors().size() == 7);
+        auto q = TunnelProgram::fromDescriptors(kept());
+        REQUIRE_MESSAGE(q.has_value(), (q ? std::string() : q.error()));
+        CHECK(q->programId() == p.programId());
+        CHECK(q->sameCode(p));
+        CHECK(q->vipCounters(0).ipipPackets == 1);
+        CHECK(TunnelProgram::fromDescriptors(kept({{"lvs_decap", "lvs_mss"}, {"lvs_mss", "lvs_decap"}})).error().find("not the agent's") !=
+              std::string::npos);
+        CHECK(TunnelProgram::fromDescriptors(kept({{"lvs_vips", "lvs_directors"}, {"lvs_directors", "lvs_vips"}})).error() ==
+              "the descriptor given for map lvs_vips is not that map");  // the first map checked
+        auto missing = kept();
+        missing.erase("lvs_drops");
+        CHECK(TunnelProgram::fromDescriptors(std::move(missing)).error() == "the program has no map lvs_drops");
     }
 
     TEST_CASE("IPIP from a director to a VIP: the outer header goes, the client's packet comes out as sent") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -99,5 +100,35 @@ TEST_SUITE("notify") {
         ::unsetenv("NOTIFY_SOCKET");
         for (int f : {passed, pipeFds[0], pipeFds[1], fd}) ::close(f);
         ::unlink(path.c_str());
+    }
+
+    TEST_CASE("a descriptor bundle: named descriptors through one socket, each still the same file, taken apart once") {
+        int a[2], b[2];
+        REQUIRE(::pipe(a) == 0);
+        REQUIRE(::pipe(b) == 0);
+        auto bundle = bundleFds({{"tunnel-lvs_decap", a[1]}, {"tunnel-lvs_vips", b[1]}});
+        REQUIRE_MESSAGE(bundle.has_value(), (bundle ? std::string() : bundle.error()));
+        ::close(a[1]);  // the bundle holds its own references
+        ::close(b[1]);
+        auto fds = unbundleFds(bundle->get());
+        REQUIRE_MESSAGE(fds.has_value(), (fds ? std::string() : fds.error()));
+        REQUIRE(fds->size() == 2);
+        REQUIRE(fds->count("tunnel-lvs_decap") == 1);
+        REQUIRE(fds->count("tunnel-lvs_vips") == 1);
+        // each is the write end it was: bytes written through it come out of its pipe
+        CHECK(::write(fds->find("tunnel-lvs_decap")->second.get(), "d", 1) == 1);
+        CHECK(::write(fds->find("tunnel-lvs_vips")->second.get(), "v", 1) == 1);
+        char c = 0;
+        CHECK(::read(a[0], &c, 1) == 1);
+        CHECK(c == 'd');
+        CHECK(::read(b[0], &c, 1) == 1);
+        CHECK(c == 'v');
+        CHECK((::fcntl(fds->begin()->second.get(), F_GETFD) & FD_CLOEXEC) != 0);
+        // read once: a second look finds nothing
+        CHECK(unbundleFds(bundle->get()).error().rfind("reading a descriptor bundle: ", 0) == 0);
+        CHECK(bundleFds({}).error() == "a bundle holds 1 to 64 descriptors");
+        CHECK(bundleFds({{"a\nb", a[0]}}).error() == "a bundled descriptor's name has a newline");
+        ::close(a[0]);
+        ::close(b[0]);
     }
 }
