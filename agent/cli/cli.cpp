@@ -204,7 +204,9 @@ const std::map<std::string, CommandSpec>& commands() {
          {.flags = {},
           .help =
          "Validates a configuration and prints what start would apply; touches nothing.\n"
-         "Exit: 0 valid, 2 invalid.\n",
+         "With \"tunnel\", asks the kernel whether it takes the decapsulation program\n"
+         "(loaded and let go at once, never attached), as start would.\n"
+         "Exit: 0 valid, 2 invalid (or a kernel that refuses the tunnel program).\n",
           .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...]",
           .run = runCheck}},
     };

@@ -9,6 +9,7 @@
 #include "agent/reconcile/report.h"
 #include "agent/reconcile/session.h"
 #include "agent/cli/daemon_client.h"
+#include "netcfg/bpf/tunnel_program.h"
 
 namespace agent {
 
@@ -158,6 +159,24 @@ int runCheck(const Options& o) {
         std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
                     cfg->arp.announce);
     std::printf("  bring lo up if it is down\n");
+    if (const auto& t = cfg->tunnel; t.enabled()) {
+        std::string ifaces, directors, encaps;
+        for (const auto& i : t.interfaces) ifaces += (ifaces.empty() ? "" : ", ") + i;
+        for (const auto& d : t.directors) directors += (directors.empty() ? "" : ", ") + d.str();
+        if (t.ipip) encaps = "IPIP";
+        if (t.gue) encaps += (encaps.empty() ? "" : " and ") + std::string("GUE to UDP port ") + std::to_string(t.guePort);
+        std::printf("  attach the tunnel decapsulation to %s (clsact: lvs_decap on ingress, lvs_mss on egress): %s from %s\n",
+                    ifaces.c_str(), encaps.c_str(), directors.c_str());
+        if (t.mss > 0) std::printf("  lower the VIPs' SYN-ACK MSS to %d\n", t.mss);
+        else std::printf("  lower the VIPs' SYN-ACK MSS to fit the interfaces' MTU once encapsulated (%d at MTU 1500)\n", tunnelMss(t, 1500));
+        // The kernel is asked whether it takes the program: loaded, then let go at once
+        // (never attached, nothing changed), as start would load it.
+        if (auto p = netcfg::TunnelProgram::load(); !p) {
+            logError("this kernel refuses the tunnel decapsulation: " + p.error());
+            logError("the configuration is valid, but start would refuse it");
+            return kUsage;
+        }
+    }
     std::printf("run would also:\n");
     std::printf("  re-read the ARP settings every %d ms, look at the whole kernel state every %d s\n", cfg->checkIntervalMs,
                 cfg->resyncSeconds);

@@ -96,6 +96,14 @@ done
 serving() { in_ns "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; }
 wait_until 20 serving rs1 80 && wait_until 20 serving rs2 80 && wait_until 20 serving rs1 81 && wait_until 20 serving rs2 81 || { echo "FAIL: web servers did not start"; exit 1; }
 
+# check: what start would attach, and whether the kernel takes the program (a user
+# without CAP_BPF is refused the way start would be, exit 2).
+expect_rc 0 "check with a tunnel" in_ns rs1 "$AGENT" check -c "$ST1/config.json"
+contains "$OUT" "attach the tunnel decapsulation to eth0 (clsact: lvs_decap on ingress, lvs_mss on egress): IPIP and GUE to UDP port 6080 from 198.51.100.50, 2001:db8:d::50" "check names the tunnel it would attach"
+expect_rc 2 "check without CAP_BPF: the kernel refuses the program" \
+  in_ns rs1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$AGENT" check -c /dev/stdin < "$ST1/config.json"
+contains "$OUT" "this kernel refuses the tunnel decapsulation" "check says the kernel refuses it"
+
 # rs1: the daemon; rs2: start.
 ip netns exec "$(ns rs1)" "$AGENT" run -c "$ST1/config.json" --state-dir "$ST1" >"$ST1/daemon.log" 2>&1 &
 DAEMON=$!; PIDS+=($DAEMON)
