@@ -188,7 +188,7 @@ std::expected<ChangeEvents, NetError> ChangeEvents::open() {
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
         return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("connecting to rtnetlink: ") + nl_geterror(err)});
     if (int err = nl_socket_add_memberships(sock.get(), RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                                            RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
+                                            RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_TC, 0);
         err < 0)
         return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("subscribing to rtnetlink groups: ") + nl_geterror(err)});
     nl_socket_set_nonblocking(sock.get());
@@ -217,6 +217,10 @@ void ChangeEvents::parse(const char* data, std::size_t size, Drained& out, const
             case RTM_DELLINK: removed = true; break;
             case RTM_NEWADDR:
             case RTM_NEWLINK: break;
+            case RTM_NEWQDISC:
+            case RTM_DELQDISC:
+            case RTM_NEWTFILTER:
+            case RTM_DELTFILTER: ++out.tc; continue;
             default: ++out.ignored; continue;
         }
         NlMsg msg(nlmsg_convert(const_cast<nlmsghdr*>(h)));

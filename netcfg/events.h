@@ -1,7 +1,8 @@
 #pragma once
 // rtnetlink notifications (links, IPv4/IPv6 addresses and routes) parsed into typed
 // changes by libnl's own message parsers (nl_msg_parse), so the agent keeps a mirror of
-// the kernel from events instead of dumping it again. Route messages outside the agent's
+// the kernel from events instead of dumping it again; qdisc and tc filter messages are
+// only counted (the tunnel's hooks are asked for again when one comes). Route messages outside the agent's
 // RouteTables or for anything but a host route are dropped from their header, before any
 // parsing: a busy routing table costs the agent a header check per message. The same check
 // runs in the kernel too, as a socket filter: a routing daemon loading a full table into
@@ -29,6 +30,7 @@ struct Drained {
     std::vector<Change> changes;
     bool overrun = false;     // the kernel dropped some (ENOBUFS): a full resync is due
     std::size_t ignored = 0;  // messages dropped unparsed (other tables, prefixes)
+    std::size_t tc = 0;       // qdisc and tc filter messages (RTNLGRP_TC): the tunnel's hooks may have changed
 };
 
 // Where the daemon's loop gets its changes from: the kernel's notifications, or a fake.

@@ -348,6 +348,12 @@ void Daemon::onChanges() {
         resyncPending_ = true;
     }
     reconciler_->onChanges(d.changes);
+    // A qdisc or tc filter changed somewhere: the tunnel's hooks are asked for now, so a
+    // removed filter is put back at once instead of at the next tick.
+    if (d.tc > 0) {
+        state_.changesSeen += d.tc;
+        reconciler_->checkTunnel();
+    }
     if (d.changes.size() + d.ignored > kTrimAfter) malloc_trim(0);  // a burst's buffers are gone
 }
 

@@ -167,6 +167,21 @@ TEST_SUITE("events") {
         CHECK(d.ignored == 2);
     }
 
+    TEST_CASE("qdisc and tc filter messages are counted (the tunnel's hooks are asked for again), other kinds ignored") {
+        tcmsg t{};
+        t.tcm_family = AF_UNSPEC;
+        t.tcm_ifindex = 2;
+        t.tcm_parent = 0xfffffff2;  // clsact ingress
+        const std::string datagram = Message(RTM_DELTFILTER, t).bytes() + Message(RTM_NEWTFILTER, t).bytes() +
+                                     Message(RTM_DELQDISC, t).bytes() + Message(RTM_NEWQDISC, t).bytes() +
+                                     Message(RTM_NEWNEIGH, t).bytes() + addr(RTM_NEWADDR, AF_INET, "198.51.100.1", 32, 1).bytes();
+        const Drained d = parse(datagram);
+        CHECK(d.tc == 4);
+        CHECK(d.ignored == 1);  // the neighbour message
+        REQUIRE(d.changes.size() == 1);
+        CHECK(d.changes[0].kind == Change::Kind::AddressAdded);
+    }
+
     TEST_CASE("a route whose multipath list is malformed is dropped before libnl parses it, a well-formed one is not") {
         rtnexthop hops[2]{{.rtnh_len = sizeof(rtnexthop), .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 1},
                           {.rtnh_len = sizeof(rtnexthop), .rtnh_flags = 0, .rtnh_hops = 0, .rtnh_ifindex = 2}};
