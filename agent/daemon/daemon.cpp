@@ -251,7 +251,7 @@ Daemon::Exit Daemon::start() {
         notifier_.removeStoredFd(kTunnelBundle);  // read once: a new bundle is stored after the first pass
         if (!fds) logWarning(fds.error() + "; the tunnel program is loaded anew");
         if (auto* tunnel = reconciler_->tunnel(); tunnel && fds) {
-            const std::uint32_t offered = tunnel->offer(*fds);
+            const std::uint32_t offered = tunnel->offer(std::move(*fds));
             if (offered != 0) logInfo("the tunnel program kept across the restart (id " + std::to_string(offered) + ") is offered for taking up");
         }
     }
@@ -399,12 +399,10 @@ void fillTunnel(api::TunnelState& out, const Config& cfg, const Reconciler& r) {
         out.drops.emplace_back(netcfg::name(static_cast<netcfg::TunnelDrop>(i)), stats.drops[static_cast<std::size_t>(i)]);
 }
 
-// What moves when tunnel traffic comes: a new sum is a reason to publish.
-std::uint64_t counterSum(const api::TunnelState& t) {
-    std::uint64_t sum = 0;
-    for (const auto& v : t.vips) sum += v.ipipPackets + v.guePackets + v.mssClamped;
-    for (const auto& [reason, n] : t.drops) sum += n;
-    return sum;
+// What moves when tunnel traffic comes (one read, however many VIPs): a reason to publish.
+std::uint64_t tunnelActivity(const Config& cfg, const Reconciler& r) {
+    const auto* driver = r.tunnel();
+    return cfg.tunnel.enabled() && driver && driver->prepared() ? driver->activity() : 0;
 }
 
 }  // namespace
@@ -424,12 +422,8 @@ void Daemon::onTick() {
     }
     // Counters that moved without a pass (notifications read, ignored) show within a tick.
     const auto seen = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
-    // So do the tunnel's counters (read only when a tunnel is configured).
-    // Their maps are read once: what was read here is what gets published.
-    api::TunnelState tunnel;
-    fillTunnel(tunnel, cfg_, *reconciler_);
-    const bool tunnelMoved = cfg_.tunnel.enabled() && counterSum(tunnel) != publishedTunnel_;
-    if (changed || tunnelMoved || seen != publishedCounters_) publish(cfg_.tunnel.enabled() ? &tunnel : nullptr);
+    // So do the tunnel's counters: read in full only when their activity count moved.
+    if (changed || seen != publishedCounters_ || tunnelActivity(cfg_, *reconciler_) != publishedActivity_) publish();
 }
 
 void Daemon::onSignal() {
@@ -526,15 +520,12 @@ void Daemon::pass(bool fromReload) {
     if (!r.changed.empty() || !r.followed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
 }
 
-void Daemon::publish(api::TunnelState* tunnel) {
+void Daemon::publish() {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
     const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
     auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
-    if (tunnel)
-        snap->tunnel = std::move(*tunnel);
-    else
-        fillTunnel(snap->tunnel, cfg_, *reconciler_);
-    publishedTunnel_ = counterSum(snap->tunnel);
+    publishedActivity_ = tunnelActivity(cfg_, *reconciler_);  // before the counters: a packet between is seen next tick
+    fillTunnel(snap->tunnel, cfg_, *reconciler_);
     const auto touched = board_.takeTouched();
     transitions_.observe(*snap, services, touched ? &*touched : nullptr);
     notifier_.status(api::statusLine(*snap));

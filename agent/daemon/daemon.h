@@ -94,7 +94,7 @@ private:
     // not drift, not counted as repairs, never a reason for the flap damper to back off.
     void pass(bool fromReload = false);
     // tunnel: the tunnel's part already read this tick (nullptr: read it now).
-    void publish(api::TunnelState* tunnel = nullptr);
+    void publish();
     // Keeps the tunnel program's descriptors in systemd's store, so a restart takes the
     // program up with its counters (the unit's user cannot open it by id).
     void keepTunnelStored();
@@ -140,7 +140,7 @@ private:
     bool resyncPending_ = false;
     long long ticks_ = 0;
     std::uint64_t publishedCounters_ = 0;
-    std::uint64_t publishedTunnel_ = 0;  // the tunnel counters' sum at the last publish
+    std::uint64_t publishedActivity_ = 0;  // the tunnel program's activity count at the last publish
     std::uint32_t storedTunnel_ = 0;     // the id of the tunnel program in systemd's store (0: none)
     static constexpr const char* kTunnelBundle = "tunnel";  // its descriptors' bundle there
     Clock::time_point resyncRetryAt_{};

@@ -54,7 +54,7 @@ std::multimap<std::string, UniqueFd> takeInheritedFds();
 // Several named descriptors as one, for the store: the receiving end of a socketpair with
 // one datagram queued that carries them (SCM_RIGHTS) and their names. The store tells its
 // descriptors apart by inode where the kernel has no kcmp(), and every BPF program (every
-// map) shares one anonymous inode: seven of them would be kept as two. A bundle is a
+// map) shares one anonymous inode: eight of them would be kept as two. A bundle is a
 // socket of its own. At most 64 descriptors; names without a newline.
 std::expected<UniqueFd, std::string> bundleFds(const std::vector<std::pair<std::string, int>>& fds);
 // Takes a bundle apart (its datagram is read: once); the descriptors close-on-exec.

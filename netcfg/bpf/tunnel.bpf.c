@@ -65,9 +65,25 @@ struct {
 // past the last one to the stack. TC_ACT_OK would end the hook's chain here.
 #define LVS_PASS TC_ACT_UNSPEC
 
+// Counts one change to any counter above: user space reads this one slot each tick and
+// the per-VIP and drop counters only when it moved.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} lvs_activity SEC(".maps");
+
+static __always_inline void counted(void) {
+    const __u32 zero = 0;
+    __u64* n = bpf_map_lookup_elem(&lvs_activity, &zero);
+    if (n) *n += 1;
+}
+
 static __always_inline int drop(__u32 reason) {
     __u64* n = bpf_map_lookup_elem(&lvs_drops, &reason);
     if (n) *n += 1;
+    counted();
     return TC_ACT_SHOT;
 }
 
@@ -208,6 +224,7 @@ int lvs_decap(struct __sk_buff* skb) {
             s->ipip_packets += 1;
             s->ipip_bytes += inner_len;
         }
+        counted();
     }
     return LVS_PASS;
 }
@@ -227,7 +244,10 @@ static __always_inline void clamp_mss(struct __sk_buff* skb, __u32 tcp, __u32 op
     if (bpf_l4_csum_replace(skb, tcp + 16, old, clamped, 2) < 0) return;
     if (bpf_skb_store_bytes(skb, tcp + 22, &clamped, 2, 0) < 0) return;
     struct lvs_vip_stats* s = bpf_map_lookup_elem(&lvs_vip_stats, index);
-    if (s) s->mss_clamped += 1;
+    if (s) {
+        s->mss_clamped += 1;
+        counted();
+    }
 }
 
 SEC("tc")

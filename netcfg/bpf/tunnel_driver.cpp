@@ -206,27 +206,20 @@ public:
         return s;
     }
 
+    std::uint64_t activity() const override { return program_ ? program_->activity() : 0; }
+
     Descriptors descriptors() const override {
         Descriptors out;
         if (!program_) return out;
         out.programId = program_->programId();
-        for (const auto& [name, fd] : program_->descriptors()) out.fds.emplace_back(kTunnelFdPrefix + name, fd);
+        out.fds = program_->descriptors();
         return out;
     }
 
-    std::uint32_t offer(std::multimap<std::string, agent::UniqueFd>& fds) override {
-        const std::string prefix = kTunnelFdPrefix;
-        std::map<std::string, agent::UniqueFd> mine;
-        for (auto it = fds.begin(); it != fds.end();) {
-            if (it->first.rfind(prefix, 0) == 0) {
-                mine[it->first.substr(prefix.size())] = std::move(it->second);
-                it = fds.erase(it);
-            } else {
-                ++it;
-            }
-        }
-        if (mine.empty()) return 0;
-        auto p = TunnelProgram::fromDescriptors(std::move(mine));
+    std::uint32_t offer(std::multimap<std::string, agent::UniqueFd> fds) override {
+        std::map<std::string, agent::UniqueFd> byName;
+        for (auto& [name, fd] : fds) byName[name] = std::move(fd);
+        auto p = TunnelProgram::fromDescriptors(std::move(byName));
         if (!p) return 0;
         offered_ = std::move(*p);
         return offered_->programId();

@@ -74,22 +74,21 @@ public:
     // Makes the maps hold `want`; a VIP keeps its counters while it stays.
     virtual std::expected<void, std::string> sync(const TunnelMaps& want) = 0;
     virtual TunnelStats stats() const = 0;
+    // Grows whenever a counter of stats() moves: one read where stats() takes one per VIP.
+    virtual std::uint64_t activity() const = 0;
 
     // The descriptors that keep the held program and its maps alive, named, for systemd's
-    // store (FDNAME=); a restart hands them back through offer(). programId 0: none held.
+    // store (as one bundle); a restart hands them back through offer(). programId 0: none held.
     struct Descriptors {
         std::uint32_t programId = 0;
         std::vector<std::pair<std::string, int>> fds;
     };
     virtual Descriptors descriptors() const { return {}; }
-    // What a previous process kept by those names: the entries are taken out of `fds`, and
-    // prepare() takes the program up, with its counters, before looking elsewhere. Returns
-    // the program's id, 0 when there was none or the descriptors are not the agent's.
-    virtual std::uint32_t offer(std::multimap<std::string, agent::UniqueFd>& /*fds*/) { return 0; }
+    // What a previous process kept, by those names: prepare() takes the program up, with its
+    // counters, before looking elsewhere. Returns the program's id, 0 when the descriptors
+    // are not the agent's program.
+    virtual std::uint32_t offer(std::multimap<std::string, agent::UniqueFd> /*fds*/) { return 0; }
 };
-
-// The prefix of the store names of the tunnel's descriptors ("tunnel-lvs_decap", ...).
-inline constexpr const char* kTunnelFdPrefix = "tunnel-";
 
 // The kernel's, through libbpf (tc hooks, program and maps) and libnl (filter count).
 std::unique_ptr<TunnelDriver> makeKernelTunnelDriver();
@@ -110,6 +109,7 @@ public:
     std::string loadError;                 // prepare fails with it when set
     std::string attachError;               // attach fails with it when set
     TunnelStats counters;
+    std::uint64_t moved = 0;  // activity(): tests bump it with the counters
     int attaches = 0, detaches = 0, syncs = 0;
 
     std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad = true) override;
@@ -121,6 +121,7 @@ public:
     std::expected<void, std::string> detach(int ifindex, bool removeClsact) override;
     std::expected<void, std::string> sync(const TunnelMaps& want) override;
     TunnelStats stats() const override { return counters; }
+    std::uint64_t activity() const override { return moved; }
 };
 
 }  // namespace netcfg

@@ -50,7 +50,7 @@ const char* name(TunnelDrop d) {
 
 namespace {
 
-constexpr const char* kMapNames[] = {"lvs_vips", "lvs_directors", "lvs_config", "lvs_vip_stats", "lvs_drops"};
+constexpr const char* kMapNames[] = {"lvs_vips", "lvs_directors", "lvs_config", "lvs_vip_stats", "lvs_drops", "lvs_activity"};
 
 // The key and value sizes this build's maps have: an adopted program must match them.
 std::pair<std::uint32_t, std::uint32_t> layoutOf(const std::string& map) {
@@ -58,7 +58,7 @@ std::pair<std::uint32_t, std::uint32_t> layoutOf(const std::string& map) {
     if (map == "lvs_directors") return {sizeof(lvs_addr), sizeof(__u32)};
     if (map == "lvs_config") return {sizeof(__u32), sizeof(lvs_config)};
     if (map == "lvs_vip_stats") return {sizeof(__u32), sizeof(lvs_vip_stats)};
-    return {sizeof(__u32), sizeof(__u64)};  // lvs_drops
+    return {sizeof(__u32), sizeof(__u64)};  // lvs_drops, lvs_activity
 }
 
 std::expected<bpf_prog_info, int> progInfo(int fd, std::vector<__u32>* mapIds = nullptr) {
@@ -100,24 +100,14 @@ std::expected<TunnelProgram, std::string> TunnelProgram::load() {
     if (int err = bpf_object__load(raw); err < 0)
         return std::unexpected(sysError("loading the tunnel program into the kernel (BPF, CAP_BPF and CAP_NET_ADMIN needed)", err));
     // The object's descriptors go with it: hold duplicates, which keep the programs and
-    // maps alive.
-    TunnelProgram p;
+    // maps alive, taken up as any kept descriptors are.
     auto dupOf = [](int fd) { return agent::UniqueFd(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1); };
-    bpf_program* decap = bpf_object__find_program_by_name(raw, kDecapProgramName);
-    bpf_program* mss = bpf_object__find_program_by_name(raw, kMssProgramName);
-    if (!decap || !mss) return std::unexpected("the embedded tunnel object lacks its programs");
-    p.decap_ = dupOf(bpf_program__fd(decap));
-    p.mss_ = dupOf(bpf_program__fd(mss));
-    for (const char* m : kMapNames) p.maps_[m] = dupOf(bpf_object__find_map_fd_by_name(raw, m));
-    if (!p.decap_ || !p.mss_) return std::unexpected(sysError("holding the tunnel program", errno));
-    for (const auto& [name, fd] : p.maps_)
-        if (!fd) return std::unexpected("the embedded tunnel object lacks map " + name);
-    auto d = progInfo(p.decap_.get());
-    auto s = progInfo(p.mss_.get());
-    if (!d || !s) return std::unexpected(sysError("reading the tunnel program's id", d ? s.error() : d.error()));
-    p.decapId_ = d->id;
-    p.mssId_ = s->id;
-    p.setTags(*d, *s);
+    std::map<std::string, agent::UniqueFd> fds;
+    for (const char* name : {kDecapProgramName, kMssProgramName})
+        if (bpf_program* prog = bpf_object__find_program_by_name(raw, name)) fds[name] = dupOf(bpf_program__fd(prog));
+    for (const char* m : kMapNames) fds[m] = dupOf(bpf_object__find_map_fd_by_name(raw, m));
+    auto p = fromDescriptors(std::move(fds));
+    if (!p) return std::unexpected("the embedded tunnel object: " + p.error());
     return p;
 }
 
@@ -201,28 +191,27 @@ TunnelSettings TunnelProgram::settings() const {
     return s;
 }
 
-std::map<IpAddress, std::uint32_t> TunnelProgram::vips() const {
+namespace {
+// Every address key of a hash map (lvs_vips, lvs_directors), with its __u32 value.
+std::map<IpAddress, std::uint32_t> addressEntries(int fd) {
     std::map<IpAddress, std::uint32_t> out;
     lvs_addr key{}, next{};
     const lvs_addr* at = nullptr;
-    while (bpf_map_get_next_key(mapFd("lvs_vips"), at, &next) == 0) {
-        __u32 index = 0;
-        if (bpf_map_lookup_elem(mapFd("lvs_vips"), &next, &index) == 0) out[addressOf(next)] = index;
+    while (bpf_map_get_next_key(fd, at, &next) == 0) {
+        __u32 value = 0;
+        if (bpf_map_lookup_elem(fd, &next, &value) == 0) out[addressOf(next)] = value;
         key = next;
         at = &key;
     }
     return out;
 }
+}  // namespace
+
+std::map<IpAddress, std::uint32_t> TunnelProgram::vips() const { return addressEntries(mapFd("lvs_vips")); }
 
 std::set<IpAddress> TunnelProgram::directors() const {
     std::set<IpAddress> out;
-    lvs_addr key{}, next{};
-    const lvs_addr* at = nullptr;
-    while (bpf_map_get_next_key(mapFd("lvs_directors"), at, &next) == 0) {
-        out.insert(addressOf(next));
-        key = next;
-        at = &key;
-    }
+    for (const auto& [director, one] : addressEntries(mapFd("lvs_directors"))) out.insert(director);
     return out;
 }
 
@@ -286,13 +275,19 @@ TunnelCounters TunnelProgram::vipCounters(std::uint32_t index) const {
     return sum;
 }
 
-std::uint64_t TunnelProgram::drops(TunnelDrop reason) const {
+namespace {
+// A per-CPU __u64 slot of a map, summed over the CPUs (0 when it cannot be read).
+std::uint64_t perCpuSum(int fd, std::uint32_t key) {
     std::vector<std::uint64_t> per(static_cast<std::size_t>(cpus()));
-    const auto key = static_cast<std::uint32_t>(reason);
-    if (bpf_map_lookup_elem(mapFd("lvs_drops"), &key, per.data()) < 0) return 0;
+    if (bpf_map_lookup_elem(fd, &key, per.data()) < 0) return 0;
     std::uint64_t sum = 0;
     for (auto v : per) sum += v;
     return sum;
 }
+}  // namespace
+
+std::uint64_t TunnelProgram::drops(TunnelDrop reason) const { return perCpuSum(mapFd("lvs_drops"), static_cast<std::uint32_t>(reason)); }
+
+std::uint64_t TunnelProgram::activity() const { return perCpuSum(mapFd("lvs_activity"), 0); }
 
 }  // namespace netcfg

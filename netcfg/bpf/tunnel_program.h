@@ -83,6 +83,8 @@ public:
     // Summed over the CPUs.
     TunnelCounters vipCounters(std::uint32_t index) const;
     std::uint64_t drops(TunnelDrop reason) const;
+    // How many times any counter moved (one read, for a tick to tell whether to read them).
+    std::uint64_t activity() const;
 
 private:
     TunnelProgram() = default;

@@ -216,7 +216,7 @@ TEST_SUITE("tunnel_bpf") {
             }
             return fds;
         };
-        CHECK(p.descriptors().size() == 7);
+        CHECK(p.descriptors().size() == 8);  // two programs, six maps
         auto q = TunnelProgram::fromDescriptors(kept());
         REQUIRE_MESSAGE(q.has_value(), (q ? std::string() : q.error()));
         CHECK(q->programId() == p.programId());
@@ -239,6 +239,7 @@ TEST_SUITE("tunnel_bpf") {
         CHECK(r.out == ether(ETH_P_IP, inner));
         CHECK(p.vipCounters(0).ipipPackets == 1);
         CHECK(p.vipCounters(0).ipipBytes == inner.size());
+        CHECK(p.activity() == 1);  // what a tick reads to tell the counters moved
     }
 
     TEST_CASE("GUE (IPv4 and IPv6) and IPv6-in-IPv6 are decapsulated the same way") {
@@ -290,6 +291,7 @@ TEST_SUITE("tunnel_bpf") {
         const Bytes inner = ipv4(kClient, kVip, IPPROTO_TCP, tcp());
         CHECK(run(p, ether(ETH_P_IP, ipv4("198.51.100.99", kRip, IPPROTO_IPIP, inner))).verdict == TC_ACT_SHOT);
         CHECK(p.drops(TunnelDrop::NotDirector) == 1);
+        CHECK(p.activity() == 1);  // a drop moves it too
         const Bytes other = ipv4(kClient, "203.0.113.99", IPPROTO_TCP, tcp());
         CHECK(run(p, ether(ETH_P_IP, ipv4(kDirector, kRip, IPPROTO_IPIP, other))).verdict == TC_ACT_SHOT);
         CHECK(run(p, ether(ETH_P_IP, ipv4(kDirector, kRip, IPPROTO_UDP, udp(kGue, other)))).verdict == TC_ACT_SHOT);
@@ -354,6 +356,7 @@ TEST_SUITE("tunnel_bpf") {
             CHECK(r.verdict == TC_ACT_UNSPEC);
             CHECK(r.out == f);
         }
+        CHECK(p.activity() == 0);  // nothing counted, nothing moved
         REQUIRE(p.configure({.ipip = false, .gue = true, .guePort = kGue}));
         const Bytes ipip = ether(ETH_P_IP, ipv4(kDirector, kRip, IPPROTO_IPIP, ipv4(kClient, kVip, IPPROTO_TCP, tcp())));
         const Run r = run(p, ipip);
@@ -390,6 +393,7 @@ TEST_SUITE("tunnel_bpf") {
             CHECK(tcpSum4(Bytes(r.out.begin() + 14, r.out.end())) == 0);  // the checksum still adds up
         }
         CHECK(p.vipCounters(0).mssClamped == 2);
+        CHECK(p.activity() == 2);
         const std::vector<Bytes> untouched = {
             ether(ETH_P_IP, synAck4(kVip, kClient, {2, 4, 0x05, 0x00})),            // 1280: already below
             ether(ETH_P_IP, synAck4(kVip, kClient, mss1460, false)),                 // a SYN, not a SYN-ACK
