@@ -101,6 +101,11 @@ wait_until 20 serving rs1 80 && wait_until 20 serving rs2 80 && wait_until 20 se
 # without CAP_BPF is refused the way start would be, exit 2).
 expect_rc 0 "check with a tunnel" in_ns rs1 "$AGENT" check -c "$ST1/config.json"
 contains "$OUT" "attach the tunnel decapsulation to eth0 (clsact: lvs_decap on ingress, lvs_mss on egress): IPIP and GUE to UDP port 6080 from 198.51.100.50, 2001:db8:d::50" "check names the tunnel it would attach"
+# With the unit's privileges alone (no root, CAP_BPF and CAP_NET_ADMIN) the verifier is
+# stricter than for root (no CAP_PERFMON): the program must load so too.
+expect_rc 0 "check as a user with CAP_BPF and CAP_NET_ADMIN only (the unit's): the kernel takes the program" \
+  in_ns rs1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+net_admin --ambient-caps=+bpf,+net_admin \
+  "$AGENT" check -c /dev/stdin < "$ST1/config.json"
 expect_rc 2 "check without CAP_BPF: the kernel refuses the program" \
   in_ns rs1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$AGENT" check -c /dev/stdin < "$ST1/config.json"
 contains "$OUT" "this kernel refuses the tunnel decapsulation" "check says the kernel refuses it"
