@@ -17,13 +17,17 @@ std::string upReady(const Snapshot& s) {
     return "up ready\n";
 }
 
-}  // namespace
-
-std::string agentCheckReply(const Snapshot& s) {
-    if (s.draining || s.everyVipDrained()) return "up drain\n";
-    if (!s.ready) return "down\n";
+// Draining or drained: HAProxy's "drain" (weight 0: established connections go on, no new
+// ones); not ready: "down"; ready: "up ready".
+std::string replyFor(const Snapshot& s, const Readiness& r) {
+    if (r.drained()) return "up drain\n";
+    if (!r.ready()) return "down\n";
     return upReady(s);
 }
+
+}  // namespace
+
+std::string agentCheckReply(const Snapshot& s) { return replyFor(s, s.server); }
 
 std::string agentCheckReplyFor(const Snapshot& s, const std::string& request) {
     const auto first = request.find_first_not_of(" \t\r\n");
@@ -32,9 +36,7 @@ std::string agentCheckReplyFor(const Snapshot& s, const std::string& request) {
     const std::string vip = canonicalAddress(text);
     const VipReadiness* v = vip.empty() ? nullptr : s.find(vip);
     if (!v) return "down #" + printable(text, 64) + " is not a VIP of this agent\n";
-    if (s.draining || s.vipDrained(vip)) return "up drain\n";
-    if (!vipReady(s, *v)) return "down\n";
-    return upReady(s);
+    return replyFor(s, vipReadiness(s, *v));
 }
 
 AgentCheckResponder::AgentCheckResponder(const SnapshotStore& store, std::chrono::milliseconds sendWait)
@@ -45,11 +47,10 @@ AgentCheckResponder::AgentCheckResponder(const SnapshotStore& store, std::chrono
 AgentCheckResponder::~AgentCheckResponder() { stop(); }
 
 std::expected<int, std::string> AgentCheckResponder::start(const std::string& host, int port, agent::UniqueFd listening) {
-    std::string why;
-    agent::UniqueFd fd = listening ? std::move(listening) : listenTcp(host, port, why);
-    if (!fd) return std::unexpected("agent-check: " + why);
-    const int bound = boundPort(fd.get());
-    if (auto a = server_.adopt(std::move(fd)); !a) return std::unexpected("agent-check: " + a.error());
+    auto fd = listening ? std::expected<agent::UniqueFd, std::string>(std::move(listening)) : listenTcp(host, port);
+    if (!fd) return std::unexpected("agent-check: " + fd.error());
+    const int bound = boundPort(fd->get());
+    if (auto a = server_.adopt(std::move(*fd)); !a) return std::unexpected("agent-check: " + a.error());
     server_.serveInBackground();
     return bound;
 }

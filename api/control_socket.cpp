@@ -129,11 +129,11 @@ std::string controlVipsDone(bool drain, const std::vector<std::string>& vips, bo
 }
 
 std::string drainsReply(const Snapshot& s) {
-    const std::size_t n = s.drainedVips ? s.drainedVips->size() : 0;
-    std::string line = std::string("ok draining=") + (s.draining ? "yes" : "no") + " drained=" + std::to_string(n);
+    const std::size_t n = s.drainedCount();
+    std::string line = std::string("ok draining=") + (s.draining() ? "yes" : "no") + " drained=" + std::to_string(n);
     std::size_t listed = 0;
     if (n > 0)
-        for (const auto& v : *s.drainedVips) {
+        for (const auto& [v, d] : *s.vipDrains) {
             if (listed++ == ControlServer::kListedDrains) break;
             line += " " + v;
         }
@@ -149,21 +149,22 @@ std::string readinessReply(const Snapshot& s) {
         if (++notReadyCount <= kListedNotReady) notReady.push_back({{"vip", v.vip}, {"reasons", vipReasons(s, v)}});
     });
     json drained = json::array();
-    if (s.drainedVips)
-        for (const auto& v : *s.drainedVips) {
+    if (s.vipDrains)
+        for (const auto& [v, d] : *s.vipDrains) {
             if (drained.size() == ControlServer::kListedDrains) break;
             drained.push_back(v);
         }
-    const json doc{{"ready", s.ready},
-                   {"reasons", s.reasons},
+    const json doc{{"ready", s.ready()},
+                   {"state", name(s.server.state)},
+                   {"reasons", describe(s.server.reasons)},
                    {"pid", static_cast<long>(::getpid())},
                    {"vips", s.vips.size()},
                    {"not_ready", std::move(notReady)},
                    {"not_ready_count", notReadyCount},
-                   {"draining", s.draining},
-                   {"exiting", s.exiting},
+                   {"draining", s.draining()},
+                   {"exiting", s.exiting()},
                    {"drained_vips", std::move(drained)},
-                   {"drained_count", s.drainedVips ? s.drainedVips->size() : 0}};
+                   {"drained_count", s.drainedCount()}};
     // dump() escapes nothing that could break the line: control characters become \uXXXX.
     return "ok " + doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -193,11 +194,11 @@ std::string controlDone(bool drain, bool already, const Snapshot& s) {
     if (drain) return already ? "ok already draining: /ready answers 503, VIPs stay bound\n"
                               : "ok draining: /ready answers 503, VIPs stay bound\n";
     std::string line = already ? "ok the whole server was not draining" : "ok undrained: /ready follows the checks again";
-    const std::size_t n = s.drainedVips ? s.drainedVips->size() : 0;
+    const std::size_t n = s.drainedCount();
     if (n == 0) return line + (already ? ": /ready follows the checks\n" : "\n");
     std::string names, flags;
     std::size_t shown = 0;
-    for (const auto& v : *s.drainedVips) {
+    for (const auto& [v, d] : *s.vipDrains) {
         if (shown++ == 5) break;
         names += (names.empty() ? "" : ", ") + v;
         flags += " --vip " + v;
@@ -238,7 +239,7 @@ std::optional<std::string> ControlServer::onClient(LineServer::Client& c, LineSe
         }
         const bool drain = command == ControlCommand::Drain;
         if (!c.args.empty() && vipsAre(*snap, c.args, drain)) return controlVipsDone(drain, c.args, false);
-        if (c.args.empty() && snap->draining == drain) return controlDone(drain, false, *snap);
+        if (c.args.empty() && snap->draining() == drain) return controlDone(drain, false, *snap);
         if (e == E::Deadline)
             return "error requested, but the agent's loop has not published it within " + std::to_string(kConfirmDeadline.count() / 1000) +
                    " s; see `lvs-rs-agent status`\n";
@@ -278,8 +279,8 @@ std::optional<std::string> ControlServer::onClient(LineServer::Client& c, LineSe
         control_.requestVipDrain(cmd->vips, drain);
         return wait(kConfirmDeadline);
     }
-    if (snap->draining == drain) return controlDone(drain, true, *snap);
-    if (!drain && snap->exiting) return std::string("error undrain refused: the agent is exiting and drains before it does\n");
+    if (snap->draining() == drain) return controlDone(drain, true, *snap);
+    if (!drain && snap->exiting()) return std::string("error undrain refused: the agent is exiting and drains before it does\n");
     control_.requestDrain(drain);
     return wait(kConfirmDeadline);
 }

@@ -55,7 +55,7 @@ private:
 std::string renderMetrics(const Snapshot& s, double nowUnix) {
     Writer w;
     w.family("ready", "gauge", "1 when this real server is ready for traffic (every VIP in place, services up, not draining).");
-    w.sample("ready", "", s.ready);
+    w.sample("ready", "", s.ready());
     w.family("vip_ready", "gauge", "1 when this VIP is ready.");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_ready", "vip=\"" + label(v.vip) + "\"", vipReady(s, v)); });
     w.family("vip_bound", "gauge", "1 when the VIP is bound on lo.");
@@ -87,9 +87,9 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         for (const auto& [reason, n] : s.tunnel.drops) w.sample("tunnel_dropped_packets_total", "reason=\"" + reason + "\"", static_cast<double>(n));
     }
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");
-    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining || s.vipDrained(v.vip)); });
+    s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining() || s.vipDrained(v.vip)); });
     w.family("draining", "gauge", "1 while the whole server is draining (reported not ready, VIPs kept).");
-    w.sample("draining", "", s.draining);
+    w.sample("draining", "", s.draining());
     w.family("fighting", "gauge", "1 while something keeps undoing the agent's settings (repairs are backed off).");
     w.sample("fighting", "", s.fighting);
     w.family("repairs_total", "counter", "Settings the agent put back after something undid them, by kind.");

@@ -1,13 +1,20 @@
 #pragma once
-// Readiness, its one owner: which reasons keep a VIP, or the whole server, out of
-// rotation, read from the typed fields of a snapshot. /ready, /ready/<vip>, agent-check,
-// metrics, the control socket's `readiness`, systemd's STATUS= and the log's transitions
-// all ask here; nothing else words a reason or decides ready.
+// Readiness, its one owner: a pure function of the snapshot's typed inputs (each VIP's
+// findings, what every VIP needs, the service checks, the drains, the lifecycle) whose
+// result is a state per VIP and for the server:
 //
-// A VIP is ready when it has no finding of its own, nothing every VIP needs is wrong (the
-// ARP settings, lo, start-up, the whole server's drain), it is not drained on its own and
-// its services are up. The server is ready when every VIP is, a VIP drained on its own
-// not counting, unless every VIP is.
+//   Ready                 nothing holds it back
+//   NotReady{reasons}     its findings, what every VIP needs, start-up, its services
+//   Draining{drain}       a drain (the VIP's own, the server's, the stop's) in progress
+//   Drained{drain}        that drain ended: no connection left (idle), or its deadline
+//
+// A drain outranks the other reasons (which are still listed): the director is to keep
+// the established connections and send no new ones (agent-check "drain", weight 0),
+// whatever else is wrong. The server is ready when every VIP is, a VIP drained on its own
+// not counting unless every VIP is. /ready, /ready/<vip>, agent-check, the metrics,
+// /status, `status`, the control socket, systemd's STATUS=, the announce set and the
+// log's transitions all switch on this result; the reasons are worded here (describe),
+// and nowhere else.
 #include <cstddef>
 #include <set>
 #include <string>
@@ -17,43 +24,38 @@
 
 namespace api {
 
-// "service http 198.51.100.188:80/health is down: connection refused"
-std::string serviceDown(const ServiceReadiness& s);
+// The types (Reason, Readiness, Drain, Lifecycle) are in api/readiness_state.h, which
+// the snapshot carries.
+std::string describe(const Reason& r);
+std::vector<std::string> describe(const std::vector<Reason>& reasons);
+const char* name(Readiness::State s);  // "ready", "not_ready", "draining", "drained"
 
 enum class Scope {
     Own,  // what the VIP has beyond what holds every VIP back (the log's per-VIP lines)
     All,  // everything: what /ready/<vip> answers
 };
 
-// Calls f(reason) for each reason in order: the VIP's findings, its own drain, (All) what
-// holds every VIP back, its services that are down. f returns false to stop; so does this.
-template <class F>
-bool forEachReason(const Snapshot& s, const VipReadiness& v, Scope scope, F&& f) {
-    for (const auto& x : v.findings)
-        if (!f(x.message)) return false;
-    // The whole server's drain says so among the common reasons.
-    if (!s.draining && s.vipDrained(v.vip) && !f(std::string("draining"))) return false;
-    if (scope == Scope::All)
-        for (const auto& c : s.common)
-            if (!f(c)) return false;
-    for (const auto& sv : s.services)
-        if (!sv.up && sv.vip == v.vip && !f(serviceDown(sv))) return false;
-    return true;
-}
-
-std::vector<std::string> vipReasons(const Snapshot& s, const VipReadiness& v, Scope scope = Scope::All);
+// One VIP's readiness. Its reasons in order: its findings, its own drain, (All) what
+// holds every VIP back, its services that are down or not checked yet.
+Readiness vipReadiness(const Snapshot& s, const VipReadiness& v, Scope scope = Scope::All);
+// The same, asking only whether it is ready (no reason is built).
 bool vipReady(const Snapshot& s, const VipReadiness& v);
 
 // At most this many VIPs are named in the aggregate reasons; the rest are counted.
 inline constexpr std::size_t kListedVips = 20;
 
-// The whole server's reasons: the findings of the first kListedVips VIPs of notReady
-// (positions in s.vips of the VIPs with findings of their own), a count of the others,
-// what holds every VIP back, "every VIP is drained", the services that are down. Empty:
-// ready.
-std::vector<std::string> serverReasons(const Snapshot& s, const std::set<std::size_t>& notReady);
+// The whole server's readiness, from the snapshot's inputs: the findings of the first
+// kListedVips VIPs not in place (s.notInPlace), a count of the others, what holds every
+// VIP back, "every VIP is drained", the services that are down. The board stores it in
+// s.server when it builds a snapshot.
+Readiness serverReadiness(const Snapshot& s);
 
 // "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.
 std::string statusLine(const Snapshot& s);
+
+// --- kept for the callers that want text (each a view of the functions above) ---
+std::vector<std::string> vipReasons(const Snapshot& s, const VipReadiness& v, Scope scope = Scope::All);
+// "service http 198.51.100.188:80/health is down: connection refused"
+std::string serviceDown(const ServiceReadiness& s);
 
 }  // namespace api

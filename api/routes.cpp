@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "agent/base/clock.h"
 #include "api/metrics.h"
 #include "api/readiness.h"
 #include "api/socket_util.h"
@@ -24,9 +25,7 @@ HttpResponse refuse(int status, const std::string& why) {
     return r;
 }
 
-double nowUnix() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using agent::nowUnix;
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -166,7 +165,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
         }
         case Route::Ready: {
             const auto snap = store_.get();
-            return {.status = snap->ready ? 200 : 503, .contentType = "application/json", .body = snap->readyBody, .headers = {}, .close = false};
+            return {.status = snap->ready() ? 200 : 503, .contentType = "application/json", .body = snap->readyBody, .headers = {}, .close = false};
         }
         case Route::ReadyVip: {
             // "/ready/VIP/" is the same VIP (a trailing slash is a common spelling).
@@ -177,11 +176,11 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             const std::string vip = canonicalVipText(text);
             const auto snap = store_.get();
             if (const auto* v = vip.empty() ? nullptr : snap->find(vip)) {
-                static const std::string readyBody = json{{"ready", true}, {"reasons", json::array()}}.dump() + "\n";
+                static const std::string readyBody = renderReadyBody(Readiness::readyNow());
                 if (vipReady(*snap, *v))
                     return {.status = 200, .contentType = "application/json", .body = readyBody, .headers = {}, .close = false};
-                return {.status = 503, .contentType = "application/json",
-                        .body = json{{"ready", false}, {"reasons", vipReasons(*snap, *v)}}.dump() + "\n", .headers = {}, .close = false};
+                return {.status = 503, .contentType = "application/json", .body = renderReadyBody(vipReadiness(*snap, *v)), .headers = {},
+                        .close = false};
             }
             return jsonResponse(404, {{"error", printable(text, 64) + " is not a VIP managed by this agent"}});
         }

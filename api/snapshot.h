@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/base/finding_view.h"
+#include "api/readiness_state.h"
 
 namespace api {
 
@@ -35,7 +36,7 @@ struct VipReadiness {
     bool announced = false;     // its route is in the announce table, put there by the agent
     std::vector<agent::FindingView> findings{};  // this VIP's own, typed
 
-    nlohmann::json stateJson(bool draining) const;  // its entry in /status "state.vips"
+    nlohmann::json stateJson(const Readiness& r) const;  // its entry in /status "state.vips", r its readiness
 };
 using VipEntry = std::shared_ptr<const VipReadiness>;
 
@@ -90,6 +91,7 @@ struct ServiceReadiness {
     int failures = 0;   // consecutive
     long long checks = 0;
     int rise = 0, fall = 0, intervalMs = 0;
+    bool checked = true;  // false until its first probe has completed (a new check)
 };
 
 // An ARP setting the agent holds: /status "state.sysctls".
@@ -148,9 +150,10 @@ struct TunnelState {
 
 struct Snapshot {
     std::string version;
-    bool converged = false;  // the first pass has completed
-    bool ready = false;      // every VIP ready (api/readiness.h serverReasons is empty)
-    std::vector<std::string> reasons;  // why not (bounded: a few per VIP, then a count)
+    Lifecycle lifecycle = Lifecycle::Running;  // the board sets it; Starting until the first pass
+    // The whole server's readiness (api/readiness.h serverReadiness), computed from the
+    // inputs below when the snapshot is built.
+    Readiness server;
     VipTable vips;                     // in configuration order
     // (canonical VIP text, position in vips), sorted; shared until the VIP list changes
     using VipIndex = std::vector<std::pair<std::string, std::size_t>>;
@@ -163,21 +166,37 @@ struct Snapshot {
         std::string text;  // its entry's name, "198.18.0.0/24"
     };
     std::shared_ptr<const std::vector<RangeSpan>> ranges;
-    // What holds every VIP back: the ARP settings, lo, draining, start-up.
-    std::vector<std::string> common;
-    std::vector<agent::FindingView> commonFindings;  // the findings among them, typed
+    // The positions in vips of the VIPs with findings of their own, sorted.
+    std::shared_ptr<const std::vector<std::size_t>> notInPlace;
+    // What holds every VIP back: findings on the ARP settings and lo, the last full look's failure.
+    std::vector<agent::FindingView> commonFindings;
+    std::string lookError;
     std::vector<ServiceReadiness> services;
-    bool draining = false;  // the whole server (drain, or stopping)
-    bool exiting = false;   // stopping: an undrain is refused
+    // The whole server's drain (drain, or stopping: then the stop's).
+    std::optional<Drain> serverDrain;
     // VIPs drained on their own (drain --vip, POST /drain/<vip>, "drained": true), by
-    // canonical text; shared until the set changes.
-    std::shared_ptr<const std::set<std::string>> drainedVips;
+    // canonical text; shared until a drain changes.
+    using Drains = std::map<std::string, Drain>;
+    std::shared_ptr<const Drains> vipDrains;
+
+    bool converged() const { return lifecycle != Lifecycle::Starting; }  // the first pass has completed
+    bool exiting() const { return lifecycle == Lifecycle::Stopping; }     // an undrain is refused
+    bool draining() const { return serverDrain.has_value(); }             // the whole server
+    bool ready() const { return server.ready(); }
+    const Drain* vipDrain(const std::string& vip) const {
+        if (!vipDrains) return nullptr;
+        const auto it = vipDrains->find(vip);
+        return it == vipDrains->end() ? nullptr : &it->second;
+    }
+    bool vipDrained(const std::string& vip) const { return vipDrain(vip) != nullptr; }
+    std::size_t drainedCount() const { return vipDrains ? vipDrains->size() : 0; }
+    // Every VIP is drained on its own: the whole server then counts as drained too.
+    bool everyVipDrained() const { return !vips.empty() && drainedCount() >= vips.size(); }
 
     // The kernel against the configuration (/status "state").
     bool inPlace = false;  // no finding at all
     bool unknown = false;  // a setting unreadable for want of permission
     bool loUp = false;
-    std::size_t vipsNotInPlace = 0;
     std::vector<SysctlState> sysctls;
     std::vector<std::string> unmanaged;  // addresses on lo the agent does not manage
     // The announce table: how many VIPs are in it, and what keeps others out (conflicts,
@@ -224,9 +243,6 @@ struct Snapshot {
     const VipReadiness* find(const std::string& vip) const;
     // Only the VIP named vip: what a drain may name.
     const VipReadiness* findExact(const std::string& vip) const;
-    bool vipDrained(const std::string& vip) const { return drainedVips && drainedVips->contains(vip); }
-    // Every VIP is drained on its own: the whole server then counts as drained too.
-    bool everyVipDrained() const { return !vips.empty() && drainedVips && drainedVips->size() >= vips.size(); }
     // The /status document with every VIP's state (api/status.cpp), rendered on the first
     // request and kept for the life of this snapshot.
     const std::string& statusBody() const;
@@ -274,13 +290,16 @@ inline const VipReadiness* Snapshot::findExact(const std::string& vip) const {
     return vips[it->second].get();
 }
 
+// The /ready body of a readiness: {"ready": ..., "reasons": [...]} (api/readiness.cpp).
+std::string renderReadyBody(const Readiness& r);
+
 // One writer (the loop), many readers (API threads).
 class SnapshotStore {
 public:
     SnapshotStore() { publish(std::make_shared<Snapshot>()); }
     // Renders the response bodies (outside the lock), then swaps the snapshot in.
     void publish(std::shared_ptr<Snapshot> s) {
-        s->readyBody = nlohmann::json{{"ready", s->ready}, {"reasons", s->reasons}}.dump() + "\n";
+        s->readyBody = renderReadyBody(s->server);
         std::shared_ptr<const Snapshot> next = std::move(s);
         std::lock_guard lock(mu_);
         current_ = std::move(next);

@@ -35,24 +35,16 @@ socklen_t addressOf(const std::string& host, int port, sockaddr_storage& ss) {
 
 }  // namespace
 
-agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog) {
+std::expected<agent::UniqueFd, std::string> listenTcp(const std::string& host, int port, int backlog) {
     sockaddr_storage ss{};
     const socklen_t len = addressOf(host, port, ss);
-    if (len == 0) {
-        why = host + " is not an IP address";
-        return {};
-    }
+    if (len == 0) return std::unexpected(host + " is not an IP address");
     agent::UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        why = std::string("socket: ") + std::strerror(errno);
-        return {};
-    }
+    if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
     const int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), backlog) != 0) {
-        why = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
-        return {};
-    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd.get(), backlog) != 0)
+        return std::unexpected("cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno));
     return fd;
 }
 

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <expected>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,7 @@
 namespace api {
 
 // A listening TCP socket on host:port (port 0: any); none, with why set, on failure.
-agent::UniqueFd listenTcp(const std::string& host, int port, std::string& why, int backlog = 64);
+std::expected<agent::UniqueFd, std::string> listenTcp(const std::string& host, int port, int backlog = 64);
 // Whether fd is a listening TCP socket bound to host:port (port 0: any port): one passed
 // back by systemd's descriptor store is used only when it is what the configuration asks for.
 bool listensOn(int fd, const std::string& host, int port);

@@ -1,13 +1,14 @@
 // The /status document, rendered from the snapshot's typed fields once per snapshot.
 #include <nlohmann/json.hpp>
 
+#include "api/readiness.h"
 #include "api/snapshot.h"
 
 namespace api {
 
 using nlohmann::json;
 
-json VipReadiness::stateJson(bool draining) const {
+json VipReadiness::stateJson(const Readiness& r) const {
     const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
     json problems = json::array(), typed = json::array();
     for (const auto& f : findings) {
@@ -16,7 +17,8 @@ json VipReadiness::stateJson(bool draining) const {
     }
     return {{"vip", vip},
             {"ok", findings.empty()},
-            {"draining", draining},
+            {"state", name(r.state)},
+            {"draining", r.drained()},
             {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
             {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
             {"announce", {{"wanted", announceable}, {"present", announced}}},
@@ -48,6 +50,15 @@ const std::string& ConfigSummary::json() const {
 namespace {
 
 json optionalInt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
+
+json drainJson(const Drain& d) {
+    return {{"since", d.sinceUnix},
+            {"earliest_end", d.earliestUnix},
+            {"deadline", d.deadlineUnix > 0 ? json(d.deadlineUnix) : json(nullptr)},
+            {"connections", d.connections ? json(*d.connections) : json(nullptr)},
+            {"ended", d.ended() ? json(name(d.end)) : json(nullptr)},
+            {"ended_at", d.ended() ? json(d.endedUnix) : json(nullptr)}};
+}
 
 // Everything but the two large parts: "state"."vips" and "config".
 json documentOf(const Snapshot& s) {
@@ -91,17 +102,21 @@ json documentOf(const Snapshot& s) {
     }
     json drift = json::array();
     for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
+    json drainingVips = json::array();
+    if (s.vipDrains)
+        for (const auto& [vip, d] : *s.vipDrains) drainingVips.push_back(vip);
     return json{
         {"version", s.version},
-        {"ready", s.ready},
-        {"reasons", s.reasons},
-        {"draining", s.draining},
-        {"draining_vips", s.drainedVips ? json(*s.drainedVips) : json::array()},
+        {"ready", s.ready()},
+        {"reasons", describe(s.server.reasons)},
+        {"readiness", {{"state", name(s.server.state)}, {"drain", s.server.drained() ? drainJson(s.server.drain) : json(nullptr)}}},
+        {"draining", s.draining()},
+        {"draining_vips", drainingVips},
         {"state",
          {{"in_place", s.inPlace},
           {"unknown", s.unknown},
           {"lo_up", s.loUp},
-          {"vips_not_in_place", s.vipsNotInPlace},
+          {"vips_not_in_place", s.notInPlace ? s.notInPlace->size() : 0},
           {"findings", std::move(findings)},
           {"sysctls", std::move(sysctls)},
           {"unmanaged", s.unmanaged}}},
@@ -143,7 +158,7 @@ const std::string& Snapshot::statusBody() const {
         std::string list = "[";
         bool first = true;
         vips.forEach([&](const VipReadiness& v) {
-            list += (first ? "" : ",") + v.stateJson(draining || vipDrained(v.vip)).dump();
+            list += (first ? "" : ",") + v.stateJson(vipReadiness(*this, v)).dump();
             first = false;
         });
         list += "]";

@@ -43,7 +43,7 @@ namespace {
 
 constexpr std::uint16_t kInnerSourcePort = 41000;
 constexpr std::uint16_t kGuePort = 6080;
-constexpr std::uint32_t kTunnelHandle = 0x1d5;  // the agent's place (netcfg/bpf/tunnel_driver.h)
+constexpr std::uint32_t kTunnelHandle = 0x1d5;  // the agent's place (tunnel/tunnel_driver.h)
 constexpr std::uint32_t kTunnelPriority = 0xa6;
 
 void put16(Bytes& b, std::size_t at, unsigned v) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "netcfg/bpf/tunnel_program.h"
+#include "tunnel/tunnel_program.h"
 
 namespace {
 
@@ -47,7 +47,7 @@ Bytes frame(const Bytes& l3) {
 
 int main(int argc, char** argv) {
     const unsigned repeat = argc > 1 ? static_cast<unsigned>(std::stoul(argv[1])) : 20000;
-    auto p = netcfg::TunnelProgram::load();
+    auto p = tunnel::TunnelProgram::load();
     if (!p) {
         std::fprintf(stderr, "%s\n", p.error().c_str());
         return 1;

@@ -1,7 +1,7 @@
 #pragma once
 // The narrow rtnetlink interface the agent needs: one dump of links, addresses and host
 // routes, and idempotent add/delete operations. A libnl implementation talks to the
-// kernel; FakeNetlink (fake_netlink.h) keeps the same state in memory for unit tests.
+// kernel; FakeNetlink (tests/support/fake_netlink.h) keeps the same state in memory for unit tests.
 #include <cstdint>
 #include <expected>
 #include <memory>

@@ -38,12 +38,12 @@ int runDrain(const Options& o, bool drain) {
         return kUsage;
     }
     for (const auto& v : o.vips) {
-        netcfg::IpAddress ip;
-        if (auto p = vipProblem(v, ip)) {
-            logError("--vip: " + *p + "; nothing changed");
+        const auto ip = parseVip(v);
+        if (!ip) {
+            logError("--vip: " + ip.error() + "; nothing changed");
             return kUsage;
         }
-        command += " " + ip.str();
+        command += " " + ip->str();
     }
     return control(o, command, 10);
 }

@@ -9,7 +9,8 @@
 #include "agent/reconcile/report.h"
 #include "agent/reconcile/session.h"
 #include "agent/cli/daemon_client.h"
-#include "netcfg/bpf/tunnel_program.h"
+#include "api/readiness.h"
+#include "tunnel/tunnel_program.h"
 
 namespace agent {
 
@@ -52,10 +53,34 @@ Readiness fromDaemon(const json& r) {
     return out;
 }
 
+// Without a daemon, readiness is asked of the same function with the inputs there are:
+// each VIP's findings and what every VIP needs (no service is probed, nothing drained).
+api::Readiness offlineReadiness(const ReadinessReport& report) {
+    api::Snapshot s;
+    s.lifecycle = api::Lifecycle::Running;
+    std::vector<api::VipReadiness> vips;
+    auto notInPlace = std::make_shared<std::vector<std::size_t>>();
+    std::set<Subject> ofVips;
+    for (const auto& v : report.vips) {
+        api::VipReadiness e{.vip = v.text()};
+        for (const auto& f : v.findings) {
+            e.findings.push_back(view(f));
+            ofVips.insert(f.subject);
+        }
+        if (!e.findings.empty()) notInPlace->push_back(vips.size());
+        vips.push_back(std::move(e));
+    }
+    s.setVips(std::move(vips));
+    s.notInPlace = std::move(notInPlace);
+    for (const auto& f : report.findings)
+        if (!ofVips.contains(f.subject)) s.commonFindings.push_back(view(f));
+    return api::serverReadiness(s);
+}
+
 Readiness fromKernel(const ReadinessReport& report) {
-    const bool ready = report.inPlace();
-    json reasons = json::array();
-    for (const auto& f : report.findings) reasons.push_back(describe(f));
+    const api::Readiness r = offlineReadiness(report);
+    const bool ready = r.ready() && report.inPlace();
+    const json reasons = api::describe(r.reasons);
     return Readiness{.ready = ready,
                      .source = "kernel",
                      .doc = {{"source", "kernel"}, {"ready", ready}, {"reasons", reasons}},
@@ -143,17 +168,17 @@ int runCheck(const Options& o) {
     std::printf("configuration %s is valid", cfg->source.c_str());
     if (!cfg->dropIns.empty()) std::printf(" (with %zu drop-in(s))", cfg->dropIns.size());
     std::printf("; start would:\n");
-    for (std::size_t i = 0; i < cfg->vips.size(); ++i) {
-        const auto& vip = cfg->vips[i];
-        const bool elsewhere = i < cfg->vipSources.size() && cfg->vipSources[i] != cfg->source;
-        const std::string from = elsewhere ? " (from " + cfg->vipSources[i] + ")" : "";
-        if (cfg->rangeLength(vip) >= 0) {
-            std::printf("  add local route %s dev lo in table local (this host takes every address of it)%s\n",
-                        cfg->vipText(vip).c_str(), from.c_str());
+    std::size_t drained = 0;
+    for (const auto& vip : cfg->vips) {
+        const std::string from = vip.source != cfg->source ? " (from " + vip.source + ")" : "";
+        drained += vip.drained ? 1 : 0;
+        if (vip.isRange()) {
+            std::printf("  add local route %s dev lo in table local (this host takes every address of it)%s\n", vip.name().c_str(),
+                        from.c_str());
             continue;
         }
-        std::printf("  bind %s on lo%s\n", vip.hostCidr().c_str(), from.c_str());
-        if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.hostCidr().c_str());
+        std::printf("  bind %s on lo%s\n", vip.address.hostCidr().c_str(), from.c_str());
+        if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.address.hostCidr().c_str());
     }
     for (const auto& iface : cfg->arp.interfaces)
         std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
@@ -171,7 +196,7 @@ int runCheck(const Options& o) {
         else std::printf("  lower the VIPs' SYN-ACK MSS to fit the interfaces' MTU once encapsulated (%d at MTU 1500)\n", tunnelMss(t, 1500));
         // The kernel is asked whether it takes the program: loaded, then let go at once
         // (never attached, nothing changed), as start would load it.
-        if (auto p = netcfg::TunnelProgram::load(); !p) {
+        if (auto p = tunnel::TunnelProgram::load(); !p) {
             logError("this kernel refuses the tunnel decapsulation: " + p.error());
             logError("the configuration is valid, but start would refuse it");
             return kUsage;
@@ -192,7 +217,7 @@ int runCheck(const Options& o) {
     for (const auto& s : cfg->services)
         std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d)\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
                     s.fall);
-    if (!cfg->drained.empty()) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", cfg->drained.size());
+    if (drained > 0) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", drained);
     std::printf("  on SIGTERM: report not ready for %d s, then %s\n", cfg->drainSeconds,
                 cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");
     return kOk;

@@ -18,12 +18,12 @@ namespace {
 std::optional<std::set<netcfg::IpAddress>> vipsToUndo(const Options& o) {
     std::set<netcfg::IpAddress> out;
     for (const auto& v : o.vips) {
-        netcfg::IpAddress ip;
-        if (auto p = vipProblem(v, ip)) {
-            logError("--vip " + quoteInput(v, false) + ": " + *p + "; nothing changed");
+        const auto ip = parseVip(v);
+        if (!ip) {
+            logError("--vip " + quoteInput(v, false) + ": " + ip.error() + "; nothing changed");
             return std::nullopt;
         }
-        out.insert(ip);
+        out.insert(*ip);
     }
     return out;
 }

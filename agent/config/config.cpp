@@ -11,6 +11,7 @@
 
 #include "agent/config/config_parse.h"
 #include "agent/base/text_file.h"
+#include "netcfg/address_class.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
@@ -20,63 +21,6 @@ using nlohmann::json;
 using namespace config_parse;
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
-
-std::optional<std::string> ipv4Problem(const netcfg::IpAddress& a) {
-    const auto* b = a.bytes.data();
-    const std::string s = a.str();
-    if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0) return s + " is the unspecified address";
-    if (b[0] == 0) return s + " is in 0.0.0.0/8 (\"this network\"), not a host address";
-    if (b[0] == 127) return s + " is a loopback address";
-    if (b[0] == 169 && b[1] == 254) return s + " is a link-local address";
-    if (b[0] >= 224 && b[0] <= 239) return s + " is a multicast address";
-    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return s + " is the broadcast address";
-    if (b[0] >= 240) return s + " is in the reserved range 240.0.0.0/4";
-    if (b[3] == 0) return s + " is a network address (host part .0); a VIP must be a host address";
-    if (b[3] == 255) return s + " is a broadcast address (host part .255); a VIP must be a host address";
-    return std::nullopt;
-}
-
-std::optional<std::string> ipv6Problem(const netcfg::IpAddress& a) {
-    const auto& b = a.bytes;
-    const std::string s = a.str();
-    const bool zeroHead = std::all_of(b.begin(), b.begin() + 15, [](auto x) { return x == 0; });
-    if (zeroHead && b[15] == 0) return s + " is the unspecified address";
-    if (zeroHead && b[15] == 1) return s + " is the loopback address";
-    if (std::all_of(b.begin(), b.begin() + 12, [](auto x) { return x == 0; })) {
-        const std::string v4 = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) + "." +
-                               std::to_string(b[15]);
-        return s + " is a deprecated IPv4-compatible IPv6 address (RFC 4291); write the IPv4 address " + v4 + " instead";
-    }
-    if (b[0] == 0xff) return s + " is a multicast address";
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return s + " is a link-local address";
-    const bool mapped = std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; }) &&
-                        b[10] == 0xff && b[11] == 0xff;
-    if (mapped) return s + " is an IPv4-mapped address; write the IPv4 address instead";
-    return std::nullopt;
-}
-
-// texts[k] stood at field[index[k]] in the input; those in `prefixes` are ranges, whose
-// lengths go to ranges (and network addresses to out, like a VIP's).
-void checkVips(const std::vector<std::string>& texts, const std::vector<std::size_t>& index,
-               const std::string& field, Problems& problems, std::vector<netcfg::IpAddress>& out,
-               const std::set<std::size_t>& prefixes = {}, std::map<netcfg::IpAddress, int>* ranges = nullptr) {
-    std::map<netcfg::IpAddress, std::size_t> seen;
-    for (std::size_t k = 0; k < texts.size(); ++k) {
-        const bool range = prefixes.contains(k) && ranges;
-        const std::string where = field + "[" + std::to_string(index[k]) + "]" + (range ? ".prefix" : "");
-        netcfg::IpAddress ip;
-        int len = -1;
-        if (auto p = range ? rangeProblem(texts[k], ip, len) : vipProblem(texts[k], ip)) {
-            problems.add(where, *p);
-        } else if (auto [it, fresh] = seen.emplace(ip, index[k]); !fresh) {
-            problems.add(where, quoteInput(texts[k]) + " duplicates " + field + "[" +
-                                    std::to_string(it->second) + "]");
-        } else {
-            out.push_back(ip);
-            if (range) (*ranges)[ip] = len;
-        }
-    }
-}
 
 void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
     if (!arp.is_object()) {
@@ -174,83 +118,97 @@ void parseAnnounce(const json& a, Problems& problems, AnnounceSettings& out) {
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(joinLines(problems)), problems_(std::move(problems)) {}
 
-std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out) {
+std::expected<netcfg::IpAddress, std::string> parseVip(const std::string& text) {
     std::string addr = text;
     if (const auto slash = text.find('/'); slash != std::string::npos) {
         addr = text.substr(0, slash);
         const std::string prefix = text.substr(slash + 1);
         auto ip = netcfg::IpAddress::parse(addr);
-        if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
+        if (!ip) return std::unexpected(quoteInput(text) + " is not an IPv4 or IPv6 address");
         if (prefix != std::to_string(ip->hostPrefix()))
-            return quoteInput(text) + " has prefix /" + quoteInput(prefix, false) + "; DR binds a VIP as a host address (/" +
-                   std::to_string(ip->hostPrefix()) + "): write \"" + ip->str() + "\"";
+            return std::unexpected(quoteInput(text) + " has prefix /" + quoteInput(prefix, false) + "; DR binds a VIP as a host address (/" +
+                                   std::to_string(ip->hostPrefix()) + "): write \"" + ip->str() + "\"");
     }
     auto ip = netcfg::IpAddress::parse(addr);
-    if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address";
-    if (auto p = ip->isV4() ? ipv4Problem(*ip) : ipv6Problem(*ip)) return p;
-    out = *ip;
-    return std::nullopt;
+    if (!ip) return std::unexpected(quoteInput(text) + " is not an IPv4 or IPv6 address");
+    if (auto p = netcfg::hostAddressProblem(*ip)) return std::unexpected(*p);
+    return *ip;
 }
 
-std::optional<std::string> rangeProblem(const std::string& text, netcfg::IpAddress& out, int& len) {
+std::expected<Range, std::string> parseRange(const std::string& text) {
     const auto slash = text.find('/');
     if (slash == std::string::npos)
-        return quoteInput(text) + " is not a prefix: write the network and its length, e.g. \"198.18.0.0/24\" (a single address goes in \"vips\" as a string)";
+        return std::unexpected(quoteInput(text) + " is not a prefix: write the network and its length, e.g. \"198.18.0.0/24\" (a single address goes in \"vips\" as a string)");
     const auto ip = netcfg::IpAddress::parse(text.substr(0, slash));
-    if (!ip) return quoteInput(text) + ": " + quoteInput(text.substr(0, slash)) + " is not an IPv4 or IPv6 address";
+    if (!ip) return std::unexpected(quoteInput(text) + ": " + quoteInput(text.substr(0, slash)) + " is not an IPv4 or IPv6 address");
     const std::string digits = text.substr(slash + 1);
     const int widest = ip->isV4() ? kWidestRange4 : kWidestRange6;
     const bool number = !digits.empty() && digits.size() <= 3 && digits.find_first_not_of("0123456789") == std::string::npos;
     const int n = number ? std::stoi(digits) : -1;
     if (n < 0 || n > ip->hostPrefix())
-        return quoteInput(text) + ": the length must be a whole number up to " + std::to_string(ip->hostPrefix());
+        return std::unexpected(quoteInput(text) + ": the length must be a whole number up to " + std::to_string(ip->hostPrefix()));
     if (n < widest)
-        return quoteInput(text) + " is wider than /" + std::to_string(widest) + ", the widest range accepted (" +
-               (ip->isV4() ? "65,536 addresses" : "one IPv6 subnet") + "): split it or narrow it";
-    if (ip->masked(n) != *ip)
-        return quoteInput(text) + " has host bits set: the network is " + ip->masked(n).cidr(n);
+        return std::unexpected(quoteInput(text) + " is wider than /" + std::to_string(widest) + ", the widest range accepted (" +
+                               (ip->isV4() ? "65,536 addresses" : "one IPv6 subnet") + "): split it or narrow it");
+    if (ip->masked(n) != *ip) return std::unexpected(quoteInput(text) + " has host bits set: the network is " + ip->masked(n).cidr(n));
     const auto& b = ip->bytes;
     if (ip->isV4() && (b[0] == 0 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || b[0] >= 224))
-        return quoteInput(text) + " is not a unicast range (0/8, loopback, link-local, multicast or reserved)";
+        return std::unexpected(quoteInput(text) + " is not a unicast range (0/8, loopback, link-local, multicast or reserved)");
     if (!ip->isV4() && (b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
                         std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; })))
-        return quoteInput(text) + " is not a global unicast range (multicast, link-local, or an IPv4-compatible/mapped block)";
-    out = *ip;
-    len = n;
-    return std::nullopt;
+        return std::unexpected(quoteInput(text) + " is not a global unicast range (multicast, link-local, or an IPv4-compatible/mapped block)");
+    return Range{.network = *ip, .length = n};
+}
+
+const Vip* Config::find(const netcfg::IpAddress& vip) const {
+    for (const auto& v : vips)
+        if (v.address == vip) return &v;
+    return nullptr;
+}
+
+std::vector<netcfg::IpAddress> Config::addresses() const {
+    std::vector<netcfg::IpAddress> out;
+    out.reserve(vips.size());
+    for (const auto& v : vips) out.push_back(v.address);
+    return out;
+}
+
+bool Config::hasRanges() const {
+    return std::any_of(vips.begin(), vips.end(), [](const Vip& v) { return v.isRange(); });
 }
 
 std::optional<netcfg::IpAddress> Config::vipHolding(const netcfg::IpAddress& ip) const {
-    if (std::find(vips.begin(), vips.end(), ip) != vips.end()) return ip;
-    for (const auto& [net, len] : ranges)
-        if (net.covers(len, ip)) return net;
+    if (find(ip)) return ip;
+    for (const auto& v : vips)
+        if (v.isRange() && v.holds(ip)) return v.address;
     return std::nullopt;
 }
 
 std::vector<std::string> overlapProblems(const Config& cfg) {
     std::vector<std::string> out;
-    if (cfg.ranges.empty()) return out;
-    auto from = [&](std::size_t i) {
-        return !cfg.dropIns.empty() && i < cfg.vipSources.size() ? " (" + cfg.vipSources[i] + ")" : std::string();
-    };
+    if (!cfg.hasRanges()) return out;
+    const bool dropIns = !cfg.dropIns.empty();
+    auto from = [&](const Vip& v) { return dropIns ? " (" + v.source + ")" : std::string(); };
     // Only a range holds another entry: each range against every entry, not every pair
     // (10,000 VIPs beside one range are 10,000 comparisons, not 10^8).
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
-        const int la = cfg.rangeLength(cfg.vips[i]);
-        if (la < 0) continue;
+        const Vip& a = cfg.vips[i];
+        if (!a.isRange()) continue;
         for (std::size_t j = 0; j < cfg.vips.size(); ++j) {
             if (i == j) continue;
-            // i's range holds j (j a VIP, or a range starting inside i, at least as long)
-            const int lj = cfg.rangeLength(cfg.vips[j]);
-            const int lb = lj < 0 ? cfg.vips[j].hostPrefix() : lj;
-            if (la > lb || (la == lb && i > j)) continue;
-            if (cfg.vips[i].covers(la, cfg.vips[j]))
-                out.push_back("vips: " + cfg.vipText(cfg.vips[j]) + from(j) + " overlaps the range " + cfg.vipText(cfg.vips[i]) + from(i) +
+            // a holds b (b a VIP, or a range starting inside a, at least as long)
+            const Vip& b = cfg.vips[j];
+            const int lb = b.isRange() ? b.prefixLen : b.address.hostPrefix();
+            if (a.prefixLen > lb || (a.prefixLen == lb && i > j)) continue;
+            if (a.address.covers(a.prefixLen, b.address))
+                out.push_back("vips: " + b.name() + from(b) + " overlaps the range " + a.name() + from(a) +
                               ": each address belongs to one VIP or range");
         }
     }
     return out;
 }
+
+namespace config_parse {
 
 namespace {
 
@@ -262,7 +220,61 @@ std::string jsonMessage(const nlohmann::json::exception& e) {
     return tag == std::string::npos ? what : what.substr(tag + 2);
 }
 
-// The text as a JSON object; a fatal problem (empty, NUL, not JSON, not an object) throws.
+// One entry of a "vips" list: an address string, an object {"address": "198.51.100.188",
+// "drained": true, "announce": false} (drained: reported not ready from the start, for
+// planned maintenance; announce false: never put in the announce table), or a range
+// {"prefix": "198.18.0.0/24", "announce": false}. nullopt (with the problems named) when
+// it is not usable.
+std::optional<Vip> parseVipEntry(const json& e, const std::string& where, const std::string& source, Problems& problems) {
+    Vip out{.address = {}, .prefixLen = -1, .source = source};
+    std::string text;
+    bool range = false;
+    if (e.is_string()) {
+        text = e.get<std::string>();
+    } else if (!e.is_object()) {
+        problems.add(where, "must be an address string such as \"198.51.100.188\" or an object such as "
+                            "{\"address\": \"198.51.100.188\", \"drained\": true}");
+        return std::nullopt;
+    } else {
+        const std::size_t before = problems.lines().size();
+        range = e.contains("prefix");
+        if (range) {
+            rejectUnknownKeys(e, where, {"prefix", "announce"}, problems);
+            if (!e["prefix"].is_string()) problems.add(where + ".prefix", "must be a prefix string such as \"198.18.0.0/24\"");
+        } else {
+            rejectUnknownKeys(e, where, {"address", "drained", "announce"}, problems);
+            if (!e.contains("address") || !e["address"].is_string())
+                problems.add(where + ".address", e.contains("address") ? "must be an address string" : "missing: the VIP's address");
+        }
+        for (const char* flag : {"drained", "announce"})
+            if (e.contains(flag) && !e[flag].is_boolean() && (!range || std::string(flag) == "announce"))
+                problems.add(where + "." + flag, "must be true or false");
+        if (problems.lines().size() != before) return std::nullopt;
+        text = e[range ? "prefix" : "address"].get<std::string>();
+        out.drained = e.value("drained", false);
+        out.announce = e.value("announce", true);
+    }
+    if (range) {
+        auto r = parseRange(text);
+        if (!r) {
+            problems.add(where + ".prefix", r.error());
+            return std::nullopt;
+        }
+        out.address = r->network;
+        out.prefixLen = r->length;
+    } else {
+        auto ip = parseVip(text);
+        if (!ip) {
+            problems.add(where, ip.error());
+            return std::nullopt;
+        }
+        out.address = *ip;
+    }
+    return out;
+}
+
+}  // namespace
+
 json readDocument(const std::string& text, Problems& problems) {
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
         problems.add("(document)", "the file is empty; it must hold a JSON object such as {\"vips\": [\"198.51.100.188\"]}");
@@ -293,67 +305,25 @@ json readDocument(const std::string& text, Problems& problems) {
     return doc;
 }
 
-// A "vips" list's addresses and their positions. An entry is an address string, or an
-// object {"address": "198.51.100.188", "drained": true, "announce": false} (drained:
-// reported not ready from the start, for planned maintenance; announce false: never put
-// in the announce table). The marked addresses go to drained and quiet.
-void vipTexts(const json& v, Problems& problems, std::vector<std::string>& texts, std::vector<std::size_t>& index,
-              std::vector<std::string>& drained, std::vector<std::string>& quiet, std::set<std::size_t>& prefixes) {
+VipList parseVipList(const json& v, const std::string& source, Problems& problems) {
+    VipList out;
+    std::map<netcfg::IpAddress, std::size_t> seen;  // each VIP's position in the list
     for (std::size_t i = 0; i < v.size(); ++i) {
         const std::string where = "vips[" + std::to_string(i) + "]";
-        if (v[i].is_string()) {
-            texts.push_back(v[i].get<std::string>());
-            index.push_back(i);
+        auto vip = parseVipEntry(v[i], where, source, problems);
+        if (!vip) continue;
+        if (auto [it, fresh] = seen.emplace(vip->address, i); !fresh) {
+            const std::string text = v[i].is_string() ? v[i].get<std::string>() : v[i].value(vip->isRange() ? "prefix" : "address", "");
+            problems.add(where + (vip->isRange() ? ".prefix" : ""), quoteInput(text) + " duplicates vips[" + std::to_string(it->second) + "]");
             continue;
         }
-        if (!v[i].is_object()) {
-            problems.add(where, "must be an address string such as \"198.51.100.188\" or an object such as "
-                                "{\"address\": \"198.51.100.188\", \"drained\": true}");
-            continue;
-        }
-        const std::size_t before = problems.lines().size();
-        if (v[i].contains("prefix")) {  // a range: {"prefix": "198.18.0.0/24", "announce": false}
-            rejectUnknownKeys(v[i], where, {"prefix", "announce"}, problems);
-            if (!v[i]["prefix"].is_string()) problems.add(where + ".prefix", "must be a prefix string such as \"198.18.0.0/24\"");
-            if (v[i].contains("announce") && !v[i]["announce"].is_boolean()) problems.add(where + ".announce", "must be true or false");
-            if (problems.lines().size() != before) continue;
-            prefixes.insert(texts.size());
-            texts.push_back(v[i]["prefix"].get<std::string>());
-            index.push_back(i);
-            if (!v[i].value("announce", true)) quiet.push_back(texts.back());
-            continue;
-        }
-        rejectUnknownKeys(v[i], where, {"address", "drained", "announce"}, problems);
-        const bool addressOk = v[i].contains("address") && v[i]["address"].is_string();
-        if (!addressOk) problems.add(where + ".address", v[i].contains("address") ? "must be an address string" : "missing: the VIP's address");
-        for (const char* flag : {"drained", "announce"})
-            if (v[i].contains(flag) && !v[i][flag].is_boolean()) problems.add(where + "." + flag, "must be true or false");
-        if (problems.lines().size() != before) continue;
-        texts.push_back(v[i]["address"].get<std::string>());
-        index.push_back(i);
-        if (v[i].value("drained", false)) drained.push_back(texts.back());
-        if (!v[i].value("announce", true)) quiet.push_back(texts.back());
+        out.vips.push_back(std::move(*vip));
+        out.positions.push_back(i);
     }
+    return out;
 }
 
-// A "vips" list, in the main file or a drop-in: its VIPs appended to out (index: each
-// one's position in the list), those marked "drained" added to drained, those marked
-// "announce": false to quiet; every problem named.
-void parseVipList(const json& v, Problems& problems, std::vector<netcfg::IpAddress>& out, std::vector<std::size_t>& index,
-                  std::set<netcfg::IpAddress>& drained, std::set<netcfg::IpAddress>& quiet, std::map<netcfg::IpAddress, int>& ranges) {
-    std::vector<std::string> texts, drainedTexts, quietTexts;
-    std::set<std::size_t> prefixes;
-    vipTexts(v, problems, texts, index, drainedTexts, quietTexts, prefixes);
-    checkVips(texts, index, "vips", problems, out, prefixes, &ranges);
-    for (auto [from, to] : {std::pair{&drainedTexts, &drained}, std::pair{&quietTexts, &quiet}})
-        for (const auto& text : *from) {
-            netcfg::IpAddress ip;
-            int len = 0;
-            if (!vipProblem(text, ip) || !rangeProblem(text, ip, len)) to->insert(ip);  // a bad one is named by checkVips
-        }
-}
-
-}  // namespace
+}  // namespace config_parse
 
 Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
@@ -366,9 +336,16 @@ Config parseConfig(const std::string& text, const std::string& source,
     Config cfg;
     cfg.source = source;
     if (!cliVips.empty()) {
-        std::vector<std::size_t> index(cliVips.size());
-        for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
-        checkVips(cliVips, index, "--vip", problems, cfg.vips);
+        std::map<netcfg::IpAddress, std::size_t> seen;
+        for (std::size_t i = 0; i < cliVips.size(); ++i) {
+            const std::string where = "--vip[" + std::to_string(i) + "]";
+            if (auto ip = parseVip(cliVips[i]); !ip)
+                problems.add(where, ip.error());
+            else if (auto [it, fresh] = seen.emplace(*ip, i); !fresh)
+                problems.add(where, quoteInput(cliVips[i]) + " duplicates --vip[" + std::to_string(it->second) + "]");
+            else
+                cfg.vips.push_back({.address = *ip, .prefixLen = -1, .source = "--vip"});
+        }
     } else if (!doc.contains("vips")) {
         if (otherVips.empty())
             problems.add("vips", "missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"] (here or in a drop-in)");
@@ -377,10 +354,8 @@ Config parseConfig(const std::string& text, const std::string& source,
     } else if (v.empty() && otherVips.empty()) {
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
-        std::vector<std::size_t> index;
-        parseVipList(v, problems, cfg.vips, index, cfg.drained, cfg.notAnnounced, cfg.ranges);
+        cfg.vips = parseVipList(v, source, problems).vips;
     }
-    cfg.vipSources.assign(cfg.vips.size(), cliVips.empty() ? source : "--vip");
     for (const auto& line : overlapProblems(cfg)) problems.add("vips", line.substr(6));
     if (doc.contains("arp")) parseArp(doc["arp"], problems, cfg.arp);
     if (doc.contains("host_routes")) {
@@ -392,135 +367,10 @@ Config parseConfig(const std::string& text, const std::string& source,
     if (doc.contains("announce")) parseAnnounce(doc["announce"], problems, cfg.announce);
     if (doc.contains("tunnel")) parseTunnel(doc["tunnel"], problems, cfg);
     // services may name the drop-ins' VIPs too
-    std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
-    named.insert(otherVips.begin(), otherVips.end());
+    std::set<netcfg::IpAddress> named(otherVips.begin(), otherVips.end());
+    for (const auto& v : cfg.vips) named.insert(v.address);
     parseRuntime(doc, problems, cfg, named);
     problems.throwIfAny();
-    return cfg;
-}
-
-std::string defaultConfigDir(const std::string& configPath) {
-    return (std::filesystem::path(configPath).parent_path() / "conf.d").string();
-}
-
-namespace {
-
-struct DropIn {
-    std::string path;
-    json doc;
-    std::vector<netcfg::IpAddress> vips;
-    std::vector<std::size_t> index;  // each VIP's position in the file's "vips" (a file with a problem is never merged)
-    std::set<netcfg::IpAddress> drained;
-    std::set<netcfg::IpAddress> notAnnounced;
-    std::map<netcfg::IpAddress, int> ranges;
-};
-
-// The drop-ins of dir, read and checked on their own (keys, VIP syntax); problems go to
-// all. A directory that does not exist holds none.
-std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainFile, std::vector<std::string>& all) {
-    std::vector<DropIn> out;
-    std::error_code ec;
-    const auto st = std::filesystem::status(dir, ec);
-    if (ec || st.type() == std::filesystem::file_type::not_found) return out;
-    if (st.type() != std::filesystem::file_type::directory) {
-        all.push_back(dir + ": the drop-in directory is not a directory");
-        return out;
-    }
-    std::vector<std::string> files;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.size() > 5 && name.ends_with(".json") && name[0] != '.') files.push_back(it->path().string());
-    }
-    if (ec) all.push_back(dir + ": cannot list the drop-in directory: " + ec.message());
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-        Problems problems(file);
-        try {
-            auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
-            if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
-            DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}, .drained = {}, .notAnnounced = {}, .ranges = {}};
-            for (const auto& [key, value] : d.doc.items())
-                if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
-                    problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
-            if (d.doc.contains("vips")) {
-                if (!d.doc["vips"].is_array()) {
-                    problems.add("vips", "must be a list of address strings");
-                } else {
-                    parseVipList(d.doc["vips"], problems, d.vips, d.index, d.drained, d.notAnnounced, d.ranges);
-                }
-            }
-            out.push_back(std::move(d));
-            all.insert(all.end(), problems.lines().begin(), problems.lines().end());
-        } catch (const ConfigError& e) {  // unreadable, or not a JSON object
-            all.insert(all.end(), e.problems().begin(), e.problems().end());
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
-Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
-                  const std::optional<std::string>& configDir) {
-    if (!path && !cliVips.empty()) {
-        if (configDir) throw ConfigError({"--config-dir " + quoteInput(*configDir, false) + ": drop-ins go with a configuration file (-c FILE); --vip alone reads no file"});
-        return parseConfig("{}", "--vip", cliVips);
-    }
-    if (configDir) {  // named on purpose: one that is not there is a typo, not "no drop-ins"
-        std::error_code ec;
-        if (!std::filesystem::is_directory(*configDir, ec))
-            throw ConfigError({"--config-dir " + quoteInput(*configDir, false) + ": " +
-                               (std::filesystem::exists(*configDir, ec) ? "not a directory" : "no such directory")});
-    }
-    const std::string file = path.value_or(kDefaultConfigPath);
-    // A pipe is fine (-c /dev/stdin, -c <(...)); a device, a socket or a directory is not.
-    auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = true});
-    if (!text) {
-        std::string hint = text.error().err == ENOENT && !path ? " (give --config FILE, or --vip ADDR to run without a file)" : "";
-        throw ConfigError({file + ": cannot read: " + text.error().message + hint});
-    }
-    std::vector<std::string> problems;
-    // --vip replaces the file's VIPs, and the drop-ins' too.
-    auto dropIns = cliVips.empty() ? readDropIns(configDir.value_or(defaultConfigDir(file)), file, problems) : std::vector<DropIn>{};
-    std::vector<netcfg::IpAddress> dropInVips;
-    for (const auto& d : dropIns) dropInVips.insert(dropInVips.end(), d.vips.begin(), d.vips.end());
-    Config cfg;
-    try {
-        cfg = parseConfig(*text, file, cliVips, dropInVips);
-    } catch (const ConfigError& e) {
-        problems.insert(problems.begin(), e.problems().begin(), e.problems().end());
-        throw ConfigError(problems);
-    }
-    if (!problems.empty()) throw ConfigError(problems);
-    // The drop-ins' VIPs after the file's, each in one file only; then their services.
-    std::map<netcfg::IpAddress, std::string> from;
-    for (std::size_t i = 0; i < cfg.vips.size(); ++i) from.emplace(cfg.vips[i], file);
-    for (const auto& d : dropIns) {
-        Problems p(d.path);
-        for (std::size_t k = 0; k < d.vips.size(); ++k) {
-            if (auto [it, fresh] = from.emplace(d.vips[k], d.path); !fresh) {
-                p.add("vips[" + std::to_string(d.index[k]) + "]", d.vips[k].str() + " is also in " + it->second);
-            } else {
-                cfg.vips.push_back(d.vips[k]);
-                cfg.vipSources.push_back(d.path);
-                if (const auto r = d.ranges.find(d.vips[k]); r != d.ranges.end()) cfg.ranges.insert(*r);
-            }
-        }
-        problems.insert(problems.end(), p.lines().begin(), p.lines().end());
-        cfg.dropIns.push_back(d.path);
-        cfg.drained.insert(d.drained.begin(), d.drained.end());
-        cfg.notAnnounced.insert(d.notAnnounced.begin(), d.notAnnounced.end());
-    }
-    if (problems.empty())  // a drop-in's VIP or range overlapping another's (the main file's own were checked)
-        problems = overlapProblems(cfg);
-    const std::set<netcfg::IpAddress> named(cfg.vips.begin(), cfg.vips.end());
-    for (const auto& d : dropIns) {
-        if (!d.doc.contains("services")) continue;
-        Problems p(d.path);
-        parseServices(d.doc["services"], p, cfg, named);
-        problems.insert(problems.end(), p.lines().begin(), p.lines().end());
-    }
-    if (!problems.empty()) throw ConfigError(problems);
     return cfg;
 }
 

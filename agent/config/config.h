@@ -1,6 +1,7 @@
 #pragma once
 // The configuration: parsed from JSON (or --vip), validated completely once, then frozen.
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,7 +58,7 @@ struct AnnounceSettings {
 };
 
 // Tunnel-mode real server: IPIP / GUE from the directors to the VIPs, decapsulated by the
-// agent's tc-BPF program on `interfaces` (netcfg/bpf). Off when `interfaces` is empty.
+// agent's tc-BPF program on `interfaces` (tunnel/). Off when `interfaces` is empty.
 struct TunnelConfig {
     std::vector<std::string> interfaces;
     bool ipip = true;   // IPv4-in-IPv4 (proto 4), IPv6-in-IPv6 (proto 41)
@@ -77,19 +78,29 @@ int tunnelMss(const TunnelConfig& t, unsigned mtu);
 inline constexpr int kWidestRange4 = 16;
 inline constexpr int kWidestRange6 = 64;
 
+// One VIP as configured: an address, or a range (AnyIP: one local route in table local
+// instead of an address on lo); where it came from; how it is treated. Everything the
+// configuration says about one VIP is here, so a new per-VIP setting is one field (and
+// its parsing in parseVipEntry).
+struct Vip {
+    netcfg::IpAddress address;  // a range: its network address
+    int prefixLen = -1;         // a range's length; -1: a single address
+    std::string source{};       // the file it came from (the main file or a drop-in), or "--vip"
+    bool drained = false;       // "drained": true: reported not ready from the start
+    bool announce = true;       // "announce": false: never put in the announce table
+
+    bool isRange() const { return prefixLen >= 0; }
+    // "198.51.100.188", or a range's "198.18.0.0/24": how the VIP is named to operators.
+    std::string name() const { return address.name(prefixLen); }
+    // Whether ip is this VIP, or an address of this range.
+    bool holds(const netcfg::IpAddress& ip) const { return isRange() ? address.covers(prefixLen, ip) : address == ip; }
+    bool operator==(const Vip&) const = default;
+};
+
 struct Config {
     std::string source;  // the file it came from, or "--vip"
-    // Each VIP by its address; a range ({"prefix": "198.18.0.0/24"}) by its network address,
-    // with its length in `ranges`.
-    std::vector<netcfg::IpAddress> vips;
-    // The VIPs given as a prefix: network address -> prefix length. Kept as one local
-    // route in table local ("AnyIP": the host accepts every address of it) instead of an
-    // address on lo.
-    std::map<netcfg::IpAddress, int> ranges;
-    std::vector<std::string> vipSources;  // the file each VIP came from (the main file or a drop-in)
-    std::vector<std::string> dropIns;     // the drop-in files read, in order
-    std::set<netcfg::IpAddress> drained;  // VIPs configured "drained": true (reported not ready)
-    std::set<netcfg::IpAddress> notAnnounced;  // VIPs configured "announce": false
+    std::vector<Vip> vips;  // in configuration order: the main file's, then each drop-in's
+    std::vector<std::string> dropIns;  // the drop-in files read, in order
     AnnounceSettings announce;
     TunnelConfig tunnel;
     ArpSettings arp;
@@ -104,15 +115,20 @@ struct Config {
     // The director's own address, for doctor: DR replies must not route back through it.
     std::optional<netcfg::IpAddress> director;
 
-    // A range's prefix length; -1 for a plain VIP.
+    // The VIP keyed by vip (a range by its network address), or nullptr.
+    const Vip* find(const netcfg::IpAddress& vip) const;
+    // A range's prefix length; -1 for a plain VIP (or none).
     int rangeLength(const netcfg::IpAddress& vip) const {
-        const auto it = ranges.find(vip);
-        return it == ranges.end() ? -1 : it->second;
+        const Vip* v = find(vip);
+        return v ? v->prefixLen : -1;
     }
-    // "198.51.100.188", or a range's "198.18.0.0/24": how the VIP is named to operators.
+    // How the VIP keyed by vip is named to operators ("198.18.0.0/24" for a range).
     std::string vipText(const netcfg::IpAddress& vip) const { return vip.name(rangeLength(vip)); }
     // The VIP that holds ip: ip itself, or the range that covers it.
     std::optional<netcfg::IpAddress> vipHolding(const netcfg::IpAddress& ip) const;
+    // Every VIP's key, in order.
+    std::vector<netcfg::IpAddress> addresses() const;
+    bool hasRanges() const;
 };
 
 // Every problem found, one line each: "FILE: FIELD: PROBLEM".
@@ -144,12 +160,16 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
 std::string defaultConfigDir(const std::string& configPath);
 inline const std::vector<std::string> kDropInKeys{"vips", "services"};
 
-// Why text is not a usable VIP, or nullopt with out set.
-std::optional<std::string> vipProblem(const std::string& text, netcfg::IpAddress& out);
-// Why text is not a usable range ("198.18.0.0/24"), or nullopt with out and len set.
-std::optional<std::string> rangeProblem(const std::string& text, netcfg::IpAddress& out, int& len);
+// text as a VIP ("198.51.100.188", or with its host prefix "/32"), or why it is not one.
+std::expected<netcfg::IpAddress, std::string> parseVip(const std::string& text);
+// text as a range ("198.18.0.0/24"): its network address and length, or why it is not one.
+struct Range {
+    netcfg::IpAddress network;
+    int length = 0;
+};
+std::expected<Range, std::string> parseRange(const std::string& text);
 // Where VIPs and ranges overlap (a VIP in a range, two ranges sharing addresses), one line
-// each naming both; `source` says where each came from.
+// each naming both, and where each came from when drop-ins are in use.
 std::vector<std::string> overlapProblems(const Config& cfg);
 
 }  // namespace agent

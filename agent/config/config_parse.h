@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/config/config.h"
 #include "netcfg/ip_address.h"
 
 namespace agent::config_parse {
@@ -50,8 +51,17 @@ std::string joinLines(const std::vector<std::string>& lines);
 }  // namespace agent::config_parse
 
 namespace agent {
-struct Config;
 namespace config_parse {
+// The text as a JSON object; a fatal problem (empty, NUL, not JSON, not an object) throws
+// ConfigError with it.
+nlohmann::json readDocument(const std::string& text, Problems& problems);
+// A "vips" list, in the main file or a drop-in: its usable VIPs (of `source`) and where
+// each stood in the list; every problem named.
+struct VipList {
+    std::vector<Vip> vips;
+    std::vector<std::size_t> positions;
+};
+VipList parseVipList(const nlohmann::json& list, const std::string& source, Problems& problems);
 // The watch-mode keys: check_interval_ms, drain_seconds, keep_on_exit, api, services.
 // vips: those a service may name (the main file's and the drop-ins').
 void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);

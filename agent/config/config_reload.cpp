@@ -28,7 +28,7 @@ ReloadPlan planReload(const Config& running, Config next) {
     ReloadPlan p;
     // The listening sockets: bound anew by the daemon.
     p.apiChanged = !sameListeners(running.api, next.api);
-    p.tableChanged = running.announce.table != next.announce.table || running.ranges.empty() != next.ranges.empty();
+    p.tableChanged = running.announce.table != next.announce.table || running.hasRanges() != next.hasRanges();
     p.servicesChanged = !sameServices(next.services, running.services);
     p.intervalChanged = next.checkIntervalMs != running.checkIntervalMs;
     p.applied = std::move(next);

@@ -57,26 +57,20 @@ std::expected<std::string, std::string> readToken(const std::string& path) {
 }
 
 // "ADDR:PORT" or "[V6ADDR]:PORT".
-bool parseListen(const std::string& text, std::string& host, int& port, std::string& why) {
+std::expected<netcfg::HostPort, std::string> parseListen(const std::string& text) {
     using Part = netcfg::HostPortError::Part;
     const auto hp = netcfg::parseHostPort(text);
     if (!hp) {
         const auto& e = hp.error();
-        why = e.part == Part::Shape     ? quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT"
-              : e.part == Part::Address && e.text.empty()
-                  ? quoteInput(text) + " has no address: write \"0.0.0.0" + text + "\" (every IPv4 address), \"[::]" + text +
-                        "\" (every address) or one address such as \"127.0.0.1" + text + "\""
-              : e.part == Part::Address ? quoteInput(e.text) + " is not an IP address to listen on"
-                                        : "port " + quoteInput(e.text) + " must be 1-65535";
-        return false;
+        return std::unexpected(e.part == Part::Shape ? quoteInput(text) + " must be ADDR:PORT or [IPV6]:PORT"
+                               : e.part == Part::Address && e.text.empty()
+                                   ? quoteInput(text) + " has no address: write \"0.0.0.0" + text + "\" (every IPv4 address), \"[::]" + text +
+                                         "\" (every address) or one address such as \"127.0.0.1" + text + "\""
+                               : e.part == Part::Address ? quoteInput(e.text) + " is not an IP address to listen on"
+                                                         : "port " + quoteInput(e.text) + " must be 1-65535");
     }
-    if (hp->port == 0) {
-        why = "port \"0\" must be 1-65535 (port 0 would listen on a random port the director cannot know)";
-        return false;
-    }
-    host = hp->address.str();
-    port = hp->port;
-    return true;
+    if (hp->port == 0) return std::unexpected("port \"0\" must be 1-65535 (port 0 would listen on a random port the director cannot know)");
+    return *hp;
 }
 
 void parseApi(const json& api, Problems& problems, ApiSettings& out) {
@@ -89,9 +83,11 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
         problems.add("api.listen", "missing: where the HTTP API listens, e.g. \"127.0.0.1:9100\"");
     } else if (!api["listen"].is_string()) {
         problems.add("api.listen", "must be a string such as \"127.0.0.1:9100\"");
-    } else if (std::string why; !parseListen(api["listen"].get<std::string>(), out.host, out.port, why)) {
-        problems.add("api.listen", why);
+    } else if (const auto listen = parseListen(api["listen"].get<std::string>()); !listen) {
+        problems.add("api.listen", listen.error());
     } else {
+        out.host = listen->address.str();
+        out.port = listen->port;
         out.enabled = true;
     }
     if (api.contains("token_file")) {
@@ -110,14 +106,14 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
     out.agentCheckWaitMs = boundedInt(api, "agent_check_wait_ms", "api.agent_check_wait_ms", 10, 5000, out.agentCheckWaitMs, problems);
 }
 
-// A service names a VIP, or one address of a range (the address its check probes).
-bool namesVip(const netcfg::IpAddress& ip, const std::set<netcfg::IpAddress>& vips, const std::map<netcfg::IpAddress, int>& ranges) {
-    if (vips.contains(ip)) return true;
-    return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.first.covers(r.second, ip); });
+// A service names a VIP (of this file or another), or one address of a range (the address
+// its check probes).
+bool namesVip(const netcfg::IpAddress& ip, const std::set<netcfg::IpAddress>& vips, const Config& cfg) {
+    return vips.contains(ip) || cfg.vipHolding(ip).has_value();
 }
 
-void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips,
-                  const std::map<netcfg::IpAddress, int>& ranges, Problems& problems, std::vector<ServiceCheck>& out) {
+void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips, const Config& cfg,
+                  Problems& problems, std::vector<ServiceCheck>& out) {
     if (!s.is_object()) {
         problems.add(where, "must be an object such as {\"vip\": \"198.51.100.188\", \"port\": 80}");
         return;
@@ -130,7 +126,7 @@ void parseService(const json& s, const std::string& where, const std::set<netcfg
         problems.add(where + ".vip", "missing: the VIP whose service this checks");
         ok = false;
     } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
-               !ip || !namesVip(*ip, vips, ranges)) {
+               !ip || !namesVip(*ip, vips, cfg)) {
         problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
         ok = false;
     } else {
@@ -197,7 +193,7 @@ void parseServices(const json& list, Problems& problems, Config& cfg, const std:
     }
     const std::size_t before = cfg.services.size();
     for (std::size_t i = 0; i < list.size(); ++i)
-        parseService(list[i], "services[" + std::to_string(i) + "]", vips, cfg.ranges, problems, cfg.services);
+        parseService(list[i], "services[" + std::to_string(i) + "]", vips, cfg, problems, cfg.services);
     for (std::size_t i = before; i < cfg.services.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (cfg.services[i].name() == cfg.services[j].name())

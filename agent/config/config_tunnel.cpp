@@ -118,13 +118,12 @@ void parseTunnel(const json& t, Problems& problems, Config& cfg) {
     }
     if (t.contains("mss")) out.mss = boundedInt(t, "mss", "tunnel.mss", 536, 65495, 0, problems);
     if (auto list = stringList(t, "directors", R"(["198.51.100.50"]: the outer source addresses accepted)", problems)) {
-        const std::set<netcfg::IpAddress> vips(cfg.vips.begin(), cfg.vips.end());
         std::set<netcfg::IpAddress> seen;
         for (std::size_t i = 0; i < list->size(); ++i) {
             const std::string where = "tunnel.directors[" + std::to_string(i) + "]";
             netcfg::IpAddress ip;
             if (auto p = directorProblem((*list)[i], ip)) problems.add(where, *p);
-            else if (vips.contains(ip) || cfg.vipHolding(ip)) problems.add(where, ip.str() + " is a VIP of this server, not a director");
+            else if (cfg.vipHolding(ip)) problems.add(where, ip.str() + " is a VIP of this server, not a director");
             else if (!seen.insert(ip).second) problems.add(where, ip.str() + " is listed twice");
             else out.directors.push_back(ip);
         }

@@ -4,9 +4,14 @@
 // update its mirror and mark the items they touched, the timer re-reads the sysctls and
 // starts the periodic full resync, and each pass repairs only the dirty items. The HTTP
 // API, the agent-check responder, the control socket and the service checks run on
-// threads of their own and only read the snapshot the loop publishes (or post a drain
-// request to it). The Daemon is handed its Netlink and its change source, so unit tests
-// run it on FakeNetlink and FakeEvents.
+// threads of their own and only read the snapshot the loop publishes (or post a request
+// to it). The Daemon is handed its Netlink and its change source, so unit tests run it on
+// FakeNetlink and FakeEvents (tests/support).
+//
+// Its parts, one file each: the loop and its passes (daemon.cpp), the API's listeners and
+// systemd's descriptor store (daemon_servers.cpp), reload (daemon_reload.cpp), the phases
+// from SIGTERM to exit or hand-over (daemon_exit.cpp), the tunnel program's descriptors
+// and counters (daemon_tunnel.cpp).
 #include <atomic>
 #include <chrono>
 #include <expected>
@@ -18,10 +23,11 @@
 
 #include "agent/base/unique_fd.h"
 #include "agent/config/config.h"
+#include "agent/daemon/daemon_state.h"
 #include "agent/daemon/handover.h"
 #include "agent/daemon/notify.h"
-#include "agent/daemon/readiness.h"
 #include "agent/daemon/service_check.h"
+#include "agent/daemon/snapshot_board.h"
 #include "agent/daemon/transitions.h"
 #include "agent/reconcile/lock.h"
 #include "agent/reconcile/reconciler.h"
@@ -48,14 +54,14 @@ public:
     Daemon(DaemonOptions options, Config config, Session session, std::unique_ptr<netcfg::EventSource> events);
     ~Daemon() override;
 
-    // start(), then the loop until a stop signal and its drain, then finish().
+    // start(), then the loop until the phase is Exiting or HandingOver, then finish().
     Exit run();
     // The first pass, like `start` (a conflict refuses to run), and the servers.
     Exit start();
     // One turn of the loop: waits at most maxWaitMs (less when something is due).
     void step(int maxWaitMs);
-    bool stopping() const { return stop_; }
-    // Undoes everything (unless keep_on_exit) and stops the servers.
+    bool stopping() const { return state_.phase == Phase::Exiting || state_.phase == Phase::HandingOver; }
+    // Undoes everything (unless keep_on_exit or a hand-over) and stops the servers.
     Exit finish();
 
     void requestDrain(bool drain) override;  // any thread
@@ -64,10 +70,10 @@ public:
     // SIGHUP, or requested: served is the ticket its outcome answers (published with it,
     // and only with it: nothing published half-way through carries it).
     void reload(std::uint64_t served);
-    // SIGTERM, SIGINT: a stop (drain, then undo) or, when systemd restarts the unit, a
-    // hand-over to the next process (agent/daemon/exit_decision.h).
+    // SIGTERM, SIGINT: a stop (Draining, then Exiting) or, when systemd restarts the unit,
+    // a hand-over to the next process (HandingOver; agent/daemon/exit_decision.h).
     void beginExit();
-    bool handingOver() const { return handOver_; }
+    bool handingOver() const { return state_.phase == Phase::HandingOver; }
 
     const Reconciler& reconciler() const { return *reconciler_; }
     const DaemonState& state() const { return state_; }
@@ -75,16 +81,8 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    bool setUp();
-    bool startServers();
-    struct ApiServers {
-        std::unique_ptr<api::HttpApi> http;
-        std::unique_ptr<api::AgentCheckResponder> agentCheck;
-        bool httpFresh = false, agentCheckFresh = false;  // bound now, not kept by systemd
-        std::vector<std::string> lines;  // what to log once they are in force
-    };
-    std::expected<ApiServers, std::string> bindApi(const ApiSettings& api);
-    void swapApi(ApiServers next);
+    // --- the loop (daemon.cpp) ---
+    std::expected<void, std::string> setUp();
     void onTick();
     void onSignal();
     void onWake();
@@ -93,22 +91,46 @@ private:
     // One repair pass over the dirty items. A reload's own changes are applied as such:
     // not drift, not counted as repairs, never a reason for the flap damper to back off.
     void pass(bool fromReload = false);
-    // tunnel: the tunnel's part already read this tick (nullptr: read it now).
     void publish();
-    // Keeps the tunnel program's descriptors in systemd's store, so a restart takes the
-    // program up with its counters (the unit's user cannot open it by id).
-    void keepTunnelStored();
-    // The VIPs to announce, from the snapshot just published (api/readiness.h decides):
+    // The VIPs to announce, from the snapshot just published (api/readiness decides):
     // ready, not drained, not opted out, and the agent not stopping.
     void followReadiness(const api::Snapshot& s);
     void wake();
+    void armTimer(int intervalMs);  // the tick: every check_interval_ms
+    // How a drain starting now is set up (its deadline, when it may end).
+    api::Drain startDrain(double nowUnix) const;
+
+    // --- the API's listeners and systemd's store (daemon_servers.cpp) ---
+    struct ApiServers {
+        std::unique_ptr<api::HttpApi> http;
+        std::unique_ptr<api::AgentCheckResponder> agentCheck;
+        bool httpFresh = false, agentCheckFresh = false;  // bound now, not kept by systemd
+        std::vector<std::string> lines;  // what to log once they are in force
+    };
+    std::expected<void, std::string> startServers();
+    std::expected<ApiServers, std::string> bindApi(const ApiSettings& api);
+    void swapApi(ApiServers next);
+    // Binds api's servers for a reload (new sockets before the old close); the error
+    // says what was kept.
+    std::expected<void, std::string> rebindApi(const ApiSettings& next);
+
+    // --- stop, restart, exit (daemon_exit.cpp) ---
     // The whole server's drain, the VIP drains and the services' states of the process
     // this one took over from.
     void adopt(const Handover& h);
     void handOver(const std::string& why);
-    // The VIPs drained on their own after a reload: what the file changed, the rest as
-    // it was (drain --vip survives a reload), none the file no longer has.
-    void carryDrainsOver(const Config& next);
+    void extendStopTimeout(Clock::time_point now);
+
+    // --- the tunnel (daemon_tunnel.cpp) ---
+    // Offers the tunnel program a previous process kept in systemd's store to the driver.
+    void takeStoredTunnel();
+    // Keeps the tunnel program's descriptors in systemd's store, so a restart takes the
+    // program up with its counters (the unit's user cannot open it by id).
+    void keepTunnelStored();
+    // What moves when tunnel traffic comes (one read, however many VIPs).
+    std::uint64_t tunnelActivity() const;
+    // The tunnel's part of a snapshot: its hooks as last seen, its counters read now.
+    void fillTunnel(api::TunnelState& out) const;
 
     DaemonOptions options_;
     Config cfg_;
@@ -135,8 +157,6 @@ private:
     // The listening sockets systemd kept across a restart (its descriptor store), by name.
     std::multimap<std::string, UniqueFd> inherited_;
     std::map<std::string, bool> servicesWereUp_;
-    bool handOver_ = false;
-    bool stop_ = false;
     bool resyncPending_ = false;
     long long ticks_ = 0;
     std::uint64_t publishedCounters_ = 0;
@@ -144,9 +164,9 @@ private:
     std::uint32_t storedTunnel_ = 0;     // the id of the tunnel program in systemd's store (0: none)
     static constexpr const char* kTunnelBundle = "tunnel";  // its descriptors' bundle there
     Clock::time_point resyncRetryAt_{};
-    Clock::time_point drainDeadline_{};
+    Clock::time_point drainDeadline_{};   // Draining: when the stop's drain ends at the latest
     Clock::time_point extendedAt_{};  // the last EXTEND_TIMEOUT_USEC while stopping
-    void extendStopTimeout(Clock::time_point now);
+    static constexpr std::chrono::seconds kExtendEvery{5};
 };
 
 }  // namespace agent

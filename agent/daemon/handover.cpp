@@ -49,25 +49,21 @@ std::expected<void, std::string> writeHandover(const std::filesystem::path& stat
     return writeAtomically((stateDir / kHandoverFile).string(), toText(h), 0600);
 }
 
-std::optional<Handover> takeHandover(const std::filesystem::path& stateDir, double nowUnix, std::string& warning) {
+TakenHandover takeHandover(const std::filesystem::path& stateDir, double nowUnix) {
     const auto path = (stateDir / kHandoverFile).string();
     auto text = readLimited(path, {.maxBytes = kMaxBytes});
     if (!text) {
-        if (text.error().err != ENOENT) warning = "ignoring " + path + ": " + text.error().message;
-        return std::nullopt;
+        if (text.error().err == ENOENT) return {};
+        return {.value = std::nullopt, .warning = "ignoring " + path + ": " + text.error().message};
     }
     ::unlink(path.c_str());
     auto h = parseHandover(*text);
-    if (!h) {
-        warning = "ignoring " + path + ": " + h.error() + "; starting from the configuration";
-        return std::nullopt;
-    }
+    if (!h) return {.value = std::nullopt, .warning = "ignoring " + path + ": " + h.error() + "; starting from the configuration"};
     const double age = nowUnix - h->writtenAtUnix;
-    if (age > kHandoverFreshSeconds || age < -kHandoverFreshSeconds) {
-        warning = "ignoring " + path + ": written " + std::to_string(static_cast<long long>(age)) + " s ago; starting from the configuration";
-        return std::nullopt;
-    }
-    return *h;
+    if (age > kHandoverFreshSeconds || age < -kHandoverFreshSeconds)
+        return {.value = std::nullopt,
+                .warning = "ignoring " + path + ": written " + std::to_string(static_cast<long long>(age)) + " s ago; starting from the configuration"};
+    return {.value = *h, .warning = std::nullopt};
 }
 
 std::optional<double> takeRestartMarker(const std::filesystem::path& stateDir, double nowUnix) {

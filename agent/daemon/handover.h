@@ -35,9 +35,13 @@ std::expected<Handover, std::string> parseHandover(const std::string& text);
 
 // Writes STATE_DIR/handover.json atomically.
 std::expected<void, std::string> writeHandover(const std::filesystem::path& stateDir, const Handover& h);
-// Reads and removes it: nullopt when there is none, or (with a warning in `warning`) when
-// it is stale or damaged.
-std::optional<Handover> takeHandover(const std::filesystem::path& stateDir, double nowUnix, std::string& warning);
+// Reads and removes it: no value when there is none, or (with a warning) when it is stale
+// or damaged.
+struct TakenHandover {
+    std::optional<Handover> value;
+    std::optional<std::string> warning;
+};
+TakenHandover takeHandover(const std::filesystem::path& stateDir, double nowUnix);
 
 // The marker's age in seconds, nullopt when there is none; removed once read.
 std::optional<double> takeRestartMarker(const std::filesystem::path& stateDir, double nowUnix);

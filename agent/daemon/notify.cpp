@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -71,16 +73,21 @@ void SystemdNotifier::removeStoredFd(const std::string& name) {
 
 std::multimap<std::string, UniqueFd> takeInheritedFds() {
     std::multimap<std::string, UniqueFd> out;
-    char** names = nullptr;
-    const int n = sd_listen_fds_with_names(1, &names);
+    char** raw = nullptr;
+    const int n = sd_listen_fds_with_names(1, &raw);
+    // libsystemd's strv: each name and the array malloc'd, freed by strv_free's equivalent
+    struct FreeNames {
+        int count;
+        void operator()(char** v) const noexcept {
+            for (int i = 0; i < count; ++i) std::free(v[i]);
+            std::free(v);
+        }
+    };
+    const std::unique_ptr<char*, FreeNames> names(raw, FreeNames{std::max(n, 0)});
     for (int i = 0; i < n; ++i) {
         const int fd = SD_LISTEN_FDS_START + i;
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        out.emplace(names && names[i] ? names[i] : "unknown", UniqueFd(fd));
-    }
-    if (names) {
-        for (int i = 0; i < n; ++i) std::free(names[i]);
-        std::free(names);
+        out.emplace(names && names.get()[i] ? names.get()[i] : "unknown", UniqueFd(fd));
     }
     return out;
 }

@@ -23,8 +23,8 @@ int remainingMs(Clock::time_point deadline) {
     return left > 0 ? static_cast<int>(left) : 0;
 }
 
-// Connects to VIP:port within the deadline; returns the socket or an error.
-std::optional<std::string> connectTo(const ServiceCheck& c, Clock::time_point deadline, int& out) {
+// Connects to VIP:port within the deadline; returns the socket or why not.
+std::expected<UniqueFd, std::string> connectTo(const ServiceCheck& c, Clock::time_point deadline) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (c.vip.isV4()) {
@@ -40,19 +40,18 @@ std::optional<std::string> connectTo(const ServiceCheck& c, Clock::time_point de
         std::memcpy(&sin6->sin6_addr, c.vip.bytes.data(), 16);
         len = sizeof *sin6;
     }
-    const int fd = ::socket(c.vip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::string("socket: ") + std::strerror(errno);
-    out = fd;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return std::nullopt;
-    if (errno != EINPROGRESS) return std::string("connect: ") + std::strerror(errno);
-    pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+    UniqueFd fd(::socket(c.vip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) return fd;
+    if (errno != EINPROGRESS) return std::unexpected(std::string("connect: ") + std::strerror(errno));
+    pollfd p{.fd = fd.get(), .events = POLLOUT, .revents = 0};
     const int r = ::poll(&p, 1, remainingMs(deadline));
-    if (r == 0) return std::string("connect: timed out");
+    if (r == 0) return std::unexpected(std::string("connect: timed out"));
     int err = 0;
     socklen_t elen = sizeof err;
-    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-    if (err != 0) return std::string("connect: ") + std::strerror(err);
-    return std::nullopt;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
+    if (err != 0) return std::unexpected(std::string("connect: ") + std::strerror(err));
+    return fd;
 }
 
 std::optional<std::string> httpGet(const ServiceCheck& c, int fd, Clock::time_point deadline) {
@@ -83,11 +82,10 @@ std::optional<std::string> httpGet(const ServiceCheck& c, int fd, Clock::time_po
 
 std::optional<std::string> probeService(const ServiceCheck& check) {
     const auto deadline = Clock::now() + std::chrono::milliseconds(check.timeoutMs);
-    int raw = -1;
-    auto err = connectTo(check, deadline, raw);
-    UniqueFd fd(raw);
-    if (err || check.type == ServiceCheck::Type::Tcp) return err;
-    return httpGet(check, fd.get(), deadline);
+    const auto fd = connectTo(check, deadline);
+    if (!fd) return fd.error();
+    if (check.type == ServiceCheck::Type::Tcp) return std::nullopt;
+    return httpGet(check, fd->get(), deadline);
 }
 
 ServiceChecker::ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange, const std::map<std::string, bool>& wasUp)

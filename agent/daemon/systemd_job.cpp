@@ -20,10 +20,19 @@ struct MessageUnref {
 };
 using Bus = std::unique_ptr<sd_bus, BusUnref>;
 using Message = std::unique_ptr<sd_bus_message, MessageUnref>;
+struct FreeString {
+    void operator()(char* s) const { std::free(s); }
+};
 
-std::string failed(const char* what, const sd_bus_error& e, int r) {
-    return std::string(what) + ": " + (e.message ? e.message : std::strerror(-r));
-}
+// An sd_bus_error that frees what a failed call put in it.
+struct BusError {
+    sd_bus_error e{};  // SD_BUS_ERROR_NULL, without its C compound literal
+    BusError() = default;
+    BusError(const BusError&) = delete;
+    BusError& operator=(const BusError&) = delete;
+    ~BusError() { sd_bus_error_free(&e); }
+    std::string failed(const char* what, int r) const { return std::string(what) + ": " + (e.message ? e.message : std::strerror(-r)); }
+};
 
 }  // namespace
 
@@ -34,43 +43,32 @@ std::expected<std::string, std::string> pendingJobType(std::chrono::milliseconds
     const Bus bus(raw);
     sd_bus_set_method_call_timeout(bus.get(), static_cast<std::uint64_t>(timeout.count()) * 1000);
 
-    sd_bus_error error{};  // SD_BUS_ERROR_NULL, without its C compound literal
+    BusError error;
     sd_bus_message* reply = nullptr;
     int r = sd_bus_call_method(bus.get(), kSystemd, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "GetUnitByPID",
-                               &error, &reply, "u", static_cast<std::uint32_t>(::getpid()));
-    if (r < 0) {
-        auto why = failed("GetUnitByPID", error, r);
-        sd_bus_error_free(&error);
-        return std::unexpected(why);
-    }
+                               &error.e, &reply, "u", static_cast<std::uint32_t>(::getpid()));
     const Message unitReply(reply);
+    if (r < 0) return std::unexpected(error.failed("GetUnitByPID", r));
     const char* unit = nullptr;
     if (r = sd_bus_message_read(unitReply.get(), "o", &unit); r < 0 || !unit) return std::unexpected("GetUnitByPID: a reply without a unit");
     const std::string unitPath = unit;
 
     reply = nullptr;
-    r = sd_bus_get_property(bus.get(), kSystemd, unitPath.c_str(), "org.freedesktop.systemd1.Unit", "Job", &error, &reply, "(uo)");
-    if (r < 0) {
-        auto why = failed("the unit's Job", error, r);
-        sd_bus_error_free(&error);
-        return std::unexpected(why);
-    }
+    BusError jobError;
+    r = sd_bus_get_property(bus.get(), kSystemd, unitPath.c_str(), "org.freedesktop.systemd1.Unit", "Job", &jobError.e, &reply, "(uo)");
     const Message jobReply(reply);
+    if (r < 0) return std::unexpected(jobError.failed("the unit's Job", r));
     std::uint32_t id = 0;
     const char* job = nullptr;
     if (r = sd_bus_message_read(jobReply.get(), "(uo)", &id, &job); r < 0) return std::unexpected("the unit's Job: an unreadable reply");
     if (id == 0 || !job) return std::string();
 
-    char* type = nullptr;
-    r = sd_bus_get_property_string(bus.get(), kSystemd, job, "org.freedesktop.systemd1.Job", "JobType", &error, &type);
-    if (r < 0) {
-        auto why = failed("the job's JobType", error, r);
-        sd_bus_error_free(&error);
-        return std::unexpected(why);
-    }
-    std::string out = type ? type : "";
-    std::free(type);
-    return out;
+    char* text = nullptr;
+    BusError typeError;
+    r = sd_bus_get_property_string(bus.get(), kSystemd, job, "org.freedesktop.systemd1.Job", "JobType", &typeError.e, &text);
+    const std::unique_ptr<char, FreeString> type(text);
+    if (r < 0) return std::unexpected(typeError.failed("the job's JobType", r));
+    return std::string(type ? type.get() : "");
 }
 
 }  // namespace agent

@@ -45,7 +45,7 @@ void TransitionLog::observe(const api::Snapshot& s, const std::vector<ServiceSta
             sink_(Priority::Warning, "service " + name + " is down (" + std::to_string(sv.failures) + " failure(s) in a row, fall " +
                                          std::to_string(sv.check.fall) + ")" + (sv.lastError.empty() ? "" : ": " + sv.lastError));
     }
-    if (s.converged) {
+    if (s.converged()) {
         std::vector<std::string> lines;
         std::size_t more = 0;
         std::set<std::string> looked;
@@ -63,12 +63,13 @@ void TransitionLog::observe(const api::Snapshot& s, const std::vector<ServiceSta
             for (const auto pos : *touched)
                 if (pos < s.vips.size()) lookAt(s.vips[pos]->vip);
             // Drains that changed, either way.
-            if (drained_ != s.drainedVips) {
-                const auto& before = drained_ ? *drained_ : std::set<std::string>{};
-                const auto& now = s.drainedVips ? *s.drainedVips : std::set<std::string>{};
-                for (const auto& v : before)
+            if (drained_ != s.vipDrains) {
+                static const api::Snapshot::Drains none;
+                const auto& before = drained_ ? *drained_ : none;
+                const auto& now = s.vipDrains ? *s.vipDrains : none;
+                for (const auto& [v, d] : before)
                     if (!now.contains(v)) lookAt(v);
-                for (const auto& v : now)
+                for (const auto& [v, d] : now)
                     if (!before.contains(v)) lookAt(v);
             }
             for (const auto& sv : s.services) lookAt(sv.vip);
@@ -76,19 +77,20 @@ void TransitionLog::observe(const api::Snapshot& s, const std::vector<ServiceSta
         for (const auto& l : lines) sink_(Priority::Notice, l);
         if (more > 0) sink_(Priority::Notice, "readiness: and " + thousands(more) + " more VIP(s) changed; see /status");
     }
-    drained_ = s.drainedVips;
+    drained_ = s.vipDrains;
     // The whole server last: after the VIP lines that explain it.
+    const bool ready = s.ready();
     if (!serverReady_) {
-        serverReady_ = s.ready;
-        if (!s.ready && !s.converged) return;  // starting: not news
-    } else if (*serverReady_ == s.ready) {
+        serverReady_ = ready;
+        if (!ready && !s.converged()) return;  // starting: not news
+    } else if (*serverReady_ == ready) {
         return;
     }
-    serverReady_ = s.ready;
-    if (s.ready)
+    serverReady_ = ready;
+    if (ready)
         sink_(Priority::Notice, "readiness: server ready: " + thousands(s.vips.size()) + " VIP(s) in place");
     else
-        sink_(Priority::Warning, "readiness: server not ready: " + joined(s.reasons));
+        sink_(Priority::Warning, "readiness: server not ready: " + joined(api::describe(s.server.reasons)));
 }
 
 }  // namespace agent

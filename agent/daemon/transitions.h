@@ -36,7 +36,7 @@ private:
     Sink sink_;
     std::optional<bool> serverReady_;
     std::unordered_map<std::string, bool> vipReady_;  // the last state seen of each VIP
-    std::shared_ptr<const std::set<std::string>> drained_;
+    std::shared_ptr<const api::Snapshot::Drains> drained_;
     std::map<std::string, bool> serviceUp_;  // by name
 };
 

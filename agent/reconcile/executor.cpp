@@ -8,21 +8,6 @@ namespace {
 
 ActionError fromNet(const netcfg::NetError& e) { return ActionError{.err = e.err, .message = e.message}; }
 
-// Whether a success of `a` would add a record that `saved` does not hold yet.
-bool wouldRecord(const Owned& saved, const Action& a) {
-    if (const auto* s = std::get_if<SetSysctl>(&a)) return !s->restore && !saved.sysctlOriginals.contains(s->key);
-    if (const auto* t = std::get_if<TunnelOp>(&a)) {
-        const auto it = saved.tunnelHooks.find(t->iface);
-        if (t->kind == TunnelOp::Kind::Clsact) return it == saved.tunnelHooks.end() || !it->second;
-        return t->kind == TunnelOp::Kind::Attach && it == saved.tunnelHooks.end();
-    }
-    const auto& op = std::get<netcfg::NetOp>(a);
-    if (op.kind == netcfg::NetOp::Kind::AddAddress) return !saved.addresses.contains(op.address);
-    if (op.kind == netcfg::NetOp::Kind::AddRoute) return !saved.routes.contains(op.address);
-    if (op.kind == netcfg::NetOp::Kind::AddLocalRoute) return !saved.localRoutes.contains({op.address, op.prefixLen});
-    return false;
-}
-
 }  // namespace
 
 ActionResult Executor::run(const Action& action) const {
@@ -33,22 +18,18 @@ ActionResult Executor::run(const Action& action) const {
         return *results[0];
     }
     if (const auto* t = std::get_if<TunnelOp>(&action)) {
-        auto fail = [](const std::string& m) { return std::unexpected(ActionError{.err = 0, .message = m}); };
-        if (!tunnel) return fail("this agent was built without tunnel decapsulation");
-        switch (t->kind) {
-            case TunnelOp::Kind::Sync:
-                if (auto r = tunnel->sync(t->maps); !r) return fail(r.error());
-                return netcfg::Effect::Changed;
-            case TunnelOp::Kind::Clsact:
-                if (auto r = tunnel->createClsact(t->ifindex); !r) return fail(r.error());
-                return netcfg::Effect::Changed;
-            case TunnelOp::Kind::Attach:
-                if (auto r = tunnel->attach(t->ifindex); !r) return fail(r.error());
-                return netcfg::Effect::Changed;
-            case TunnelOp::Kind::Detach:
-                if (auto r = tunnel->detach(t->ifindex, t->removeClsact); !r) return fail(r.error());
-                return netcfg::Effect::Changed;
-        }
+        if (!tunnel) return std::unexpected(ActionError{.err = 0, .message = "this agent was built without tunnel decapsulation"});
+        const netcfg::NetResult r = [&] {
+            switch (t->kind) {
+                case TunnelOp::Kind::Sync: return tunnel->sync(t->maps);
+                case TunnelOp::Kind::Clsact: return tunnel->createClsact(t->ifindex);
+                case TunnelOp::Kind::Attach: return tunnel->attach(t->ifindex);
+                case TunnelOp::Kind::Detach: return tunnel->detach(t->ifindex, t->removeClsact);
+            }
+            return netcfg::NetResult(netcfg::Effect::AlreadyDone);
+        }();
+        if (!r) return std::unexpected(fromNet(r.error()));
+        return *r;
     }
     const auto& set = std::get<SetSysctl>(action);
     if (auto w = sysctls.write(set.key, set.to); !w)
@@ -56,8 +37,8 @@ ActionResult Executor::run(const Action& action) const {
     return netcfg::Effect::Changed;
 }
 
-void Executor::runAll(const std::vector<Action>& actions, std::vector<ActionResult>& results, bool stopAtFailure) const {
-    results.clear();
+std::vector<ActionResult> Executor::runAll(const std::vector<Action>& actions, bool stopAtFailure) const {
+    std::vector<ActionResult> results;
     results.reserve(actions.size());
     auto failed = [&] { return stopAtFailure && !results.empty() && !results.back(); };
     for (std::size_t i = 0; i < actions.size() && !failed();) {
@@ -87,6 +68,7 @@ void Executor::runAll(const std::vector<Action>& actions, std::vector<ActionResu
         }
         i = end;
     }
+    return results;
 }
 
 std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& owned) const {
@@ -99,11 +81,10 @@ std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& own
         }
         return {};
     }
-    const Owned during = mayOwnAfter(before, plan);
+    const Owned during = mayOwnAfter(before, plan.actions);
     if (auto s = stateFile.save(during); !s) return std::unexpected("not changing anything: " + s.error());
 
-    std::vector<ActionResult> results;
-    runAll(plan.actions, results, true);
+    const std::vector<ActionResult> results = runAll(plan.actions, true);
     std::optional<std::string> failure;
     for (std::size_t k = 0; k < results.size(); ++k) {
         if (results[k]) {
@@ -129,7 +110,7 @@ std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& own
                 if (log) log("rolled back: " + pastTense(undo));
             } else {
                 if (log) log("rollback failed: " + describe(undo) + ": " + u.error().message);
-                recordEffect(left, plan.actions[k], netcfg::Effect::Changed);
+                record(left, plan.actions[k], netcfg::Effect::Changed);
             }
         }
         if (auto s = stateFile.save(left); !s && log) log("cannot write the state file: " + s.error());
@@ -137,7 +118,7 @@ std::expected<void, std::string> Executor::transact(const Plan& plan, Owned& own
         return std::unexpected(*failure);
     }
     Owned after = before;
-    for (std::size_t k = 0; k < results.size(); ++k) recordEffect(after, plan.actions[k], *results[k]);
+    for (std::size_t k = 0; k < results.size(); ++k) record(after, plan.actions[k], *results[k]);
     applyForget(after, plan.forget);
     if (auto s = stateFile.save(after); !s) {
         owned = during;  // the file still says `during`: a superset, safe for stop
@@ -153,17 +134,14 @@ std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions
     // it. A repair of what the agent already owns needs no write (the common case).
     std::vector<bool> needsRecord(actions.size(), false);
     bool anyRecord = false;
+    Owned during = owned;
     for (std::size_t k = 0; k < actions.size(); ++k) {
-        needsRecord[k] = wouldRecord(owned, actions[k]);
+        needsRecord[k] = record(during, actions[k], netcfg::Effect::Changed, Records::ClaimsOnly);
         anyRecord = anyRecord || needsRecord[k];
     }
     std::optional<std::string> cannotSave;
-    if (anyRecord) {
-        Owned during = owned;
-        for (std::size_t k = 0; k < actions.size(); ++k)
-            if (needsRecord[k]) recordEffect(during, actions[k], netcfg::Effect::Changed);
+    if (anyRecord)
         if (auto s = stateFile.save(during); !s) cannotSave = s.error();
-    }
     if (cannotSave) {
         // Only what needs no new record may go ahead.
         std::vector<Action> safe;
@@ -173,17 +151,16 @@ std::vector<ActionResult> Executor::applyEach(const std::vector<Action>& actions
                 safe.push_back(actions[k]);
                 index.push_back(k);
             }
-        std::vector<ActionResult> some;
-        runAll(safe, some, false);
+        const std::vector<ActionResult> some = runAll(safe, false);
         results.assign(actions.size(),
                        std::unexpected(ActionError{.err = 0, .message = "cannot record it in the state file first: " + *cannotSave}));
         for (std::size_t j = 0; j < some.size(); ++j) results[index[j]] = some[j];
     } else {
-        runAll(actions, results, false);
+        results = runAll(actions, false);
     }
     bool changed = false;
     for (std::size_t k = 0; k < results.size(); ++k)
-        if (results[k]) changed |= recordEffect(owned, actions[k], *results[k]);
+        if (results[k]) changed |= record(owned, actions[k], *results[k]);
     if (changed || anyRecord) {
         if (auto s = stateFile.save(owned); !s && log)
             log("cannot write the state file: " + s.error() + "; it still lists what the agent may own, safe for stop");

@@ -14,7 +14,7 @@
 
 #include "agent/reconcile/plan.h"
 #include "agent/reconcile/state_file.h"
-#include "netcfg/bpf/tunnel_driver.h"
+#include "tunnel/tunnel_driver.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
@@ -33,7 +33,7 @@ struct Executor {
     const sysctl::SysctlTree& sysctls;
     const StateFile& stateFile;
     LogLine log;  // one line per change and per rollback step
-    netcfg::TunnelDriver* tunnel = nullptr;  // the tunnel's actions go through it
+    tunnel::TunnelDriver* tunnel = nullptr;  // the tunnel's actions go through it
 
     // On success `owned` records what the plan did. On failure it is what the kernel
     // still holds of the agent's (normally what it was before), and the error names
@@ -47,8 +47,9 @@ struct Executor {
     std::vector<ActionResult> applyEach(const std::vector<Action>& actions, Owned& owned) const;
 
     ActionResult run(const Action& action) const;
-    // Netlink actions of [begin, end) in batches; a failure does not stop the others.
-    void runAll(const std::vector<Action>& actions, std::vector<ActionResult>& results, bool stopAtFailure) const;
+    // Every action in order, runs of netlink actions in batches: one result per action
+    // attempted (with stopAtFailure, none after the first failure).
+    std::vector<ActionResult> runAll(const std::vector<Action>& actions, bool stopAtFailure) const;
 };
 
 }  // namespace agent

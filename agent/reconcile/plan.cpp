@@ -11,13 +11,6 @@ using netcfg::IpAddress;
 using netcfg::NetOp;
 using K = NetOp::Kind;
 
-// Where an announce op puts (or takes) its route, as the state file records it.
-AnnounceRecord recordOf(const NetOp& op) { return {.table = op.table, .metric = op.metric, .len = op.prefixLen}; }
-
-std::string sysctlLine(const SetSysctl& s) {
-    return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
-}
-
 // The actions of one plan, in phases; concatenated in order at the end.
 struct Phases {
     // replace: what must go before an add can succeed (a VIP's address before the local
@@ -152,8 +145,8 @@ private:
 
     // What the program's maps must hold: the configuration's, with the MSS derived from the
     // interfaces' smallest MTU unless configured.
-    netcfg::TunnelMaps wantedMaps() const {
-        netcfg::TunnelMaps m = desired_.tunnel->maps;
+    tunnel::TunnelMaps wantedMaps() const {
+        tunnel::TunnelMaps m = desired_.tunnel->maps;
         if (desired_.tunnel->mssOverhead == 0) return m;
         unsigned mtu = 0;
         for (const auto& name : desired_.tunnel->interfaces)
@@ -172,7 +165,7 @@ private:
             return;
         }
         if (!t.maps) return;  // none runs, and none may be loaded here (status): the hooks' items say so
-        const netcfg::TunnelMaps want = wantedMaps();
+        const tunnel::TunnelMaps want = wantedMaps();
         if (*t.maps == want) return;
         finding({.subject = s, .kind = FindingKind::TunnelMapsStale});
         ph_.tunnel.push_back(TunnelOp{.kind = TunnelOp::Kind::Sync, .maps = want});
@@ -204,7 +197,7 @@ private:
         }
         if (own == owned_.tunnelHooks.end()) return;
         if (!link)
-            plan_.forget.tunnelHooks.insert(iface);  // the interface took its hooks with it
+            plan_.forget.tunnelHooks.emplace(iface, false);  // the interface took its hooks with it
         else
             ph_.detach.push_back(TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = iface, .ifindex = link->ifindex,
                                           .removeClsact = own->second});
@@ -231,7 +224,7 @@ private:
         if (current != observed_.sysctls.end() && current->second != original)
             ph_.restores.push_back(SetSysctl{.key = key, .from = current->second, .to = original, .restore = true});
         else
-            plan_.forget.sysctls.insert(key);
+            plan_.forget.sysctlOriginals.emplace(key, original);
     }
 
     void loopback() {
@@ -356,15 +349,6 @@ private:
 
 }  // namespace
 
-Subject subjectOf(const Action& a) {
-    if (const auto* s = std::get_if<SetSysctl>(&a)) return Subject::setting(s->key);
-    if (const auto* t = std::get_if<TunnelOp>(&a)) return Subject::tunnel(t->iface);
-    const auto& op = std::get<NetOp>(a);
-    if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
-    if (op.announce()) return Subject::announce(op.address);
-    return Subject::address(op.address);
-}
-
 bool Plan::hasConflicts() const {
     for (const auto& f : findings)
         if (isConflict(f.kind)) return true;
@@ -421,131 +405,6 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
     }
     p.actions = planner.actions();
     return p;
-}
-
-bool recordEffect(Owned& owned, const Action& a, netcfg::Effect effect) {
-    if (const auto* s = std::get_if<SetSysctl>(&a)) {
-        if (s->restore) return owned.sysctlOriginals.erase(s->key) > 0;
-        return owned.sysctlOriginals.emplace(s->key, s->from).second;  // the first value found stays the original
-    }
-    if (const auto* t = std::get_if<TunnelOp>(&a)) {
-        if (t->kind == TunnelOp::Kind::Detach) return owned.tunnelHooks.erase(t->iface) > 0;
-        // The agent's filters are its own wherever it attached them; the clsact qdisc only
-        // where it created it.
-        if (t->kind == TunnelOp::Kind::Attach) return owned.tunnelHooks.emplace(t->iface, false).second;
-        if (t->kind != TunnelOp::Kind::Clsact || effect != netcfg::Effect::Changed) return false;
-        bool& created = owned.tunnelHooks[t->iface];
-        return !std::exchange(created, true);
-    }
-    const auto& op = std::get<NetOp>(a);
-    switch (op.kind) {
-        case K::AddAddress: return effect == netcfg::Effect::Changed && owned.addresses.insert(op.address).second;
-        case K::AddLocalRoute: return effect == netcfg::Effect::Changed && owned.localRoutes.insert({op.address, op.prefixLen}).second;
-        case K::DeleteLocalRoute: return owned.localRoutes.erase({op.address, op.prefixLen}) > 0;
-        case K::AddRoute:
-            if (effect != netcfg::Effect::Changed) return false;
-            if (op.announce()) {
-                const AnnounceRecord rec = recordOf(op);
-                auto [it, fresh] = owned.announced.emplace(op.address, rec);
-                if (fresh || it->second == rec) return fresh;
-                it->second = rec;
-                return true;
-            }
-            return owned.routes.insert(op.address).second;
-        case K::DeleteAddress: return owned.addresses.erase(op.address) > 0;
-        case K::DeleteRoute:
-            if (op.announce()) {
-                const auto it = owned.announced.find(op.address);
-                if (it == owned.announced.end() || it->second != recordOf(op)) return false;
-                owned.announced.erase(it);
-                return true;
-            }
-            return owned.routes.erase(op.address) > 0;
-        case K::LinkUp:
-        case K::LinkDown: return false;
-    }
-    return false;
-}
-
-bool applyForget(Owned& owned, const Forget& f) {
-    bool changed = false;
-    for (const auto& ip : f.addresses) changed |= owned.addresses.erase(ip) > 0;
-    for (const auto& ip : f.routes) changed |= owned.routes.erase(ip) > 0;
-    for (const auto& k : f.sysctls) changed |= owned.sysctlOriginals.erase(k) > 0;
-    for (const auto& r : f.localRoutes) changed |= owned.localRoutes.erase(r) > 0;
-    for (const auto& i : f.tunnelHooks) changed |= owned.tunnelHooks.erase(i) > 0;
-    return changed;
-}
-
-Owned mayOwnAfter(const Owned& owned, const Plan& p) {
-    Owned out = owned;
-    for (const auto& a : p.actions) {
-        if (const auto* s = std::get_if<SetSysctl>(&a)) {
-            if (!s->restore) out.sysctlOriginals.emplace(s->key, s->from);
-            continue;
-        }
-        if (const auto* t = std::get_if<TunnelOp>(&a)) {
-            if (t->kind == TunnelOp::Kind::Clsact) out.tunnelHooks[t->iface] = true;
-            if (t->kind == TunnelOp::Kind::Attach) out.tunnelHooks.emplace(t->iface, false);
-            continue;
-        }
-        const auto& op = std::get<NetOp>(a);
-        if (op.kind == K::AddAddress) out.addresses.insert(op.address);
-        if (op.kind == K::AddLocalRoute) out.localRoutes.insert({op.address, op.prefixLen});
-        if (op.kind == K::AddRoute && op.announce()) out.announced[op.address] = recordOf(op);
-        if (op.kind == K::AddRoute && !op.announce()) out.routes.insert(op.address);
-    }
-    return out;
-}
-
-std::string describe(const TunnelOp& t) {
-    switch (t.kind) {
-        case TunnelOp::Kind::Sync:
-            return "set the tunnel program's maps: " + std::to_string(t.maps.vips.size()) + " VIP(s), " +
-                   std::to_string(t.maps.directors.size()) + " director(s), encap " +
-                   (t.maps.settings.ipip && t.maps.settings.gue ? "ipip+gue" : t.maps.settings.gue ? "gue" : "ipip") +
-                   (t.maps.settings.gue ? " port " + std::to_string(t.maps.settings.guePort) : "") + ", mss " +
-                   std::to_string(t.maps.settings.mss);
-        case TunnelOp::Kind::Clsact: return "add a clsact qdisc to " + t.iface;
-        case TunnelOp::Kind::Attach: return "attach the tunnel decapsulation to " + t.iface + " (clsact ingress and egress)";
-        case TunnelOp::Kind::Detach: return "detach the tunnel decapsulation from " + t.iface;
-    }
-    return "?";
-}
-
-std::string describe(const Action& a) {
-    if (const auto* s = std::get_if<SetSysctl>(&a)) return (s->restore ? "restore " : "set ") + sysctlLine(*s);
-    if (const auto* t = std::get_if<TunnelOp>(&a)) return describe(*t);
-    return netcfg::describe(std::get<NetOp>(a));
-}
-
-std::string pastTense(const Action& a) {
-    if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctlLine(*s) + (s->restore ? " (restored)" : "");
-    if (const auto* t = std::get_if<TunnelOp>(&a)) {
-        switch (t->kind) {
-            case TunnelOp::Kind::Sync: return "tunnel program's maps set (" + std::to_string(t->maps.vips.size()) + " VIP(s))";
-            case TunnelOp::Kind::Clsact: return "added a clsact qdisc to " + t->iface;
-            case TunnelOp::Kind::Attach: return "tunnel decapsulation attached to " + t->iface;
-            case TunnelOp::Kind::Detach: return "tunnel decapsulation detached from " + t->iface;
-        }
-    }
-    return netcfg::pastTense(std::get<NetOp>(a));
-}
-
-Action inverse(const Action& a) {
-    if (const auto* s = std::get_if<SetSysctl>(&a))
-        return SetSysctl{.key = s->key, .from = s->to, .to = s->from, .restore = !s->restore};
-    if (const auto* t = std::get_if<TunnelOp>(&a)) {
-        TunnelOp back = *t;
-        // The maps of a program nothing runs any more go with it (a Sync's inverse changes
-        // nothing); a clsact qdisc this run made goes once nothing else is on it.
-        if (t->kind == TunnelOp::Kind::Attach) back.kind = TunnelOp::Kind::Detach;
-        if (t->kind == TunnelOp::Kind::Clsact) back = TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = t->iface, .ifindex = t->ifindex,
-                                                                .removeClsact = true};
-        if (t->kind == TunnelOp::Kind::Detach) back.kind = TunnelOp::Kind::Attach;
-        return back;
-    }
-    return netcfg::inverse(std::get<NetOp>(a));
 }
 
 }  // namespace agent

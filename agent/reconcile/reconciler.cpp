@@ -55,7 +55,7 @@ std::string kindOf(const Action& a) {
 }
 
 Reconciler::Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
-                       Desired desired, netcfg::TunnelDriver* tunnel)
+                       Desired desired, tunnel::TunnelDriver* tunnel)
     : netlink_(netlink), tunnel_(tunnel), sysctls_(sysctls), reader_(sysctls), stateFile_(stateFile), owned_(std::move(owned)),
       desired_(std::move(desired)) {}
 

@@ -31,7 +31,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     Reconciler(netcfg::Netlink& netlink, const sysctl::SysctlTree& sysctls, const StateFile& stateFile, Owned owned,
-               Desired desired, netcfg::TunnelDriver* tunnel = nullptr);
+               Desired desired, tunnel::TunnelDriver* tunnel = nullptr);
 
     const Desired& desired() const { return desired_; }
     const Owned& owned() const { return owned_; }
@@ -72,7 +72,7 @@ public:
     void checkSysctls();
     // Asks the tunnel driver again (no events tell of tc filters); marks what changed.
     void checkTunnel();
-    netcfg::TunnelDriver* tunnel() const { return tunnel_; }
+    tunnel::TunnelDriver* tunnel() const { return tunnel_; }
 
     struct Repaired {
         std::vector<Action> changed;  // succeeded (what the kernel now has)
@@ -106,7 +106,7 @@ private:
     Clock::time_point allowedAt(const Subject& s) const;
 
     netcfg::Netlink& netlink_;
-    netcfg::TunnelDriver* tunnel_;
+    tunnel::TunnelDriver* tunnel_;
     const sysctl::SysctlTree& sysctls_;
     sysctl::SysctlReader reader_;  // the sysctls checked every tick, kept open
     std::set<sysctl::ConfKey> readerKeys_;  // the keys reader_ holds open

@@ -117,8 +117,8 @@ void renderTunnel(std::ostringstream& out, const TunnelReport& t) {
         out << "  " << vip.str() << ": ipip " << c.ipipPackets << " packets / " << c.ipipBytes << " bytes, gue " << c.guePackets
             << " packets / " << c.gueBytes << " bytes, " << c.mssClamped << " SYN-ACK(s) clamped\n";
     out << "  dropped:";
-    for (int i = 0; i < netcfg::kTunnelDropReasons; ++i)
-        out << (i ? ", " : " ") << netcfg::name(static_cast<netcfg::TunnelDrop>(i)) << " " << t.stats->drops[static_cast<std::size_t>(i)];
+    for (int i = 0; i < tunnel::kTunnelDropReasons; ++i)
+        out << (i ? ", " : " ") << tunnel::name(static_cast<tunnel::TunnelDrop>(i)) << " " << t.stats->drops[static_cast<std::size_t>(i)];
     out << "\n";
 }
 
@@ -220,8 +220,8 @@ nlohmann::json toJson(const ReadinessReport& r) {
             for (const auto& [vip, c] : r.tunnel.stats->vips)
                 t["vips"].push_back({{"vip", vip.str()}, {"ipip_packets", c.ipipPackets}, {"ipip_bytes", c.ipipBytes},
                                      {"gue_packets", c.guePackets}, {"gue_bytes", c.gueBytes}, {"mss_clamped", c.mssClamped}});
-            for (int i = 0; i < netcfg::kTunnelDropReasons; ++i)
-                t["dropped"][netcfg::name(static_cast<netcfg::TunnelDrop>(i))] = r.tunnel.stats->drops[static_cast<std::size_t>(i)];
+            for (int i = 0; i < tunnel::kTunnelDropReasons; ++i)
+                t["dropped"][tunnel::name(static_cast<tunnel::TunnelDrop>(i))] = r.tunnel.stats->drops[static_cast<std::size_t>(i)];
         }
         j["tunnel"] = std::move(t);
     }

@@ -41,10 +41,10 @@ struct SysctlReport {
 struct TunnelReport {
     bool enabled = false;
     std::vector<std::string> interfaces;              // configured
-    std::map<std::string, netcfg::TunnelHook> hooks;  // as found
+    std::map<std::string, tunnel::TunnelHook> hooks;  // as found
     std::map<std::string, bool> owned;                // the agent's filters there (true: and its clsact qdisc)
-    std::optional<netcfg::TunnelMaps> maps;           // of the program that runs
-    std::optional<netcfg::TunnelStats> stats;         // read from its maps
+    std::optional<tunnel::TunnelMaps> maps;           // of the program that runs
+    std::optional<tunnel::TunnelStats> stats;         // read from its maps
 };
 
 struct ReadinessReport {

@@ -19,10 +19,10 @@ public:
     static std::expected<Session, std::string> open(const std::string& stateDir);
     // A session over a given Netlink (the daemon's unit tests pass a FakeNetlink).
     Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree = sysctl::SysctlTree(),
-            std::unique_ptr<netcfg::TunnelDriver> tunnel = nullptr);
+            std::unique_ptr<tunnel::TunnelDriver> tunnel = nullptr);
 
     netcfg::Netlink& netlink() { return *netlink_; }
-    netcfg::TunnelDriver* tunnel() { return tunnel_.get(); }
+    tunnel::TunnelDriver* tunnel() { return tunnel_.get(); }
     const sysctl::SysctlTree& sysctls() const { return sysctls_; }
     const StateFile& stateFile() const { return stateFile_; }
 
@@ -44,7 +44,7 @@ public:
 
 private:
     std::unique_ptr<netcfg::Netlink> netlink_;
-    std::unique_ptr<netcfg::TunnelDriver> tunnel_;
+    std::unique_ptr<tunnel::TunnelDriver> tunnel_;
     sysctl::SysctlTree sysctls_;
     StateFile stateFile_;
 };

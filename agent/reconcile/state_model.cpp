@@ -11,12 +11,14 @@ netcfg::RouteTables tablesFor(const Desired& desired, const Owned& owned) {
 }
 
 Desired desiredFrom(const Config& cfg) {
-    Desired d{.vips = cfg.vips, .wanted = {cfg.vips.begin(), cfg.vips.end()}, .ranges = cfg.ranges, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
+    Desired d{.vips = cfg.addresses(), .wanted = {}, .ranges = {}, .hostRoutes = cfg.hostRoutes, .sysctls = {}};
+    d.wanted.insert(d.vips.begin(), d.vips.end());
     d.announceTable = cfg.announce.table;
     d.announceMetric = cfg.announce.metric;
-    if (cfg.announce.enabled())
-        for (const auto& v : cfg.vips)
-            if (!cfg.notAnnounced.contains(v)) d.announceable.insert(v);
+    for (const auto& v : cfg.vips) {
+        if (v.isRange()) d.ranges.emplace(v.address, v.prefixLen);
+        if (cfg.announce.enabled() && v.announce) d.announceable.insert(v.address);
+    }
     for (const auto& iface : cfg.arp.interfaces) {
         d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
         d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
@@ -29,7 +31,7 @@ Desired desiredFrom(const Config& cfg) {
         if (cfg.tunnel.mss == 0) t.mssOverhead = 1500 - tunnelMss(cfg.tunnel, 1500);
         // Exact addresses only: the program's VIP map is a hash (ranges are served as DR).
         for (const auto& v : cfg.vips)
-            if (!cfg.ranges.contains(v)) t.maps.vips.insert(v);
+            if (!v.isRange()) t.maps.vips.insert(v.address);
         t.maps.directors.insert(cfg.tunnel.directors.begin(), cfg.tunnel.directors.end());
         d.tunnel = std::move(t);
     }
@@ -308,7 +310,7 @@ std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owne
     return out;
 }
 
-TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
+TunnelObserved observeTunnel(tunnel::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
                              const Owned& owned, bool mayLoad) {
     TunnelObserved t;
     const auto ifaces = tunnelInterfaces(desired, owned);
@@ -330,7 +332,7 @@ TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& ker
 }
 
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
-                                             const Desired& desired, const Owned& owned, netcfg::TunnelDriver* tunnel,
+                                             const Desired& desired, const Owned& owned, tunnel::TunnelDriver* tunnel,
                                              bool mayLoad) {
     Observed o;
     auto kernel = nl.dump(tablesFor(desired, owned));

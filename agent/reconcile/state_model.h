@@ -10,7 +10,7 @@
 
 #include "agent/config/config.h"
 #include "agent/reconcile/state_file.h"
-#include "netcfg/bpf/tunnel_driver.h"
+#include "tunnel/tunnel_driver.h"
 #include "netcfg/events.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
@@ -21,7 +21,7 @@ namespace agent {
 // holding `maps` (the VIPs, the directors, the settings).
 struct TunnelDesired {
     std::vector<std::string> interfaces;
-    netcfg::TunnelMaps maps;
+    tunnel::TunnelMaps maps;
     // Not 0: maps.settings.mss is derived from the smallest MTU of the interfaces, less
     // this (the encapsulation's headers and TCP/IP's own).
     int mssOverhead = 0;
@@ -143,8 +143,8 @@ private:
 // The tunnel's program and hooks as the driver reports them.
 struct TunnelObserved {
     std::string refused;  // the program could not be loaded: the kernel's answer
-    std::optional<netcfg::TunnelMaps> maps;  // of the program held (nullopt: none)
-    std::map<std::string, netcfg::TunnelHook> hooks;  // by interface name, those that exist
+    std::optional<tunnel::TunnelMaps> maps;  // of the program held (nullopt: none)
+    std::map<std::string, tunnel::TunnelHook> hooks;  // by interface name, those that exist
     bool operator==(const TunnelObserved&) const = default;
 };
 
@@ -170,13 +170,13 @@ std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owne
 // Asks the driver (holding the program first when a tunnel is desired) about the
 // interfaces of `kernel`; with no driver, a desired tunnel is refused.
 // With mayLoad false (status, dry runs) only a program that runs is taken up.
-TunnelObserved observeTunnel(netcfg::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
+TunnelObserved observeTunnel(tunnel::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
                              const Owned& owned, bool mayLoad = true);
 
 // Dumps the kernel once and reads the sysctls the plan and the report need (and the
 // tunnel's hooks and maps, through `tunnel`).
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned,
-                                             netcfg::TunnelDriver* tunnel = nullptr, bool mayLoad = true);
+                                             tunnel::TunnelDriver* tunnel = nullptr, bool mayLoad = true);
 
 }  // namespace agent

@@ -33,9 +33,10 @@ std::string rangeNote(const Config& cfg, const Service& s) {
 
 std::vector<Service> servicesOf(const Config& cfg) {
     std::vector<Service> out;
-    for (const auto& vip : cfg.vips) {
-        if (const int len = cfg.rangeLength(vip); len >= 0) {
-            rangeServices(cfg, vip, len, out);
+    for (const auto& entry : cfg.vips) {
+        const netcfg::IpAddress& vip = entry.address;
+        if (entry.isRange()) {
+            rangeServices(cfg, vip, entry.prefixLen, out);
             continue;
         }
         bool any = false;
@@ -147,7 +148,7 @@ std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, con
         t->otherRip = ip->str();
     }
     if (format != DirectorFormat::Haproxy && t->otherRip.empty())
-        for (const auto& vip : cfg.vips)
+        for (const auto& vip : cfg.addresses())
             if (vip.isV4() != checkV4)
                 return std::unexpected("VIP " + vip.str() + " is " + (checkV4 ? "IPv6" : "IPv4") + ", and the director forwards it to a real server address of that family: give --rip " +
                                        (checkV4 ? "IPV6-RIP (e.g. --rip 2001:db8::60)" : "IPV4-RIP (e.g. --rip 198.51.100.60)") +

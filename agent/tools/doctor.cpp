@@ -35,9 +35,10 @@ void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     const Desired desired = desiredFrom(in.config);
     const Observed observed{.kernel = KernelView(in.kernel), .tunnel = {}, .sysctls = {}, .sysctlErrors = {}};
     std::set<Subject> vips;
-    for (const auto& vip : in.config.vips) vips.insert(Subject::address(vip));
+    for (const auto& v : in.config.vips) vips.insert(Subject::address(v.address));
     const Plan p = plan(desired, observed, Owned{}, &vips);
-    for (const auto& vip : in.config.vips) {
+    for (const auto& entry : in.config.vips) {
+        const netcfg::IpAddress& vip = entry.address;
         std::optional<int> widerOnLo;
         for (const auto& a : observed.kernel.addressesOf(vip))
             if (a.ifindex == observed.kernel.loIndex() && a.prefixlen != vip.hostPrefix()) widerOnLo = a.prefixlen;
@@ -45,7 +46,7 @@ void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
             return std::find_if(p.findings.begin(), p.findings.end(),
                                 [&](const Finding& f) { return f.subject == Subject::address(vip) && f.kind == k; }) != p.findings.end();
         };
-        if (const int len = in.config.rangeLength(vip); len >= 0) {
+        if (const int len = entry.prefixLen; len >= 0) {
             const std::string range = vip.cidr(len);
             if (about(FindingKind::LocalRouteMissing))
                 add(out, "range-local-route", V::Fail, "local route " + range + " dev lo is missing from table local: this server drops the range's traffic",
@@ -165,7 +166,7 @@ void checkRpFilter(const DoctorInput& in, std::vector<DoctorCheck>& out) {
 void checkIpvs(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     const auto virtuals = parseIpvsVirtualAddresses(in.ipvs);
     bool any = false;
-    for (const auto& vip : in.config.vips)
+    for (const auto& vip : in.config.addresses())
         if (std::find(virtuals.begin(), virtuals.end(), vip) != virtuals.end()) {
             any = true;
             add(out, "ipvs-director", V::Fail,
@@ -229,29 +230,29 @@ void checkTunnel(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     }
     if (!in.tunnelDrops) return;
     struct Reason {
-        netcfg::TunnelDrop drop;
+        tunnel::TunnelDrop drop;
         const char* what;
         const char* fix;
     };
     static const Reason reasons[] = {
-        {netcfg::TunnelDrop::NotDirector, "from an outer source not in tunnel.directors",
+        {tunnel::TunnelDrop::NotDirector, "from an outer source not in tunnel.directors",
          "if a director sends them, add its address (the tunnel's outer source) to tunnel.directors"},
-        {netcfg::TunnelDrop::NotVip, "for an inner destination that is not a VIP here",
+        {tunnel::TunnelDrop::NotVip, "for an inner destination that is not a VIP here",
          "make the director's virtual services and this server's VIPs match (director-config prints them)"},
-        {netcfg::TunnelDrop::GueHeader, "with a GUE header not taken (options such as remcsum, or a control message)",
+        {tunnel::TunnelDrop::GueHeader, "with a GUE header not taken (options such as remcsum, or a control message)",
          "send GUE without remote checksum offload: ipvsadm --tun-nocsum or --tun-csum, not --tun-remcsum"},
-        {netcfg::TunnelDrop::Fragment, "fragmented after encapsulation", "lower tunnel.mss, or raise the MTU between director and real server"},
-        {netcfg::TunnelDrop::Family, "with inner and outer families that differ (IPv6 in IPv4 or the reverse)",
+        {tunnel::TunnelDrop::Fragment, "fragmented after encapsulation", "lower tunnel.mss, or raise the MTU between director and real server"},
+        {tunnel::TunnelDrop::Family, "with inner and outer families that differ (IPv6 in IPv4 or the reverse)",
          "tunnel IPv4 VIPs to this server's IPv4 address and IPv6 VIPs to its IPv6 one"},
-        {netcfg::TunnelDrop::Malformed, "whose lengths do not add up", "capture them on the interface: a director or a middlebox mangles them"},
-        {netcfg::TunnelDrop::Decap, "that the kernel refused to decapsulate", "check the kernel log"},
+        {tunnel::TunnelDrop::Malformed, "whose lengths do not add up", "capture them on the interface: a director or a middlebox mangles them"},
+        {tunnel::TunnelDrop::Decap, "that the kernel refused to decapsulate", "check the kernel log"},
     };
     bool any = false;
     for (const auto& r : reasons) {
         const auto n = (*in.tunnelDrops)[static_cast<std::size_t>(r.drop)];
         if (n == 0) continue;
         any = true;
-        add(out, "tunnel-drops", V::Warn, std::to_string(n) + " tunnel packet(s) dropped (" + netcfg::name(r.drop) + ") " + r.what, r.fix);
+        add(out, "tunnel-drops", V::Warn, std::to_string(n) + " tunnel packet(s) dropped (" + tunnel::name(r.drop) + ") " + r.what, r.fix);
     }
     if (!any) add(out, "tunnel-drops", V::Ok, "no tunnel packet dropped since the program was loaded");
 }

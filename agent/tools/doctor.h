@@ -13,7 +13,7 @@
 #include "agent/reconcile/finding.h"
 #include "agent/reconcile/state_model.h"
 #include "agent/base/text_file.h"
-#include "netcfg/bpf/tunnel_driver.h"
+#include "tunnel/tunnel_driver.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
@@ -52,9 +52,9 @@ struct DoctorInput {
     // With "tunnel": each tunnel interface's clsact hooks (absent: no such interface, or
     // the kernel could not be asked, tunnelError says why), and the running program's
     // drops by reason (nullopt: no program runs).
-    std::map<std::string, netcfg::TunnelHook> tunnelHooks;
+    std::map<std::string, tunnel::TunnelHook> tunnelHooks;
     std::string tunnelError;
-    std::optional<std::array<std::uint64_t, netcfg::kTunnelDropReasons>> tunnelDrops;
+    std::optional<std::array<std::uint64_t, tunnel::kTunnelDropReasons>> tunnelDrops;
 };
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in);

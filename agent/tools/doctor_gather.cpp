@@ -110,7 +110,7 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
                                                           const std::filesystem::path& sysroot) {
     DoctorInput in;
     in.config = cfg;
-    auto kernel = nl.dump({.announce = cfg.announce.table, .ranges = !cfg.ranges.empty()});
+    auto kernel = nl.dump({.announce = cfg.announce.table, .ranges = cfg.hasRanges()});
     if (!kernel) return std::unexpected(kernel.error().message);
     in.kernel = std::move(*kernel);
     std::vector<std::string> ifaces{"all"};
@@ -162,7 +162,7 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     collectDir(sysroot / "etc/netplan", in.netplanFiles, sysroot, "", ".yaml");
     if (cfg.tunnel.enabled()) {
         // Read only: the running program is taken up to read its counters, none is loaded.
-        auto driver = netcfg::makeKernelTunnelDriver();
+        auto driver = tunnel::makeKernelTunnelDriver();
         std::vector<std::pair<std::string, int>> present;
         for (const auto& name : cfg.tunnel.interfaces)
             for (const auto& l : in.kernel.links)

@@ -28,9 +28,8 @@ public:
         auto ip = netcfg::IpAddress::parse(text);
         if (!ip) return;
         // The same rule as the configuration's, so what import prints, check accepts.
-        netcfg::IpAddress checked;
-        if (auto why = vipProblem(ip->str(), checked)) {
-            r.notes.push_back(where + ": " + *why + "; left out");
+        if (auto checked = parseVip(ip->str()); !checked) {
+            r.notes.push_back(where + ": " + checked.error() + "; left out");
             return;
         }
         if (prefix >= 0 && prefix != ip->hostPrefix())

@@ -19,15 +19,15 @@ std::expected<long long, std::string> asNumber(const std::string& text, const ch
 
 bool anyFamily(const Config& cfg, bool v4) {
     for (const auto& v : cfg.vips)
-        if (v.isV4() == v4 && !cfg.notAnnounced.contains(v)) return true;
+        if (v.address.isV4() == v4 && v.announce) return true;
     return false;
 }
 
 // The prefix lengths the announce table holds for a family: the host length, and with
 // ranges anything down to the widest range accepted. BIRD's and FRR's forms of it.
 bool anyRange(const Config& cfg, bool v4) {
-    for (const auto& [net, len] : cfg.ranges)
-        if (net.isV4() == v4 && len < net.hostPrefix()) return true;
+    for (const auto& v : cfg.vips)
+        if (v.isRange() && v.address.isV4() == v4 && v.prefixLen < v.address.hostPrefix()) return true;
     return false;
 }
 std::string birdLength(const Config& cfg, bool v4) {
@@ -149,7 +149,7 @@ std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const s
 std::vector<std::string> connectedInFrr(const Config& cfg) {
     std::vector<std::string> out;
     for (const auto& v : cfg.vips)
-        if (v.isV4() && cfg.rangeLength(v) < 0 && !cfg.notAnnounced.contains(v)) out.push_back(v.str());
+        if (v.address.isV4() && !v.isRange() && v.announce) out.push_back(v.address.str());
     return out;
 }
 

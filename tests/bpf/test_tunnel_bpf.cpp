@@ -1,4 +1,4 @@
-// The tunnel decapsulation program (netcfg/bpf/tunnel.bpf.c) run by the kernel on crafted
+// The tunnel decapsulation program (tunnel/tunnel.bpf.c) run by the kernel on crafted
 // packets (BPF_PROG_TEST_RUN): what comes out, the verdict, and the counters. Nothing is
 // decapsulated unless it is a whole IPIP or GUE packet from a director to a VIP.
 #include <doctest/doctest.h>
@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "netcfg/bpf/tunnel_program.h"
+#include "tunnel/tunnel_program.h"
 
 using netcfg::IpAddress;
-using netcfg::TunnelDrop;
-using netcfg::TunnelProgram;
+using tunnel::TunnelDrop;
+using tunnel::TunnelProgram;
 
 namespace {
 

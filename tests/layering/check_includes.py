@@ -86,7 +86,7 @@ for folder in sorted(allowed):
                       f'({folder} may include: {", ".join(sorted(allowed[folder])) or "nothing"})')
                 failures += 1
 # Every folder with sources is in the table.
-for top in ('netcfg', 'sysctl', 'api', 'agent'):
+for top in ('netcfg', 'tunnel', 'sysctl', 'api', 'agent'):
     for dirpath, _, names in os.walk(os.path.join(root, top)):
         rel = os.path.relpath(dirpath, root)
         if any(n.endswith(('.h', '.cpp')) for n in names) and rel not in allowed and rel != 'agent':

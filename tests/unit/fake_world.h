@@ -7,7 +7,7 @@
 #include <string>
 
 #include "agent/reconcile/reconciler.h"
-#include "netcfg/fake_netlink.h"
+#include "support/fake_netlink.h"
 #include "temp_dir.h"
 
 namespace fixtures {

@@ -9,7 +9,7 @@ inline netcfg::IpAddress ip(const char* s) { return *netcfg::IpAddress::parse(s)
 
 inline agent::Desired desired(std::vector<const char*> vips, bool routes = true) {
     agent::Config cfg;
-    for (auto* v : vips) cfg.vips.push_back(ip(v));
+    for (auto* v : vips) cfg.vips.push_back({.address = ip(v)});
     cfg.hostRoutes = routes;
     return agent::desiredFrom(cfg);
 }
@@ -43,7 +43,7 @@ inline void arpDone(agent::Observed& o) {
 
 // What the agent owns once every action of p has succeeded (as made by it).
 inline agent::Owned ownedAfter(agent::Owned owned, const agent::Plan& p) {
-    for (const auto& a : p.actions) agent::recordEffect(owned, a, netcfg::Effect::Changed);
+    for (const auto& a : p.actions) agent::record(owned, a, netcfg::Effect::Changed);
     agent::applyForget(owned, p.forget);
     return owned;
 }

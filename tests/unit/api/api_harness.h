@@ -12,6 +12,7 @@
 #include "api/agent_check.h"
 #include "api/control_socket.h"
 #include "api/http_api.h"
+#include "snapshot_fixtures.h"
 #include "support/http_client.h"
 #include "unit/temp_dir.h"
 
@@ -46,8 +47,7 @@ struct Harness {
                                              }}) {
         auto sp = std::make_shared<Snapshot>();
         Snapshot& s = *sp;
-        s.ready = false;
-        s.reasons = {"198.51.100.2/32 is not bound on lo"};
+        s.server = fixtures::notReady({"198.51.100.2/32 is not bound on lo"});
         s.setVips({{.vip = "198.51.100.1", .bound = true},
                    {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
         s.version = "t";

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "api/readiness.h"
 #include "api_harness.h"
 
 using namespace api;
@@ -11,22 +12,22 @@ TEST_SUITE("agent_check") {
     TEST_CASE("agent-check replies") {
         api::Snapshot s;
         CHECK(api::agentCheckReply(s) == "down\n");
-        s.ready = true;
+        s.server = api::Readiness::readyNow();
         CHECK(api::agentCheckReply(s) == "up ready\n");
         s.agentCheckWeight = 50;
         CHECK(api::agentCheckReply(s) == "up ready 50%\n");
-        s.draining = true;
-        s.ready = false;
+        s.serverDrain = api::Drain{};
+        s.server = api::serverReadiness(s);
         CHECK(api::agentCheckReply(s) == "up drain\n");
     }
 
     TEST_CASE("agent-check: a VIP sent by agent-send gets that VIP's state, a silent client holds nobody up") {
         SnapshotStore store;
         auto sp = std::make_shared<Snapshot>();
-        sp->ready = true;
+        sp->server = api::Readiness::readyNow();
         sp->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "198.51.100.2", .bound = true},
                      {.vip = "2001:db8::1", .bound = false, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
-        sp->drainedVips = std::make_shared<const std::set<std::string>>(std::set<std::string>{"198.51.100.2"});
+        sp->vipDrains = fixtures::drainsOf({"198.51.100.2"});
         store.publish(sp);
         // A long wait here, so that "answered before it" proves no waiting on the silent one
         // even on a slow machine.

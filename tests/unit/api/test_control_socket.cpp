@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "api_harness.h"
+#include "snapshot_fixtures.h"
 
 using namespace api;
 using namespace apitest;
@@ -19,26 +20,26 @@ struct PublishingControl : DrainControl {
     static std::shared_ptr<Snapshot> make(bool draining, std::set<std::string> drained) {
         auto next = std::make_shared<Snapshot>();
         next->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "2001:db8::1", .bound = true}});
-        next->draining = draining;
-        next->drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
+        if (draining) next->serverDrain = api::Drain{};
+        next->vipDrains = fixtures::drainsOf(drained);
         return next;
     }
     void requestDrain(bool d) override {
         ++requests;
-        store.publish(make(d, *store.get()->drainedVips));
+        store.publish(make(d, fixtures::drainedNames(*store.get())));
     }
     void requestVipDrain(const std::vector<std::string>& vips, bool d) override {
         ++vipRequests;
-        auto drained = *store.get()->drainedVips;
+        auto drained = fixtures::drainedNames(*store.get());
         for (const auto& v : vips) d ? (void)drained.insert(v) : (void)drained.erase(v);
-        store.publish(make(store.get()->draining, std::move(drained)));
+        store.publish(make(store.get()->draining(), std::move(drained)));
     }
     // a reload: accepted or rejected, as the test sets it
     std::atomic<bool> reloadOk{true};
     std::uint64_t tickets = 0;
     std::uint64_t requestReload() override {
         auto next = std::make_shared<Snapshot>();
-        next->draining = store.get()->draining;
+        next->serverDrain = store.get()->serverDrain;
         next->reloads = store.get()->reloads + 1;
         next->reloadServed = ++tickets;
         next->lastReloadOk = reloadOk;
@@ -86,8 +87,8 @@ TEST_SUITE("control_socket") {
         REQUIRE(h.server.start(h.sock));
         CHECK(controlRequest(h.sock, "drain 198.51.100.1").value() ==
               "ok draining 198.51.100.1: /ready/198.51.100.1 answers 503 and agent-check \"drain\"; the VIP stays bound");
-        CHECK(*h.store.get()->drainedVips == std::set<std::string>{"198.51.100.1"});
-        CHECK_FALSE(h.store.get()->draining);
+        CHECK(fixtures::drainedNames(*h.store.get()) == std::set<std::string>{"198.51.100.1"});
+        CHECK_FALSE(h.store.get()->draining());
         CHECK(controlRequest(h.sock, "drain 198.51.100.1").value().rfind("ok already draining 198.51.100.1:", 0) == 0);
         CHECK(h.control.vipRequests == 1);  // already: the loop is not asked again
         // Written differently, the same VIP; repeated, once.
@@ -107,7 +108,7 @@ TEST_SUITE("control_socket") {
               "error not a VIP of this agent's configuration: 203.0.113.9; nothing changed");
         CHECK(controlRequest(h.sock, "undrain 198.51.100.1 lo").value() == "error \"lo\" is not an IP address; nothing changed");
         CHECK(controlRequest(h.sock, "reload now").value() == "error reload takes no argument");
-        CHECK(h.store.get()->drainedVips->size() == 2);
+        CHECK(h.store.get()->vipDrains->size() == 2);
         CHECK(controlRequest(h.sock, "undrain 198.51.100.1 2001:db8::1").value() ==
               "ok undrained 198.51.100.1, 2001:db8::1: readiness follows the checks again");
         CHECK(controlRequest(h.sock, "undrain 198.51.100.1").value() == "ok not drained: 198.51.100.1");
@@ -214,7 +215,7 @@ TEST_SUITE("control_socket") {
         // served after the one that left (the server takes clients in turn)
         CHECK(controlRequest(h.sock, "nothing").value().rfind("error unknown command", 0) == 0);
         CHECK(h.control.requests == 0);
-        CHECK_FALSE(h.store.get()->draining);
+        CHECK_FALSE(h.store.get()->draining());
     }
 
     TEST_CASE("control socket: no command within the deadline is answered and closed") {

@@ -136,7 +136,7 @@ TEST_SUITE("http_api") {
         Harness h;
         auto sp = std::make_shared<Snapshot>();
         sp->setVips({{.vip = "198.51.100.1", .bound = true}, {.vip = "198.51.100.2", .bound = true}});
-        sp->drainedVips = std::make_shared<const std::set<std::string>>(std::set<std::string>{"198.51.100.2"});
+        sp->vipDrains = fixtures::drainsOf({"198.51.100.2"});
         h.store.publish(sp);
         auto drained = h.get("/ready/198.51.100.2");
         CHECK(drained->status == 503);
@@ -333,7 +333,7 @@ TEST_SUITE("http_api") {
         for (int i = 0; i < 60000; ++i)
             many.push_back({.vip = "198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1), .bound = true});
         big->setVips(std::move(many));
-        big->ready = true;
+        big->server = api::Readiness::readyNow();
         h.store.publish(big);
         // (the first /status renders 60,000 entries: seconds under a sanitizer)
         const auto first = testhttp::once(h.port, "GET", "/status", "", "", 60000);

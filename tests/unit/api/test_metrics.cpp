@@ -13,7 +13,7 @@ using namespace api;
 TEST_SUITE("metrics") {
     TEST_CASE("metrics: text format 0.0.4 with HELP, TYPE and escaped labels") {
         api::Snapshot s;
-        s.ready = true;
+        s.server = api::Readiness::readyNow();
         s.version = "1.2.3";
         s.setVips({{.vip = "198.51.100.1", .bound = true}});
         s.repairs = {{"address", 3}};

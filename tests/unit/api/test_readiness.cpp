@@ -3,14 +3,16 @@
 #include <nlohmann/json.hpp>
 
 #include "api/readiness.h"
+#include "snapshot_fixtures.h"
 
 using namespace api;
 
 namespace {
 
-std::shared_ptr<const std::set<std::string>> drains(std::set<std::string> s) {
-    return std::make_shared<const std::set<std::string>>(std::move(s));
-}
+using fixtures::drainsOf;
+
+// The server's reasons, worded.
+std::vector<std::string> serverReasons(const Snapshot& s) { return describe(serverReadiness(s).reasons); }
 
 ServiceReadiness service(const std::string& vip, bool up, std::string error = "") {
     return {.name = "tcp " + vip + ":80", .vip = vip, .port = 80, .type = "tcp", .up = up, .lastError = std::move(error)};
@@ -55,8 +57,8 @@ TEST_SUITE("readiness") {
         CHECK(vipReasons(s, one) == std::vector<std::string>{"198.51.100.1/32 is not bound on lo"});
 
         // Everything at once: findings, its own drain, what holds every VIP back, its services.
-        s.drainedVips = drains({"198.51.100.1"});
-        s.common = {"net.ipv4.conf.all.arp_ignore is 0, not 1"};
+        s.vipDrains = drainsOf({"198.51.100.1"});
+        s.commonFindings = {{.message = "net.ipv4.conf.all.arp_ignore is 0, not 1"}};
         s.services = {service("198.51.100.1", false, "connection refused"), service("198.51.100.2", true)};
         CHECK(vipReasons(s, one) == std::vector<std::string>{"198.51.100.1/32 is not bound on lo", "draining",
                                                              "net.ipv4.conf.all.arp_ignore is 0, not 1",
@@ -69,8 +71,8 @@ TEST_SUITE("readiness") {
         CHECK_FALSE(vipReady(s, two));
 
         // The whole server's drain is said once, among the common reasons, not per VIP.
-        s.common = {"draining"};
-        s.draining = true;
+        s.commonFindings = {};
+        s.serverDrain = Drain{};
         CHECK(vipReasons(s, one, Scope::Own) == std::vector<std::string>{"198.51.100.1/32 is not bound on lo",
                                                                          "service tcp 198.51.100.1:80 is down: connection refused"});
 
@@ -81,45 +83,45 @@ TEST_SUITE("readiness") {
     TEST_CASE("a VIP drained on its own is not ready, and only it") {
         Snapshot s;
         s.setVips({{.vip = "198.51.100.1"}, {.vip = "198.51.100.2"}});
-        s.drainedVips = drains({"198.51.100.2"});
+        s.vipDrains = drainsOf({"198.51.100.2"});
         CHECK(vipReady(s, *s.find("198.51.100.1")));
         CHECK_FALSE(vipReady(s, *s.find("198.51.100.2")));
         CHECK(vipReasons(s, *s.find("198.51.100.2")) == std::vector<std::string>{"draining"});
         // The aggregate does not count it; it counts every VIP drained.
-        CHECK(serverReasons(s, {}).empty());
-        s.drainedVips = drains({"198.51.100.1", "198.51.100.2"});
-        CHECK(serverReasons(s, {}) == std::vector<std::string>{"every VIP is drained"});
+        CHECK(serverReasons(s).empty());
+        s.vipDrains = drainsOf({"198.51.100.1", "198.51.100.2"});
+        CHECK(serverReasons(s) == std::vector<std::string>{"every VIP is drained"});
     }
 
     TEST_CASE("the server's reasons: a few VIPs, then a count, the common ones, services") {
         Snapshot s;
         std::vector<VipReadiness> list;
-        std::set<std::size_t> notReady;
+        auto notReady = std::make_shared<std::vector<std::size_t>>();
         for (std::size_t i = 0; i < kListedVips + 5; ++i) {
             const std::string vip = "198.51.100." + std::to_string(i + 1);
             list.push_back({.vip = vip, .findings = {missing(vip)}});
-            notReady.insert(i);
+            notReady->push_back(i);
         }
         s.setVips(std::move(list));
-        s.common = {"starting: the first reconcile has not completed"};
+        s.notInPlace = notReady;
+        s.lifecycle = Lifecycle::Starting;
         s.services = {service("198.51.100.1", false)};
-        const auto r = serverReasons(s, notReady);
+        const auto r = serverReasons(s);
         REQUIRE(r.size() == kListedVips + 3);
         CHECK(r[0] == "198.51.100.1/32 is not bound on lo");
         CHECK(r[kListedVips - 1] == "198.51.100.20/32 is not bound on lo");
         CHECK(r[kListedVips] == "and 5 more VIP(s) not in place");
         CHECK(r[kListedVips + 1] == "starting: the first reconcile has not completed");
         CHECK(r[kListedVips + 2] == "service tcp 198.51.100.1:80 is down");
-        CHECK(serverReasons(Snapshot{}, {}).empty());
+        CHECK(serverReasons(Snapshot{}).empty());
     }
 
     TEST_CASE("STATUS= line") {
         Snapshot s;
         s.setVips({{.vip = "198.51.100.1"}, {.vip = "198.51.100.2"}});
-        s.ready = true;
+        s.server = Readiness::readyNow();
         CHECK(statusLine(s) == "ready: 2 VIP(s) in place");
-        s.ready = false;
-        s.reasons = {"a", "b", "c"};
+        s.server = fixtures::notReady({"a", "b", "c"});
         s.lastReloadOk = false;
         s.lastReload = "reload rejected";
         CHECK(statusLine(s) == "not ready: a (+2 more); reload rejected");
@@ -132,7 +134,7 @@ TEST_SUITE("status_document") {
         s.version = "t";
         s.setVips({{.vip = "198.51.100.1", .bound = false, .findings = {missing("198.51.100.1")}},
                    {.vip = "2001:db8::1", .bound = true, .addressOwned = true, .routePresent = true}});
-        s.drainedVips = drains({"2001:db8::1"});
+        s.vipDrains = drainsOf({"2001:db8::1"});
         s.commonFindings = {{.subject = "net.ipv4.conf.all.arp_ignore", .kind = "wrong_value",
                              .message = "net.ipv4.conf.all.arp_ignore is 0, not 1", .expected = 1, .actual = 0}};
         s.sysctls = {{.key = "net.ipv4.conf.all.arp_ignore", .expected = 1, .kernel = 0, .original = std::nullopt}};

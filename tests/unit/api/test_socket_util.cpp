@@ -8,9 +8,9 @@ using namespace api;
 
 TEST_SUITE("socket_util") {
     TEST_CASE("listensOn: a kept socket is used only when it listens where the configuration says") {
-        std::string why;
-        const auto fd = listenTcp("127.0.0.1", 0, why);
-        REQUIRE(fd);
+        const auto listening = listenTcp("127.0.0.1", 0);
+        REQUIRE(listening);
+        const auto& fd = *listening;
         const int port = boundPort(fd.get());
         CHECK(listensOn(fd.get(), "127.0.0.1", port));
         CHECK(listensOn(fd.get(), "127.0.0.1", 0));
@@ -18,8 +18,9 @@ TEST_SUITE("socket_util") {
         CHECK_FALSE(listensOn(fd.get(), "127.0.0.2", port));
         CHECK_FALSE(listensOn(fd.get(), "::1", port));
         CHECK_FALSE(listensOn(fd.get(), "not-an-address", port));
-        const auto v6 = listenTcp("::1", 0, why);
-        REQUIRE(v6);
+        const auto listening6 = listenTcp("::1", 0);
+        REQUIRE(listening6);
+        const auto& v6 = *listening6;
         CHECK(listensOn(v6.get(), "::1", boundPort(v6.get())));
         CHECK_FALSE(listensOn(v6.get(), "::", boundPort(v6.get())));
         // Not listening, not a stream, not a socket at all.

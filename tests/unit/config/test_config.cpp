@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,30 @@ using agent::ConfigError;
 using agent::parseConfig;
 
 namespace {
+
+// What the configuration says of its VIPs, one view at a time.
+std::set<netcfg::IpAddress> notAnnounced(const agent::Config& c) {
+    std::set<netcfg::IpAddress> out;
+    for (const auto& v : c.vips)
+        if (!v.announce) out.insert(v.address);
+    return out;
+}
+std::vector<netcfg::IpAddress> drained(const agent::Config& c) {
+    std::vector<netcfg::IpAddress> out;
+    for (const auto& v : c.vips)
+        if (v.drained) out.push_back(v.address);
+    return out;
+}
+std::vector<std::string> sources(const agent::Config& c) {
+    std::vector<std::string> out;
+    for (const auto& v : c.vips) out.push_back(v.source);
+    return out;
+}
+std::size_t rangeCount(const agent::Config& c) {
+    std::size_t n = 0;
+    for (const auto& v : c.vips) n += v.isRange() ? 1 : 0;
+    return n;
+}
 
 // The problems reported for a document, joined; empty when it is valid.
 std::string problemsOf(const std::string& text, const std::vector<std::string>& cli = {}) {
@@ -193,7 +218,7 @@ TEST_SUITE("config") {
                                          "announce": {"table": 200, "metric": 20}})", "cfg.json");
         CHECK(cfg.announce.table == 200);
         CHECK(cfg.announce.metric == 20);
-        CHECK(cfg.notAnnounced == std::set<netcfg::IpAddress>{*netcfg::IpAddress::parse("198.51.100.2")});
+        CHECK(notAnnounced(cfg) == std::set<netcfg::IpAddress>{*netcfg::IpAddress::parse("198.51.100.2")});
         CHECK_FALSE(parseConfig(R"({"vips": ["198.51.100.1"]})", "cfg.json").announce.enabled());
         CHECK(parseConfig(R"({"vips": ["198.51.100.1"], "announce": {"table": 4294967295}})", "cfg.json").announce.table == 4294967295u);
     }
@@ -202,19 +227,20 @@ TEST_SUITE("config") {
         const auto cfg = parseConfig(R"({"vips": ["198.51.100.1", {"prefix": "198.18.0.0/16"}, {"prefix": "2001:db8:1::/64", "announce": false}],
                                          "services": [{"vip": "198.18.7.9", "port": 80}]})", "cfg.json");
         REQUIRE(cfg.vips.size() == 3);
-        CHECK(cfg.vips[1] == *netcfg::IpAddress::parse("198.18.0.0"));
-        CHECK(cfg.rangeLength(cfg.vips[0]) == -1);
-        CHECK(cfg.rangeLength(cfg.vips[1]) == 16);
-        CHECK(cfg.rangeLength(cfg.vips[2]) == 64);
-        CHECK(cfg.vipText(cfg.vips[1]) == "198.18.0.0/16");
-        CHECK(cfg.vipText(cfg.vips[0]) == "198.51.100.1");
-        CHECK(cfg.notAnnounced == std::set<netcfg::IpAddress>{cfg.vips[2]});
-        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.18.255.255")) == cfg.vips[1]);
-        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.51.100.1")) == cfg.vips[0]);
+        const auto vips = cfg.addresses();
+        CHECK(vips[1] == *netcfg::IpAddress::parse("198.18.0.0"));
+        CHECK(cfg.rangeLength(vips[0]) == -1);
+        CHECK(cfg.rangeLength(vips[1]) == 16);
+        CHECK(cfg.rangeLength(vips[2]) == 64);
+        CHECK(cfg.vipText(vips[1]) == "198.18.0.0/16");
+        CHECK(cfg.vipText(vips[0]) == "198.51.100.1");
+        CHECK(notAnnounced(cfg) == std::set<netcfg::IpAddress>{vips[2]});
+        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.18.255.255")) == vips[1]);
+        CHECK(cfg.vipHolding(*netcfg::IpAddress::parse("198.51.100.1")) == vips[0]);
         CHECK_FALSE(cfg.vipHolding(*netcfg::IpAddress::parse("198.19.0.1")));
         REQUIRE(cfg.services.size() == 1);  // a service may name one address of a range
         // the narrowest ranges: a /32 and a /128 (one address bound without an address on lo)
-        CHECK(parseConfig(R"({"vips": [{"prefix": "198.51.100.188/32"}, {"prefix": "2001:db8::188/128"}]})", "cfg.json").ranges.size() == 2);
+        CHECK(rangeCount(parseConfig(R"({"vips": [{"prefix": "198.51.100.188/32"}, {"prefix": "2001:db8::188/128"}]})", "cfg.json")) == 2);
     }
 
     TEST_CASE("a bad range names the field and the problem, and nothing is taken") {
@@ -290,9 +316,9 @@ TEST_SUITE("config") {
     TEST_CASE("defaults") {
         const auto cfg = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::10/128", "203.0.113.7/32"]})", "f");
         REQUIRE(cfg.vips.size() == 3);
-        CHECK(cfg.vips[0].str() == "198.51.100.188");
-        CHECK(cfg.vips[1].str() == "2001:db8::10");
-        CHECK(cfg.vips[2].str() == "203.0.113.7");
+        CHECK(cfg.vips[0].address.str() == "198.51.100.188");
+        CHECK(cfg.vips[1].address.str() == "2001:db8::10");
+        CHECK(cfg.vips[2].address.str() == "203.0.113.7");
         CHECK(cfg.arp.ignore == 1);
         CHECK(cfg.arp.announce == 2);
         CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "all"});
@@ -337,7 +363,7 @@ TEST_SUITE("config") {
     TEST_CASE("--vip replaces the file's vips and is validated the same way") {
         const auto cfg = parseConfig(R"({"vips": ["198.51.100.1"]})", "f", {"203.0.113.9"});
         REQUIRE(cfg.vips.size() == 1);
-        CHECK(cfg.vips[0].str() == "203.0.113.9");
+        CHECK(cfg.vips[0].address.str() == "203.0.113.9");
         CHECK(problemsOf("{}", {"198.51.100.5/24"}).find("--vip[0]: \"198.51.100.5/24\" has prefix /24") != std::string::npos);
         // The field names its source once: "--vip[0]: ...", not "--vip: --vip[0]: ...".
         try {
@@ -417,9 +443,9 @@ TEST_SUITE("config drop-ins") {
         d.write("conf.d/.hidden.json", "{");
         const auto cfg = agent::loadConfig(d.main, {});
         std::vector<std::string> vips;
-        for (const auto& v : cfg.vips) vips.push_back(v.str());
+        for (const auto& v : cfg.vips) vips.push_back(v.address.str());
         CHECK(vips == std::vector<std::string>{"198.51.100.1", "198.51.100.2", "2001:db8::2", "198.51.100.3"});
-        CHECK(cfg.vipSources == std::vector<std::string>{d.main, (d.dir.path / "conf.d/10-mail.json").string(),
+        CHECK(sources(cfg) == std::vector<std::string>{d.main, (d.dir.path / "conf.d/10-mail.json").string(),
                                                           (d.dir.path / "conf.d/10-mail.json").string(),
                                                           (d.dir.path / "conf.d/20-web.json").string()});
         CHECK(cfg.dropIns.size() == 2);
@@ -434,12 +460,12 @@ TEST_SUITE("config drop-ins") {
         d.write("conf.d/10-web.json", R"({"vips": [{"address": "2001:DB8::7", "drained": true}, {"address": "198.51.100.8"}]})");
         const auto cfg = agent::loadConfig(d.main, {});
         std::vector<std::string> vips, drained;
-        for (const auto& v : cfg.vips) vips.push_back(v.str());
-        for (const auto& v : cfg.drained) drained.push_back(v.str());
+        for (const auto& v : cfg.vips) vips.push_back(v.address.str());
+        for (const auto& v : ::drained(cfg)) drained.push_back(v.str());
         CHECK(vips == std::vector<std::string>{"198.51.100.1", "198.51.100.2", "198.51.100.3", "2001:db8::7", "198.51.100.8"});
         CHECK(drained == std::vector<std::string>{"198.51.100.2", "2001:db8::7"});
         // --vip replaces them all: nothing is drained
-        CHECK(agent::loadConfig(d.main, {"198.51.100.9"}).drained.empty());
+        CHECK(::drained(agent::loadConfig(d.main, {"198.51.100.9"})).empty());
     }
 
     TEST_CASE("the main file may leave the VIPs to the drop-ins, and check their services") {

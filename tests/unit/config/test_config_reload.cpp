@@ -10,7 +10,7 @@ namespace {
 
 Config base() {
     Config c;
-    c.vips = {ip("198.51.100.1")};
+    c.vips = {{.address = ip("198.51.100.1")}};
     c.api = {.enabled = true, .host = "127.0.0.1", .port = 9100, .tokenFile = "", .token = "a", .agentCheckPort = 0,
              .agentCheckWeight = -1, .agentCheckWaitMs = 200};
     c.checkIntervalMs = 1000;
@@ -23,7 +23,7 @@ Config base() {
 TEST_SUITE("config_reload") {
     TEST_CASE("everything applies, the API's sockets untouched when their settings are") {
         Config next = base();
-        next.vips.push_back(ip("198.51.100.2"));
+        next.vips.push_back({.address = ip("198.51.100.2")});
         next.api.token = "b";
         next.api.agentCheckWeight = 50;
         const auto p = planReload(base(), next);

@@ -6,6 +6,7 @@
 #include "api/metrics.h"
 #include "fake_world.h"
 #include "fixtures.h"
+#include "snapshot_fixtures.h"
 
 using namespace agent;
 using fixtures::ip;
@@ -48,7 +49,7 @@ struct FakeDaemon {
             writeConfig(configText);
             cfg = loadConfig(path, {});
         }
-        for (auto* v : vips) cfg.vips.push_back(ip(v));
+        for (auto* v : vips) cfg.vips.push_back({.address = ip(v)});
         cfg.drainSeconds = 0;
         const std::string stateDir = (root / "state").string();
         d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}, .configDir = std::nullopt}, cfg,
@@ -81,7 +82,7 @@ TEST_SUITE("daemon") {
         FakeDaemon f({"198.51.100.1", "198.51.100.2"});
         REQUIRE(f.d->start() == Daemon::Exit::Ok);
         CHECK(f.bound("198.51.100.1"));
-        CHECK(f.d->snapshot()->ready);
+        CHECK(f.d->snapshot()->ready());
         const int dumps = f.nl->dumps;
         const auto passes = f.d->state().reconcileCount;
 
@@ -90,7 +91,7 @@ TEST_SUITE("daemon") {
         CHECK(f.nl->dumps == dumps);
         CHECK(f.d->state().repairs.at("address") == 1);
         CHECK(f.d->state().reconcileCount == passes + 1);
-        CHECK(f.d->snapshot()->ready);
+        CHECK(f.d->snapshot()->ready());
 
         // Its own change's notification causes no further pass.
         f.d->step(0);
@@ -117,7 +118,7 @@ TEST_SUITE("daemon") {
         FakeDaemon f({"198.51.100.1", "198.51.100.2"});
         REQUIRE(f.d->start() == Daemon::Exit::Ok);
         f.nl->addAddress(2, ip("198.51.100.2"), 24);
-        REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->ready; }));
+        REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->ready(); }));
         const auto s = f.d->snapshot();
         CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
         CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
@@ -130,7 +131,7 @@ TEST_SUITE("daemon") {
         f.d->requestVipDrain({"198.51.100.2"}, true);
         REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.2"); }));
         auto s = f.d->snapshot();
-        CHECK(s->ready);  // one VIP drained on its own does not hold the server back
+        CHECK(s->ready());  // one VIP drained on its own does not hold the server back
         CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
         CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
         CHECK(api::vipReasons(*s, *s->find("198.51.100.2")) == std::vector<std::string>{"draining"});
@@ -152,24 +153,24 @@ TEST_SUITE("daemon") {
         f.d->requestVipDrain({"198.51.100.1"}, true);
         REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.1"); }));
         s = f.d->snapshot();
-        CHECK_FALSE(s->ready);
-        CHECK(s->reasons == std::vector<std::string>{"every VIP is drained"});
+        CHECK_FALSE(s->ready());
+        CHECK(api::describe(s->server.reasons) == std::vector<std::string>{"every VIP is drained"});
         CHECK(api::agentCheckReply(*s) == "up drain\n");
 
         // A VIP not configured is ignored; undrain brings one back.
         f.d->requestVipDrain({"203.0.113.9"}, true);
         f.d->requestVipDrain({"198.51.100.1", "198.51.100.2"}, false);
         REQUIRE(f.stepUntil([&] { return !f.drained("198.51.100.1") && !f.drained("198.51.100.2"); }));
-        CHECK(f.d->snapshot()->drainedVips->empty());
-        CHECK(f.d->snapshot()->ready);
+        CHECK(f.d->snapshot()->drainedCount() == 0);
+        CHECK(f.d->snapshot()->ready());
 
         // The whole server's drain and a VIP's are apart: undrain keeps the VIP's.
         f.d->requestVipDrain({"198.51.100.1"}, true);
         f.d->requestDrain(true);
-        REQUIRE(f.stepUntil([&] { return f.d->snapshot()->draining && f.drained("198.51.100.1"); }));
+        REQUIRE(f.stepUntil([&] { return f.d->snapshot()->draining() && f.drained("198.51.100.1"); }));
         CHECK(api::vipReasons(*f.d->snapshot(), *f.d->snapshot()->find("198.51.100.1")) == std::vector<std::string>{"draining"});
         f.d->requestDrain(false);
-        REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->draining; }));
+        REQUIRE(f.stepUntil([&] { return !f.d->snapshot()->draining(); }));
         CHECK(f.drained("198.51.100.1"));
     }
 
@@ -178,25 +179,25 @@ TEST_SUITE("daemon") {
         REQUIRE(f.d->start() == Daemon::Exit::Ok);
         CHECK(f.drained("198.51.100.2"));
         CHECK(f.bound("198.51.100.2"));
-        CHECK(f.d->snapshot()->ready);
+        CHECK(f.d->snapshot()->ready());
         f.d->requestVipDrain({"198.51.100.3"}, true);
         REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.3"); }));
 
         // Unchanged file: both drains stay.
         f.d->reload(0);
-        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.2", "198.51.100.3"});
+        CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.2", "198.51.100.3"});
         // The file undrains .2 and drains .1; .3 (drained at run time) stays drained.
         f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2", "198.51.100.3"]})");
         f.d->reload(0);
-        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1", "198.51.100.3"});
+        CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.1", "198.51.100.3"});
         // A VIP removed from the file is no longer drained; a rejected reload changes nothing.
         f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2"]})");
         f.d->reload(0);
-        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1"});
+        CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.1"});
         f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": "no"}]})");
         f.d->reload(0);
         CHECK_FALSE(f.d->snapshot()->lastReloadOk);
-        CHECK(*f.d->snapshot()->drainedVips == std::set<std::string>{"198.51.100.1"});
+        CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.1"});
         CHECK(f.bound("198.51.100.2"));
     }
 
@@ -217,8 +218,8 @@ TEST_SUITE("daemon") {
         a.d->beginExit();
         CHECK(a.d->handingOver());
         CHECK(a.d->stopping());
-        CHECK(a.d->snapshot()->ready);  // readiness never withdrawn
-        CHECK_FALSE(a.d->snapshot()->draining);
+        CHECK(a.d->snapshot()->ready());  // readiness never withdrawn
+        CHECK_FALSE(a.d->snapshot()->draining());
         CHECK(a.d->finish() == Daemon::Exit::Ok);
         CHECK(a.bound("198.51.100.1"));
         CHECK(a.bound("198.51.100.2"));
@@ -232,14 +233,14 @@ TEST_SUITE("daemon") {
         const int opsBefore = b.nl->applied;
         REQUIRE(b.d->start() == Daemon::Exit::Ok);
         CHECK(b.nl->applied == opsBefore);  // adopted: nothing to add, nothing re-added
-        CHECK(b.d->snapshot()->ready);
+        CHECK(b.d->snapshot()->ready());
         CHECK(b.drained("198.51.100.2"));
         CHECK_FALSE(std::filesystem::exists(a.root / "state" / kHandoverFile));  // taken
 
         // Without a marker (and no systemd job to ask): a stop, which drains and undoes.
         b.d->beginExit();
         CHECK_FALSE(b.d->handingOver());
-        CHECK(b.d->snapshot()->draining);
+        CHECK(b.d->snapshot()->draining());
         REQUIRE(b.stepUntil([&] { return b.d->stopping(); }));
         CHECK(b.d->finish() == Daemon::Exit::Ok);
         CHECK(b.nl->state.addresses.empty());

@@ -55,17 +55,18 @@ TEST_SUITE("handover") {
         REQUIRE(parseHandover(toText(h)));
         CHECK(*parseHandover(toText(h)) == h);
         REQUIRE(writeHandover(dir.path, h));
-        std::string warning;
-        const auto taken = takeHandover(dir.path, 1010, warning);
-        REQUIRE(taken);
-        CHECK(*taken == h);
-        CHECK(warning.empty());
-        CHECK_FALSE(takeHandover(dir.path, 1010, warning));  // removed once read
-        CHECK(warning.empty());
+        const auto taken = takeHandover(dir.path, 1010);
+        REQUIRE(taken.value);
+        CHECK(*taken.value == h);
+        CHECK_FALSE(taken.warning);
+        const auto again = takeHandover(dir.path, 1010);
+        CHECK_FALSE(again.value);  // removed once read
+        CHECK_FALSE(again.warning);
 
         REQUIRE(writeHandover(dir.path, h));
-        CHECK_FALSE(takeHandover(dir.path, 1000 + kHandoverFreshSeconds + 1, warning));
-        CHECK(warning.find("written 301 s ago; starting from the configuration") != std::string::npos);
+        const auto stale = takeHandover(dir.path, 1000 + kHandoverFreshSeconds + 1);
+        CHECK_FALSE(stale.value);
+        CHECK(stale.warning.value_or("").find("written 301 s ago; starting from the configuration") != std::string::npos);
 
         CHECK(parseHandover(R"({"format": 2})").error() == "format 2, this version reads 1");
         CHECK(parseHandover(R"({"written_at": 1})").error() == "format missing, this version reads 1");

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/daemon/transitions.h"
+#include "snapshot_fixtures.h"
 
 using namespace agent;
 
@@ -15,12 +16,11 @@ struct Recorder {
 std::shared_ptr<api::Snapshot> snapshot(bool ready, std::vector<api::VipReadiness> vips, std::set<std::string> drained = {},
                        std::vector<api::ServiceReadiness> services = {}) {
     auto s = std::make_shared<api::Snapshot>();
-    s->converged = true;
-    s->ready = ready;
+    s->lifecycle = api::Lifecycle::Running;
+    s->server = ready ? api::Readiness::readyNow() : fixtures::notReady({"something"});
     s->setVips(std::move(vips));
-    s->drainedVips = std::make_shared<const std::set<std::string>>(std::move(drained));
+    s->vipDrains = fixtures::drainsOf(drained);
     s->services = std::move(services);
-    if (!ready) s->reasons = {"something"};
     return s;
 }
 
@@ -42,6 +42,7 @@ TEST_SUITE("transitions") {
     TEST_CASE("the server's and each VIP's readiness changes, one line each, with the reason") {
         Recorder r;
         api::Snapshot starting;
+        starting.lifecycle = api::Lifecycle::Starting;
         r.log.observe(starting, {}, nullptr);
         CHECK(r.take().empty());  // starting: no news
         const api::ServiceReadiness down{.name = "tcp 198.51.100.1:80", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = false,

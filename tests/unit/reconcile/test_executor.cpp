@@ -6,7 +6,7 @@
 
 #include "agent/reconcile/executor.h"
 #include "fixtures.h"
-#include "netcfg/fake_netlink.h"
+#include "support/fake_netlink.h"
 
 namespace fs = std::filesystem;
 using namespace agent;

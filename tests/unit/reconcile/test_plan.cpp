@@ -429,12 +429,12 @@ TEST_SUITE("plan") {
 
     TEST_CASE("an add the kernel found already done is not recorded as owned") {
         Owned owned;
-        CHECK_FALSE(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::AlreadyDone));
+        CHECK_FALSE(record(owned, addOp("198.51.100.1"), netcfg::Effect::AlreadyDone));
         CHECK(owned.addresses.empty());
-        CHECK(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
+        CHECK(record(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
         CHECK(owned.addresses.contains(ip("198.51.100.1")));
         // A later repair of an owned address changes nothing in the state file.
-        CHECK_FALSE(recordEffect(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
+        CHECK_FALSE(record(owned, addOp("198.51.100.1"), netcfg::Effect::Changed));
     }
 
     TEST_CASE("inverse actions undo") {

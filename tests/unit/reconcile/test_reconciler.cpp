@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agent/daemon/readiness.h"
+#include "agent/daemon/snapshot_board.h"
 #include "api/readiness.h"
 #include "agent/reconcile/reconciler.h"
 #include "fake_world.h"
@@ -117,16 +117,16 @@ TEST_SUITE("reconciler") {
 
         ReadinessBoard board;
         Config cfg;
-        cfg.vips = {ip("198.51.100.1"), ip("198.51.100.2")};
+        cfg.vips = {{.address = ip("198.51.100.1")}, {.address = ip("198.51.100.2")}};
         DaemonState st;
-        st.converged = true;
+        st.phase = Phase::Running;
         board.rebuild(cfg, x.r);
         const auto s = board.snapshot(cfg, x.r, {}, st, "t");
         REQUIRE(s->find("198.51.100.1"));
         CHECK(api::vipReady(*s, *s->find("198.51.100.1")));
         CHECK_FALSE(api::vipReady(*s, *s->find("198.51.100.2")));
-        CHECK_FALSE(s->ready);  // the aggregate needs every VIP
-        CHECK(s->reasons.size() == 1);
+        CHECK_FALSE(s->ready());  // the aggregate needs every VIP
+        CHECK(s->server.reasons.size() == 1);
 
         // Removing the conflicting address clears the finding from its event.
         x.w.nl.removeAddress(2, ip("198.51.100.2"));

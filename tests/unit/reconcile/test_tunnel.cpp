@@ -6,6 +6,7 @@
 #include "agent/config/config.h"
 #include "agent/reconcile/reconciler.h"
 #include "fake_world.h"
+#include "support/fake_tunnel_driver.h"
 #include "fixtures.h"
 
 using namespace agent;
@@ -22,7 +23,7 @@ Desired tunnelDesired(const char* text = kConfig) { return desiredFrom(parseConf
 
 struct World {
     fixtures::FakeWorld w;
-    netcfg::FakeTunnelDriver driver;
+    tunnel::FakeTunnelDriver driver;
     std::vector<std::string> log;
     LogLine logLine() {
         return [this](const std::string& l) { log.push_back(l); };

@@ -67,7 +67,7 @@ TEST_SUITE("doctor") {
 
     TEST_CASE("a host that is also an IPVS director for its VIP fails") {
         DoctorInput in;
-        in.config.vips = {ip("198.51.100.188")};
+        in.config.vips = {{.address = ip("198.51.100.188")}};
         in.ipvs = "TCP  C63364BC:0050 wlc\n";
         const auto f = diagnose(in);
         const auto it = std::find_if(f.begin(), f.end(), [](const DoctorCheck& x) { return x.check == "ipvs-director"; });
@@ -86,9 +86,9 @@ TEST_SUITE("doctor") {
                            {.ifindex = 3, .name = "eth1", .up = false, .loopback = false, .mtu = 9000}};
         in.tunnelHooks["eth0"] = {.clsact = true, .ingress = true, .egress = true};
         in.tunnelHooks["eth1"] = {.clsact = true, .ingress = false, .egress = true};
-        std::array<std::uint64_t, netcfg::kTunnelDropReasons> drops{};
-        drops[static_cast<std::size_t>(netcfg::TunnelDrop::NotDirector)] = 3;
-        drops[static_cast<std::size_t>(netcfg::TunnelDrop::GueHeader)] = 2;
+        std::array<std::uint64_t, tunnel::kTunnelDropReasons> drops{};
+        drops[static_cast<std::size_t>(tunnel::TunnelDrop::NotDirector)] = 3;
+        drops[static_cast<std::size_t>(tunnel::TunnelDrop::GueHeader)] = 2;
         in.tunnelDrops = drops;
         const auto f = diagnose(in);
         auto find = [&](const std::string& check, V v, const std::string& needle) {
@@ -108,7 +108,7 @@ TEST_SUITE("doctor") {
         CHECK(find("tunnel-drops", V::Warn, "2 tunnel packet(s) dropped (gue_header)"));
         CHECK(find("tunnel-drops", V::Warn, "--tun-nocsum"));
         // nothing dropped, no program: no drop line of either kind
-        in.tunnelDrops = std::array<std::uint64_t, netcfg::kTunnelDropReasons>{};
+        in.tunnelDrops = std::array<std::uint64_t, tunnel::kTunnelDropReasons>{};
         CHECK(std::count_if(f.begin(), f.end(), [](const DoctorCheck& x) { return x.check == "tunnel-drops"; }) == 2);
         const auto quiet = diagnose(in);
         CHECK(std::any_of(quiet.begin(), quiet.end(), [](const DoctorCheck& x) { return x.check == "tunnel-drops" && x.verdict == V::Ok; }));
@@ -129,7 +129,7 @@ TEST_SUITE("doctor") {
             return out;
         };
         DoctorInput in;
-        in.config.vips = {ip("198.51.100.188")};
+        in.config.vips = {{.address = ip("198.51.100.188")}};
         auto nm = checks(in);
         REQUIRE(nm.size() == 1);
         CHECK(nm[0].verdict == DoctorCheck::Verdict::Ok);
@@ -196,8 +196,7 @@ TEST_SUITE("doctor") {
 TEST_SUITE("doctor") {
     TEST_CASE("a range: its local route, a range holding eth0's address, and ARP answered on eth0") {
         DoctorInput in;
-        in.config.vips = {ip("198.18.0.0"), ip("198.51.100.0")};
-        in.config.ranges = {{ip("198.18.0.0"), 16}, {ip("198.51.100.0"), 24}};
+        in.config.vips = {{.address = ip("198.18.0.0"), .prefixLen = 16}, {.address = ip("198.51.100.0"), .prefixLen = 24}};
         in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
         in.kernel.addresses = {{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24}};
         in.kernel.routes = {{.dst = ip("198.18.0.0"), .table = netcfg::kLocalTable, .protocol = netcfg::kRouteProtocol, .oif = 1,
@@ -223,7 +222,8 @@ TEST_SUITE("doctor") {
 
     TEST_CASE("VIP checks come from the planner's findings, and the wider prefix on lo from doctor") {
         DoctorInput in;
-        in.config.vips = {ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"), ip("198.51.100.4")};
+        in.config.vips = {{.address = ip("198.51.100.1")}, {.address = ip("198.51.100.2")}, {.address = ip("198.51.100.3")},
+                          {.address = ip("198.51.100.4")}};
         in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
         in.kernel.addresses = {{.ifindex = 1, .address = ip("198.51.100.1"), .prefixlen = 32},
                                {.ifindex = 1, .address = ip("198.51.100.3"), .prefixlen = 24},

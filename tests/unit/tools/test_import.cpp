@@ -54,7 +54,7 @@ TEST_SUITE("import") {
         CHECK(std::count(r.toDelete.begin(), r.toDelete.end(), "/etc/init.d/realserver:18:        route del $SNS_VIP >/dev/null 2>&1") == 1);
         const Config cfg = parseConfig(r.configJson(), "imported");
         REQUIRE(cfg.vips.size() == 1);
-        CHECK(cfg.vips[0].str() == "198.51.100.188");
+        CHECK(cfg.vips[0].address.str() == "198.51.100.188");
         CHECK(cfg.arp.interfaces == std::vector<std::string>{"lo", "all"});
         CHECK(cfg.arp.ignore == 1);
         CHECK(cfg.arp.announce == 2);

@@ -1,4 +1,4 @@
-#include "agent/daemon/readiness.h"
+#include "agent/daemon/snapshot_board.h"
 
 #include <algorithm>
 
@@ -28,24 +28,23 @@ api::VipEntry ReadinessBoard::entry(const netcfg::IpAddress& vip, const Reconcil
 }
 
 void ReadinessBoard::note(std::size_t pos, const api::VipEntry& e) {
-    if (e->findings.empty())
-        notReady_.erase(pos);
-    else
-        notReady_.insert(pos);
+    const bool changed = e->findings.empty() ? notReady_.erase(pos) > 0 : notReady_.insert(pos).second;
+    if (changed || !notReadyShared_)
+        notReadyShared_ = std::make_shared<const std::vector<std::size_t>>(notReady_.begin(), notReady_.end());
 }
 
 void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     auto summary = std::make_shared<api::ConfigSummary>();
     summary->source = cfg.source;
     summary->dropIns = cfg.dropIns;
-    for (const auto& v : cfg.vips) summary->vips.push_back(cfg.vipText(v));
+    for (const auto& v : cfg.vips) summary->vips.push_back(v.name());
     // Which file each VIP came from, when drop-ins are in use (the main file's otherwise).
     if (!cfg.dropIns.empty())
-        for (std::size_t i = 0; i < cfg.vips.size() && i < cfg.vipSources.size(); ++i) {
+        for (const auto& v : cfg.vips) {
             auto& files = summary->vipsByFile;
-            auto at = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == cfg.vipSources[i]; });
-            if (at == files.end()) at = files.insert(files.end(), {cfg.vipSources[i], {}});
-            at->second.push_back(cfg.vipText(cfg.vips[i]));
+            auto at = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == v.source; });
+            if (at == files.end()) at = files.insert(files.end(), {v.source, {}});
+            at->second.push_back(v.name());
         }
     summary->arpIgnore = cfg.arp.ignore;
     summary->arpAnnounce = cfg.arp.announce;
@@ -63,21 +62,24 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     touched_.clear();
     position_.clear();
     notReady_.clear();
+    notReadyShared_.reset();
     auto index = std::make_shared<api::Snapshot::VipIndex>();
     auto ranges = std::make_shared<std::vector<api::Snapshot::RangeSpan>>();
-    for (const auto& [net, len] : cfg.ranges) {
-        api::Snapshot::RangeSpan span{.family = net.family, .net = {}, .len = len, .text = net.cidr(len)};
-        std::copy(net.bytes.begin(), net.bytes.end(), span.net.begin());
+    for (const auto& v : cfg.vips) {
+        if (!v.isRange()) continue;
+        api::Snapshot::RangeSpan span{.family = v.address.family, .net = {}, .len = v.prefixLen, .text = v.name()};
+        std::copy(v.address.bytes.begin(), v.address.bytes.end(), span.net.begin());
         ranges->push_back(std::move(span));
     }
     ranges_ = std::move(ranges);
     std::vector<std::pair<std::size_t, api::VipEntry>> all;
     for (std::size_t i = 0; i < cfg.vips.size(); ++i) {
-        position_.emplace_back(cfg.vips[i], i);
-        index->emplace_back(cfg.vipText(cfg.vips[i]), i);
-        all.emplace_back(i, entry(cfg.vips[i], r));
-        note(i, all.back().second);
+        position_.emplace_back(cfg.vips[i].address, i);
+        index->emplace_back(cfg.vips[i].name(), i);
+        all.emplace_back(i, entry(cfg.vips[i].address, r));
+        if (!all.back().second->findings.empty()) notReady_.insert(i);
     }
+    notReadyShared_ = std::make_shared<const std::vector<std::size_t>>(notReady_.begin(), notReady_.end());
     entries_.set(std::move(all));
     std::sort(position_.begin(), position_.end());
     std::sort(index->begin(), index->end());
@@ -110,10 +112,9 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                         const std::string& version) const {
     auto s = std::make_shared<api::Snapshot>();
     s->version = version;
-    s->converged = state.converged;
-    s->draining = state.draining;
-    s->drainedVips = state.drained.shared();
-    s->exiting = state.exiting;
+    s->lifecycle = lifecycleOf(state.phase);
+    s->serverDrain = state.serverDrain;
+    s->vipDrains = state.drained.shared();
     s->reloads = state.reloads;
     s->reloadServed = state.reloadServed;
     s->lastReloadOk = state.lastReloadOk;
@@ -146,7 +147,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     // The kernel against the configuration.
     s->inPlace = r.findings().empty();
     s->loUp = r.observed().kernel.loUp();
-    s->vipsNotInPlace = notReady_.size();
+    s->notInPlace = notReadyShared_;
     s->unmanaged = state.unmanaged;
     for (const auto& [key, want] : r.desired().sysctls) {
         const auto& o = r.observed();
@@ -158,7 +159,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                               .original = orig == r.owned().sysctlOriginals.end() ? std::nullopt : std::optional<int>(orig->second)});
     }
 
-    // What holds every VIP back: findings on the ARP settings and lo, start-up, errors, draining.
+    // What holds every VIP back: findings on the ARP settings and lo, the last look's failure.
     // The announce table: what keeps VIPs out of it (the announce items sort last).
     s->announceTable = r.desired().announceTable;
     s->announcedVips = r.owned().announced.size();
@@ -170,13 +171,10 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         if (subject.kind == Subject::Kind::Vip) break;  // the VIPs sort last
         for (const auto& f : list) {
             s->commonFindings.push_back(view(f));
-            s->common.push_back(s->commonFindings.back().message);
             s->unknown = s->unknown || s->commonFindings.back().permissionDenied;
         }
     }
-    if (!state.converged) s->common.push_back("starting: the first reconcile has not completed");
-    if (!state.error.empty()) s->common.push_back(state.error);
-    if (state.draining) s->common.push_back(state.exiting ? "draining before exit" : "draining");
+    s->lookError = state.error;
 
     for (const auto& sv : services)
         s->services.push_back(api::ServiceReadiness{.name = sv.check.name(),
@@ -193,8 +191,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                     .fall = sv.check.fall,
                                                     .intervalMs = sv.check.intervalMs});
 
-    s->reasons = api::serverReasons(*s, notReady_);
-    s->ready = s->reasons.empty();
+    s->server = api::serverReadiness(*s);
     return s;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The snapshot the API serves, kept per VIP: a repair of one VIP replaces that VIP's
 // entry, not the other thousands. The board fills the snapshot's typed fields from the
-// reconciler and the daemon's state; what they mean for readiness is api/readiness.h's.
-#include <deque>
+// reconciler and the daemon's state, then asks api/readiness for the server's readiness:
+// it decides nothing itself.
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,44 +11,12 @@
 #include <vector>
 
 #include "agent/config/config.h"
-#include "agent/daemon/drain_set.h"
+#include "agent/daemon/daemon_state.h"
 #include "agent/daemon/service_check.h"
 #include "agent/reconcile/reconciler.h"
 #include "api/snapshot.h"
 
 namespace agent {
-
-struct DriftEvent {
-    double atUnix = 0;
-    std::string what;  // "added 198.51.100.188/32 to lo"
-};
-
-struct DaemonState {
-    bool converged = false;
-    bool draining = false;
-    bool exiting = false;
-    DrainSet drained;  // VIPs drained on their own
-    std::string error;  // the last full look's failure, if any
-    std::map<std::string, std::uint64_t> repairs;
-    std::uint64_t driftEvents = 0;
-    std::deque<DriftEvent> recentDrift;  // newest last, at most kRecentDrift
-    double lastReconcileSeconds = 0;
-    double reconcileSecondsSum = 0;
-    std::uint64_t reconcileCount = 0;  // repair passes
-    std::uint64_t fullDumps = 0;       // full looks at the kernel (start, overrun, resync, lo)
-    double lastFullDumpSeconds = 0;    // the last resync's time
-    std::uint64_t changesSeen = 0;     // parsed notifications
-    std::uint64_t changesIgnored = 0;  // dropped unparsed (other tables, prefixes)
-    std::uint64_t overruns = 0;
-    std::vector<std::string> unmanaged;  // addresses on lo not managed, at the last full look
-    double startedAtUnix = 0;
-    std::uint64_t reloads = 0;        // reloads attempted (SIGHUP, `lvs-rs-agent reload`)
-    std::uint64_t reloadServed = 0;   // the last requested reload answered (its ticket)
-    bool lastReloadOk = true;
-    std::string lastReload;           // what the last one did, or why it was rejected
-    double lastReloadSuccessUnix = 0; // the configuration's last successful load (start or reload)
-    static constexpr std::size_t kRecentDrift = 20;
-};
 
 class ReadinessBoard {
 public:
@@ -71,7 +39,8 @@ private:
     std::shared_ptr<const api::Snapshot::VipIndex> index_;
     std::shared_ptr<const std::vector<api::Snapshot::RangeSpan>> ranges_;
     std::vector<std::pair<netcfg::IpAddress, std::size_t>> position_;  // sorted
-    std::set<std::size_t> notReady_;  // entries with reasons of their own
+    std::set<std::size_t> notReady_;  // entries with findings of their own
+    std::shared_ptr<const std::vector<std::size_t>> notReadyShared_;  // the same, as published (made when it changes)
     std::set<std::size_t> touched_;
     bool touchedAll_ = true;
     std::shared_ptr<const api::ConfigSummary> config_;  // /status "config", made once per configuration

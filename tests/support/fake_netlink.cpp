@@ -1,4 +1,4 @@
-#include "netcfg/fake_netlink.h"
+#include "support/fake_netlink.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,8 +1,11 @@
 #pragma once
 // The tunnel as the agent sees it: the decapsulation program's filters on each interface's
 // clsact hooks, and what its maps hold. The libbpf implementation (tunnel_driver.cpp)
-// talks to the kernel; FakeTunnelDriver stands in for it in unit tests. The reconciler
-// plans over what this reports, and changes the kernel only through it.
+// talks to the kernel; the unit tests' FakeTunnelDriver (tests/support) stands in for it.
+// The reconciler plans over what this reports, and changes the kernel only through it.
+// Changes answer as netcfg's do: the errno of a refusal, and whether anything changed
+// (a clsact qdisc that was already there is Effect::AlreadyDone, so it is never recorded
+// as the agent's own).
 //
 // The agent's filters are told by place and by program: handle kTunnelHandle at priority
 // kTunnelPriority, running lvs_decap (ingress) or lvs_mss (egress). Nothing else on a hook
@@ -18,10 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "netcfg/bpf/tunnel_program.h"
 #include "netcfg/ip_address.h"
+#include "netcfg/netlink.h"
+#include "tunnel/tunnel_program.h"
 
-namespace netcfg {
+namespace tunnel {
 
 inline constexpr std::uint32_t kTunnelHandle = 0x1d5;
 inline constexpr std::uint32_t kTunnelPriority = 0xa6;
@@ -63,16 +67,16 @@ public:
     virtual std::optional<TunnelMaps> maps() const = 0;
     // The interface's hooks; an error when the kernel cannot be asked.
     virtual std::expected<TunnelHook, std::string> hook(int ifindex) = 0;
-    // Adds a clsact qdisc (succeeds when one is there).
-    virtual std::expected<void, std::string> createClsact(int ifindex) = 0;
+    // Adds a clsact qdisc; one already there is AlreadyDone.
+    virtual netcfg::NetResult createClsact(int ifindex) = 0;
     // Attaches the program held to both hooks of the clsact qdisc (replacing what the
     // agent's place holds).
-    virtual std::expected<void, std::string> attach(int ifindex) = 0;
+    virtual netcfg::NetResult attach(int ifindex) = 0;
     // Removes the agent's filters (only where they run an lvs_* program), and the clsact
-    // qdisc when `removeClsact` and nothing else is left on it.
-    virtual std::expected<void, std::string> detach(int ifindex, bool removeClsact) = 0;
-    // Makes the maps hold `want`; a VIP keeps its counters while it stays.
-    virtual std::expected<void, std::string> sync(const TunnelMaps& want) = 0;
+    // qdisc when `removeClsact` and nothing else is left on it; nothing there: AlreadyDone.
+    virtual netcfg::NetResult detach(int ifindex, bool removeClsact) = 0;
+    // Makes the maps hold `want`; a VIP keeps its counters while it stays. Already so: AlreadyDone.
+    virtual netcfg::NetResult sync(const TunnelMaps& want) = 0;
     virtual TunnelStats stats() const = 0;
     // Grows whenever a counter of stats() moves: one read where stats() takes one per VIP.
     virtual std::uint64_t activity() const = 0;
@@ -93,35 +97,4 @@ public:
 // The kernel's, through libbpf (tc hooks, program and maps) and libnl (filter count).
 std::unique_ptr<TunnelDriver> makeKernelTunnelDriver();
 
-// In memory: interfaces, their hooks and the maps; failures injectable.
-class FakeTunnelDriver : public TunnelDriver {
-public:
-    struct Hooks {
-        bool clsact = false;
-        bool ours[2] = {false, false};       // ingress, egress: the agent's filter
-        bool foreign[2] = {false, false};    // another program at the agent's place
-        int others = 0;                      // other filters on the qdisc
-    };
-    std::map<int, Hooks> hooks;            // by ifindex (absent: no clsact qdisc)
-    std::set<int> interfaces;              // the interfaces that exist
-    std::optional<TunnelMaps> program;     // the maps of the program held
-    std::optional<TunnelMaps> attachedProgram;  // a previous run's, taken up by prepare
-    std::string loadError;                 // prepare fails with it when set
-    std::string attachError;               // attach fails with it when set
-    TunnelStats counters;
-    std::uint64_t moved = 0;  // activity(): tests bump it with the counters
-    int attaches = 0, detaches = 0, syncs = 0;
-
-    std::expected<void, std::string> prepare(const std::vector<int>& ifindexes, bool mayLoad = true) override;
-    bool prepared() const override { return program.has_value(); }
-    std::optional<TunnelMaps> maps() const override { return program; }
-    std::expected<TunnelHook, std::string> hook(int ifindex) override;
-    std::expected<void, std::string> createClsact(int ifindex) override;
-    std::expected<void, std::string> attach(int ifindex) override;
-    std::expected<void, std::string> detach(int ifindex, bool removeClsact) override;
-    std::expected<void, std::string> sync(const TunnelMaps& want) override;
-    TunnelStats stats() const override { return counters; }
-    std::uint64_t activity() const override { return moved; }
-};
-
-}  // namespace netcfg
+}  // namespace tunnel

@@ -1,4 +1,4 @@
-#include "netcfg/bpf/tunnel_program.h"
+#include "tunnel/tunnel_program.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -13,10 +13,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "netcfg/bpf/tunnel_maps.h"
-#include "netcfg/bpf/tunnel_bpf_object.h"  // generated: kTunnelBpf, the compiled tunnel.bpf.c
+#include "tunnel/tunnel_maps.h"
+#include "tunnel/tunnel_bpf_object.h"  // generated: kTunnelBpf, the compiled tunnel.bpf.c
 
-namespace netcfg {
+namespace tunnel {
 namespace {
 
 std::string sysError(const std::string& doing, int err) { return doing + ": " + std::strerror(err < 0 ? -err : err); }
@@ -290,4 +290,4 @@ std::uint64_t TunnelProgram::drops(TunnelDrop reason) const { return perCpuSum(m
 
 std::uint64_t TunnelProgram::activity() const { return perCpuSum(mapFd("lvs_activity"), 0); }
 
-}  // namespace netcfg
+}  // namespace tunnel

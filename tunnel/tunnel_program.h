@@ -18,7 +18,9 @@
 
 struct bpf_prog_info;
 
-namespace netcfg {
+namespace tunnel {
+
+using netcfg::IpAddress;
 
 struct TunnelCounters {
     std::uint64_t ipipPackets = 0, ipipBytes = 0, guePackets = 0, gueBytes = 0;
@@ -96,4 +98,4 @@ private:
     std::map<std::string, agent::UniqueFd> maps_;  // by name
 };
 
-}  // namespace netcfg
+}  // namespace tunnel

@@ -12,18 +12,26 @@
 #include <cerrno>
 #include <cstring>
 
-#include "netcfg/bpf/tunnel_driver.h"
+#include "netcfg/nl_ptr.h"
+#include "tunnel/tunnel_driver.h"
 
-namespace netcfg {
+namespace tunnel {
 namespace {
 
 constexpr bpf_tc_attach_point kPoints[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
 
-std::string failure(const std::string& doing, int ifindex, int err) {
+// A refused change, with its errno (libbpf returns -errno).
+netcfg::NetResult failure(const std::string& doing, int ifindex, int err) {
     char name[IF_NAMESIZE] = {};
     const char* n = if_indextoname(static_cast<unsigned>(ifindex), name);
-    return doing + " on " + (n ? n : "interface " + std::to_string(ifindex)) + ": " + std::strerror(err < 0 ? -err : err);
+    const int e = err < 0 ? -err : err;
+    return std::unexpected(netcfg::NetError{.code = 0, .err = e,
+                                            .message = doing + " on " + (n ? n : "interface " + std::to_string(ifindex)) + ": " + std::strerror(e)});
 }
+
+netcfg::NetResult refused(const std::string& why) { return std::unexpected(netcfg::NetError{.code = 0, .err = 0, .message = why}); }
+
+using NlQdisc = std::unique_ptr<rtnl_qdisc, netcfg::NlFree<rtnl_qdisc, rtnl_qdisc_put>>;
 
 // The program id at the agent's place on one hook; 0 when nothing is there.
 std::uint32_t queryId(int ifindex, bpf_tc_attach_point point) {
@@ -33,36 +41,25 @@ std::uint32_t queryId(int ifindex, bpf_tc_attach_point point) {
     return o.prog_id;
 }
 
-// One rtnetlink socket of libnl's, held by the driver and connected on first use.
-struct NlSocketFree {
-    void operator()(nl_sock* sk) const { nl_socket_free(sk); }
-};
-using NlSocket = std::unique_ptr<nl_sock, NlSocketFree>;
-
 // How many filters the clsact qdisc's two hooks hold; -1 when it cannot be told.
 int filterCount(nl_sock* sk, int ifindex) {
     if (!sk) return -1;
     int total = 0;
     for (std::uint32_t parent : {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)}) {
-        nl_cache* cache = nullptr;
-        if (rtnl_cls_alloc_cache(sk, ifindex, parent, &cache) < 0) return -1;
-        total += nl_cache_nitems(cache);
-        nl_cache_free(cache);
+        nl_cache* raw = nullptr;
+        if (rtnl_cls_alloc_cache(sk, ifindex, parent, &raw) < 0) return -1;
+        const netcfg::NlCache cache(raw);
+        total += nl_cache_nitems(cache.get());
     }
     return total;
 }
 
 // Whether the interface has a clsact qdisc (libnl's qdisc cache: a dump of every qdisc).
 bool hasClsact(nl_sock* sk, int ifindex) {
-    nl_cache* cache = nullptr;
-    if (!sk || rtnl_qdisc_alloc_cache(sk, &cache) < 0) return false;
-    bool found = false;
-    if (rtnl_qdisc* q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_CLSACT)) {
-        found = true;
-        rtnl_qdisc_put(q);
-    }
-    nl_cache_free(cache);
-    return found;
+    nl_cache* raw = nullptr;
+    if (!sk || rtnl_qdisc_alloc_cache(sk, &raw) < 0) return false;
+    const netcfg::NlCache cache(raw);
+    return NlQdisc(rtnl_qdisc_get_by_parent(cache.get(), ifindex, TC_H_CLSACT)) != nullptr;
 }
 
 class KernelTunnelDriver : public TunnelDriver {
@@ -126,28 +123,29 @@ public:
         return h;
     }
 
-    std::expected<void, std::string> createClsact(int ifindex) override {
+    netcfg::NetResult createClsact(int ifindex) override {
         LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
         const int made = bpf_tc_hook_create(&h);
-        if (made < 0 && made != -EEXIST) return std::unexpected(failure("creating the clsact qdisc", ifindex, made));
-        return {};
+        if (made == -EEXIST) return netcfg::Effect::AlreadyDone;  // someone else's: never recorded as the agent's
+        if (made < 0) return failure("creating the clsact qdisc", ifindex, made);
+        return netcfg::Effect::Changed;
     }
 
-    std::expected<void, std::string> attach(int ifindex) override {
-        if (!program_ || program_->programFd() < 0) return std::unexpected("no tunnel program loaded");
+    netcfg::NetResult attach(int ifindex) override {
+        if (!program_ || program_->programFd() < 0) return refused("no tunnel program loaded");
         const int fds[2] = {program_->programFd(), program_->mssProgramFd()};
         for (int d = 0; d < 2; ++d) {
             LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
             LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = fds[d], .flags = BPF_TC_F_REPLACE, .handle = kTunnelHandle,
                         .priority = kTunnelPriority);
             if (int err = bpf_tc_attach(&hd, &o); err < 0)
-                return std::unexpected(failure(d == 0 ? "attaching lvs_decap (clsact ingress)" : "attaching lvs_mss (clsact egress)",
-                                               ifindex, err));
+                return failure(d == 0 ? "attaching lvs_decap (clsact ingress)" : "attaching lvs_mss (clsact egress)", ifindex, err);
         }
-        return {};
+        return netcfg::Effect::Changed;
     }
 
-    std::expected<void, std::string> detach(int ifindex, bool removeClsact) override {
+    netcfg::NetResult detach(int ifindex, bool removeClsact) override {
+        bool changed = false;
         for (int d = 0; d < 2; ++d) {
             const std::uint32_t id = queryId(ifindex, kPoints[d]);
             if (id == 0) continue;
@@ -158,44 +156,53 @@ public:
             if (name && *name != kDecapProgramName && *name != kMssProgramName) continue;
             LIBBPF_OPTS(bpf_tc_hook, hd, .ifindex = ifindex, .attach_point = kPoints[d]);
             LIBBPF_OPTS(bpf_tc_opts, o, .handle = kTunnelHandle, .priority = kTunnelPriority);
-            if (int err = bpf_tc_detach(&hd, &o); err < 0 && err != -ENOENT && err != -ENODEV)
-                return std::unexpected(failure("removing the agent's tc filter", ifindex, err));
+            const int err = bpf_tc_detach(&hd, &o);
+            if (err < 0 && err != -ENOENT && err != -ENODEV) return failure("removing the agent's tc filter", ifindex, err);
+            changed = changed || err == 0;
         }
         if (removeClsact && filterCount(nl(), ifindex) == 0) {
             LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
                         .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
-            if (int err = bpf_tc_hook_destroy(&h); err < 0 && err != -ENOENT && err != -EINVAL && err != -ENODEV)
-                return std::unexpected(failure("removing the clsact qdisc the agent created", ifindex, err));
+            const int err = bpf_tc_hook_destroy(&h);
+            if (err < 0 && err != -ENOENT && err != -EINVAL && err != -ENODEV)
+                return failure("removing the clsact qdisc the agent created", ifindex, err);
+            changed = changed || err == 0;
         }
-        return {};
+        return changed ? netcfg::Effect::Changed : netcfg::Effect::AlreadyDone;
     }
 
-    std::expected<void, std::string> sync(const TunnelMaps& want) override {
-        if (!program_) return std::unexpected("no tunnel program loaded");
+    netcfg::NetResult sync(const TunnelMaps& want) override {
+        if (!program_) return refused("no tunnel program loaded");
+        bool changed = false;
+        // Each step's refusal is one line from TunnelProgram (the kernel's answer in it).
+        auto step = [&](std::expected<void, std::string> r) {
+            changed = true;
+            return r ? std::optional<std::string>() : std::optional<std::string>(r.error());
+        };
         if (program_->settings() != want.settings)
-            if (auto r = program_->configure(want.settings); !r) return r;
+            if (auto e = step(program_->configure(want.settings))) return refused(*e);
         const auto have = program_->vips();
         std::set<std::uint32_t> used;
         for (const auto& [vip, index] : have) {
             if (want.vips.contains(vip)) used.insert(index);
-            else if (auto r = program_->removeVip(vip); !r) return r;
+            else if (auto e = step(program_->removeVip(vip))) return refused(*e);
         }
         std::uint32_t next = 0;
         for (const auto& vip : want.vips) {
             if (have.contains(vip)) continue;
             while (used.contains(next)) ++next;
             program_->clearCounters(next);
-            if (auto r = program_->addVip(vip, next); !r) return r;
+            if (auto e = step(program_->addVip(vip, next))) return refused(*e);
             used.insert(next);
         }
         const auto directors = program_->directors();
         for (const auto& d : directors)
             if (!want.directors.contains(d))
-                if (auto r = program_->removeDirector(d); !r) return r;
+                if (auto e = step(program_->removeDirector(d))) return refused(*e);
         for (const auto& d : want.directors)
             if (!directors.contains(d))
-                if (auto r = program_->addDirector(d); !r) return r;
-        return {};
+                if (auto e = step(program_->addDirector(d))) return refused(*e);
+        return changed ? netcfg::Effect::Changed : netcfg::Effect::AlreadyDone;
     }
 
     TunnelStats stats() const override {
@@ -228,13 +235,13 @@ public:
 private:
     nl_sock* nl() {
         if (!nl_) {
-            NlSocket sk(nl_socket_alloc());
+            netcfg::NlSock sk(nl_socket_alloc());
             if (!sk || nl_connect(sk.get(), NETLINK_ROUTE) < 0) return nullptr;
             nl_ = std::move(sk);
         }
         return nl_.get();
     }
-    NlSocket nl_;
+    netcfg::NlSock nl_;
     // id when it names a program called `name`, else 0.
     static std::uint32_t ownId(std::uint32_t id, const char* name) {
         return id != 0 && TunnelProgram::programName(id) == std::optional<std::string>(name) ? id : 0;
@@ -247,4 +254,4 @@ private:
 
 std::unique_ptr<TunnelDriver> makeKernelTunnelDriver() { return std::make_unique<KernelTunnelDriver>(); }
 
-}  // namespace netcfg
+}  // namespace tunnel

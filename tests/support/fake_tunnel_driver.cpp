@@ -1,6 +1,14 @@
-#include "netcfg/bpf/tunnel_driver.h"
+#include "support/fake_tunnel_driver.h"
 
-namespace netcfg {
+#include <cerrno>
+#include <utility>
+
+namespace tunnel {
+namespace {
+
+netcfg::NetResult refused(int err, const std::string& why) { return std::unexpected(netcfg::NetError{.code = 0, .err = err, .message = why}); }
+
+}  // namespace
 
 std::expected<void, std::string> FakeTunnelDriver::prepare(const std::vector<int>& ifindexes, bool mayLoad) {
     if (program) return {};
@@ -33,40 +41,40 @@ std::expected<TunnelHook, std::string> FakeTunnelDriver::hook(int ifindex) {
     return out;
 }
 
-std::expected<void, std::string> FakeTunnelDriver::createClsact(int ifindex) {
-    if (!interfaces.contains(ifindex)) return std::unexpected("no such device");
-    hooks[ifindex].clsact = true;
-    return {};
+netcfg::NetResult FakeTunnelDriver::createClsact(int ifindex) {
+    if (!interfaces.contains(ifindex)) return refused(ENODEV, "no such device");
+    if (std::exchange(hooks[ifindex].clsact, true)) return netcfg::Effect::AlreadyDone;
+    return netcfg::Effect::Changed;
 }
 
-std::expected<void, std::string> FakeTunnelDriver::attach(int ifindex) {
-    if (!program) return std::unexpected("no tunnel program held");
-    if (!interfaces.contains(ifindex)) return std::unexpected("no such device");
-    if (!attachError.empty()) return std::unexpected(attachError);
+netcfg::NetResult FakeTunnelDriver::attach(int ifindex) {
+    if (!program) return refused(0, "no tunnel program held");
+    if (!interfaces.contains(ifindex)) return refused(ENODEV, "no such device");
+    if (!attachError.empty()) return refused(0, attachError);
     const auto it = hooks.find(ifindex);
-    if (it == hooks.end() || !it->second.clsact) return std::unexpected("no clsact qdisc");
+    if (it == hooks.end() || !it->second.clsact) return refused(EINVAL, "no clsact qdisc");
     ++attaches;
     Hooks& h = it->second;
     h.ours[0] = h.ours[1] = true;
     h.foreign[0] = h.foreign[1] = false;
-    return {};
+    return netcfg::Effect::Changed;
 }
 
-std::expected<void, std::string> FakeTunnelDriver::detach(int ifindex, bool removeClsact) {
+netcfg::NetResult FakeTunnelDriver::detach(int ifindex, bool removeClsact) {
     ++detaches;
     const auto it = hooks.find(ifindex);
-    if (it == hooks.end()) return {};
+    if (it == hooks.end()) return netcfg::Effect::AlreadyDone;
     Hooks& h = it->second;
     for (int d = 0; d < 2; ++d) h.ours[d] = h.foreign[d] = false;
     if (removeClsact && h.others == 0) hooks.erase(it);
-    return {};
+    return netcfg::Effect::Changed;
 }
 
-std::expected<void, std::string> FakeTunnelDriver::sync(const TunnelMaps& want) {
-    if (!program) return std::unexpected("no tunnel program held");
+netcfg::NetResult FakeTunnelDriver::sync(const TunnelMaps& want) {
+    if (!program) return refused(0, "no tunnel program held");
     ++syncs;
     program = want;
-    return {};
+    return netcfg::Effect::Changed;
 }
 
-}  // namespace netcfg
+}  // namespace tunnel
