@@ -100,9 +100,14 @@ std::expected<ControlRequest, std::string> parseControlCommand(const std::string
     else if (first == "reload") r.command = ControlCommand::Reload;
     else if (first == "drains") r.command = ControlCommand::Drains;
     else if (first == "readiness") r.command = ControlCommand::Readiness;
-    else return std::unexpected("error unknown command \"" + printable(first, 40) + "\" (drain, undrain, reload, drains, readiness)\n");
+    else if (first == "drain-status") r.command = ControlCommand::DrainStatus;
+    else if (first == "connections") r.command = ControlCommand::Connections;
+    else return std::unexpected("error unknown command \"" + printable(first, 40) +
+                                "\" (drain, undrain, reload, drains, readiness, drain-status, connections)\n");
     const bool takesVips = r.command == ControlCommand::Drain || r.command == ControlCommand::Undrain;
-    if (words.size() > 1 && !takesVips) return std::unexpected("error " + first + " takes no argument\n");
+    const bool takesOne = r.command == ControlCommand::DrainStatus || r.command == ControlCommand::Connections;
+    if (takesOne && words.size() > 2) return std::unexpected("error " + first + " takes one VIP at most\n");
+    if (words.size() > 1 && !takesVips && !takesOne) return std::unexpected("error " + first + " takes no argument\n");
     if (words.size() > ControlServer::kMaxVips + 1)
         return std::unexpected("error at most " + std::to_string(ControlServer::kMaxVips) + " VIPs in one command; nothing changed\n");
     for (std::size_t i = 1; i < words.size(); ++i) {
@@ -166,6 +171,29 @@ std::string readinessReply(const Snapshot& s) {
                    {"drained_vips", std::move(drained)},
                    {"drained_count", s.drainedCount()}};
     // dump() escapes nothing that could break the line: control characters become \uXXXX.
+    return "ok " + doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string drainStatusReply(const Snapshot& s, const std::optional<std::string>& vip) {
+    using nlohmann::json;
+    json doc{{"scope", vip ? "vip" : "server"}, {"exiting", s.exiting()}};
+    Readiness r = s.server;
+    std::optional<std::uint64_t> connections;
+    if (vip) {
+        const VipReadiness* v = s.findExact(*vip);
+        if (!v) return "error not a VIP of this agent's configuration: " + *vip + "\n";
+        doc["vip"] = *vip;
+        r = vipReadiness(s, *v);
+        if (s.connections)
+            if (const auto it = s.connections->find(*vip); it != s.connections->end()) connections = it->second;
+    } else if (s.connections) {
+        std::uint64_t total = 0;
+        for (const auto& [k, n] : *s.connections) total += n;
+        connections = total;
+    }
+    doc["state"] = name(r.state);
+    doc["drain"] = r.drained() ? drainDocument(r.drain) : json(nullptr);
+    doc["connections"] = connections ? json(*connections) : json(nullptr);
     return "ok " + doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -257,6 +285,17 @@ std::optional<std::string> ControlServer::onClient(LineServer::Client& c, LineSe
     const auto snap = store_.get();
     if (cmd->command == ControlCommand::Drains) return drainsReply(*snap);
     if (cmd->command == ControlCommand::Readiness) return readinessReply(*snap);
+    if (cmd->command == ControlCommand::DrainStatus)
+        return drainStatusReply(*snap, cmd->vips.empty() ? std::nullopt : std::optional<std::string>(cmd->vips.front()));
+    if (cmd->command == ControlCommand::Connections) {
+        const auto vip = cmd->vips.empty() ? std::nullopt : std::optional<std::string>(cmd->vips.front());
+        if (vip && !snap->findExact(*vip)) return "error not a VIP of this agent's configuration: " + *vip + "\n";
+        const auto listing = control_.listConnections(vip, kListedConnections);
+        if (!listing) return "error " + listing.error() + "\n";
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& c : listing->listed) list.push_back({{"client", c.client}, {"vip", c.vip}, {"state", c.state}});
+        return "ok " + nlohmann::json{{"count", listing->count}, {"connections", std::move(list)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
     std::string unknown;
     for (const auto& v : cmd->vips)
         if (!snap->find(v)) unknown += (unknown.empty() ? "" : ", ") + v;

@@ -7,6 +7,10 @@
 //   reload                           read the configuration again
 //   drains                           what is drained: "ok draining=no drained=N VIP..."
 //   readiness                        "ok {JSON}": readiness as /ready computes it, per VIP
+//   drain-status [VIP]               "ok {JSON}": the whole server's (or the VIP's) drain:
+//                                    state, since, deadline, connections left, how it ended
+//   connections [VIP]                "ok {JSON}": the connections on the VIPs (or one), the
+//                                    first kListedConnections of them with their addresses
 //
 // Clients are served side by side (up to kMaxClients), each within a deadline: one that
 // trickles or stalls holds only itself. A command is applied only while its client is
@@ -54,7 +58,8 @@ private:
     bool serving_ = false;  // the socket file is ours to remove
 };
 
-enum class ControlCommand { Drain, Undrain, Reload, Drains, Readiness };
+enum class ControlCommand { Drain, Undrain, Reload, Drains, Readiness, DrainStatus, Connections };
+inline constexpr std::size_t kListedConnections = 50;
 
 struct ControlRequest {
     ControlCommand command = ControlCommand::Drain;
@@ -85,6 +90,12 @@ inline constexpr std::size_t kListedNotReady = 200;
 std::string readinessReply(const Snapshot& s);
 // What a client reads back from it (nullopt: not such a reply).
 std::optional<nlohmann::json> parseReadinessReply(const std::string& line);
+
+// The reply to "drain-status [VIP]": "ok " and one line of JSON: "scope" ("server" or
+// "vip"), "vip", "state" (ready, not_ready, draining, drained), "drain" (since,
+// earliest_end, deadline, connections, ended, ended_at; null when not drained),
+// "connections" (at the last count, null when not counted), "exiting".
+std::string drainStatusReply(const Snapshot& s, const std::optional<std::string>& vip);
 
 // The reply for a reload the loop has carried out: its outcome as published.
 std::string reloadDone(bool ok, const std::string& what);

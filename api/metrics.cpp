@@ -86,6 +86,28 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         w.family("tunnel_dropped_packets_total", "counter", "Tunnel packets dropped, by reason (not_director, not_vip, malformed, fragment, family, decap, gue_header).");
         for (const auto& [reason, n] : s.tunnel.drops) w.sample("tunnel_dropped_packets_total", "reason=\"" + reason + "\"", static_cast<double>(n));
     }
+    if (s.connections) {
+        w.family("vip_connections", "gauge", "TCP connections on the VIP (every state but LISTEN, TIME_WAIT and CLOSE; not from this host), at the last count.");
+        s.vips.forEach([&](const VipReadiness& v) {
+            if (const auto it = s.connections->find(v.vip); it != s.connections->end())
+                w.sample("vip_connections", "vip=\"" + label(v.vip) + "\"", static_cast<double>(it->second));
+        });
+        w.family("connections_counted_timestamp_seconds", "gauge", "When the connections were last counted (they are while a drain runs or /metrics is read).");
+        w.sample("connections_counted_timestamp_seconds", "", s.connectionsCountedUnix);
+    }
+    w.family("vip_drain_state", "gauge", "1 for a VIP under a drain: state draining, or drained by how it ended (idle: no connection left; deadline).");
+    s.vips.forEach([&](const VipReadiness& v) {
+        if (!s.draining() && !s.vipDrained(v.vip)) return;  // no drain: nothing to say, no reason to build
+        const Readiness r = vipReadiness(s, v, Scope::Own);
+        if (!r.drained()) return;
+        const char* state = !r.drain.ended() ? "draining" : name(r.drain.end);
+        w.sample("vip_drain_state", "vip=\"" + label(v.vip) + "\",state=\"" + state + "\"", 1);
+    });
+    w.family("drains_completed_total", "counter", "Drains that ended, by how: idle (no connection left) or deadline (max_seconds with connections left).");
+    w.sample("drains_completed_total", "result=\"idle\"", static_cast<double>(s.drainsIdle));
+    w.sample("drains_completed_total", "result=\"deadline\"", static_cast<double>(s.drainsDeadline));
+    w.family("last_drain_duration_seconds", "gauge", "How long the last drain that ended took.");
+    w.sample("last_drain_duration_seconds", "", s.lastDrainSeconds);
     w.family("vip_draining", "gauge", "1 while this VIP is drained, on its own or with the whole server (reported not ready, kept bound).");
     s.vips.forEach([&](const VipReadiness& v) { w.sample("vip_draining", "vip=\"" + label(v.vip) + "\"", s.draining() || s.vipDrained(v.vip)); });
     w.family("draining", "gauge", "1 while the whole server is draining (reported not ready, VIPs kept).");

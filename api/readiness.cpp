@@ -48,6 +48,19 @@ const char* name(Drain::End e) {
     return "";
 }
 
+Drain advance(Drain d, double nowUnix, std::optional<std::uint64_t> connections) {
+    if (connections) d.connections = connections;
+    if (d.ended()) return d;
+    if (connections && *connections == 0 && nowUnix >= d.earliestUnix) {
+        d.end = Drain::End::Idle;
+        d.endedUnix = nowUnix;
+    } else if (d.deadlineUnix > 0 && nowUnix >= d.deadlineUnix) {
+        d.end = Drain::End::Deadline;
+        d.endedUnix = nowUnix;
+    }
+    return d;
+}
+
 std::string serviceDown(const ServiceReadiness& s) {
     return describe(Reason{.kind = Reason::Kind::ServiceDown, .subject = s.name, .detail = s.lastError});
 }

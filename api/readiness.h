@@ -50,6 +50,12 @@ inline constexpr std::size_t kListedVips = 20;
 // s.server when it builds a snapshot.
 Readiness serverReadiness(const Snapshot& s);
 
+// One step of a drain, after its connections were counted (nullopt: the count failed) at
+// nowUnix: drained (End::Idle) when none is left and the directors have had their time
+// (earliestUnix); drained (End::Deadline) at the deadline, whatever is left. An ended
+// drain stays ended; its count goes on following (drain --wait waits for it).
+Drain advance(Drain d, double nowUnix, std::optional<std::uint64_t> connections);
+
 // "ready: 2 VIP(s) in place" / "not ready: ..." for systemd's STATUS=.
 std::string statusLine(const Snapshot& s);
 

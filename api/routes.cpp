@@ -192,6 +192,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
         case Route::Status: {
             // The document is rendered once per snapshot; the uptime goes in as its
             // first member without parsing it again.
+            control_.wantConnectionCounts();
             const auto snap = store_.get();
             const std::string& doc = snap->statusBody();
             const double uptime = snap->startedAtUnix > 0 ? nowUnix() - snap->startedAtUnix : 0.0;
@@ -200,6 +201,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             return {.status = 200, .contentType = "application/json", .body = body + "\n", .headers = {}, .close = false};
         }
         case Route::Metrics: {
+            control_.wantConnectionCounts();
             const auto snap = store_.get();
             std::string body = renderMetrics(*snap, nowUnix()) + renderProcessMetrics(snap->startedAtUnix);
             if (options_.engineCounters) {

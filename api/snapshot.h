@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,7 +37,8 @@ struct VipReadiness {
     bool announced = false;     // its route is in the announce table, put there by the agent
     std::vector<agent::FindingView> findings{};  // this VIP's own, typed
 
-    nlohmann::json stateJson(const Readiness& r) const;  // its entry in /status "state.vips", r its readiness
+    // Its entry in /status "state.vips": r its readiness, connections at the last count.
+    nlohmann::json stateJson(const Readiness& r, std::optional<std::uint64_t> connections) const;
 };
 using VipEntry = std::shared_ptr<const VipReadiness>;
 
@@ -119,7 +121,7 @@ struct ConfigSummary {
     bool hostRoutes = true;
     int checkIntervalMs = 0;
     int resyncSeconds = 0;
-    int drainSeconds = 0;
+    int drainMinSeconds = 0, drainMaxSeconds = 0;
     bool keepOnExit = false;
     std::uint32_t announceTable = 0, announceMetric = 0;  // 0: no announcing
 
@@ -178,6 +180,14 @@ struct Snapshot {
     // canonical text; shared until a drain changes.
     using Drains = std::map<std::string, Drain>;
     std::shared_ptr<const Drains> vipDrains;
+    // Connections on each VIP at the last count (absent: not counted); counted while a
+    // drain runs and while someone asks (/metrics, /status), never every tick otherwise.
+    using Counts = std::map<std::string, std::uint64_t>;
+    std::shared_ptr<const Counts> connections;
+    double connectionsCountedUnix = 0;
+    // Drains that have ended, by how; the last one's length.
+    std::uint64_t drainsIdle = 0, drainsDeadline = 0;
+    double lastDrainSeconds = 0;
 
     bool converged() const { return lifecycle != Lifecycle::Starting; }  // the first pass has completed
     bool exiting() const { return lifecycle == Lifecycle::Stopping; }     // an undrain is refused
@@ -290,6 +300,9 @@ inline const VipReadiness* Snapshot::findExact(const std::string& vip) const {
     return vips[it->second].get();
 }
 
+// A drain as /status and the control socket show it (api/status.cpp).
+nlohmann::json drainDocument(const Drain& d);
+
 // The /ready body of a readiness: {"ready": ..., "reasons": [...]} (api/readiness.cpp).
 std::string renderReadyBody(const Readiness& r);
 
@@ -323,6 +336,16 @@ private:
     std::atomic<std::int64_t> heartbeatMs_{0};
 };
 
+// Connections on VIPs as `drain --wait` lists what is left: "198.51.100.200:40001",
+// "198.51.100.188:80", "ESTABLISHED".
+struct ListedConnection {
+    std::string client, vip, state;
+};
+struct ConnectionListing {
+    std::uint64_t count = 0;                // all of them
+    std::vector<ListedConnection> listed;  // the first few
+};
+
 // What the API may ask of the loop: only to drain or undrain. The loop applies it.
 class DrainControl {
 public:
@@ -333,6 +356,12 @@ public:
     // Read the configuration again (as SIGHUP). Returns a ticket: the outcome is published
     // with Snapshot::reloadServed >= ticket (a reload that started after the request).
     virtual std::uint64_t requestReload() { return 0; }
+    // Someone reads the connection counts (/metrics, /status): count them while they do.
+    virtual void wantConnectionCounts() {}
+    // The connections on one VIP (canonical text) or, nullopt, on all; at most `limit` listed.
+    virtual std::expected<ConnectionListing, std::string> listConnections(const std::optional<std::string>& /*vip*/, std::size_t /*limit*/) {
+        return std::unexpected(std::string("this agent does not count connections"));
+    }
 };
 
 }  // namespace api

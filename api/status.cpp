@@ -8,7 +8,16 @@ namespace api {
 
 using nlohmann::json;
 
-json VipReadiness::stateJson(const Readiness& r) const {
+json drainDocument(const Drain& d) {
+    return {{"since", d.sinceUnix},
+            {"earliest_end", d.earliestUnix},
+            {"deadline", d.deadlineUnix > 0 ? json(d.deadlineUnix) : json(nullptr)},
+            {"connections", d.connections ? json(*d.connections) : json(nullptr)},
+            {"ended", d.ended() ? json(name(d.end)) : json(nullptr)},
+            {"ended_at", d.ended() ? json(d.endedUnix) : json(nullptr)}};
+}
+
+json VipReadiness::stateJson(const Readiness& r, std::optional<std::uint64_t> connections) const {
     const std::string cidr = vip + (vip.find(':') == std::string::npos ? "/32" : "/128");
     json problems = json::array(), typed = json::array();
     for (const auto& f : findings) {
@@ -19,6 +28,8 @@ json VipReadiness::stateJson(const Readiness& r) const {
             {"ok", findings.empty()},
             {"state", name(r.state)},
             {"draining", r.drained()},
+            {"drain", r.drained() ? drainDocument(r.drain) : json(nullptr)},
+            {"connections", connections ? json(*connections) : json(nullptr)},
             {"address", {{"expected", cidr}, {"present", bound}, {"owned", addressOwned}}},
             {"route", {{"wanted", routeWanted}, {"present", routePresent}, {"owned", routeOwned}}},
             {"announce", {{"wanted", announceable}, {"present", announced}}},
@@ -38,7 +49,7 @@ const std::string& ConfigSummary::json() const {
                                {"host_routes", hostRoutes},
                                {"check_interval_ms", checkIntervalMs},
                                {"resync_interval_seconds", resyncSeconds},
-                               {"drain_seconds", drainSeconds},
+                               {"drain", {{"min_seconds", drainMinSeconds}, {"max_seconds", drainMaxSeconds}}},
                                {"keep_on_exit", keepOnExit},
                                {"announce", announceTable == 0 ? nlohmann::json(nullptr)
                                                                : nlohmann::json{{"table", announceTable}, {"metric", announceMetric}}}}
@@ -51,14 +62,6 @@ namespace {
 
 json optionalInt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
 
-json drainJson(const Drain& d) {
-    return {{"since", d.sinceUnix},
-            {"earliest_end", d.earliestUnix},
-            {"deadline", d.deadlineUnix > 0 ? json(d.deadlineUnix) : json(nullptr)},
-            {"connections", d.connections ? json(*d.connections) : json(nullptr)},
-            {"ended", d.ended() ? json(name(d.end)) : json(nullptr)},
-            {"ended_at", d.ended() ? json(d.endedUnix) : json(nullptr)}};
-}
 
 // Everything but the two large parts: "state"."vips" and "config".
 json documentOf(const Snapshot& s) {
@@ -109,9 +112,11 @@ json documentOf(const Snapshot& s) {
         {"version", s.version},
         {"ready", s.ready()},
         {"reasons", describe(s.server.reasons)},
-        {"readiness", {{"state", name(s.server.state)}, {"drain", s.server.drained() ? drainJson(s.server.drain) : json(nullptr)}}},
+        {"readiness", {{"state", name(s.server.state)}, {"drain", s.server.drained() ? drainDocument(s.server.drain) : json(nullptr)}}},
         {"draining", s.draining()},
         {"draining_vips", drainingVips},
+        {"drains", {{"completed_idle", s.drainsIdle}, {"completed_deadline", s.drainsDeadline}, {"last_seconds", s.lastDrainSeconds}}},
+        {"connections_counted_at", s.connectionsCountedUnix > 0 ? json(s.connectionsCountedUnix) : json(nullptr)},
         {"state",
          {{"in_place", s.inPlace},
           {"unknown", s.unknown},
@@ -158,7 +163,10 @@ const std::string& Snapshot::statusBody() const {
         std::string list = "[";
         bool first = true;
         vips.forEach([&](const VipReadiness& v) {
-            list += (first ? "" : ",") + v.stateJson(vipReadiness(*this, v)).dump();
+            std::optional<std::uint64_t> n;
+            if (connections)
+                if (const auto it = connections->find(v.vip); it != connections->end()) n = it->second;
+            list += (first ? "" : ",") + v.stateJson(vipReadiness(*this, v), n).dump();
             first = false;
         });
         list += "]";

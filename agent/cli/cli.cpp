@@ -25,7 +25,7 @@ std::string commandHelp(const std::string& command) {
 }
 
 static const std::set<std::string>& valueOptions() {
-    static const std::set<std::string> names{"-c", "--config", "--config-dir", "--vip", "--state-dir", "--from",
+    static const std::set<std::string> names{"-c", "--config", "--config-dir", "--vip", "--state-dir", "--from", "--timeout",
                                              "--format", "--director-check", "--sysroot", "--output", "--rip", "--method", "--encap",
                                              "--neighbor", "--local-as", "--peer-as", "--router-id"};
     return names;
@@ -132,6 +132,7 @@ static std::string* singleValue(Options& o, const std::string& name) {
     if (name == "--local-as") return &o.localAs;
     if (name == "--peer-as") return &o.peerAs;
     if (name == "--router-id") return &o.routerId;
+    if (name == "--timeout") return &o.timeout;
     return nullptr;
 }
 
@@ -198,13 +199,15 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
             o.help = true;
         } else if (name == "--version") {
             o.version = true;
-        } else if (name == "--dry-run" || name == "--json" || name == "--all" || name == "--ready") {
+        } else if (name == "--dry-run" || name == "--json" || name == "--all" || name == "--ready" || name == "--wait" || name == "--offline") {
             if (hasInline) return std::unexpected(name + " takes no value");
             flagsSeen.push_back(name);
             if (name == "--dry-run") o.dryRun = true;
             if (name == "--json") o.json = true;
             if (name == "--all") o.all = true;
             if (name == "--ready") o.ready = true;
+            if (name == "--wait") o.wait = true;
+            if (name == "--offline") o.offline = true;
         } else if (!a.empty() && a[0] == '-') {
             return std::unexpected("unknown option " + quoteInput(a, false) + optionSuggestion(name));
         } else if (o.command.empty()) {
@@ -234,6 +237,9 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         return std::unexpected(o.command + " asks the running daemon, which has its configuration; -c/--config and --config-dir mean nothing to it");
     if (o.command == "reload" && !o.vips.empty())
         return std::unexpected("reload reads the daemon's configuration file again; --vip means nothing to it");
+    if (!o.timeout.empty() && !o.wait) return std::unexpected("--timeout goes with --wait (drain --wait --timeout SECONDS)");
+    if (!o.timeout.empty() && (o.timeout.size() > 6 || o.timeout.find_first_not_of("0123456789") != std::string::npos))
+        return std::unexpected("--timeout " + quoteInput(o.timeout, false) + ": a whole number of seconds");
     if (o.command == "exit-hook" && !o.vips.empty())
         return std::unexpected("exit-hook asks systemd about the whole unit; --vip means nothing to it");
     if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy" && o.format != "ipvsadm")

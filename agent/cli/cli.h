@@ -19,6 +19,9 @@ struct Options {
     bool json = false;
     bool all = false;
     bool ready = false;         // status: not ready exits 3 too
+    bool wait = false;          // drain: until drained
+    std::string timeout;        // drain --wait: seconds (empty: the drain's max_seconds)
+    bool offline = false;       // check: the file alone, no look at the kernel
     std::string output;         // import: the file to write
     std::string format;         // director-config
     std::string directorCheck;  // director-config

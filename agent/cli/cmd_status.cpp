@@ -141,6 +141,13 @@ int runStatus(const Options& o) {
     }
     ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
     if (auto* t = session->tunnel(); t && t->prepared()) report.tunnel.stats = t->stats();
+    // The connections on each VIP, counted now (the kernel's socket diagnostics).
+    if (auto* counter = session->connections()) {
+        std::vector<netcfg::LocalPrefix> prefixes;
+        for (const auto& v : report.vips) prefixes.push_back({.address = v.vip, .length = v.rangeLen < 0 ? v.vip.hostPrefix() : v.rangeLen});
+        if (auto c = counter->count(prefixes))
+            for (std::size_t i = 0; i < report.vips.size(); ++i) report.vips[i].connections = c->perPrefix[i];
+    }
     const DaemonProbe daemon = probeDaemon(o.stateDir, 3);
     const Readiness readiness = daemon.state == DaemonProbe::State::Running && daemon.readiness ? fromDaemon(*daemon.readiness)
                                                                                                : fromKernel(report);
@@ -196,9 +203,27 @@ int runCheck(const Options& o) {
         else std::printf("  lower the VIPs' SYN-ACK MSS to fit the interfaces' MTU once encapsulated (%d at MTU 1500)\n", tunnelMss(t, 1500));
         // The kernel is asked whether it takes the program: loaded, then let go at once
         // (never attached, nothing changed), as start would load it.
-        if (auto p = tunnel::TunnelProgram::load(); !p) {
-            logError("this kernel refuses the tunnel decapsulation: " + p.error());
-            logError("the configuration is valid, but start would refuse it");
+        if (!o.offline)
+            if (auto p = tunnel::TunnelProgram::load(); !p) {
+                logError("this kernel refuses the tunnel decapsulation: " + p.error());
+                logError("the configuration is valid, but start would refuse it");
+                return kUsage;
+            }
+    }
+    // What start would refuse on this host, check refuses too (the same words): an
+    // interface that does not exist, a VIP on a real interface, ... --offline: the file alone.
+    if (!o.offline) {
+        const Desired desired = desiredFrom(*cfg);
+        auto session = Session::open(o.stateDir);
+        auto observed = session ? session->observe(desired, Owned{}) : std::unexpected(session.error());
+        if (!observed) {
+            logError("cannot look at this host (" + observed.error() + "); check --offline validates the file alone");
+            return kUnknown;
+        }
+        if (const Plan p = plan(desired, *observed, Owned{}); p.hasConflicts()) {
+            std::fflush(stdout);
+            for (const auto& c : p.conflicts()) logError(describe(c));
+            logError("the configuration is valid, but start would refuse it on this host (check --offline validates the file alone)");
             return kUsage;
         }
     }
@@ -218,8 +243,8 @@ int runCheck(const Options& o) {
         std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d)\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
                     s.fall);
     if (drained > 0) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", drained);
-    std::printf("  on SIGTERM: report not ready for %d s, then %s\n", cfg->drainSeconds,
-                cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");
+    std::printf("  on SIGTERM: drain until no connection is left on the VIPs (at least %d s, at most %d s), then %s\n",
+                cfg->drain.minSeconds, cfg->drain.maxSeconds, cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");
     return kOk;
 }
 

@@ -73,17 +73,24 @@ const std::map<std::string, CommandSpec>& commands() {
           .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR]",
           .run = runRun}},
         {"drain",
-         {.flags = {},
+         {.flags = {"--wait", "--timeout"},
           .help =
          "Asks the running daemon (through STATE_DIR/control.sock) to report not ready\n"
          "(/ready 503, agent-check \"drain\") while the VIPs stay bound, so established\n"
-         "connections finish.\n"
-         "  --vip ADDR  drain this VIP alone (repeatable): /ready/ADDR answers 503 with\n"
-         "              reason \"draining\" and agent-check for it \"drain\"; the other VIPs\n"
-         "              stay ready. Survives a reload, not a restart: for planned\n"
-         "              maintenance configure {\"address\": ADDR, \"drained\": true}.\n"
-         "Exit: 0 done, 1 no daemon reachable or not done, 2 a --vip that is not a VIP.\n",
-          .synopsis = " [--vip ADDR ...] [--state-dir DIR]",
+         "connections finish. The drain is over once no connection is left on the VIPs\n"
+         "after drain.min_seconds (the directors' time to see the 503), or at\n"
+         "drain.max_seconds; the VIPs then stay drained until undrain.\n"
+         "  --vip ADDR     drain this VIP alone (repeatable): /ready/ADDR answers 503 with\n"
+         "                 reason \"draining\" and agent-check for it \"drain\"; the other VIPs\n"
+         "                 stay ready. Survives a reload, not a restart: for planned\n"
+         "                 maintenance configure {\"address\": ADDR, \"drained\": true}.\n"
+         "  --wait         return once drained with no connection left (also for what was\n"
+         "                 drained already); progress on a terminal\n"
+         "  --timeout S    with --wait: give up after S seconds (default: drain.max_seconds)\n"
+         "                 and list the connections left; the drain stays\n"
+         "Exit: 0 done (--wait: no connection left), 1 no daemon reachable or it went away,\n"
+         "2 a --vip that is not a VIP, 3 --wait timed out with connections left.\n",
+          .synopsis = " [--vip ADDR ...] [--wait [--timeout S]] [--state-dir DIR]",
           .run = drainCommand}},
         {"undrain",
          {.flags = {},
@@ -191,13 +198,16 @@ const std::map<std::string, CommandSpec>& commands() {
           .synopsis = " --format bird|frr [-c FILE [--config-dir DIR]] [--neighbor ADDR ...] [--local-as N] [--peer-as N] [--router-id ADDR]",
           .run = runRouterConfig}},
         {"check",
-         {.flags = {},
+         {.flags = {"--offline"},
           .help =
          "Validates a configuration and prints what start would apply; touches nothing.\n"
-         "With \"tunnel\", asks the kernel whether it takes the decapsulation program\n"
-         "(loaded and let go at once, never attached), as start would.\n"
-         "Exit: 0 valid, 2 invalid (or a kernel that refuses the tunnel program).\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...]",
+         "Then looks at this host as start would and refuses what start would refuse (an\n"
+         "interface of arp.interfaces or tunnel.interfaces that does not exist, a VIP on a\n"
+         "real interface, ...), with start's words. With \"tunnel\", asks the kernel whether\n"
+         "it takes the decapsulation program (loaded and let go at once, never attached).\n"
+         "  --offline   the file alone: no look at this host (pipelines off the host)\n"
+         "Exit: 0 valid, 2 invalid or refused on this host, 4 this host could not be read.\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--offline]",
           .run = runCheck}},
     };
     return specs;

@@ -35,6 +35,16 @@ struct ServiceCheck {
     std::string name() const;  // "tcp 198.51.100.188:80", "http [2001:db8::1]:80/health"
 };
 
+// How a drain (drain, drain --vip, SIGTERM, a VIP removed by reload) ends: once no
+// connection is left on what it drains, but not before minSeconds (the directors must
+// have seen the 503 and stopped sending), and at maxSeconds whatever is left.
+struct DrainSettings {
+    int minSeconds = 5;   // director-config's checks see a 503 within 4 s (README "Planned maintenance")
+    int maxSeconds = 60;
+    bool operator==(const DrainSettings&) const = default;
+};
+inline constexpr int kDefaultDrainMinSeconds = 5;
+
 struct ApiSettings {
     bool enabled = false;
     std::string host;  // "127.0.0.1", "::", ...
@@ -107,7 +117,7 @@ struct Config {
     bool hostRoutes = true;
     // Watch mode (`run`).
     int checkIntervalMs = 1000;  // re-read of the ARP sysctls (no change events exist)
-    int drainSeconds = 5;        // not-ready period on SIGTERM before undoing
+    DrainSettings drain;         // "drain": {"min_seconds", "max_seconds"} ("drain_seconds": the maximum)
     int resyncSeconds = 30;      // a full look at the kernel even without events (lost ones)
     bool keepOnExit = false;     // leave everything in place when `run` exits
     ApiSettings api;

@@ -71,7 +71,7 @@ void parseTunnel(const nlohmann::json& t, Problems& problems, Config& cfg);
 // A "services" list, appended to cfg.services (each names one of vips; a service checked
 // twice, here or before, is a problem).
 void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);
-inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain_seconds", "resync_interval_seconds", "keep_on_exit", "api", "services", "director"};
+inline const std::vector<std::string> kRuntimeKeys{"check_interval_ms", "drain", "drain_seconds", "resync_interval_seconds", "keep_on_exit", "api", "services", "director"};
 }  // namespace config_parse
 }  // namespace agent
 

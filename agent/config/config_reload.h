@@ -25,7 +25,12 @@ ReloadPlan planReload(const Config& running, Config next);
 bool sameListeners(const ApiSettings& a, const ApiSettings& b);
 void keepListeners(ApiSettings& to, const ApiSettings& from);
 
-// The same checks, with the same settings (a reload keeps their rise/fall counts).
+// The same checks, with the same settings.
 bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b);
+
+// What a reload from `running` to `next` changes, one phrase each: VIPs added, removed
+// and changed; service checks added, removed and changed (by identity: type, VIP, port,
+// path); the settings changed, by key. Empty: no changes.
+std::vector<std::string> describeChanges(const Config& running, const Config& next);
 
 }  // namespace agent

@@ -163,11 +163,38 @@ void parseService(const json& s, const std::string& where, const std::set<netcfg
     if (ok) out.push_back(c);
 }
 
+// "drain": {"min_seconds": N, "max_seconds": M}, or the older "drain_seconds": M (the
+// maximum; the minimum is then the default, never above it). Both: an error.
+void parseDrain(const json& doc, Problems& problems, DrainSettings& out) {
+    const bool old = doc.contains("drain_seconds");
+    if (old && doc.contains("drain")) {
+        problems.add("drain_seconds", "is the older spelling of drain.max_seconds; give \"drain\" or \"drain_seconds\", not both");
+        return;
+    }
+    if (old) {
+        out.maxSeconds = boundedInt(doc, "drain_seconds", "drain_seconds", 0, 3600, out.maxSeconds, problems);
+        out.minSeconds = std::min(kDefaultDrainMinSeconds, out.maxSeconds);
+        return;
+    }
+    if (!doc.contains("drain")) return;
+    const json& d = doc["drain"];
+    if (!d.is_object()) {
+        problems.add("drain", "must be an object such as {\"min_seconds\": 5, \"max_seconds\": 60}");
+        return;
+    }
+    rejectUnknownKeys(d, "drain", {"min_seconds", "max_seconds"}, problems);
+    out.maxSeconds = boundedInt(d, "max_seconds", "drain.max_seconds", 0, 3600, out.maxSeconds, problems);
+    out.minSeconds = boundedInt(d, "min_seconds", "drain.min_seconds", 0, 3600, std::min(kDefaultDrainMinSeconds, out.maxSeconds), problems);
+    if (out.minSeconds > out.maxSeconds)
+        problems.add("drain.min_seconds", std::to_string(out.minSeconds) + " is longer than drain.max_seconds " +
+                                              std::to_string(out.maxSeconds) + (d.contains("max_seconds") ? "" : " (its default)"));
+}
+
 }  // namespace
 
 void parseRuntime(const json& doc, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips) {
     cfg.checkIntervalMs = boundedInt(doc, "check_interval_ms", "check_interval_ms", 10, 60000, cfg.checkIntervalMs, problems);
-    cfg.drainSeconds = boundedInt(doc, "drain_seconds", "drain_seconds", 0, 3600, cfg.drainSeconds, problems);
+    parseDrain(doc, problems, cfg.drain);
     cfg.resyncSeconds = boundedInt(doc, "resync_interval_seconds", "resync_interval_seconds", 1, 86400, cfg.resyncSeconds, problems);
     if (doc.contains("keep_on_exit")) {
         if (!doc["keep_on_exit"].is_boolean())

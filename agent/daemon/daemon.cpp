@@ -71,8 +71,6 @@ void Daemon::armTimer(int intervalMs) {
     ::timerfd_settime(timer_.get(), 0, &spec, nullptr);
 }
 
-api::Drain Daemon::startDrain(double now) const { return api::Drain{.sinceUnix = now}; }
-
 void Daemon::wake() {
     const std::uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
@@ -194,10 +192,8 @@ void Daemon::step(int maxWaitMs) {
     };
     if (auto next = reconciler_->nextRepairAt()) until(*next);
     if (resyncPending_ || reconciler_->resyncDue()) until(resyncRetryAt_);
-    if (state_.phase == Phase::Draining) {
-        until(drainDeadline_);
-        until(extendedAt_ + kExtendEvery);
-    }
+    if (nextDrainCheck_) until(*nextDrainCheck_);
+    if (state_.phase == Phase::Draining) until(extendedAt_ + kExtendEvery);
     if (auto wd = notifier_.watchdogPeriod()) until(now + *wd);
 
     epoll_event evs[8];
@@ -213,7 +209,7 @@ void Daemon::step(int maxWaitMs) {
     const auto t = Clock::now();
     if ((resyncPending_ || reconciler_->resyncDue()) && t >= resyncRetryAt_) resync();
     if (auto next = reconciler_->nextRepairAt(); next && t >= *next) pass();
-    if (state_.phase == Phase::Draining && t >= drainDeadline_) state_.phase = Phase::Exiting;
+    if (nextDrainCheck_ && t >= *nextDrainCheck_) progressDrains();
     if (state_.phase == Phase::Draining && t - extendedAt_ >= kExtendEvery) extendStopTimeout(t);
     notifier_.watchdog(t);
 }
@@ -265,6 +261,7 @@ void Daemon::onTick() {
     if (ticks_ % resyncEvery == 0) resyncPending_ = true;
     reconciler_->checkSysctls();
     reconciler_->checkTunnel();
+    if (drainsNeedCounts() || countsWanted(Clock::now())) progressDrains();
     bool changed = false;
     if (auto line = reconciler_->damper().settle(Clock::now())) {
         logInfo(*line);
@@ -283,7 +280,8 @@ void Daemon::onSignal() {
             reload(state_.reloadServed);
         } else if (state_.phase == Phase::Draining) {
             logInfo("second stop signal: skipping the rest of the drain");
-            drainDeadline_ = Clock::now();
+            state_.serverDrain->deadlineUnix = state_.serverDrain->earliestUnix = nowUnix();
+            progressDrains();
         } else if (!stopping()) {
             beginExit();
         }
@@ -312,6 +310,7 @@ void Daemon::onWake() {
     // Whether each is a VIP is the configuration's to say (the one in force now).
     const auto lines = state_.drained.apply(vips, reconciler_->desired().wanted, nowUnix(), [this](double now) { return startDrain(now); });
     for (const auto& l : lines) logLine(l.priority, l.text);
+    progressDrains();  // a new drain is counted at once (and one of min 0 on an idle server ends now)
     publish();
 }
 

@@ -9,12 +9,14 @@
 // FakeNetlink and FakeEvents (tests/support).
 //
 // Its parts, one file each: the loop and its passes (daemon.cpp), the API's listeners and
-// systemd's descriptor store (daemon_servers.cpp), reload (daemon_reload.cpp), the phases
-// from SIGTERM to exit or hand-over (daemon_exit.cpp), the tunnel program's descriptors
-// and counters (daemon_tunnel.cpp).
+// systemd's descriptor store (daemon_servers.cpp), reload (daemon_reload.cpp), the drains
+// and the connections they follow (daemon_drain.cpp), the phases from SIGTERM to exit or
+// hand-over (daemon_exit.cpp), the tunnel program's descriptors and counters
+// (daemon_tunnel.cpp).
 #include <atomic>
 #include <chrono>
 #include <expected>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,9 +69,12 @@ public:
     void requestDrain(bool drain) override;  // any thread
     void requestVipDrain(const std::vector<std::string>& vips, bool drain) override;  // any thread
     std::uint64_t requestReload() override;  // any thread
-    // SIGHUP, or requested: served is the ticket its outcome answers (published with it,
+    void wantConnectionCounts() override;    // any thread
+    std::expected<api::ConnectionListing, std::string> listConnections(const std::optional<std::string>& vip,
+                                                                       std::size_t limit) override;  // any thread
+    // SIGHUP, or requested: `ticket` is the one its outcome answers (published with it,
     // and only with it: nothing published half-way through carries it).
-    void reload(std::uint64_t served);
+    void reload(std::uint64_t ticket);
     // SIGTERM, SIGINT: a stop (Draining, then Exiting) or, when systemd restarts the unit,
     // a hand-over to the next process (HandingOver; agent/daemon/exit_decision.h).
     void beginExit();
@@ -97,8 +102,19 @@ private:
     void followReadiness(const api::Snapshot& s);
     void wake();
     void armTimer(int intervalMs);  // the tick: every check_interval_ms
+    // --- the drains (daemon_drain.cpp) ---
     // How a drain starting now is set up (its deadline, when it may end).
     api::Drain startDrain(double nowUnix) const;
+    // The configuration in force with the VIPs a reload removed that are still draining.
+    Config served() const;
+    bool countsWanted(Clock::time_point now) const;
+    bool drainsNeedCounts() const;
+    // Counts the connections when a drain or a reader needs them, advances every drain,
+    // retires the removed VIPs whose drain ended, ends a stop's drain; schedules the next look.
+    void progressDrains();
+    // After a reload from `before` to `next`: the VIPs it removed drain first (retiring).
+    void retireRemoved(const Config& before, const Config& next);
+    void retire(const std::vector<std::string>& vips);
 
     // --- the API's listeners and systemd's store (daemon_servers.cpp) ---
     struct ApiServers {
@@ -156,7 +172,8 @@ private:
     DaemonState state_;
     // The listening sockets systemd kept across a restart (its descriptor store), by name.
     std::multimap<std::string, UniqueFd> inherited_;
-    std::map<std::string, bool> servicesWereUp_;
+    // The service checks' states the previous process handed over (by identity).
+    std::map<std::string, ServiceStatus> servicesHandedOver_;
     bool resyncPending_ = false;
     long long ticks_ = 0;
     std::uint64_t publishedCounters_ = 0;
@@ -164,7 +181,14 @@ private:
     std::uint32_t storedTunnel_ = 0;     // the id of the tunnel program in systemd's store (0: none)
     static constexpr const char* kTunnelBundle = "tunnel";  // its descriptors' bundle there
     Clock::time_point resyncRetryAt_{};
-    Clock::time_point drainDeadline_{};   // Draining: when the stop's drain ends at the latest
+    // The drains' next look (nullopt: none needs one before the next tick).
+    std::optional<Clock::time_point> nextDrainCheck_;
+    std::atomic<std::int64_t> countsWantedMs_{std::numeric_limits<std::int32_t>::min()};  // steady ms of the last reader
+    bool countFailed_ = false;       // the last count failed (said once)
+    double lastCountSeconds_ = 0;  // how long the last count took (spaces a drain's counts)
+    std::mutex counterMu_;      // the counter serves the loop and the control socket's thread
+    std::vector<Vip> retiring_;  // removed by a reload, draining before they go
+    std::set<std::string> retirementDrains_;  // their drains (by VIP), as opposed to an operator's
     Clock::time_point extendedAt_{};  // the last EXTEND_TIMEOUT_USEC while stopping
     static constexpr std::chrono::seconds kExtendEvery{5};
 };

@@ -16,7 +16,14 @@ void Daemon::adopt(const Handover& h) {
     std::vector<std::pair<std::string, bool>> drains;
     for (const auto& v : h.drainedVips) drains.emplace_back(v, true);
     state_.drained.apply(drains, reconciler_->desired().wanted, now, [this](double t) { return startDrain(t); });
-    servicesWereUp_ = h.servicesUp;
+    // Up before a restart: up now, until `fall` failures say otherwise; down: checked
+    // down (not "not checked yet").
+    for (const auto& [name, up] : h.servicesUp) {
+        ServiceStatus st;
+        st.checked = true;
+        st.up = up;
+        servicesHandedOver_[name] = st;
+    }
     std::size_t up = 0;
     for (const auto& [name, u] : h.servicesUp) up += u ? 1 : 0;
     logInfo("taking over from the previous process: " + std::to_string(up) + " service check(s) up" +
@@ -46,13 +53,15 @@ void Daemon::beginExit() {
         logInfo("stop: " + d.why);
     }
     state_.phase = Phase::Draining;
-    state_.serverDrain = startDrain(nowUnix());
-    drainDeadline_ = Clock::now() + std::chrono::seconds(cfg_.drainSeconds);
-    logInfo("stopping: reporting not ready for " + std::to_string(cfg_.drainSeconds) + " s (drain_seconds), then " +
+    // A drain of the whole server already under way (drain, drain --wait) is the stop's.
+    if (!state_.serverDrain) state_.serverDrain = startDrain(nowUnix());
+    logInfo("stopping: draining until no connection is left on the VIPs (at least " + std::to_string(cfg_.drain.minSeconds) +
+            " s, at most " + std::to_string(cfg_.drain.maxSeconds) + " s), then " +
             (cfg_.keepOnExit ? "leaving everything in place (keep_on_exit)" : "undoing everything"));
     notifier_.stopping("draining before exit");
     extendStopTimeout(Clock::now());
     publish();
+    progressDrains();
 }
 
 // A restart: nothing drained, nothing undone; what the next process needs beyond the
@@ -74,7 +83,8 @@ void Daemon::handOver(const std::string& why) {
 // every few seconds how long the rest of the drain and the undo still take.
 void Daemon::extendStopTimeout(Clock::time_point now) {
     extendedAt_ = now;
-    const auto drainLeft = std::max(Clock::duration::zero(), drainDeadline_ - now);
+    const double left = state_.serverDrain ? std::max(0.0, state_.serverDrain->deadlineUnix - nowUnix()) : 0.0;
+    const auto drainLeft = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(left));
     // undoing: a few seconds at 10,000 VIPs (bench/apply); generous, as the kernel may be busy
     const auto undo = std::chrono::seconds(30) + std::chrono::milliseconds(cfg_.vips.size());
     notifier_.extendTimeout(std::chrono::duration_cast<std::chrono::microseconds>(drainLeft + undo + kExtendEvery));

@@ -98,8 +98,8 @@ std::expected<void, std::string> Daemon::startServers() {
     inherited_.clear();
     control_ = std::make_unique<api::ControlServer>(*this, store_);
     if (auto c = control_->start(std::filesystem::path(options_.stateDir) / "control.sock"); !c) return c;
-    checker_ = std::make_unique<ServiceChecker>(cfg_.services, [this] { wake(); }, servicesWereUp_);
-    servicesWereUp_.clear();
+    checker_ = std::make_unique<ServiceChecker>(cfg_.services, [this] { wake(); }, servicesHandedOver_);
+    servicesHandedOver_.clear();
     return {};
 }
 

@@ -1,5 +1,7 @@
 #include "agent/daemon/daemon_state.h"
 
+#include <algorithm>
+
 namespace agent {
 
 const char* name(Phase p) {
@@ -11,6 +13,11 @@ const char* name(Phase p) {
         case Phase::HandingOver: return "handing over";
     }
     return "";
+}
+
+double drainPollSeconds(double lastCountSeconds) {
+    constexpr double kFastest = 0.2, kSlowest = 2.0, kShareOfACore = 0.02;
+    return std::clamp(lastCountSeconds / kShareOfACore, kFastest, kSlowest);
 }
 
 api::Lifecycle lifecycleOf(Phase p) {

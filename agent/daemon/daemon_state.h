@@ -11,6 +11,7 @@
 
 #include "agent/daemon/drain_set.h"
 #include "api/readiness_state.h"
+#include "api/snapshot.h"
 
 namespace agent {
 
@@ -26,6 +27,12 @@ const char* name(Phase p);
 // What readiness makes of a phase.
 api::Lifecycle lifecycleOf(Phase p);
 
+// How long after a count a drain past its earliest end is counted again: 200 ms, so a
+// stop ends soon after the last connection closes, unless one count took long (the
+// kernel walks every socket of the host: about 0.2 µs each), then spaced so counting
+// takes at most 2 % of a core, but never more than 2 s apart.
+double drainPollSeconds(double lastCountSeconds);
+
 struct DriftEvent {
     double atUnix = 0;
     std::string what;  // "added 198.51.100.188/32 to lo"
@@ -36,6 +43,11 @@ struct DaemonState {
     // The whole server's drain: `drain` (the operator's), or the stop's while Draining.
     std::optional<api::Drain> serverDrain;
     DrainSet drained;  // VIPs drained on their own
+    // Connections per VIP at the last count (nullptr: none yet), and the drains that ended.
+    std::shared_ptr<const api::Snapshot::Counts> connections;
+    double connectionsCountedUnix = 0;
+    std::uint64_t drainsIdle = 0, drainsDeadline = 0;
+    double lastDrainSeconds = 0;
     std::string error;  // the last full look's failure, if any
     std::map<std::string, std::uint64_t> repairs;
     std::uint64_t driftEvents = 0;

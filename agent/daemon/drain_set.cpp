@@ -33,7 +33,8 @@ std::vector<DrainSet::Line> DrainSet::apply(const std::vector<std::pair<std::str
     return lines;
 }
 
-std::vector<DrainSet::Line> DrainSet::carryOver(const Config& before, const Config& next, double nowUnix, const Starter& start) {
+std::vector<DrainSet::Line> DrainSet::carryOver(const Config& before, const Config& next, double nowUnix, const Starter& start,
+                                                const std::set<std::string>& alsoKeep) {
     std::vector<Line> lines;
     auto drained = std::make_shared<api::Snapshot::Drains>(*vips_);
     auto drainedBy = [](const Config& c) {
@@ -53,6 +54,8 @@ std::vector<DrainSet::Line> DrainSet::carryOver(const Config& before, const Conf
         api::Snapshot::Drains kept;
         for (const auto& v : next.vips)
             if (auto it = drained->find(v.address.str()); it != drained->end()) kept.insert(*it);
+        for (const auto& v : alsoKeep)
+            if (auto it = drained->find(v); it != drained->end()) kept.insert(*it);
         *drained = std::move(kept);
     }
     vips_ = std::move(drained);

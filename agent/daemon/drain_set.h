@@ -42,8 +42,10 @@ public:
                             double nowUnix, const Starter& start);
 
     // After a reload from `before` to `next`: what the file changed, the rest as it was
-    // (drain --vip survives a reload), none the file no longer has. Returns what to log.
-    std::vector<Line> carryOver(const Config& before, const Config& next, double nowUnix, const Starter& start);
+    // (drain --vip survives a reload), none the file no longer has but those of `alsoKeep`
+    // (VIPs still draining before they go). Returns what to log.
+    std::vector<Line> carryOver(const Config& before, const Config& next, double nowUnix, const Starter& start,
+                                const std::set<std::string>& alsoKeep = {});
 
     // Replaces the drains (their progress: connections counted, ended); the same VIPs.
     void update(Shared next) { vips_ = std::move(next); }

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 
 #include "agent/base/unique_fd.h"
@@ -88,16 +89,14 @@ std::optional<std::string> probeService(const ServiceCheck& check) {
     return httpGet(check, fd->get(), deadline);
 }
 
-ServiceChecker::ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange, const std::map<std::string, bool>& wasUp)
+ServiceChecker::ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange,
+                               const std::map<std::string, ServiceStatus>& previous)
     : onChange_(std::move(onChange)) {
     for (auto& c : checks) {
         ServiceStatus s;
+        if (auto it = previous.find(c.name()); it != previous.end()) s = it->second;  // its state, counters and all
         s.check = std::move(c);
-        // Up before a restart: up now, until `fall` failures say otherwise.
-        if (auto it = wasUp.find(s.check.name()); it != wasUp.end() && it->second) {
-            s.up = true;
-            s.successes = s.check.rise;
-        }
+        if (s.up) s.successes = std::max(s.successes, s.check.rise);  // up: as many successes as it takes
         statuses_.push_back(std::move(s));
     }
     if (!statuses_.empty()) thread_ = std::thread([this] { loop(); });
@@ -132,6 +131,7 @@ void ServiceChecker::loop() {
             if (stopping_) return;
             auto& s = statuses_[i];
             ++s.checks;
+            s.checked = true;
             if (err) {
                 s.lastError = *err;
                 s.successes = 0;

@@ -20,6 +20,7 @@ std::optional<std::string> probeService(const ServiceCheck& check);
 
 struct ServiceStatus {
     ServiceCheck check;
+    bool checked = false;  // a probe has completed: until then "not checked yet"
     bool up = false;  // starts down: `rise` successes are needed first
     int successes = 0;  // consecutive
     int failures = 0;   // consecutive
@@ -31,8 +32,11 @@ class ServiceChecker {
 public:
     // onChange is called (from the checker thread) after every probe, so that what
     // /status shows (checks, last_error) is never older than one check interval.
-    // wasUp: the checks (by name) that were up in the process this one took over from.
-    ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange, const std::map<std::string, bool>& wasUp = {});
+    // previous: the states to carry on, by the check's identity (ServiceCheck::name(): type,
+    // VIP, port, path): a check whose other settings changed keeps its state and counters;
+    // a new one is not checked yet, and probed at once.
+    ServiceChecker(std::vector<ServiceCheck> checks, std::function<void()> onChange,
+                   const std::map<std::string, ServiceStatus>& previous = {});
     ~ServiceChecker();
     ServiceChecker(const ServiceChecker&) = delete;
     ServiceChecker& operator=(const ServiceChecker&) = delete;

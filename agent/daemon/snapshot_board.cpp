@@ -52,7 +52,8 @@ void ReadinessBoard::rebuild(const Config& cfg, const Reconciler& r) {
     summary->hostRoutes = cfg.hostRoutes;
     summary->checkIntervalMs = cfg.checkIntervalMs;
     summary->resyncSeconds = cfg.resyncSeconds;
-    summary->drainSeconds = cfg.drainSeconds;
+    summary->drainMinSeconds = cfg.drain.minSeconds;
+    summary->drainMaxSeconds = cfg.drain.maxSeconds;
     summary->keepOnExit = cfg.keepOnExit;
     summary->announceTable = cfg.announce.table;
     summary->announceMetric = cfg.announce.metric;
@@ -115,6 +116,11 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     s->lifecycle = lifecycleOf(state.phase);
     s->serverDrain = state.serverDrain;
     s->vipDrains = state.drained.shared();
+    s->connections = state.connections;
+    s->connectionsCountedUnix = state.connectionsCountedUnix;
+    s->drainsIdle = state.drainsIdle;
+    s->drainsDeadline = state.drainsDeadline;
+    s->lastDrainSeconds = state.lastDrainSeconds;
     s->reloads = state.reloads;
     s->reloadServed = state.reloadServed;
     s->lastReloadOk = state.lastReloadOk;
@@ -189,7 +195,8 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                     .checks = sv.checks,
                                                     .rise = sv.check.rise,
                                                     .fall = sv.check.fall,
-                                                    .intervalMs = sv.check.intervalMs});
+                                                    .intervalMs = sv.check.intervalMs,
+                                                    .checked = sv.checked});
 
     s->server = api::serverReadiness(*s);
     return s;

@@ -211,6 +211,23 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
     }
 }
 
+Plan Reconciler::preview(const Desired& d) const {
+    Observed o = observed_;
+    for (const auto& key : sysctlKeys(d, owned_))
+        if (!o.sysctls.contains(key) && !o.sysctlErrors.contains(key)) readSysctl(sysctls_, key, o);
+    return plan(d, o, owned_);
+}
+
+std::vector<Finding> Reconciler::newConflicts(const Plan& p) const {
+    std::vector<Finding> out;
+    for (const auto& f : p.conflicts()) {
+        const auto it = findings_.find(f.subject);
+        const bool known = it != findings_.end() && std::find(it->second.begin(), it->second.end(), f) != it->second.end();
+        if (!known) out.push_back(f);
+    }
+    return out;
+}
+
 void Reconciler::checkSysctls() {
     // The keys change only with the configuration or with ownership (a restore): on an idle
     // tick they are the ones of the last, and no set is built.

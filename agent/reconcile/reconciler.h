@@ -89,6 +89,12 @@ public:
     // The earliest time a dirty item may be repaired; nullopt when nothing is dirty.
     std::optional<Clock::time_point> nextRepairAt() const;
 
+    // The plan a new desired state would get over the mirror (its settings read now),
+    // changing nothing: what a reload checks before it applies anything.
+    Plan preview(const Desired& d) const;
+    // The conflicts of p that the items do not have already (new with the change).
+    std::vector<Finding> newConflicts(const Plan& p) const;
+
     // Findings by item, current after every pass.
     const std::map<Subject, std::vector<Finding>>& findings() const { return findings_; }
     std::vector<Finding> allFindings() const;

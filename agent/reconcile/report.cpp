@@ -128,7 +128,9 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     std::ostringstream out;
     out << "lo: " << (r.loUp ? "up" : "DOWN") << "\n";
     for (const auto& v : r.vips) {
-        out << (v.rangeLen < 0 ? "VIP " : "range ") << v.text() << ": " << (v.ok() ? "in place" : "NOT in place") << "\n";
+        out << (v.rangeLen < 0 ? "VIP " : "range ") << v.text() << ": " << (v.ok() ? "in place" : "NOT in place");
+        if (v.connections) out << ", " << *v.connections << " connection" << (*v.connections == 1 ? "" : "s");
+        out << "\n";
         const std::string owner = v.bound ? (v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)") : "";
         if (v.rangeLen >= 0)
             out << "  local route " << v.text() << " dev lo table local: " << yesNo(v.bound) << owner << "\n";
@@ -183,11 +185,13 @@ nlohmann::json toJson(const VipReport& v) {
         return {{"vip", v.text()},
                 {"ok", v.ok()},
                 {"range", true},
+                {"connections", v.connections ? nlohmann::json(*v.connections) : nlohmann::json(nullptr)},
                 {"local_route", {{"expected", v.text()}, {"table", "local"}, {"present", v.bound}, {"owned", v.addressOwned}}},
                 {"problems", problems},
                 {"findings", findings}};
     return {{"vip", v.vip.str()},
             {"ok", v.ok()},
+            {"connections", v.connections ? nlohmann::json(*v.connections) : nlohmann::json(nullptr)},
             {"address", {{"expected", v.vip.hostCidr()}, {"present", v.bound}, {"owned", v.addressOwned}}},
             {"route", {{"wanted", v.routeWanted}, {"present", v.routePresent}, {"owned", v.routeOwned}}},
             {"problems", problems},

@@ -23,6 +23,9 @@ struct VipReport {
     // A range: its length; `bound` and `addressOwned` then say its local route in table
     // local is there and was added by the agent (a range has no host route).
     int rangeLen = -1;
+    // TCP connections on it (every state but LISTEN, TIME_WAIT, CLOSE; not from this
+    // host), when counted.
+    std::optional<std::uint64_t> connections{};
     std::string text() const { return vip.name(rangeLen); }
     bool ok() const { return findings.empty(); }
 };

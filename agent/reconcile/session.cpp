@@ -14,13 +14,17 @@
 namespace agent {
 
 Session::Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree,
-                 std::unique_ptr<tunnel::TunnelDriver> tunnel)
-    : netlink_(std::move(nl)), tunnel_(std::move(tunnel)), sysctls_(std::move(tree)), stateFile_(std::move(stateDir)) {}
+                 std::unique_ptr<tunnel::TunnelDriver> tunnel, std::unique_ptr<netcfg::ConnectionCounter> connections)
+    : netlink_(std::move(nl)),
+      tunnel_(std::move(tunnel)),
+      connections_(std::move(connections)),
+      sysctls_(std::move(tree)),
+      stateFile_(std::move(stateDir)) {}
 
 std::expected<Session, std::string> Session::open(const std::string& stateDir) {
     auto nl = netcfg::openKernelNetlink();
     if (!nl) return std::unexpected(nl.error().message);
-    return Session(std::move(*nl), stateDir, sysctl::SysctlTree(), tunnel::makeKernelTunnelDriver());
+    return Session(std::move(*nl), stateDir, sysctl::SysctlTree(), tunnel::makeKernelTunnelDriver(), netcfg::makeKernelConnectionCounter());
 }
 
 std::expected<Session::Locked, std::string> Session::lockAndLoad(std::chrono::milliseconds wait) {

@@ -11,6 +11,7 @@
 #include "agent/reconcile/reconciler.h"
 #include "agent/reconcile/state_file.h"
 #include "agent/reconcile/state_model.h"
+#include "netcfg/sock_diag.h"
 
 namespace agent {
 
@@ -19,10 +20,12 @@ public:
     static std::expected<Session, std::string> open(const std::string& stateDir);
     // A session over a given Netlink (the daemon's unit tests pass a FakeNetlink).
     Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysctl::SysctlTree tree = sysctl::SysctlTree(),
-            std::unique_ptr<tunnel::TunnelDriver> tunnel = nullptr);
+            std::unique_ptr<tunnel::TunnelDriver> tunnel = nullptr, std::unique_ptr<netcfg::ConnectionCounter> connections = nullptr);
 
     netcfg::Netlink& netlink() { return *netlink_; }
     tunnel::TunnelDriver* tunnel() { return tunnel_.get(); }
+    // The connections on the VIPs (socket diagnostics); nullptr: none can be counted.
+    netcfg::ConnectionCounter* connections() { return connections_.get(); }
     const sysctl::SysctlTree& sysctls() const { return sysctls_; }
     const StateFile& stateFile() const { return stateFile_; }
 
@@ -45,6 +48,7 @@ public:
 private:
     std::unique_ptr<netcfg::Netlink> netlink_;
     std::unique_ptr<tunnel::TunnelDriver> tunnel_;
+    std::unique_ptr<netcfg::ConnectionCounter> connections_;
     sysctl::SysctlTree sysctls_;
     StateFile stateFile_;
 };

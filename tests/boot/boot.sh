@@ -228,7 +228,7 @@ lacks "$(in_ct_net tc qdisc show dev lvs-up)" "clsact" "and the clsact qdisc the
 in_ct_net ip link del lvs-up
 echo "== a drain longer than TimeoutStopSec"
 dropin short-stop $'[Service]\nTimeoutStopSec=3s'
-config "{\"vips\": [$VIPS], \"drain_seconds\": 8, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+config "{\"vips\": [$VIPS], \"drain\": {\"min_seconds\": 8, \"max_seconds\": 8}, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
 expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
 t=$SECONDS
 expect_rc 0 "systemctl stop (8 s drain, TimeoutStopSec=3s)" in_ct systemctl stop lvs-rs-agent

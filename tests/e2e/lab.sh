@@ -14,7 +14,8 @@ ns() { echo "$LAB-$1"; }
 in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 mac_of() { ip -n "$(ns "$1")" -br link show eth0 | awk '{print $3}'; }
 
-lab_up() {
+# The namespaces on one bridge, with their addresses (the VIP on the director's wire).
+lab_net() {
   local n
   for n in sw cl dir rs1 rs2; do ip netns add "$(ns $n)"; ip -n "$(ns $n)" link set lo up; done
   ip -n "$(ns sw)" link add br0 type bridge
@@ -29,6 +30,11 @@ lab_up() {
   ip -n "$(ns dir)" addr add $VIP/32 dev eth0
   ip -n "$(ns rs1)" addr add $RIP1/24 dev eth0
   ip -n "$(ns rs2)" addr add $RIP2/24 dev eth0
+}
+
+# The lab with the director's DR forwarding (nftables: only the destination MAC rewritten).
+lab_up() {
+  lab_net
   local m1 m2 md
   m1=$(mac_of rs1) m2=$(mac_of rs2) md=$(mac_of dir)
   in_ns dir nft -f - <<NFT

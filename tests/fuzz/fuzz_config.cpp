@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const agent::Config cfg = agent::parseConfig(text, "fuzz.json");
         if (cfg.vips.empty()) __builtin_trap();
-        if (cfg.checkIntervalMs < 10 || cfg.drainSeconds < 0 || cfg.drainSeconds > 3600) __builtin_trap();
+        if (cfg.checkIntervalMs < 10 || cfg.drain.minSeconds < 0 || cfg.drain.maxSeconds > 3600 || cfg.drain.minSeconds > cfg.drain.maxSeconds)
+            __builtin_trap();
         if (cfg.api.enabled && (cfg.api.port < 1 || cfg.api.port > 65535)) __builtin_trap();
         for (const auto& s : cfg.services)
             if (s.timeoutMs > s.intervalMs) __builtin_trap();

@@ -21,7 +21,7 @@ api::SnapshotStore& store() {
     static api::SnapshotStore* s = [] {
         auto* st = new api::SnapshotStore;
         auto snap = std::make_shared<api::Snapshot>();
-        snap->ready = true;
+        snap->server = api::Readiness::readyNow();
         snap->setVips({{.vip = "198.51.100.1", .bound = true},
                      {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
         snap->version = "fuzz";

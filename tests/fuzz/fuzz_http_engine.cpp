@@ -28,7 +28,7 @@ struct World {
     api::HttpApi api{store, control, api::HttpApiOptions{.host = "", .port = 0, .token = kToken, .healthyWithinMs = 60000}};
     World() {
         auto snap = std::make_shared<api::Snapshot>();
-        snap->ready = true;
+        snap->server = api::Readiness::readyNow();
         snap->setVips({{.vip = "198.51.100.1", .bound = true},
                        {.vip = "2001:db8::1", .bound = false, .routeWanted = true, .findings = {{.message = "2001:db8::1/128 is not bound on lo"}}}});
         snap->version = "fuzz";

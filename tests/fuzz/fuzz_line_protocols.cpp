@@ -8,6 +8,7 @@
 
 #include "api/agent_check.h"
 #include "api/control_socket.h"
+#include "api/readiness.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string in(reinterpret_cast<const char*>(data), size);
@@ -24,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             reply = api::reloadDone(size % 2 == 0, line);
         else if (cmd->command == api::ControlCommand::Drains)
             reply = api::drainsReply(api::Snapshot{});
+        else if (cmd->command == api::ControlCommand::DrainStatus)  // no VIP in an empty snapshot: an error for one
+            reply = api::drainStatusReply(api::Snapshot{}, cmd->vips.empty() ? std::nullopt : std::optional<std::string>(cmd->vips.front()));
+        else if (cmd->command == api::ControlCommand::Connections)  // the loop's to answer
+            reply = "ok {}\n";
         else if (!cmd->vips.empty())
             reply = api::controlVipsDone(cmd->command == api::ControlCommand::Drain, cmd->vips, size % 2 == 0);
         else
@@ -32,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const bool ok = reply.rfind("ok ", 0) == 0;
         if (!ok && reply.rfind("error ", 0) != 0) __builtin_trap();
         // a reload's reply is "ok" or "error" as the loop reports (here: by the input's size)
-        const bool expectOk = cmd && (cmd->command != api::ControlCommand::Reload || size % 2 == 0);
+        const bool expectOk = cmd && (cmd->command != api::ControlCommand::Reload || size % 2 == 0) &&
+                              (cmd->command != api::ControlCommand::DrainStatus || cmd->vips.empty());
         if (ok != expectOk) __builtin_trap();
         if ((line == "drain" || line == "undrain" || line == "drains" || line == "reload") && (!cmd || !cmd->vips.empty())) __builtin_trap();
         if (cmd && cmd->vips.size() > api::ControlServer::kMaxVips) __builtin_trap();
@@ -45,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (size >= 2) {
         api::Snapshot s;
-        s.ready = data[0] & 1;
-        s.draining = data[0] & 2;
+        if (data[0] & 2) s.serverDrain = api::Drain{.sinceUnix = 1};
+        s.server = (data[0] & 1) ? api::Readiness::readyNow() : api::serverReadiness(s);
         s.agentCheckWeight = static_cast<int>(data[1]) - 1;  // -1 .. 254; the config allows 0..100
         if (s.agentCheckWeight > 100) s.agentCheckWeight = -1;
         const std::string r = api::agentCheckReply(s);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# SIGHUP reloads (a good file binds new VIPs and unbinds removed ones; a bad file is
-# rejected and the old configuration keeps running); SIGTERM drains for drain_seconds
-# (a second SIGTERM cuts the drain short), then undoes everything; kill -9 leaves a state that a new `run` adopts, and a later
+# SIGHUP reloads (a good file binds new VIPs and unbinds removed ones once they drained; a
+# bad file is rejected and the old configuration keeps running); SIGTERM drains (an idle
+# server for drain.min_seconds; a second SIGTERM cuts the drain short), then undoes everything; kill -9 leaves a state that a new `run` adopts, and a later
 # `stop` still restores the original sysctls. keep_on_exit leaves things in place.
 source "$(dirname "$0")/lib.sh"; enter_netns "$@"
 NOTIFY_PID=
@@ -10,7 +10,7 @@ trap 'end_started "${DAEMON:-}" "${NOTIFY_PID:-}"' EXIT
 setsys lo arp_ignore 3   # a non-default original to restore in the end
 start_daemon '{"vips": ["198.51.100.1", "198.51.100.2"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
 
-# SIGHUP with a good file (and a drain long enough to look at, cut short below)
+# SIGHUP with a good file: the removed VIP drains first (idle: drain.min_seconds, 5 s), then goes
 printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3"], "check_interval_ms": 100, "drain_seconds": 60, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 kill -HUP $DAEMON
 wait_for "reload binds the new VIP" has_addr 198.51.100.3 32
@@ -36,7 +36,8 @@ expect_rc 2 "reload of the bad file is refused" agent reload
 contains "$OUT" 'reload rejected, the previous configuration stays in force: ' "reload names the rejection"
 contains "$OUT" 'unknown key "vip"' "and the problem"
 contains "$(curl -s http://$API/status)" '"ok":false' "/status shows the rejected reload"
-printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3", "198.51.100.4"], "check_interval_ms": 100, "drain_seconds": 60, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+# (and a drain long enough to look at for the SIGTERM below, cut short there)
+printf '%s' '{"vips": ["198.51.100.2", "198.51.100.3", "198.51.100.4"], "check_interval_ms": 100, "drain": {"min_seconds": 60, "max_seconds": 60}, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 expect_rc 0 "reload of a good file" agent reload
 contains "$OUT" "reloaded $STATE/config.json: 3 VIP(s)" "reload says what it loaded"
 has_addr 198.51.100.4 32 && pass "the reload applied before it answered" || fail "reload answered before the VIP was bound"
@@ -44,7 +45,7 @@ contains "$(cat $STATE/daemon.log)" "reload: added 198.51.100.4/32 to lo" "logge
 
 # SIGTERM: drain (60 s, so there is time to look), then a second SIGTERM skips the rest
 kill -TERM $DAEMON
-wait_for "drain logged" log_has "stopping: reporting not ready for 60 s"
+wait_for "drain logged" log_has "stopping: draining until no connection is left on the VIPs (at least 60 s, at most 60 s)"
 wait_for "not ready while draining before exit" http_is 503 "http://$API/ready"
 has_addr 198.51.100.3 32 && pass "VIPs still bound during the drain" || fail "VIPs removed before the drain ended"
 kill -0 $DAEMON && pass "still running during the drain" || fail "exited before the drain ended"
@@ -59,7 +60,7 @@ equals "$(sysv lo arp_ignore)" "3" "original lo arp_ignore restored at exit"
 start_daemon '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 1, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
 kill -TERM $DAEMON; wait $DAEMON; rc=$?
 equals "$rc" "0" "exit 0 after the drain ran out"
-contains "$(cat $STATE/daemon.log)" "stopping: reporting not ready for 1 s" "1 s drain logged"
+contains "$(cat $STATE/daemon.log)" "stopping: draining until no connection is left on the VIPs (at least 1 s, at most 1 s)" "1 s drain logged"
 has_addr 198.51.100.1 32 && fail "VIP left after a drain ran out" || pass "VIP removed after the drain ran out"
 
 # kill -9, then a new run adopts, then stop restores the originals
@@ -99,7 +100,7 @@ PY
 }
 end_notify() { kill "$NOTIFY_PID" 2>/dev/null; wait "$NOTIFY_PID" 2>/dev/null; NOTIFY_PID=; }
 listen_notify "$STATE/notify.sock" || exit 1
-printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain_seconds": 6, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
+printf '%s' '{"vips": ["198.51.100.1"], "check_interval_ms": 100, "drain": {"min_seconds": 6, "max_seconds": 6}, "api": {"listen": "127.0.0.1:9100"}}' > "$STATE/config.json"
 NOTIFY_SOCKET=$STATE/notify.sock "$AGENT" run -c "$STATE/config.json" --state-dir "$STATE" >>"$STATE/daemon.log" 2>&1 & DAEMON=$!
 wait_for "READY=1 with a status line" log_has "READY=1 | STATUS=ready: 1 VIP(s) in place" "$STATE/notify.sock.log"
 printf '%s' '{"vips": 7}' > "$STATE/config.json"

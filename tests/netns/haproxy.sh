@@ -46,24 +46,8 @@ CFG
 haproxy -c -f "$STATE/haproxy.cfg" >/dev/null 2>&1 && pass "haproxy accepts the configuration" || fail "haproxy -c: $(haproxy -c -f "$STATE/haproxy.cfg" 2>&1)"
 haproxy -f "$STATE/haproxy.cfg" -db >"$STATE/haproxy.log" 2>&1 & HAP=$!
 
-# HAProxy's status of server rs1 in a backend (or another column: hap_status BACKEND
-# COLUMN), from `show stat` on its stats socket.
-hap_status() {
-  python3 - "$STATE/haproxy.sock" "$1" "${2:-status}" <<'PY'
-import socket, sys, csv
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"show stat\n")
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    data += b
-rows = list(csv.reader(data.decode().lstrip("# ").splitlines()))
-hdr = rows[0]
-for r in rows[1:]:
-    if len(r) > 1 and r[0] == sys.argv[2] and r[1] == "rs1":
-        print(r[hdr.index(sys.argv[3])])
-PY
-}
+# HAProxy's status of server rs1 in a backend (or another column: hap_status BACKEND COLUMN).
+hap_status() { haproxy_stat "$STATE/haproxy.sock" "$1" rs1 "${2:-status}"; }
 hap_is() { local s; s=$(hap_status "$1"); [ "$s" = "$2" ] || [ "${s% (agent)}" = "$2" ]; }
 
 wait_for "httpchk: UP" hap_is by_httpchk UP

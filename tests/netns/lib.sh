@@ -125,5 +125,23 @@ wait_listening() {
 }
 http_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$2")" = "$1" ]; }  # http_is CODE URL
 log_has() { grep -qF -- "$1" "${2:-$STATE/daemon.log}"; }  # log_has TEXT [FILE]
+# haproxy_stat SOCKET BACKEND SERVER [COLUMN]: a column (default status) of HAProxy's
+# `show stat` for one server, read from its stats socket.
+haproxy_stat() {
+  python3 - "$1" "$2" "$3" "${4:-status}" <<'PY'
+import socket, sys, csv
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"show stat\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+rows = list(csv.reader(data.decode().lstrip("# ").splitlines()))
+hdr = rows[0]
+for r in rows[1:]:
+    if len(r) > 1 and r[0] == sys.argv[2] and r[1] == sys.argv[3]:
+        print(r[hdr.index(sys.argv[4])])
+PY
+}
 # json_at URL PYEXPR: evaluates PYEXPR over the JSON document d fetched from URL
 json_at() { curl -s "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }

@@ -75,7 +75,7 @@ TEST_SUITE("control_socket") {
         CHECK(controlRequest(h.sock, "drain").value() == "ok draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "drain").value() == "ok already draining: /ready answers 503, VIPs stay bound");
         CHECK(controlRequest(h.sock, "undrain").value() == "ok undrained: /ready follows the checks again");
-        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload, drains, readiness)");
+        CHECK(controlRequest(h.sock, "status").value() == "error unknown command \"status\" (drain, undrain, reload, drains, readiness, drain-status, connections)");
         CHECK(h.control.requests == 2);
         CHECK(h.control.vipRequests == 0);
         const auto mode = std::filesystem::status(h.sock).permissions() & std::filesystem::perms::all;

@@ -128,6 +128,65 @@ TEST_SUITE("readiness") {
     }
 }
 
+TEST_SUITE("readiness") {
+    TEST_CASE("a drain: draining until idle after its earliest end, or at its deadline, and then ended for good") {
+        const Drain d{.sinceUnix = 100, .earliestUnix = 105, .deadlineUnix = 160};
+        // Idle before the directors have had their time: still draining.
+        auto x = advance(d, 101, 0);
+        CHECK_FALSE(x.ended());
+        CHECK(x.connections == std::optional<std::uint64_t>(0));
+        // Connections left past the earliest end: draining.
+        x = advance(x, 106, 3);
+        CHECK_FALSE(x.ended());
+        // The last one closed: drained, idle.
+        x = advance(x, 107.5, 0);
+        CHECK(x.end == Drain::End::Idle);
+        CHECK(x.endedUnix == 107.5);
+        // Ended for good; its count still follows.
+        x = advance(x, 108, 2);
+        CHECK(x.end == Drain::End::Idle);
+        CHECK(x.connections == std::optional<std::uint64_t>(2));
+        // The deadline with connections left: drained, deadline.
+        auto y = advance(d, 160, 4);
+        CHECK(y.end == Drain::End::Deadline);
+        CHECK(y.connections == std::optional<std::uint64_t>(4));
+        // Not counted (the count failed): only the deadline ends it.
+        CHECK_FALSE(advance(d, 110, std::nullopt).ended());
+        CHECK(advance(d, 161, std::nullopt).end == Drain::End::Deadline);
+        // min 0, max 0: over at once.
+        CHECK(advance(Drain{.sinceUnix = 5, .earliestUnix = 5, .deadlineUnix = 5}, 5, 7).end == Drain::End::Deadline);
+        CHECK(advance(Drain{.sinceUnix = 5, .earliestUnix = 5, .deadlineUnix = 5}, 5, 0).end == Drain::End::Idle);
+    }
+
+    TEST_CASE("states: a drain outranks the other reasons, draining then drained, and a new service check holds its VIP") {
+        Snapshot s;
+        s.setVips({{.vip = "198.51.100.1", .findings = {missing("198.51.100.1")}}, {.vip = "198.51.100.2"}});
+        CHECK(vipReadiness(s, *s.find("198.51.100.2")).state == Readiness::State::Ready);
+        CHECK(vipReadiness(s, *s.find("198.51.100.1")).state == Readiness::State::NotReady);
+        auto drains = std::make_shared<Snapshot::Drains>();
+        (*drains)["198.51.100.1"] = Drain{.sinceUnix = 1};
+        s.vipDrains = drains;
+        const auto r = vipReadiness(s, *s.find("198.51.100.1"));
+        CHECK(r.state == Readiness::State::Draining);
+        CHECK(describe(r.reasons) == std::vector<std::string>{"198.51.100.1/32 is not bound on lo", "draining"});
+        (*drains)["198.51.100.1"].end = Drain::End::Idle;
+        CHECK(vipReadiness(s, *s.find("198.51.100.1")).state == Readiness::State::Drained);
+        // The whole server's drain decides every VIP.
+        s.serverDrain = Drain{.sinceUnix = 2};
+        CHECK(vipReadiness(s, *s.find("198.51.100.2")).state == Readiness::State::Draining);
+        CHECK(serverReadiness(s).state == Readiness::State::Draining);
+        s.serverDrain.reset();
+        // A service check that has not probed yet: not ready, and said so.
+        s.vipDrains = nullptr;
+        ServiceReadiness fresh;
+        fresh.name = "tcp 198.51.100.2:80", fresh.vip = "198.51.100.2", fresh.port = 80, fresh.type = "tcp", fresh.checked = false;
+        s.services = {fresh};
+        CHECK(vipReasons(s, *s.find("198.51.100.2")) == std::vector<std::string>{"service tcp 198.51.100.2:80 is not checked yet"});
+        CHECK(std::string(name(Readiness::State::Drained)) == "drained");
+        CHECK(std::string(name(Drain::End::Deadline)) == "deadline");
+    }
+}
+
 TEST_SUITE("status_document") {
     TEST_CASE("/status is rendered from typed fields: findings, sysctls, services, config") {
         Snapshot s;

@@ -26,7 +26,7 @@ TEST_SUITE("cli") {
         CHECK(parseArgs({"reload", "--config-dir", "/etc/x"}).error().find("mean nothing to it") != std::string::npos);
         CHECK(parseArgs({"reload", "--vip", "198.51.100.1"}).error() ==
               "reload reads the daemon's configuration file again; --vip means nothing to it");
-        CHECK(agent::commandHelp("drain").rfind("usage: lvs-rs-agent drain [--vip ADDR ...] [--state-dir DIR]\n", 0) == 0);
+        CHECK(agent::commandHelp("drain").rfind("usage: lvs-rs-agent drain [--vip ADDR ...] [--wait [--timeout S]] [--state-dir DIR]\n", 0) == 0);
     }
 
     TEST_CASE("commands and common options") {

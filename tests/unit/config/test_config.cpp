@@ -80,7 +80,7 @@ const BadCase kBad[] = {
     {"announce unknown key", R"({"vips": ["198.51.100.1"], "announce": {"table": 200, "tabel": 1}})", "announce.tabel: unknown key"},
     {"a VIP's announce not a bool", R"({"vips": [{"address": "198.51.100.1", "announce": "no"}]})", "vips[0].announce: must be true or false"},
     {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
-    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, announce, tunnel, check_interval_ms, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, announce, tunnel, check_interval_ms, drain, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},
@@ -127,6 +127,15 @@ const BadCase kBad[] = {
     {"host_routes not bool", R"({"vips": ["198.51.100.1"], "host_routes": "yes"})", "host_routes: must be true or false"},
     {"check interval too small", R"({"vips": ["198.51.100.1"], "check_interval_ms": 1})", "check_interval_ms: 1 is out of range 10-60000"},
     {"drain negative", R"({"vips": ["198.51.100.1"], "drain_seconds": -5})", "drain_seconds: -5 is out of range 0-3600"},
+    {"drain both spellings", R"({"vips": ["198.51.100.1"], "drain_seconds": 5, "drain": {"max_seconds": 5}})",
+     "drain_seconds: is the older spelling of drain.max_seconds; give \"drain\" or \"drain_seconds\", not both"},
+    {"drain min above max", R"({"vips": ["198.51.100.1"], "drain": {"min_seconds": 30, "max_seconds": 10}})",
+     "drain.min_seconds: 30 is longer than drain.max_seconds 10"},
+    {"drain min above the default max", R"({"vips": ["198.51.100.1"], "drain": {"min_seconds": 90}})",
+     "drain.min_seconds: 90 is longer than drain.max_seconds 60 (its default)"},
+    {"drain not an object", R"({"vips": ["198.51.100.1"], "drain": 5})", "drain: must be an object such as {\"min_seconds\": 5, \"max_seconds\": 60}"},
+    {"drain unknown key", R"({"vips": ["198.51.100.1"], "drain": {"max": 5}})", "drain.max: unknown key \"max\""},
+    {"drain max too large", R"({"vips": ["198.51.100.1"], "drain": {"max_seconds": 3601}})", "drain.max_seconds: 3601 is out of range 0-3600"},
     {"keep_on_exit not bool", R"({"vips": ["198.51.100.1"], "keep_on_exit": 1})", "keep_on_exit: must be true or false"},
     {"api without listen", R"({"vips": ["198.51.100.1"], "api": {}})", "api.listen: missing"},
     {"api listen no port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1"}})", "api.listen: \"127.0.0.1\" must be ADDR:PORT"},
@@ -342,7 +351,8 @@ TEST_SUITE("config") {
                           "interval_ms": 500, "timeout_ms": 200, "rise": 1, "fall": 2}]})",
                                      "f");
         CHECK(cfg.checkIntervalMs == 250);
-        CHECK(cfg.drainSeconds == 0);
+        CHECK(cfg.drain.maxSeconds == 0);  // drain_seconds: the maximum
+        CHECK(cfg.drain.minSeconds == 0);  // the minimum never above it
         CHECK(cfg.keepOnExit);
         CHECK(cfg.api.enabled);
         CHECK(cfg.api.host == "::1");
@@ -355,7 +365,8 @@ TEST_SUITE("config") {
         CHECK(cfg.services[0].rise == 1);
         const auto defaults = parseConfig(R"({"vips": ["198.51.100.1"]})", "f");
         CHECK(defaults.checkIntervalMs == 1000);
-        CHECK(defaults.drainSeconds == 5);
+        CHECK(defaults.drain.minSeconds == 5);
+        CHECK(defaults.drain.maxSeconds == 60);
         CHECK_FALSE(defaults.keepOnExit);
         CHECK_FALSE(defaults.api.enabled);
     }
@@ -451,7 +462,7 @@ TEST_SUITE("config drop-ins") {
         CHECK(cfg.dropIns.size() == 2);
         REQUIRE(cfg.services.size() == 1);
         CHECK(cfg.services[0].port == 80);
-        CHECK(cfg.drainSeconds == 2);
+        CHECK(cfg.drain.maxSeconds == 2);
     }
 
     TEST_CASE("a VIP may be an object: {\"address\", \"drained\"}, in the main file and in drop-ins") {

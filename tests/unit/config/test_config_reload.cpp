@@ -40,7 +40,7 @@ TEST_SUITE("config_reload") {
         for (int field = 0; field < 5; ++field) {
             CAPTURE(field);
             Config next = base();
-            next.drainSeconds = 9;
+            next.drain.maxSeconds = 9;
             if (field == 0) next.api.host = "::1";
             if (field == 1) next.api.port = 9200;
             if (field == 2) next.api.agentCheckPort = 9300;
@@ -54,7 +54,7 @@ TEST_SUITE("config_reload") {
             CHECK(p.applied.api.agentCheckPort == next.api.agentCheckPort);
             CHECK(p.applied.api.agentCheckWaitMs == next.api.agentCheckWaitMs);
             CHECK(p.applied.api.enabled == next.api.enabled);
-            CHECK(p.applied.drainSeconds == 9);
+            CHECK(p.applied.drain.maxSeconds == 9);
         }
         CHECK_FALSE(planReload(base(), base()).apiChanged);
     }
@@ -68,5 +68,24 @@ TEST_SUITE("config_reload") {
         CHECK(p.intervalChanged);
         CHECK(sameServices(base().services, base().services));
         CHECK_FALSE(sameServices(base().services, {}));
+    }
+
+    TEST_CASE("a reload's reply says what changed, or that nothing did") {
+        CHECK(describeChanges(base(), base()).empty());
+        Config next = base();
+        next.vips.push_back({.address = ip("198.51.100.2")});
+        next.vips[0].drained = true;
+        next.services[0].timeoutMs = 900;  // the same check (type, VIP, port), another setting
+        next.services.push_back(ServiceCheck{.vip = ip("198.51.100.2"), .port = 443});
+        next.drain.maxSeconds = 120;
+        next.arp.interfaces = {"lo", "all", "eth1"};
+        CHECK(describeChanges(base(), next) == std::vector<std::string>{
+                                                   "VIPs added: 198.51.100.2", "VIPs changed: 198.51.100.1",
+                                                   "checks added (not checked yet): tcp 198.51.100.2:443",
+                                                   "checks changed (their state kept): tcp 198.51.100.1:80", "settings changed: arp, drain"});
+        CHECK(describeChanges(next, base()) == std::vector<std::string>{
+                                                   "VIPs removed (each drains first): 198.51.100.2", "VIPs changed: 198.51.100.1",
+                                                   "checks removed: tcp 198.51.100.2:443", "checks changed (their state kept): tcp 198.51.100.1:80",
+                                                   "settings changed: arp, drain"});
     }
 }

@@ -7,6 +7,7 @@
 #include "fake_world.h"
 #include "fixtures.h"
 #include "snapshot_fixtures.h"
+#include "support/fake_connection_counter.h"
 
 using namespace agent;
 using fixtures::ip;
@@ -19,6 +20,7 @@ struct FakeDaemon {
     fixtures::TempDir dir{"lvs-daemon-"};
     netcfg::FakeNetlink* nl = nullptr;
     netcfg::FakeEvents* events = nullptr;
+    netcfg::FakeConnectionCounter* counter = nullptr;
     std::unique_ptr<Daemon> d;
 
     // configText: read from a file (so reload() reads it again) instead of vips.
@@ -33,6 +35,8 @@ struct FakeDaemon {
         root = at;
         auto fakeNl = std::make_unique<netcfg::FakeNetlink>();
         auto fakeEvents = std::make_unique<netcfg::FakeEvents>();
+        auto fakeCounter = std::make_unique<netcfg::FakeConnectionCounter>();
+        counter = fakeCounter.get();
         nl = fakeNl.get();
         events = fakeEvents.get();
         nl->events = events;
@@ -50,10 +54,10 @@ struct FakeDaemon {
             cfg = loadConfig(path, {});
         }
         for (auto* v : vips) cfg.vips.push_back({.address = ip(v)});
-        cfg.drainSeconds = 0;
+        if (configText.find("\"drain\"") == std::string::npos) cfg.drain = {.minSeconds = 0, .maxSeconds = 0};
         const std::string stateDir = (root / "state").string();
         d = std::make_unique<Daemon>(DaemonOptions{.stateDir = stateDir, .configPath = path, .cliVips = {}, .configDir = std::nullopt}, cfg,
-                                     Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(root / "proc")),
+                                     Session(std::move(fakeNl), stateDir, sysctl::SysctlTree(root / "proc"), nullptr, std::move(fakeCounter)),
                                      std::move(fakeEvents));
     }
     // Turns the loop until cond holds (a deadline of seconds, polls of milliseconds).
@@ -187,11 +191,12 @@ TEST_SUITE("daemon") {
         f.d->reload(0);
         CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.2", "198.51.100.3"});
         // The file undrains .2 and drains .1; .3 (drained at run time) stays drained.
-        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2", "198.51.100.3"]})");
+        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2", "198.51.100.3"], "drain_seconds": 0})");
         f.d->reload(0);
         CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.1", "198.51.100.3"});
-        // A VIP removed from the file is no longer drained; a rejected reload changes nothing.
-        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2"]})");
+        // A VIP removed from the file is no longer drained (with max_seconds 0 its removal's
+        // drain is over at once); a rejected reload changes nothing.
+        f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": true}, "198.51.100.2"], "drain_seconds": 0})");
         f.d->reload(0);
         CHECK(fixtures::drainedNames(*f.d->snapshot()) == std::set<std::string>{"198.51.100.1"});
         f.writeConfig(R"({"vips": [{"address": "198.51.100.1", "drained": "no"}]})");
@@ -270,5 +275,106 @@ TEST_SUITE("daemon") {
         REQUIRE(f.stepUntil([&] { return f.d->stopping(); }));
         CHECK(f.d->finish() == Daemon::Exit::Ok);
         CHECK(f.nl->state.addresses.empty());
+    }
+
+    TEST_CASE("a VIP's drain follows its connections: draining while one is open, drained idle once it closes") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1", "198.51.100.2"], "drain": {"min_seconds": 0, "max_seconds": 30}})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        const netcfg::Connection held{.local = ip("198.51.100.1"), .localPort = 80, .remote = ip("203.0.113.7"), .remotePort = 40001,
+                                      .state = 1};
+        f.counter->change([&](auto& c) { c.push_back(held); });
+        f.d->requestVipDrain({"198.51.100.1"}, true);
+        REQUIRE(f.stepUntil([&] { return f.drained("198.51.100.1"); }));
+        auto s = f.d->snapshot();
+        auto r = api::vipReadiness(*s, *s->find("198.51.100.1"));
+        CHECK(r.state == api::Readiness::State::Draining);
+        CHECK(r.drain.connections == std::optional<std::uint64_t>(1));
+        CHECK(s->connections->at("198.51.100.1") == 1);
+        CHECK(api::vipReady(*s, *s->find("198.51.100.2")));
+        // The service checks' own connections (from the VIP itself) do not count.
+        f.counter->change([&](auto& c) {
+            c.push_back({.local = ip("198.51.100.1"), .localPort = 80, .remote = ip("198.51.100.1"), .remotePort = 50000, .state = 1});
+        });
+        f.counter->change([&](auto& c) { c.erase(c.begin()); });
+        REQUIRE(f.stepUntil([&] {
+            const auto now = f.d->snapshot();
+            return api::vipReadiness(*now, *now->find("198.51.100.1")).state == api::Readiness::State::Drained;
+        }));
+        s = f.d->snapshot();
+        r = api::vipReadiness(*s, *s->find("198.51.100.1"));
+        CHECK(r.drain.end == api::Drain::End::Idle);
+        CHECK(s->drainsIdle == 1);
+        CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_drains_completed_total{result=\"idle\"} 1") != std::string::npos);
+        CHECK(api::renderMetrics(*s, 0).find("lvs_rs_agent_vip_drain_state{vip=\"198.51.100.1\",state=\"idle\"} 1") != std::string::npos);
+        CHECK(f.bound("198.51.100.1"));  // drained, still bound until undrained or removed
+        // The control socket's listing (drain --wait at its timeout).
+        f.counter->change([&](auto& c) { c.push_back(held); });
+        const auto list = f.d->listConnections(std::string("198.51.100.1"), 10);
+        REQUIRE(list);
+        CHECK(list->count == 1);
+        REQUIRE(list->listed.size() == 1);
+        CHECK(list->listed[0].client == "203.0.113.7:40001");
+        CHECK(list->listed[0].vip == "198.51.100.1:80");
+        CHECK(list->listed[0].state == "ESTABLISHED");
+    }
+
+    TEST_CASE("SIGTERM drains until the last connection closes, then undoes everything") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1"], "drain": {"min_seconds": 0, "max_seconds": 30}})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        f.counter->change([&](auto& c) {
+            c.push_back({.local = ip("198.51.100.1"), .localPort = 80, .remote = ip("203.0.113.7"), .remotePort = 40001, .state = 1});
+        });
+        f.d->beginExit();
+        for (int i = 0; i < 20; ++i) f.d->step(10);
+        CHECK(f.d->state().phase == Phase::Draining);
+        CHECK_FALSE(f.d->snapshot()->ready());
+        CHECK(f.d->snapshot()->server.state == api::Readiness::State::Draining);
+        CHECK(f.bound("198.51.100.1"));
+        f.counter->change([&](auto& c) { c.clear(); });
+        REQUIRE(f.stepUntil([&] { return f.d->stopping(); }));
+        CHECK(f.d->state().phase == Phase::Exiting);
+        CHECK(f.d->finish() == Daemon::Exit::Ok);
+        CHECK_FALSE(f.bound("198.51.100.1"));
+    }
+
+    TEST_CASE("a VIP removed by reload drains first: bound and 503 while a connection is open, gone once it closes") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1", "198.51.100.2"], "drain": {"min_seconds": 0, "max_seconds": 30}})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        f.counter->change([&](auto& c) {
+            c.push_back({.local = ip("198.51.100.2"), .localPort = 80, .remote = ip("203.0.113.7"), .remotePort = 40001, .state = 1});
+        });
+        f.writeConfig(R"({"vips": ["198.51.100.1"], "drain": {"min_seconds": 0, "max_seconds": 30}})");
+        f.d->reload(0);
+        auto s = f.d->snapshot();
+        CHECK(s->lastReloadOk);
+        CHECK(s->lastReload.find("VIPs removed (each drains first): 198.51.100.2") != std::string::npos);
+        REQUIRE(s->find("198.51.100.2"));
+        CHECK(api::vipReadiness(*s, *s->find("198.51.100.2")).state == api::Readiness::State::Draining);
+        CHECK(f.bound("198.51.100.2"));
+        f.counter->change([&](auto& c) { c.clear(); });
+        REQUIRE(f.stepUntil([&] { return !f.bound("198.51.100.2"); }));
+        CHECK_FALSE(f.d->snapshot()->find("198.51.100.2"));
+        CHECK(f.bound("198.51.100.1"));
+        // With max_seconds 0 it goes at once, as before drains followed connections.
+        f.writeConfig(R"({"vips": ["198.51.100.3"], "drain_seconds": 0})");
+        f.d->reload(0);
+        CHECK_FALSE(f.bound("198.51.100.1"));
+        CHECK(f.bound("198.51.100.3"));
+        // Unchanged: the reply says so.
+        f.d->reload(0);
+        CHECK(f.d->snapshot()->lastReload.find("; no changes") != std::string::npos);
+    }
+
+    TEST_CASE("a reload that start would refuse (an ARP interface that does not exist) is refused with nothing changed") {
+        FakeDaemon f({}, R"({"vips": ["198.51.100.1"]})");
+        REQUIRE(f.d->start() == Daemon::Exit::Ok);
+        f.writeConfig(R"({"vips": ["198.51.100.1", "198.51.100.2"], "arp": {"interfaces": ["lo", "all", "eth9"]}})");
+        f.d->reload(0);
+        const auto s = f.d->snapshot();
+        CHECK_FALSE(s->lastReloadOk);
+        CHECK(s->lastReload.find("reload rejected, nothing changed: ") == 0);
+        CHECK(s->lastReload.find("eth9") != std::string::npos);
+        CHECK_FALSE(f.bound("198.51.100.2"));
+        CHECK_FALSE(s->find("198.51.100.2"));
     }
 }

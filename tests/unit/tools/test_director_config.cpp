@@ -44,6 +44,14 @@ TEST_SUITE("director_config") {
             CAPTURE(needle);
             CHECK(k.find(needle) != std::string::npos);
         }
+        // Not ready: weight 0, not removal (IPVS would drop the established connections).
+        std::size_t inhibits = 0;
+        for (auto at = k.find("inhibit_on_failure"); at != std::string::npos; at = k.find("inhibit_on_failure", at + 1)) ++inhibits;
+        CHECK(inhibits == 2);  // every real_server
+        // HAProxy: nothing shuts the established sessions down on a failed check.
+        const std::string h = renderDirectorConfig(cfg, DirectorFormat::Haproxy, *directorTarget(cfg, ""));
+        CHECK(h.find("shutdown-sessions here") != std::string::npos);  // the comment that says so
+        CHECK(h.find("on-marked-down") == h.find("on-marked-down shutdown-sessions here"));
     }
 
     TEST_CASE("a range: a virtual server for each address of it a service names, none guessed") {
@@ -146,7 +154,8 @@ TEST_SUITE("director_config") {
                                    "ipvsadm -a -t 198.51.100.188:80 -r 203.0.113.11:80 -i --tun-type gue --tun-port 6080 -w 100\n",
                                    "ipvsadm -A -t [2001:db8::188]:80 -s wlc\n",
                                    "ipvsadm -a -t [2001:db8::188]:80 -r [2001:db8::11]:80 -i --tun-type gue --tun-port 6080 -w 100\n",
-                                   "# http://203.0.113.11:9100/ready/<vip> does not answer 200"}) {
+                                   "while http://203.0.113.11:9100/ready/<vip> does not answer 200, set this\n"
+                                   "# server's weight to 0 (ipvsadm -e ... -w 0), never delete it (-d)"}) {
             CAPTURE(needle);
             CHECK(i.find(needle) != std::string::npos);
         }
