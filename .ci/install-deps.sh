@@ -7,7 +7,9 @@ PACKAGES=(
   libnl-3-dev libnl-route-3-dev                      # rtnetlink
   nlohmann-json3-dev libmicrohttpd-dev doctest-dev  # JSON, HTTP, tests
   libsystemd-dev                                     # sd-bus (restart or stop?), sd-daemon (fd store)
+  libcpp-httplib-dev libssl-dev libc-ares-dev        # service checks: http and https, dns
   iproute2 nftables arping curl python3 util-linux   # namespace tests and the DR lab
+  openssl                                            # the TLS test server's certificate (netns.checks, bench/checks)
   haproxy keepalived                                 # director-side: a real poller, config checks
   rpm                                                # rpmbuild, for the .rpm package test
   debhelper dpkg-dev fakeroot lintian                # the Debian package (dpkg-buildpackage)

@@ -129,11 +129,38 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
     w.family("last_resync_duration_seconds", "gauge",
              "Time of the last full look at the kernel (the tables the agent uses only), read and compared.");
     w.sample("last_resync_duration_seconds", "", s.lastFullDumpSeconds);
+    // Each check by its name (two http checks of one VIP and port differ by path), with
+    // its VIP, port and type to select on.
+    auto checkLabels = [](const ServiceReadiness& sv) {
+        return "check=\"" + label(sv.name) + "\",vip=\"" + label(sv.vip) + "\",port=\"" + (sv.port > 0 ? std::to_string(sv.port) : std::string()) + "\",type=\"" +
+               label(sv.type) + "\"";
+    };
     w.family("service_up", "gauge", "1 when the service check passes (after rise/fall).");
-    for (const auto& sv : s.services)
-        w.sample("service_up",
-                 "vip=\"" + label(sv.vip) + "\",port=\"" + std::to_string(sv.port) + "\",type=\"" + label(sv.type) + "\"",
-                 sv.up);
+    for (const auto& sv : s.services) w.sample("service_up", checkLabels(sv), sv.up);
+    w.family("service_probes_total", "counter", "Probes of the service check by result: up, down, timeout (no result within timeout_ms).");
+    for (const auto& sv : s.services) {
+        w.sample("service_probes_total", checkLabels(sv) + ",result=\"up\"", static_cast<double>(sv.probesUp));
+        w.sample("service_probes_total", checkLabels(sv) + ",result=\"down\"", static_cast<double>(sv.probesDown));
+        w.sample("service_probes_total", checkLabels(sv) + ",result=\"timeout\"", static_cast<double>(sv.probesTimedOut));
+    }
+    w.family("service_probe_duration_seconds", "gauge", "How long the service check's last probe took.");
+    for (const auto& sv : s.services) w.sample("service_probe_duration_seconds", checkLabels(sv), sv.lastProbeSeconds);
+    if (!s.services.empty()) {
+        w.family("service_probe_delay_seconds", "histogram",
+                 "How late the service checks' probes started against their schedule (a probe never waits for another).");
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < ProbeDelays::kBounds.size(); ++i) {
+            cumulative += s.probeDelays.below[i];
+            w.sample("service_probe_delay_seconds_bucket", "le=\"" + num(ProbeDelays::kBounds[i]) + "\"", static_cast<double>(cumulative));
+        }
+        w.sample("service_probe_delay_seconds_bucket", "le=\"+Inf\"", static_cast<double>(s.probeDelays.count));
+        w.sample("service_probe_delay_seconds_sum", "", s.probeDelays.sumSeconds);
+        w.sample("service_probe_delay_seconds_count", "", static_cast<double>(s.probeDelays.count));
+        w.family("service_probe_delay_max_seconds", "gauge", "The latest start of a service check's probe against its schedule, since the checks started.");
+        w.sample("service_probe_delay_max_seconds", "", s.probeDelays.maxSeconds);
+        w.family("service_check_workers", "gauge", "Threads probing the service checks (grown when none is idle).");
+        w.sample("service_check_workers", "", static_cast<double>(s.checkWorkers));
+    }
     w.family("config_last_reload_successful", "gauge", "1 when the last configuration reload succeeded (or none was tried yet).");
     w.sample("config_last_reload_successful", "", s.lastReloadOk);
     w.family("config_last_reload_success_timestamp_seconds", "gauge", "When the configuration was last loaded successfully (start or reload), in Unix time.");

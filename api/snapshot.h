@@ -94,6 +94,27 @@ struct ServiceReadiness {
     long long checks = 0;
     int rise = 0, fall = 0, intervalMs = 0;
     bool checked = true;  // false until its first probe has completed (a new check)
+    // Probes by result, and the last one's length.
+    std::uint64_t probesUp = 0, probesDown = 0, probesTimedOut = 0;
+    double lastProbeSeconds = 0;
+};
+
+// How late the service checks' probes started against their schedule (a histogram).
+struct ProbeDelays {
+    static constexpr std::array<double, 10> kBounds{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+    std::array<std::uint64_t, kBounds.size()> below{};  // probes no later than kBounds[i] (each counted once, in its first bucket)
+    std::uint64_t count = 0;
+    double sumSeconds = 0, maxSeconds = 0;
+    void add(double seconds) {
+        for (std::size_t i = 0; i < kBounds.size(); ++i)
+            if (seconds <= kBounds[i]) {
+                ++below[i];
+                break;
+            }
+        ++count;
+        sumSeconds += seconds;
+        maxSeconds = std::max(maxSeconds, seconds);
+    }
 };
 
 // An ARP setting the agent holds: /status "state.sysctls".
@@ -174,6 +195,8 @@ struct Snapshot {
     std::vector<agent::FindingView> commonFindings;
     std::string lookError;
     std::vector<ServiceReadiness> services;
+    ProbeDelays probeDelays;
+    std::size_t checkWorkers = 0;  // the checks' probing threads
     // The whole server's drain (drain, or stopping: then the stop's).
     std::optional<Drain> serverDrain;
     // VIPs drained on their own (drain --vip, POST /drain/<vip>, "drained": true), by

@@ -84,7 +84,11 @@ json documentOf(const Snapshot& s) {
                             {"last_error", sv.lastError},
                             {"rise", sv.rise},
                             {"fall", sv.fall},
-                            {"interval_ms", sv.intervalMs}});
+                            {"interval_ms", sv.intervalMs},
+                            {"type", sv.type},
+                            {"checked", sv.checked},
+                            {"probes", {{"up", sv.probesUp}, {"down", sv.probesDown}, {"timeout", sv.probesTimedOut}}},
+                            {"last_probe_seconds", sv.lastProbeSeconds}});
     json announce = nullptr;
     if (s.announceTable != 0) {
         json af = json::array();

@@ -11,7 +11,7 @@ namespace agent {
 
 std::optional<Config> loadOrReport(const Options& o, bool changes) {
     try {
-        return loadConfig(o.config, o.vips, o.configDir);
+        return loadConfig(o.config, o.vips, o.configDir, !o.offline);
     } catch (const ConfigError& e) {
         for (const auto& p : e.problems()) logError(p);
         logError(changes ? "configuration rejected; nothing was changed" : "configuration rejected");

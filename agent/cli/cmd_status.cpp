@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -169,6 +171,29 @@ int runStatus(const Options& o) {
     return o.ready && !readiness.ready ? kNotRunning : kOk;
 }
 
+// What makes a service check pass, in words.
+static std::string checkWhat(const ServiceCheck& c) {
+    switch (c.type) {
+        case ServiceCheck::Type::Tcp: return "up when it accepts a connection";
+        case ServiceCheck::Type::Http:
+        case ServiceCheck::Type::Https: {
+            std::string statuses;
+            for (std::size_t i = 0; i < c.expectStatus.size(); ++i)
+                statuses += (i == 0 ? "" : i + 1 == c.expectStatus.size() ? " or " : ", ") + std::to_string(c.expectStatus[i]);
+            std::string w = "up on status " + statuses + (c.expectBody ? " with \"" + *c.expectBody + "\" in the body" : "");
+            if (c.type == ServiceCheck::Type::Https)
+                w += c.verify ? "; the certificate verified against " + (c.caFile ? *c.caFile : std::string("the system's CAs")) + " for " +
+                                    c.host.value_or(c.vip.str())
+                              : "; the certificate not verified" + std::string(c.host ? "" : ", no server name sent");
+            return w;
+        }
+        case ServiceCheck::Type::Exec:
+            return "up when it exits 0; run as uid " + std::to_string(::geteuid()) + " without capabilities, no shell, killed at the timeout";
+        case ServiceCheck::Type::Dns: return "up on any answer but SERVFAIL or REFUSED (NXDOMAIN is up)";
+    }
+    return "";
+}
+
 int runCheck(const Options& o) {
     auto cfg = loadOrReport(o);
     if (!cfg) return kUsage;
@@ -240,8 +265,8 @@ int runCheck(const Options& o) {
         std::printf("  serve no HTTP API (no \"api\"): the control socket only\n");
     }
     for (const auto& s : cfg->services)
-        std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d)\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
-                    s.fall);
+        std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d): %s\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
+                    s.fall, checkWhat(s).c_str());
     if (drained > 0) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", drained);
     std::printf("  on SIGTERM: drain until no connection is left on the VIPs (at least %d s, at most %d s), then %s\n",
                 cfg->drain.minSeconds, cfg->drain.maxSeconds, cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");

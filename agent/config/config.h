@@ -22,18 +22,34 @@ struct ArpSettings {
 // A check of the local service on a VIP: DR cannot rewrite ports, so the service must
 // answer on VIP:port itself (a service bound only to the RIP never sees the traffic).
 struct ServiceCheck {
-    enum class Type { Tcp, Http };
+    enum class Type { Tcp, Http, Https, Exec, Dns };
     netcfg::IpAddress vip;
-    int port = 0;
+    int port = 0;  // 0: none (an exec check without one)
     Type type = Type::Tcp;
-    std::string path = "/";   // http
-    int expectStatus = 200;   // http
+    // http, https
+    std::string path = "/";
+    std::optional<std::string> host;       // Host header (and, for https, SNI); else the VIP, no SNI
+    std::vector<int> expectStatus{200};    // any of these
+    std::optional<std::string> expectBody;  // a substring of the body's first 64 KiB
+    bool verify = false;                   // https: the chain (system CAs or caFile) and the name
+    std::optional<std::string> caFile;
+    // exec: an absolute path and its arguments, no shell
+    std::vector<std::string> command;
+    // dns (UDP): the question
+    std::string query;
+    std::string qtype = "A";
     int intervalMs = 2000;
     int timeoutMs = 1000;
-    int rise = 2;             // consecutive successes to go up
-    int fall = 3;             // consecutive failures to go down
-    std::string name() const;  // "tcp 198.51.100.188:80", "http [2001:db8::1]:80/health"
+    int rise = 2;  // consecutive successes to go up
+    int fall = 3;  // consecutive failures to go down
+
+    // Its identity, kept across a reload and shown to operators: "tcp 198.51.100.188:80",
+    // "https 198.51.100.188:443/health host www.example.org", "exec 198.51.100.188
+    // /usr/local/lib/check-db --fast", "dns 198.51.100.53:53 example.org A".
+    std::string name() const;
+    bool operator==(const ServiceCheck&) const = default;
 };
+const char* typeName(ServiceCheck::Type t);  // "tcp", "http", "https", "exec", "dns"
 
 // How a drain (drain, drain --vip, SIGTERM, a VIP removed by reload) ends: once no
 // connection is left on what it drains, but not before minSeconds (the directors must
@@ -164,8 +180,14 @@ Config parseConfig(const std::string& text, const std::string& source,
 // drop-ins: configDir/*.json (default: conf.d beside the file) in lexical order, each
 // holding only "vips" and "services". A VIP in two files, or any problem in any file, is
 // an error naming the file and the field; nothing is taken from a set with a problem.
+// onThisHost: also what only this host can say (serviceHostProblems); false for
+// `check --offline`, which validates the files alone.
 Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
-                  const std::optional<std::string>& configDir = std::nullopt);
+                  const std::optional<std::string>& configDir = std::nullopt, bool onThisHost = true);
+// What the service checks need of this host, one line each: an exec command that is not
+// an executable file belonging to root or to self (the agent's user) in directories
+// nobody else may write (keepalived's script_security), a ca_file that cannot be read.
+std::vector<std::string> serviceHostProblems(const Config& cfg, unsigned self);
 // Where the drop-ins of a configuration file are looked for by default.
 std::string defaultConfigDir(const std::string& configPath);
 inline const std::vector<std::string> kDropInKeys{"vips", "services"};

@@ -1,6 +1,8 @@
 // Drop-ins (conf.d/*.json beside the configuration file, or --config-dir): each holds only
 // "vips" and "services", read and checked on its own, then merged after the main file's,
 // every VIP in one file only. Any problem in any file refuses the whole set.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
@@ -78,7 +80,7 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
 }  // namespace
 
 Config loadConfig(const std::optional<std::string>& path, const std::vector<std::string>& cliVips,
-                  const std::optional<std::string>& configDir) {
+                  const std::optional<std::string>& configDir, bool onThisHost) {
     if (!path && !cliVips.empty()) {
         if (configDir) throw ConfigError({"--config-dir " + quoteInput(*configDir, false) + ": drop-ins go with a configuration file (-c FILE); --vip alone reads no file"});
         return parseConfig("{}", "--vip", cliVips);
@@ -134,6 +136,8 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         parseServices(d.doc["services"], p, cfg, named);
         problems.insert(problems.end(), p.lines().begin(), p.lines().end());
     }
+    if (problems.empty() && onThisHost)
+        for (const auto& p : serviceHostProblems(cfg, ::geteuid())) problems.push_back(file + ": " + p);
     if (!problems.empty()) throw ConfigError(problems);
     return cfg;
 }

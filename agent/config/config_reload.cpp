@@ -6,14 +6,7 @@
 
 namespace agent {
 
-bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i].name() != b[i].name() || a[i].intervalMs != b[i].intervalMs || a[i].timeoutMs != b[i].timeoutMs ||
-            a[i].rise != b[i].rise || a[i].fall != b[i].fall || a[i].expectStatus != b[i].expectStatus)
-            return false;
-    return true;
-}
+bool sameServices(const std::vector<ServiceCheck>& a, const std::vector<ServiceCheck>& b) { return a == b; }
 
 bool sameListeners(const ApiSettings& a, const ApiSettings& b) {
     return a.enabled == b.enabled && a.host == b.host && a.port == b.port && a.agentCheckPort == b.agentCheckPort &&
@@ -29,11 +22,6 @@ void keepListeners(ApiSettings& to, const ApiSettings& from) {
 }
 
 namespace {
-
-bool sameCheck(const ServiceCheck& a, const ServiceCheck& b) {
-    return a.name() == b.name() && a.intervalMs == b.intervalMs && a.timeoutMs == b.timeoutMs && a.rise == b.rise && a.fall == b.fall &&
-           a.expectStatus == b.expectStatus;
-}
 
 bool sameApi(const ApiSettings& a, const ApiSettings& b) {
     return sameListeners(a, b) && a.tokenFile == b.tokenFile && a.token == b.token && a.agentCheckWeight == b.agentCheckWeight;
@@ -68,7 +56,7 @@ std::vector<std::string> describeChanges(const Config& running, const Config& ne
     for (const auto& c : next.services) {
         const auto it = checksBefore.find(c.name());
         if (it == checksBefore.end()) added.push_back(c.name());
-        else if (!sameCheck(*it->second, c)) changed.push_back(c.name());
+        else if (!(*it->second == c)) changed.push_back(c.name());
     }
     for (const auto& c : running.services)
         if (!checksAfter.contains(c.name())) removed.push_back(c.name());

@@ -1,4 +1,5 @@
-// The watch-mode part of the configuration: timings, the HTTP API, service checks.
+// The watch-mode part of the configuration: timings, drains, the HTTP API (the service
+// checks are config_services.cpp's).
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,12 +12,6 @@
 #include "agent/base/text_file.h"
 
 namespace agent {
-
-std::string ServiceCheck::name() const {
-    const std::string host = netcfg::bracketed(vip);
-    return std::string(type == Type::Http ? "http " : "tcp ") + host + ":" + std::to_string(port) +
-           (type == Type::Http ? path : "");
-}
 
 namespace config_parse {
 namespace {
@@ -106,63 +101,6 @@ void parseApi(const json& api, Problems& problems, ApiSettings& out) {
     out.agentCheckWaitMs = boundedInt(api, "agent_check_wait_ms", "api.agent_check_wait_ms", 10, 5000, out.agentCheckWaitMs, problems);
 }
 
-// A service names a VIP (of this file or another), or one address of a range (the address
-// its check probes).
-bool namesVip(const netcfg::IpAddress& ip, const std::set<netcfg::IpAddress>& vips, const Config& cfg) {
-    return vips.contains(ip) || cfg.vipHolding(ip).has_value();
-}
-
-void parseService(const json& s, const std::string& where, const std::set<netcfg::IpAddress>& vips, const Config& cfg,
-                  Problems& problems, std::vector<ServiceCheck>& out) {
-    if (!s.is_object()) {
-        problems.add(where, "must be an object such as {\"vip\": \"198.51.100.188\", \"port\": 80}");
-        return;
-    }
-    rejectUnknownKeys(s, where, {"vip", "port", "type", "path", "expect_status", "interval_ms", "timeout_ms", "rise", "fall"},
-                      problems);
-    ServiceCheck c;
-    bool ok = true;
-    if (!s.contains("vip") || !s["vip"].is_string()) {
-        problems.add(where + ".vip", "missing: the VIP whose service this checks");
-        ok = false;
-    } else if (auto ip = netcfg::IpAddress::parse(s["vip"].get<std::string>());
-               !ip || !namesVip(*ip, vips, cfg)) {
-        problems.add(where + ".vip", quoteInput(s["vip"].get<std::string>()) + " is not one of the configured vips");
-        ok = false;
-    } else {
-        c.vip = *ip;
-    }
-    if (!s.contains("port")) {
-        problems.add(where + ".port", "missing: the service's port (DR cannot rewrite ports)");
-        ok = false;
-    }
-    c.port = boundedInt(s, "port", where + ".port", 1, 65535, 0, problems);
-    if (s.contains("type")) {
-        const std::string t = s["type"].is_string() ? s["type"].get<std::string>() : "";
-        if (t == "tcp")
-            c.type = ServiceCheck::Type::Tcp;
-        else if (t == "http")
-            c.type = ServiceCheck::Type::Http;
-        else
-            problems.add(where + ".type", "must be \"tcp\" or \"http\"");
-    }
-    if (s.contains("path")) {
-        if (!s["path"].is_string() || s["path"].get<std::string>().empty() || s["path"].get<std::string>()[0] != '/' ||
-            s["path"].get<std::string>().find_first_of(" \r\n\t") != std::string::npos)
-            problems.add(where + ".path", "must be an absolute URL path such as \"/health\"");
-        else
-            c.path = s["path"].get<std::string>();
-    }
-    c.expectStatus = boundedInt(s, "expect_status", where + ".expect_status", 100, 599, c.expectStatus, problems);
-    c.intervalMs = boundedInt(s, "interval_ms", where + ".interval_ms", 100, 3600000, c.intervalMs, problems);
-    c.timeoutMs = boundedInt(s, "timeout_ms", where + ".timeout_ms", 10, 60000, c.timeoutMs, problems);
-    c.rise = boundedInt(s, "rise", where + ".rise", 1, 100, c.rise, problems);
-    c.fall = boundedInt(s, "fall", where + ".fall", 1, 100, c.fall, problems);
-    if (c.timeoutMs > c.intervalMs)
-        problems.add(where + ".timeout_ms", std::to_string(c.timeoutMs) + " is longer than interval_ms " + std::to_string(c.intervalMs));
-    if (ok) out.push_back(c);
-}
-
 // "drain": {"min_seconds": N, "max_seconds": M}, or the older "drain_seconds": M (the
 // maximum; the minimum is then the default, never above it). Both: an error.
 void parseDrain(const json& doc, Problems& problems, DrainSettings& out) {
@@ -211,20 +149,6 @@ void parseRuntime(const json& doc, Problems& problems, Config& cfg, const std::s
             cfg.director = ip;
     }
     if (doc.contains("services")) parseServices(doc["services"], problems, cfg, vips);
-}
-
-void parseServices(const json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips) {
-    if (!list.is_array()) {
-        problems.add("services", "must be a list of service checks");
-        return;
-    }
-    const std::size_t before = cfg.services.size();
-    for (std::size_t i = 0; i < list.size(); ++i)
-        parseService(list[i], "services[" + std::to_string(i) + "]", vips, cfg, problems, cfg.services);
-    for (std::size_t i = before; i < cfg.services.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (cfg.services[i].name() == cfg.services[j].name())
-                problems.add("services", cfg.services[i].name() + " is checked twice");
 }
 
 }  // namespace config_parse

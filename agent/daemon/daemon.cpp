@@ -269,8 +269,10 @@ void Daemon::onTick() {
     }
     // Counters that moved without a pass (notifications read, ignored) show within a tick.
     const auto seen = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
-    // So do the tunnel's counters: read in full only when their activity count moved.
-    if (changed || seen != publishedCounters_ || tunnelActivity() != publishedActivity_) publish();
+    // So do the tunnel's counters: read in full only when their activity count moved; and
+    // the service checks' counters and last errors (their ups and downs wake the loop).
+    const bool probed = checker_ && checker_->results() != publishedResults_;
+    if (changed || probed || seen != publishedCounters_ || tunnelActivity() != publishedActivity_) publish();
 }
 
 void Daemon::onSignal() {
@@ -372,8 +374,13 @@ void Daemon::pass(bool fromReload) {
 
 void Daemon::publish() {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
+    publishedResults_ = checker_ ? checker_->results() : 0;  // before the statuses: a result between shows next tick
     const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
     auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
+    if (checker_) {
+        snap->probeDelays = checker_->delays();
+        snap->checkWorkers = checker_->workers();
+    }
     publishedActivity_ = tunnelActivity();  // before the counters: a packet between is seen next tick
     fillTunnel(snap->tunnel);
     const auto touched = board_.takeTouched();

@@ -166,6 +166,7 @@ private:
     std::unique_ptr<api::AgentCheckResponder> agentCheck_;
     std::unique_ptr<api::ControlServer> control_;
     std::unique_ptr<ServiceChecker> checker_;
+    std::uint64_t publishedResults_ = 0;  // checker_->results() at the last publish
     SystemdNotifier notifier_;
     TransitionLog transitions_{[](Priority p, const std::string& line) { logLine(p, line); }};
 

@@ -187,7 +187,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                     // a range's service counts for the range
                                                     .vip = cfg.vipText(cfg.vipHolding(sv.check.vip).value_or(sv.check.vip)),
                                                     .port = sv.check.port,
-                                                    .type = sv.check.type == ServiceCheck::Type::Http ? "http" : "tcp",
+                                                    .type = typeName(sv.check.type),
                                                     .up = sv.up,
                                                     .lastError = sv.lastError,
                                                     .successes = sv.successes,
@@ -196,7 +196,11 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
                                                     .rise = sv.check.rise,
                                                     .fall = sv.check.fall,
                                                     .intervalMs = sv.check.intervalMs,
-                                                    .checked = sv.checked});
+                                                    .checked = sv.checked,
+                                                    .probesUp = sv.probesUp,
+                                                    .probesDown = sv.probesDown,
+                                                    .probesTimedOut = sv.probesTimedOut,
+                                                    .lastProbeSeconds = sv.lastProbeSeconds});
 
     s->server = api::serverReadiness(*s);
     return s;

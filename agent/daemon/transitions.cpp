@@ -34,10 +34,12 @@ void TransitionLog::observe(const api::Snapshot& s, const std::vector<ServiceSta
     // Service checks first: their rise or fall is what a VIP's line then names.
     for (const auto& sv : services) {
         const std::string name = sv.check.name();
+        // A check starts down (rise successes are needed): nothing to say until its first
+        // probe, which says why when it fails (a script's reason belongs in the log too).
+        if (!sv.checked && !sv.up) continue;
         auto [it, fresh] = serviceUp_.try_emplace(name, sv.up);
         if (!fresh && it->second == sv.up) continue;
         it->second = sv.up;
-        if (fresh && !sv.up) continue;  // a check starts down (rise successes are needed): no transition
         if (sv.up)
             sink_(Priority::Notice, "service " + name + " is up (" + std::to_string(sv.successes) + " success(es) in a row, rise " +
                                         std::to_string(sv.check.rise) + ")");

@@ -177,6 +177,36 @@ expect_rc 0 "systemctl reload with a good file" in_ct systemctl reload lvs-rs-ag
 has_vip 198.51.100.3 && pass "the reload bound the new VIP" || fail "new VIP missing after reload"
 contains "$(journal)" "reload: added 198.51.100.3/32 to lo" "logged as the reload's"
 lacks "$(journal)" "drift repaired: added 198.51.100.3" "not as drift"
+echo "== an exec service check under the unit's sandbox"
+# The command runs as the unit's dynamic user: not root, no capabilities, a clean
+# environment, the system read-only. One script passes when that is so; the other fails
+# with a line that must reach /ready.
+in_ct sh -c 'mkdir -p -m 0755 /usr/local/lib/lvs-rs-agent && cat > /usr/local/lib/lvs-rs-agent/sandboxed && chmod 0755 /usr/local/lib/lvs-rs-agent/sandboxed' <<'SH'
+#!/bin/sh
+[ "$(id -u)" != 0 ] || { echo "runs as root"; exit 1; }
+caps=$(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status)
+[ "$caps" = 0000000000000000 ] || { echo "capabilities $caps"; exit 1; }
+[ "$LVS_VIP" = 198.51.100.3 ] || { echo "LVS_VIP=$LVS_VIP"; exit 1; }
+touch /etc/lvs-rs-agent/written 2>/dev/null && { echo "wrote to /etc"; exit 1; }
+exit 0
+SH
+in_ct sh -c 'printf "#!/bin/sh\necho \"maintenance flag set\"\nexit 1\n" > /usr/local/lib/lvs-rs-agent/flag && chmod 0755 /usr/local/lib/lvs-rs-agent/flag'
+exec_check() { printf '{"vip": "%s", "type": "exec", "command": ["/usr/local/lib/lvs-rs-agent/%s"], "interval_ms": 200, "timeout_ms": 200, "rise": 1, "fall": 1}' "$1" "$2"; }
+config "{\"vips\": [$VIPS, \"198.51.100.3\"], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"},
+  \"services\": [$(exec_check 198.51.100.3 sandboxed), $(exec_check 198.51.100.2 flag)]}"
+expect_rc 0 "systemctl reload with exec checks" in_ct systemctl reload lvs-rs-agent
+ready_is() { [ "$(in_ct_net curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9100/ready/$1")" = "$2" ]; }
+wait_for "the sandboxed script's check is up: not root, no capabilities, /etc read-only" ready_is 198.51.100.3 200 ||
+  in_ct_net curl -s http://127.0.0.1:9100/ready/198.51.100.3
+wait_for "the failing script holds its VIP back" ready_is 198.51.100.2 503
+contains "$(in_ct_net curl -s http://127.0.0.1:9100/ready/198.51.100.2)" "exit 1: maintenance flag set" "/ready names the script's line"
+in_ct test -e /etc/lvs-rs-agent/written && fail "the script could write to /etc" || pass "nothing written to /etc"
+in_ct chmod 0777 /usr/local/lib/lvs-rs-agent/flag
+run in_ct systemctl reload lvs-rs-agent
+[ "$RC" != 0 ] && pass "reload refuses a script writable by all (exit $RC)" || fail "reload took a script writable by all"
+contains "$(journal -p err)" "/usr/local/lib/lvs-rs-agent/flag is writable by its others" "the journal names the script"
+in_ct chmod 0755 /usr/local/lib/lvs-rs-agent/flag
+
 config '{"vip": ["198.51.100.9"]}'
 run in_ct systemctl reload lvs-rs-agent
 [ "$RC" != 0 ] && pass "systemctl reload fails with a bad file (exit $RC)" || fail "systemctl reload succeeded with a bad file"
@@ -196,6 +226,7 @@ equals "$(arp)" "0 0 0 0" "ARP settings as before"
 
 echo "== stop restores everything"
 config "{\"vips\": [$VIPS], \"drain_seconds\": 1, \"api\": {\"listen\": \"127.0.0.1:9100\"}}"
+in_ct rm -rf /usr/local/lib/lvs-rs-agent   # the exec checks' scripts: the purge test looks for any lvs-rs-agent file
 in_ct systemctl reset-failed lvs-rs-agent
 expect_rc 0 "start" in_ct systemctl start lvs-rs-agent
 expect_rc 0 "stop" in_ct systemctl stop lvs-rs-agent

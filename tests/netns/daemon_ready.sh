@@ -74,5 +74,5 @@ ip addr del $VIP4/32 dev lo
 wait_for "the other VIP is still repaired during the conflict" has_addr $VIP4 32
 ip addr del 198.51.100.189/32 dev veth0
 wait_for "conflict resolved: ready" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$API/ready)\" = 200 ]"
-equals "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_service_up' | awk '{print $2}')" "1" "service_up metric"
+equals "$(curl -s http://$API/metrics | grep '^lvs_rs_agent_service_up' | awk '{print $NF}')" "1" "service_up metric"
 finish

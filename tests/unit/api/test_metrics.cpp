@@ -17,7 +17,12 @@ TEST_SUITE("metrics") {
         s.version = "1.2.3";
         s.setVips({{.vip = "198.51.100.1", .bound = true}});
         s.repairs = {{"address", 3}};
-        s.services = {{.name = "tcp", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = true, .lastError = ""}};
+        s.services = {{.name = "tcp 198.51.100.1:80", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = true, .lastError = ""}};
+        s.services[0].probesUp = 7;
+        s.services[0].probesTimedOut = 1;
+        s.services[0].lastProbeSeconds = 0.25;
+        s.probeDelays.add(0.002);
+        s.probeDelays.add(0.3);
         s.driftEvents = 2;
         s.reconcileCount = 5;
         s.reconcileSecondsSum = 0.01;
@@ -30,7 +35,17 @@ TEST_SUITE("metrics") {
                                    "lvs_rs_agent_repairs_total{kind=\"route\"} 0\n",
                                    "lvs_rs_agent_drift_events_total 2\n",
                                    "lvs_rs_agent_reconcile_duration_seconds_count 5\n",
-                                   "lvs_rs_agent_service_up{vip=\"198.51.100.1\",port=\"80\",type=\"tcp\"} 1\n",
+                                   "lvs_rs_agent_service_up{check=\"tcp 198.51.100.1:80\",vip=\"198.51.100.1\",port=\"80\",type=\"tcp\"} 1\n",
+                                   "lvs_rs_agent_service_probes_total{check=\"tcp 198.51.100.1:80\",vip=\"198.51.100.1\",port=\"80\",type=\"tcp\",result=\"up\"} 7\n",
+                                   "lvs_rs_agent_service_probes_total{check=\"tcp 198.51.100.1:80\",vip=\"198.51.100.1\",port=\"80\",type=\"tcp\",result=\"timeout\"} 1\n",
+                                   "lvs_rs_agent_service_probe_duration_seconds{check=\"tcp 198.51.100.1:80\",vip=\"198.51.100.1\",port=\"80\",type=\"tcp\"} 0.25\n",
+                                   "# TYPE lvs_rs_agent_service_probe_delay_seconds histogram\n",
+                                   "lvs_rs_agent_service_probe_delay_seconds_bucket{le=\"0.001\"} 0\n",
+                                   "lvs_rs_agent_service_probe_delay_seconds_bucket{le=\"0.005\"} 1\n",
+                                   "lvs_rs_agent_service_probe_delay_seconds_bucket{le=\"0.5\"} 2\n",
+                                   "lvs_rs_agent_service_probe_delay_seconds_bucket{le=\"+Inf\"} 2\n",
+                                   "lvs_rs_agent_service_probe_delay_seconds_count 2\n",
+                                   "lvs_rs_agent_service_probe_delay_max_seconds 0.3\n",
                                    "lvs_rs_agent_build_info{version=\"1.2.3\"} 1\n"}) {
             CAPTURE(needle);
             CHECK(m.find(needle) != std::string::npos);

@@ -157,7 +157,7 @@ const BadCase kBad[] = {
     {"agent check port", R"({"vips": ["198.51.100.1"], "api": {"listen": "127.0.0.1:9100", "agent_check_port": 0}})", "api.agent_check_port: 0 is out of range 1-65535"},
     {"service vip unknown", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.2", "port": 80}]})", "services[0].vip: \"198.51.100.2\" is not one of the configured vips"},
     {"service port missing", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1"}]})", "services[0].port: missing"},
-    {"service type", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "type": "udp"}]})", "services[0].type: must be \"tcp\" or \"http\""},
+    {"service type", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "type": "udp"}]})", "services[0].type: must be \"tcp\", \"http\", \"https\", \"exec\" or \"dns\""},
     {"service path", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "type": "http", "path": "health"}]})", "services[0].path: must be an absolute URL path"},
     {"service timeout > interval", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80, "interval_ms": 500, "timeout_ms": 900}]})", "services[0].timeout_ms: 900 is longer than interval_ms 500"},
     {"service twice", R"({"vips": ["198.51.100.1"], "services": [{"vip": "198.51.100.1", "port": 80}, {"vip": "198.51.100.1", "port": 80}]})", "services: tcp 198.51.100.1:80 is checked twice"},
@@ -361,7 +361,7 @@ TEST_SUITE("config") {
         CHECK(cfg.api.agentCheckWeight == 50);
         REQUIRE(cfg.services.size() == 1);
         CHECK(cfg.services[0].name() == "http [2001:db8::1]:80/health");
-        CHECK(cfg.services[0].expectStatus == 204);
+        CHECK(cfg.services[0].expectStatus == std::vector<int>{204});
         CHECK(cfg.services[0].rise == 1);
         const auto defaults = parseConfig(R"({"vips": ["198.51.100.1"]})", "f");
         CHECK(defaults.checkIntervalMs == 1000);

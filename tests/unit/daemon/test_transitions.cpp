@@ -33,6 +33,7 @@ ServiceStatus service(bool up, int successes, int failures, const std::string& e
     st.failures = failures;
     st.lastError = error;
     st.checks = successes + failures;
+    st.checked = st.checks > 0;
     return st;
 }
 
@@ -48,10 +49,15 @@ TEST_SUITE("transitions") {
         const api::ServiceReadiness down{.name = "tcp 198.51.100.1:80", .vip = "198.51.100.1", .port = 80, .type = "tcp", .up = false,
                                          .lastError = "connect: Connection refused"};
         auto s1 = snapshot(false, {{.vip = "198.51.100.1"}, {.vip = "198.51.100.2"}}, {}, {down});
-        r.log.observe(*s1, {service(false, 0, 1, "connect: Connection refused")}, nullptr);
-        // A check starts down: no service line; the VIP it holds back is named once.
+        r.log.observe(*s1, {service(false, 0, 0)}, nullptr);
+        // A check starts down: no service line before its first probe; the VIP it holds
+        // back is named once.
         CHECK(r.take() == std::vector<std::string>{
                               "readiness: VIP 198.51.100.1 not ready: service tcp 198.51.100.1:80 is down: connect: Connection refused"});
+        // Its first probe fails: why is logged once (a script's first line belongs in the log).
+        r.log.observe(*s1, {service(false, 0, 1, "connect: Connection refused")}, nullptr);
+        CHECK(r.take() == std::vector<std::string>{
+                              "service tcp 198.51.100.1:80 is down (1 failure(s) in a row, fall 3): connect: Connection refused"});
         r.log.observe(*s1, {service(false, 0, 2)}, nullptr);
         CHECK(r.take().empty());  // nothing changed
         auto up = down;
