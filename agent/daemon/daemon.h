@@ -111,6 +111,7 @@ private:
     bool drainsNeedCounts() const;
     // Counts the connections when a drain or a reader needs them, advances every drain,
     // retires the removed VIPs whose drain ended, ends a stop's drain; schedules the next look.
+    void exitIfDrained();
     void progressDrains();
     // After a reload from `before` to `next`: the VIPs it removed drain first (retiring).
     void retireRemoved(const Config& before, const Config& next);

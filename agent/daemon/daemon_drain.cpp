@@ -58,10 +58,17 @@ bool Daemon::drainsNeedCounts() const {
     return false;
 }
 
+// A stop drains the whole server; once that drain has ended (or one under way before the
+// stop did: drain, drain --wait), the loop ends.
+void Daemon::exitIfDrained() {
+    if (state_.phase == Phase::Draining && state_.serverDrain && state_.serverDrain->ended()) state_.phase = Phase::Exiting;
+}
+
 void Daemon::progressDrains() {
     const auto steady = Clock::now();
     if (!drainsNeedCounts() && !countsWanted(steady)) {
         nextDrainCheck_.reset();
+        exitIfDrained();  // a stop after `drain --wait`: that drain has ended already
         return;
     }
     const double now = nowUnix();
@@ -133,7 +140,7 @@ void Daemon::progressDrains() {
     }
     state_.drained.update(std::move(drains));
     if (!retired.empty()) retire(retired);
-    if (state_.phase == Phase::Draining && state_.serverDrain && state_.serverDrain->ended()) state_.phase = Phase::Exiting;
+    exitIfDrained();
     // The next look: at a drain's earliest end, then every drainPollSeconds until it ends.
     nextDrainCheck_.reset();
     auto consider = [&](const api::Drain& d) {

@@ -81,9 +81,20 @@ lab_down() {
   local p n
   set +e   # runs from EXIT traps: every step must run even if one fails
   for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # What still runs in the lab (an agent started through `ip netns exec` in a subshell
+  # outlives that subshell): ended, and waited for - an agent drains before it exits
+  # (at most 35 s here) - so nothing of the test is left behind.
+  local left=()
   for n in cl dir rs1 rs2 sw; do
-    for p in $(ip netns pids "$(ns $n)" 2>/dev/null); do kill "$p" 2>/dev/null; done
-    ip netns del "$(ns $n)" 2>/dev/null
+    for p in $(ip netns pids "$(ns $n)" 2>/dev/null); do kill "$p" 2>/dev/null && left+=("$p"); done
   done
+  local i alive
+  for i in $(seq 1 700); do
+    alive=0
+    for p in "${left[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.05
+  done
+  for n in cl dir rs1 rs2 sw; do ip netns del "$(ns $n)" 2>/dev/null; done
   rm -rf /tmp/"$LAB"-*-www.*
 }

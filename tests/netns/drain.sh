@@ -153,4 +153,21 @@ kill -TERM $DAEMON; wait $DAEMON; rc=$?; DAEMON=
 took_ms=$(( ($(now_us) - t0) / 1000 ))
 equals "$rc" "0" "an idle server exits 0"
 [ "$took_ms" -ge 1000 ] && [ "$took_ms" -lt 15000 ] && pass "after min_seconds (${took_ms} ms), not max_seconds (30 s)" || fail "took ${took_ms} ms"
+
+# --- drain --wait, then stop (README "Planned maintenance"): that drain is the stop's ---
+# (the stop once waited forever here: its drain had ended before it began; so did a
+# second SIGTERM)
+start_daemon '{"vips": ["'$VIP'"], "check_interval_ms": 100, "drain": {"min_seconds": 1, "max_seconds": 30}, "api": {"listen": "127.0.0.1:9100"}}' || exit 1
+expect_rc 0 "drain --wait on an idle server" agent drain --wait
+t0=$(now_us)
+kill -TERM $DAEMON
+if wait_until 10 sh -c "! kill -0 $DAEMON 2>/dev/null"; then
+  wait $DAEMON; rc=$?; DAEMON=
+  equals "$rc" "0" "SIGTERM after drain --wait: exit 0"
+  pass "and at once ($(( ($(now_us) - t0) / 1000 )) ms)"
+  has_addr $VIP 32 && fail "VIP left after exit" || pass "everything undone"
+else
+  fail "SIGTERM after drain --wait: still running 10 s later: $(tail -3 "$STATE/daemon.log")"
+  kill -KILL $DAEMON; wait $DAEMON 2>/dev/null; DAEMON=
+fi
 finish
