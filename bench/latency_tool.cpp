@@ -12,6 +12,11 @@
 //       control socket and times until the VIP's route leaves TABLE, and (with the router's
 //       named namespace) until the router's FIB changes its route to the VIP; then "undrain
 //       VIP", until the route is back and the router's route is multipath again
+//   latency_tool repair|floor rule RIP TABLE PRIORITY PORT...   each port's NAT rule
+//       (from RIP ipproto tcp sport PORT lookup TABLE, the agent's protocol) deleted once
+//       through rtnetlink, until the kernel announces it back
+//   latency_tool lookup RIP CLIENT PORT COUNT   the NAT reply path's lookup as the agent
+//       asks it (netcfg::lookupPath: RTM_GETROUTE with ipproto and sport), COUNT times
 // Prints p50/p99/max in milliseconds.
 #include <arpa/inet.h>
 #include "support/http_client.h"
@@ -19,6 +24,10 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <linux/fib_rules.h>
+
+#include "netcfg/netlink.h"
 #include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -44,6 +53,26 @@ void report(const char* what, std::vector<double> ms, int failures) {
     std::printf("%-28s n=%zu p50=%.3f ms p99=%.3f ms max=%.3f ms failures=%d\n", what, ms.size(), pct(0.50), pct(0.99),
                 ms.empty() ? 0.0 : ms.back(), failures);
 }
+
+// A socket for changes and one joined to `groups` for the kernel's notifications.
+struct NlPair {
+    nl_sock* ops = nullptr;
+    nl_sock* events = nullptr;
+    int efd = -1;
+    template <class... G>
+    explicit NlPair(G... groups) : ops(nl_socket_alloc()), events(nl_socket_alloc()) {
+        nl_connect(ops, NETLINK_ROUTE);
+        nl_socket_disable_seq_check(events);
+        nl_connect(events, NETLINK_ROUTE);
+        nl_socket_add_memberships(events, groups..., 0);
+        nl_socket_set_buffer_size(events, 4 << 20, 0);
+        efd = nl_socket_get_fd(events);
+    }
+    ~NlPair() {
+        nl_socket_free(ops);
+        nl_socket_free(events);
+    }
+};
 
 // Reads notifications from fd until match(message) holds (true) or the deadline (false).
 template <class Match>
@@ -103,14 +132,9 @@ rtnl_route* localRoute(nl_addr* dst) { return loRoute(dst, RT_TABLE_LOCAL, RTN_L
 // Each range's local route deleted once (and with `floor` put back by the tool): a range
 // deleted again within seconds is a fight, which the agent's flap damper slows on purpose.
 int rangeRepair(const std::vector<std::string>& prefixes, bool floor) {
-    nl_sock* ops = nl_socket_alloc();
-    nl_sock* events = nl_socket_alloc();
-    nl_connect(ops, NETLINK_ROUTE);
-    nl_socket_disable_seq_check(events);
-    nl_connect(events, NETLINK_ROUTE);
-    nl_socket_add_memberships(events, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
-    nl_socket_set_buffer_size(events, 4 << 20, 0);
-    const int efd = nl_socket_get_fd(events);
+    NlPair nl(RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE);
+    nl_sock* ops = nl.ops;
+    const int efd = nl.efd;
     std::vector<double> ms;
     int failures = 0;
     for (const auto& prefix : prefixes) {
@@ -148,8 +172,6 @@ int rangeRepair(const std::vector<std::string>& prefixes, bool floor) {
             ++failures;
     }
     report(floor ? "kernel floor (range)" : "repair latency (range)", ms, failures);
-    nl_socket_free(ops);
-    nl_socket_free(events);
     return failures == 0 ? 0 : 1;
 }
 
@@ -223,6 +245,82 @@ int repair(bool route, const std::vector<std::string>& vips, bool floor = false)
     nl_socket_free(ops);
     nl_socket_free(events);
     return 0;
+}
+
+rtnl_rule* natRule(nl_addr* src, int table, int priority, int port) {
+    rtnl_rule* r = rtnl_rule_alloc();
+    rtnl_rule_set_family(r, nl_addr_get_family(src));
+    rtnl_rule_set_src(r, src);
+    rtnl_rule_set_table(r, static_cast<std::uint32_t>(table));
+    rtnl_rule_set_prio(r, static_cast<std::uint32_t>(priority));
+    rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+    rtnl_rule_set_ipproto(r, 6);
+    rtnl_rule_set_sport(r, static_cast<std::uint16_t>(port));
+    rtnl_rule_set_protocol(r, 177);
+    return r;
+}
+
+// Each port's rule deleted once (with `floor` put back by the tool itself).
+int ruleRepair(const std::string& rip, int table, int priority, const std::vector<std::string>& ports, bool floor) {
+    NlPair nl(RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE);
+    nl_sock* ops = nl.ops;
+    const int efd = nl.efd;
+    nl_addr* src = nullptr;
+    if (nl_addr_parse(rip.c_str(), AF_UNSPEC, &src) < 0) return 2;
+    nl_addr_set_prefixlen(src, nl_addr_get_family(src) == AF_INET ? 32 : 128);
+    std::vector<double> ms;
+    int failures = 0;
+    for (const auto& p : ports) {
+        const int port = std::stoi(p);
+        char junk[65536];
+        while (::recv(efd, junk, sizeof junk, MSG_DONTWAIT) > 0) {
+        }
+        const auto t0 = Clock::now();
+        rtnl_rule* r = natRule(src, table, priority, port);
+        int err = rtnl_rule_delete(ops, r, 0);
+        if (err >= 0 && floor) err = rtnl_rule_add(ops, r, NLM_F_CREATE);
+        rtnl_rule_put(r);
+        if (err < 0) {
+            ++failures;
+            continue;
+        }
+        const bool back = waitMessage(efd, t0 + std::chrono::seconds(2), [&](const nlmsghdr* h) {
+            if (h->nlmsg_type != RTM_NEWRULE) return false;
+            auto* fr = static_cast<const fib_rule_hdr*>(NLMSG_DATA(h));
+            int alen = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(fib_rule_hdr)));
+            for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(fr) + NLMSG_ALIGN(sizeof(fib_rule_hdr)));
+                 RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                if (a->rta_type == FRA_SPORT_RANGE && static_cast<const fib_rule_port_range*>(RTA_DATA(a))->start == port) return true;
+            return false;
+        });
+        if (back)
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        else
+            ++failures;
+    }
+    nl_addr_put(src);
+    report(floor ? "kernel floor (nat rule)" : "repair latency (nat rule)", ms, failures);
+    return failures == 0 ? 0 : 1;
+}
+
+// The agent's reply-path lookup, COUNT times (one port).
+int lookupCost(const std::string& rip, const std::string& client, int port, int count) {
+    const auto src = netcfg::IpAddress::parse(rip);
+    const auto dst = netcfg::IpAddress::parse(client);
+    if (!src || !dst) return 2;
+    std::vector<double> ms;
+    int failures = 0;
+    for (int i = 0; i < count; ++i) {
+        const auto t0 = Clock::now();
+        const auto a = netcfg::lookupPath(*src, *dst, 6, port);
+        if (!a) {
+            ++failures;
+            continue;
+        }
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    report("reply-path lookup", ms, failures);
+    return failures == 0 ? 0 : 1;
 }
 
 int httpRate(const std::string& host, int port, const std::string& path, int rps, int seconds) {
@@ -385,6 +483,9 @@ int withdraw(const std::string& stateDir, const std::string& vip, int table, int
 
 int main(int argc, char** argv) {
     const std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() >= 6 && (a[0] == "repair" || a[0] == "floor") && a[1] == "rule")
+        return ruleRepair(a[2], std::stoi(a[3]), std::stoi(a[4]), {a.begin() + 5, a.end()}, a[0] == "floor");
+    if (a.size() == 5 && a[0] == "lookup") return lookupCost(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]));
     if (a.size() >= 3 && (a[0] == "repair" || a[0] == "floor") && a[1] == "range") return rangeRepair({a.begin() + 2, a.end()}, a[0] == "floor");
     if (a.size() >= 3 && a[0] == "repair") return repair(a[1] == "route", {a.begin() + 2, a.end()});
     if (a.size() >= 3 && a[0] == "floor") return repair(a[1] == "route", {a.begin() + 2, a.end()}, true);

@@ -38,6 +38,17 @@ void onObject(nl_object* obj, void* arg) {
         if (!a) return;
         c.kind = ctx->removed ? Change::Kind::AddressRemoved : Change::Kind::AddressAdded;
         c.address = *a;
+    } else if (std::strcmp(type, "route/rule") == 0) {
+        auto r = toRule(reinterpret_cast<rtnl_rule*>(obj), *ctx->tables);
+        if (!r) return;
+        c.kind = ctx->removed ? Change::Kind::RuleRemoved : Change::Kind::RuleAdded;
+        c.rule = *r;
+    } else if (std::strcmp(type, "route/route") == 0 && ctx->tables->nat != 0 &&
+               rtnl_route_get_table(reinterpret_cast<rtnl_route*>(obj)) == ctx->tables->nat) {
+        auto g = toGatewayRoute(reinterpret_cast<rtnl_route*>(obj), *ctx->tables);
+        if (!g) return;
+        c.kind = ctx->removed ? Change::Kind::GatewayRouteRemoved : Change::Kind::GatewayRouteAdded;
+        c.gatewayRoute = *g;
     } else if (std::strcmp(type, "route/route") == 0) {
         auto r = toHostRoute(reinterpret_cast<rtnl_route*>(obj), *ctx->tables);
         if (!r) return;
@@ -58,6 +69,7 @@ void onObject(nl_object* obj, void* arg) {
 bool unwantedRoute(const nlmsghdr* h, const RouteTables& tables) {
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return true;
     const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+    if (tables.nat != 0 && rt->rtm_table == tables.nat) return false;  // the NAT table's, at any length
     if (tables.ranges) {
         // Table local's routes but the kernel's own (each address's); the announce table's
         // of every length.
@@ -133,6 +145,27 @@ std::vector<sock_filter> rangeBlock(const RouteTables& tables) {
 
 }  // namespace
 
+namespace {
+
+// With a NAT table, a block in front of the rest: a route message in that table passes at
+// any length (its default routes); everything else goes on (at kNatBlock).
+constexpr std::uint8_t kNatBlock = 8;
+std::vector<sock_filter> natBlock(const RouteTables& tables) {
+    constexpr std::uint32_t kRt = NLMSG_HDRLEN;
+    return {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(nlmsghdr, nlmsg_type)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+        /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, kNatBlock - 3),
+        /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+        /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, NLMSG_LENGTH(sizeof(rtmsg)), 0, kNatBlock - 5),
+        /* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kRt + offsetof(rtmsg, rtm_table)),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, tables.nat, 0, kNatBlock - 7),
+        /* 7 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),  // pass
+    };
+}
+
+}  // namespace
+
 std::vector<sock_filter> routeFilter(const RouteTables& tables) {
     const std::uint32_t other = tables.announce == 0 ? RT_TABLE_MAIN : tables.announce < 256 ? tables.announce : RT_TABLE_COMPAT;
     constexpr std::uint32_t kType = offsetof(nlmsghdr, nlmsg_type);
@@ -140,7 +173,11 @@ std::vector<sock_filter> routeFilter(const RouteTables& tables) {
     constexpr std::uint32_t kFamily = kRt + offsetof(rtmsg, rtm_family);
     constexpr std::uint32_t kDstLen = kRt + offsetof(rtmsg, rtm_dst_len);
     constexpr std::uint32_t kTable = kRt + offsetof(rtmsg, rtm_table);
-    std::vector<sock_filter> program = tables.ranges ? rangeBlock(tables) : std::vector<sock_filter>{};
+    std::vector<sock_filter> program = tables.nat != 0 ? natBlock(tables) : std::vector<sock_filter>{};
+    if (tables.ranges) {
+        auto block = rangeBlock(tables);
+        program.insert(program.end(), block.begin(), block.end());
+    }
     // A halfword load reads network order: the type, in host order in memory, compares
     // with htons() of itself on either byte order.
     std::vector<sock_filter> hosts{
@@ -188,7 +225,8 @@ std::expected<ChangeEvents, NetError> ChangeEvents::open() {
     if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
         return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("connecting to rtnetlink: ") + nl_geterror(err)});
     if (int err = nl_socket_add_memberships(sock.get(), RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                                            RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_TC, 0);
+                                            RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_TC, RTNLGRP_IPV4_RULE,
+                                            RTNLGRP_IPV6_RULE, 0);
         err < 0)
         return std::unexpected(NetError{.code = -err, .err = 0, .message = std::string("subscribing to rtnetlink groups: ") + nl_geterror(err)});
     nl_socket_set_nonblocking(sock.get());
@@ -212,6 +250,14 @@ void ChangeEvents::parse(const char* data, std::size_t size, Drained& out, const
                     ++out.ignored;
                     continue;
                 }
+                break;
+            case RTM_DELRULE:
+            case RTM_NEWRULE:
+                if (tables.nat == 0) {  // rules matter only with a NAT reply path: never parsed otherwise
+                    ++out.ignored;
+                    continue;
+                }
+                removed = h->nlmsg_type == RTM_DELRULE;
                 break;
             case RTM_DELADDR:
             case RTM_DELLINK: removed = true; break;

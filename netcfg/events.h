@@ -1,5 +1,5 @@
 #pragma once
-// rtnetlink notifications (links, IPv4/IPv6 addresses and routes) parsed into typed
+// rtnetlink notifications (links, IPv4/IPv6 addresses, routes and policy rules) parsed into typed
 // changes by libnl's own message parsers (nl_msg_parse), so the agent keeps a mirror of
 // the kernel from events instead of dumping it again; qdisc and tc filter messages are
 // only counted (the tunnel's hooks are asked for again when one comes). Route messages outside the agent's
@@ -19,11 +19,14 @@
 namespace netcfg {
 
 struct Change {
-    enum class Kind { AddressAdded, AddressRemoved, RouteAdded, RouteRemoved, LinkChanged, LinkRemoved };
+    enum class Kind { AddressAdded, AddressRemoved, RouteAdded, RouteRemoved, LinkChanged, LinkRemoved,
+                      RuleAdded, RuleRemoved, GatewayRouteAdded, GatewayRouteRemoved };
     Kind kind = Kind::AddressAdded;
-    InterfaceAddress address;  // AddressAdded, AddressRemoved
-    HostRoute route;           // RouteAdded, RouteRemoved
-    Link link;                 // LinkChanged (new or changed), LinkRemoved
+    InterfaceAddress address{};   // AddressAdded, AddressRemoved
+    HostRoute route{};            // RouteAdded, RouteRemoved
+    Link link{};                  // LinkChanged (new or changed), LinkRemoved
+    Rule rule{};                  // RuleAdded, RuleRemoved (the NAT table's, or the agent's)
+    GatewayRoute gatewayRoute{};  // GatewayRouteAdded, GatewayRouteRemoved (the NAT table's default routes)
 };
 
 struct Drained {

@@ -13,8 +13,12 @@
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <linux/fib_rules.h>
 #include <netlink/socket.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netlink/object.h>
 
 #include <array>
 #include <cerrno>
@@ -57,6 +61,10 @@ public:
             if (auto r = dumpTable(tables.announce, tables, state); !r) return std::unexpected(r.error());
         if (tables.ranges)
             if (auto r = dumpTable(kLocalTable, tables, state); !r) return std::unexpected(r.error());
+        if (tables.nat != 0) {
+            if (auto r = dumpTable(tables.nat, tables, state); !r) return std::unexpected(r.error());
+            if (auto r = dumpRules(tables, state); !r) return std::unexpected(r.error());
+        }
         return state;
     }
 
@@ -143,13 +151,18 @@ private:
     static NetResult outcome(const NetOp& op, int err) {
         using K = NetOp::Kind;
         if (err == 0) return Effect::Changed;
-        const bool done = (op.kind == K::AddAddress && err == EEXIST) ||
+        const bool done = (op.kind == K::AddAddress && err == EEXIST) || (op.kind == K::AddRule && err == EEXIST) ||
+                          (op.kind == K::DeleteRule && (err == ENOENT || err == ESRCH)) ||
+                          (op.kind == K::DeleteGatewayRoute && (err == ESRCH || err == ENOENT || err == ENODEV)) ||
                           (op.kind == K::DeleteAddress && (err == EADDRNOTAVAIL || err == ENOENT || err == ENODEV)) ||
                           ((op.kind == K::DeleteRoute || op.kind == K::DeleteLocalRoute) && (err == ESRCH || err == ENOENT || err == ENODEV));
         if (done) return Effect::AlreadyDone;
         std::string hint;
         if (op.kind == K::AddAddress && !op.address.isV4() && err == EACCES) hint = " (is IPv6 disabled on the interface?)";
         if ((op.kind == K::AddRoute || op.kind == K::AddLocalRoute) && err == EEXIST) hint = " (a route for it already exists)";
+        if (op.kind == K::AddGatewayRoute && err == EEXIST) hint = " (table " + std::to_string(op.table) + " already has a default route)";
+        if (op.kind == K::AddRule && (err == EAFNOSUPPORT || err == EOPNOTSUPP || err == EINVAL))
+            hint = " (the kernel cannot match rules on ipproto and sport: Linux 4.17 or later is needed)";
         return std::unexpected(NetError{.code = nl_syserr2nlerr(err),
                                         .err = err,
                                         .message = describe(op) + ": " + std::strerror(err) + hint});
@@ -181,6 +194,22 @@ private:
                 const bool add = op.kind == K::AddRoute || op.kind == K::AddLocalRoute;
                 err = add ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
                           : rtnl_route_build_del_request(route.get(), 0, &raw);
+                break;
+            }
+            case K::AddRule:
+            case K::DeleteRule: {
+                auto rule = buildRule(op.rule);
+                if (!rule) break;
+                err = op.kind == K::AddRule ? rtnl_rule_build_add_request(rule.get(), NLM_F_EXCL, &raw)
+                                            : rtnl_rule_build_delete_request(rule.get(), 0, &raw);
+                break;
+            }
+            case K::AddGatewayRoute:
+            case K::DeleteGatewayRoute: {
+                auto route = buildGatewayRoute(op);
+                if (!route) break;
+                err = op.kind == K::AddGatewayRoute ? rtnl_route_build_add_request(route.get(), NLM_F_EXCL, &raw)
+                                                    : rtnl_route_build_del_request(route.get(), 0, &raw);
                 break;
             }
             case K::LinkUp:
@@ -247,6 +276,10 @@ private:
         for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
             auto* route = reinterpret_cast<rtnl_route*>(o);
             if (rtnl_route_get_table(route) != table) continue;  // no strict checking: every table came
+            if (table == tables.nat) {
+                if (auto g = toGatewayRoute(route, tables)) state.gatewayRoutes.push_back(*g);
+                continue;
+            }
             if (auto r = toHostRoute(route, tables)) state.routes.push_back(*r);
             if (table == kMainTable)
                 for (const auto& gw : gatewaysOf(route)) state.gateways.push_back(gw);
@@ -259,6 +292,53 @@ private:
             }
         }
         return {};
+    }
+
+    // Every policy rule (few on any host), keeping those of the NAT table or the agent's.
+    NetStatus dumpRules(const RouteTables& tables, KernelState& state) {
+        nl_cache* raw = nullptr;
+        if (int err = rtnl_rule_alloc_cache(dumpSock_.get(), AF_UNSPEC, &raw); err < 0)
+            return std::unexpected(nlError(err, "dumping policy rules"));
+        NlCache cache(raw);
+        for (auto* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o))
+            if (auto r = toRule(reinterpret_cast<rtnl_rule*>(o), tables)) state.rules.push_back(*r);
+        return {};
+    }
+
+    static NlRule buildRule(const Rule& r) {
+        NlRule rule(rtnl_rule_alloc());
+        NlAddr src = toNlAddr(r.src);
+        if (!rule || !src) return nullptr;
+        rtnl_rule_set_family(rule.get(), r.src.family);
+        if (rtnl_rule_set_src(rule.get(), src.get()) < 0) return nullptr;
+        rtnl_rule_set_table(rule.get(), r.table);
+        rtnl_rule_set_prio(rule.get(), r.priority);
+        rtnl_rule_set_action(rule.get(), FR_ACT_TO_TBL);
+        if (rtnl_rule_set_ipproto(rule.get(), static_cast<std::uint8_t>(r.ipProto)) < 0) return nullptr;
+        if (rtnl_rule_set_sport(rule.get(), static_cast<std::uint16_t>(r.sport)) < 0) return nullptr;
+        if (rtnl_rule_set_protocol(rule.get(), kRouteProtocol) < 0) return nullptr;
+        return rule;
+    }
+
+    // default via GATEWAY dev IF table T proto 177 (scope global).
+    static NlRoute buildGatewayRoute(const NetOp& op) {
+        NlRoute route(rtnl_route_alloc());
+        NlAddr dst(nl_addr_build(op.gateway.family, nullptr, 0));
+        NlAddr gw = toNlAddr(op.gateway);
+        if (!route || !dst || !gw) return nullptr;
+        nl_addr_set_prefixlen(dst.get(), 0);
+        rtnl_route_set_family(route.get(), op.gateway.family);
+        rtnl_route_set_table(route.get(), op.table);
+        rtnl_route_set_protocol(route.get(), kRouteProtocol);
+        rtnl_route_set_type(route.get(), RTN_UNICAST);
+        rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
+        if (rtnl_route_set_dst(route.get(), dst.get()) < 0) return nullptr;
+        rtnl_nexthop* nh = rtnl_route_nh_alloc();
+        if (!nh) return nullptr;
+        rtnl_route_nh_set_ifindex(nh, op.ifindex);
+        rtnl_route_nh_set_gateway(nh, gw.get());
+        rtnl_route_add_nexthop(route.get(), nh);
+        return route;
     }
 
     static NlRtAddr buildAddress(int ifindex, const IpAddress& ip) {
@@ -328,6 +408,58 @@ std::expected<NlSock, NetError> openSocket(bool strict = false) {
 }
 
 }  // namespace
+
+namespace {
+
+struct LookupContext {
+    std::optional<PathAnswer> answer;
+};
+
+void onLookupObject(nl_object* obj, void* arg) {
+    auto* ctx = static_cast<LookupContext*>(arg);
+    const char* type = nl_object_get_type(obj);
+    if (!type || std::strcmp(type, "route/route") != 0) return;
+    auto* route = reinterpret_cast<rtnl_route*>(obj);
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(route, 0);
+    ctx->answer = PathAnswer{.gateway = nh ? fromNlAddr(rtnl_route_nh_get_gateway(nh)) : IpAddress{},
+                             .oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0,
+                             .table = rtnl_route_get_table(route)};
+}
+
+int onLookupMessage(nl_msg* msg, void* arg) {
+    nl_msg_parse(msg, onLookupObject, arg);
+    return NL_OK;
+}
+
+}  // namespace
+
+// One RTM_GETROUTE, built here: libnl's rtnl_route_lookup carries no ports. The answer is
+// parsed by libnl (nl_msg_parse), as notifications are. RTM_F_LOOKUP_TABLE: the reply
+// names the table the lookup ended in.
+std::expected<PathAnswer, NetError> lookupPath(const IpAddress& src, const IpAddress& dst, int ipProto, int sport) {
+    const std::string doing = "looking up the route from " + src.str() + " to " + dst.str();
+    auto sock = openSocket();
+    if (!sock) return std::unexpected(sock.error());
+    NlMsg msg(nlmsg_alloc_simple(RTM_GETROUTE, 0));
+    if (!msg) return std::unexpected(nlError(NLE_NOMEM, doing));
+    rtmsg rtm{};
+    rtm.rtm_family = static_cast<unsigned char>(dst.family);
+    rtm.rtm_dst_len = static_cast<unsigned char>(dst.hostPrefix());
+    rtm.rtm_src_len = static_cast<unsigned char>(src.hostPrefix());
+    rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
+    int err = nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO);
+    if (err >= 0) err = nla_put(msg.get(), RTA_DST, static_cast<int>(dst.size()), dst.bytes.data());
+    if (err >= 0) err = nla_put(msg.get(), RTA_SRC, static_cast<int>(src.size()), src.bytes.data());
+    if (err >= 0) err = nla_put_u8(msg.get(), RTA_IP_PROTO, static_cast<std::uint8_t>(ipProto));
+    if (err >= 0) err = nla_put_u16(msg.get(), RTA_SPORT, htons(static_cast<std::uint16_t>(sport)));
+    if (err < 0) return std::unexpected(nlError(err, doing));
+    LookupContext ctx;
+    nl_socket_modify_cb(sock->get(), NL_CB_VALID, NL_CB_CUSTOM, onLookupMessage, &ctx);
+    if (err = nl_send_auto(sock->get(), msg.get()); err < 0) return std::unexpected(nlError(err, doing));
+    if (err = nl_recvmsgs_default(sock->get()); err < 0) return std::unexpected(nlError(err, doing));
+    if (!ctx.answer) return std::unexpected(NetError{.code = NLE_NOATTR, .message = doing + ": no route in the answer"});
+    return *ctx.answer;
+}
 
 std::expected<std::unique_ptr<Netlink>, NetError> openKernelNetlink() {
     auto dumps = openSocket();

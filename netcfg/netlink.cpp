@@ -13,8 +13,27 @@ std::string where(const NetOp& op) {
 
 }  // namespace
 
+std::expected<PathAnswer, NetError> Netlink::lookup(const IpAddress& src, const IpAddress& dst, int ipProto, int sport) {
+    return lookupPath(src, dst, ipProto, sport);
+}
+
+std::string describe(const Rule& r) {
+    return "from " + r.src.str() + " ipproto " + (r.ipProto == 17 ? "udp" : r.ipProto == 6 ? "tcp" : std::to_string(r.ipProto)) +
+           " sport " + std::to_string(r.sport) + " lookup " + std::to_string(r.table) + " priority " + std::to_string(r.priority);
+}
+
+namespace {
+std::string viaText(const NetOp& op) {
+    return "default via " + op.gateway.str() + " dev " + dev(op) + " table " + std::to_string(op.table);
+}
+}  // namespace
+
 std::string describe(const NetOp& op) {
     switch (op.kind) {
+        case NetOp::Kind::AddRule: return "add rule " + describe(op.rule);
+        case NetOp::Kind::DeleteRule: return "remove rule " + describe(op.rule);
+        case NetOp::Kind::AddGatewayRoute: return "add route " + viaText(op);
+        case NetOp::Kind::DeleteGatewayRoute: return "remove route " + viaText(op);
         case NetOp::Kind::AddAddress: return "add " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "remove " + op.address.hostCidr() + " from " + dev(op);
         case NetOp::Kind::AddRoute: return "add route " + op.cidr() + where(op);
@@ -29,6 +48,10 @@ std::string describe(const NetOp& op) {
 
 std::string pastTense(const NetOp& op) {
     switch (op.kind) {
+        case NetOp::Kind::AddRule: return "added rule " + describe(op.rule);
+        case NetOp::Kind::DeleteRule: return "removed rule " + describe(op.rule);
+        case NetOp::Kind::AddGatewayRoute: return "added route " + viaText(op);
+        case NetOp::Kind::DeleteGatewayRoute: return "removed route " + viaText(op);
         case NetOp::Kind::AddAddress: return "added " + op.address.hostCidr() + " to " + dev(op);
         case NetOp::Kind::DeleteAddress: return "removed " + op.address.hostCidr() + " from " + dev(op);
         case NetOp::Kind::AddRoute: return "added route " + op.cidr() + where(op);
@@ -64,6 +87,10 @@ NetOp inverse(const NetOp& op) {
         case K::LinkDown: undo.kind = K::LinkUp; break;
         case K::AddLocalRoute: undo.kind = K::DeleteLocalRoute; break;
         case K::DeleteLocalRoute: undo.kind = K::AddLocalRoute; break;
+        case K::AddRule: undo.kind = K::DeleteRule; break;
+        case K::DeleteRule: undo.kind = K::AddRule; break;
+        case K::AddGatewayRoute: undo.kind = K::DeleteGatewayRoute; break;
+        case K::DeleteGatewayRoute: undo.kind = K::AddGatewayRoute; break;
     }
     return undo;
 }

@@ -33,6 +33,9 @@ constexpr int kLocalType = 2;              // RTN_LOCAL
 struct RouteTables {
     std::uint32_t announce = 0;  // 0: none
     bool ranges = false;
+    // The NAT reply path's table (1-252): its default routes are read (as GatewayRoute),
+    // and the policy rules of the agent's protocol. 0: none.
+    std::uint32_t nat = 0;
     bool wanted(std::uint32_t table) const {
         return table == kMainTable || (announce != 0 && table == announce) || (ranges && table == kLocalTable);
     }
@@ -67,6 +70,31 @@ struct HostRoute {
     int length() const { return dstLen < 0 ? dst.hostPrefix() : dstLen; }
 };
 
+// A policy rule of a NAT reply path: `from SRC ipproto P sport N lookup TABLE`, at a
+// priority, marked with a protocol (kRouteProtocol: the agent's).
+struct Rule {
+    IpAddress src;  // a host prefix
+    int ipProto = 0;  // IPPROTO_TCP, IPPROTO_UDP
+    int sport = 0;
+    std::uint32_t table = 0;
+    std::uint32_t priority = 0;
+    int protocol = 0;
+
+    auto operator<=>(const Rule&) const = default;
+};
+// "from 198.51.100.10 ipproto tcp sport 80 lookup 201 priority 1000"
+std::string describe(const Rule& r);
+
+// A default route via a gateway in the NAT table (`default via GW dev IF table T`).
+struct GatewayRoute {
+    IpAddress gateway;
+    int ifindex = 0;
+    std::uint32_t table = 0;
+    int protocol = 0;
+
+    auto operator<=>(const GatewayRoute&) const = default;
+};
+
 struct KernelState {
     std::vector<Link> links;
     std::vector<InterfaceAddress> addresses;
@@ -77,6 +105,10 @@ struct KernelState {
     std::string foreignExample;
     // The gateways of table main's routes (a range must not cover one), at the dump.
     std::vector<IpAddress> gateways;
+    // With a NAT table: the policy rules that look it up or carry the agent's protocol,
+    // and the default routes in it.
+    std::vector<Rule> rules;
+    std::vector<GatewayRoute> gatewayRoutes;
 };
 
 struct NetError {
@@ -101,8 +133,12 @@ using NetResult = std::expected<Effect, NetError>;
 //
 // A range's local route (AddLocalRoute, DeleteLocalRoute): `address`/`prefixLen` type local
 // dev lo in table local, marked kRouteProtocol (ip route add local PREFIX dev lo table local).
+//
+// NAT (AddRule, DeleteRule): `rule`, marked kRouteProtocol. AddGatewayRoute,
+// DeleteGatewayRoute: `default via gateway dev ifindex table table proto 177`.
 struct NetOp {
-    enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown, AddLocalRoute, DeleteLocalRoute };
+    enum class Kind { AddAddress, DeleteAddress, AddRoute, DeleteRoute, LinkUp, LinkDown, AddLocalRoute, DeleteLocalRoute,
+                      AddRule, DeleteRule, AddGatewayRoute, DeleteGatewayRoute };
     Kind kind = Kind::AddAddress;
     int ifindex = 0;
     IpAddress address;   // unused for LinkUp/LinkDown
@@ -110,7 +146,11 @@ struct NetOp {
     std::uint32_t table = kMainTable;  // AddRoute, DeleteRoute
     std::uint32_t metric = 0;          // AddRoute, DeleteRoute
     int prefixLen = -1;  // local routes, and a range's announce route; -1: the host prefix
+    Rule rule{};               // AddRule, DeleteRule
+    IpAddress gateway{};       // AddGatewayRoute, DeleteGatewayRoute
 
+    bool nat() const { return kind == Kind::AddRule || kind == Kind::DeleteRule || kind == Kind::AddGatewayRoute || kind == Kind::DeleteGatewayRoute; }
+    GatewayRoute gatewayRoute() const { return {.gateway = gateway, .ifindex = ifindex, .table = table, .protocol = kRouteProtocol}; }
     bool announce() const { return (kind == Kind::AddRoute || kind == Kind::DeleteRoute) && table != kMainTable; }
     bool localRoute() const { return kind == Kind::AddLocalRoute || kind == Kind::DeleteLocalRoute; }
     std::string cidr() const { return address.cidr(prefixLen); }
@@ -137,7 +177,20 @@ public:
     // first failure, and possibly some after it (the kernel implementation sends ops in
     // batches); ops past the returned size were not attempted.
     virtual std::vector<NetResult> apply(const std::vector<NetOp>& ops) = 0;
+    // The kernel's route for a reply from src (ipProto, sport) to dst: lookupPath() below.
+    virtual std::expected<struct PathAnswer, NetError> lookup(const IpAddress& src, const IpAddress& dst, int ipProto, int sport);
 };
+
+// The kernel's answer to a route lookup for a reply: from src, with this protocol and
+// source port, to dst (RTM_GETROUTE with RTA_SRC, RTA_IP_PROTO, RTA_SPORT: what the policy
+// rules match on).
+struct PathAnswer {
+    IpAddress gateway;  // family 0: none (a connected destination)
+    int oif = 0;
+    std::uint32_t table = 0;
+    bool operator==(const PathAnswer&) const = default;
+};
+std::expected<PathAnswer, NetError> lookupPath(const IpAddress& src, const IpAddress& dst, int ipProto, int sport);
 
 // Opens a NETLINK_ROUTE socket in the calling process's network namespace.
 std::expected<std::unique_ptr<Netlink>, NetError> openKernelNetlink();

@@ -66,6 +66,35 @@ std::optional<HostRoute> toHostRoute(rtnl_route* r, const RouteTables& tables) {
                      .type = type};
 }
 
+std::optional<Rule> toRule(rtnl_rule* r, const RouteTables& tables) {
+    if (tables.nat == 0) return std::nullopt;
+    std::uint8_t protocol = 0, ipProto = 0;
+    (void)rtnl_rule_get_protocol(r, &protocol);
+    const std::uint32_t table = rtnl_rule_get_table(r);
+    if (table != tables.nat && protocol != kRouteProtocol) return std::nullopt;
+    (void)rtnl_rule_get_ipproto(r, &ipProto);
+    std::uint16_t sport = 0, sportEnd = 0;
+    (void)rtnl_rule_get_sport(r, &sport, &sportEnd);
+    nl_addr* src = rtnl_rule_get_src(r);
+    IpAddress ip = fromNlAddr(src);
+    // Only `from ADDR` of a host is one of the agent's kind; another is kept with family 0
+    // (it still tells that someone else uses the table).
+    if (ip.family != 0 && static_cast<int>(nl_addr_get_prefixlen(src)) != ip.hostPrefix()) ip = {};
+    return Rule{.src = ip, .ipProto = ipProto, .sport = sport == sportEnd ? sport : 0, .table = table,
+                .priority = rtnl_rule_get_prio(r), .protocol = protocol};
+}
+
+std::optional<GatewayRoute> toGatewayRoute(rtnl_route* r, const RouteTables& tables) {
+    if (tables.nat == 0 || rtnl_route_get_table(r) != tables.nat) return std::nullopt;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (dst && nl_addr_get_prefixlen(dst) != 0) return std::nullopt;
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+    return GatewayRoute{.gateway = nh ? fromNlAddr(rtnl_route_nh_get_gateway(nh)) : IpAddress{},
+                        .ifindex = nh ? rtnl_route_nh_get_ifindex(nh) : 0,
+                        .table = rtnl_route_get_table(r),
+                        .protocol = rtnl_route_get_protocol(r)};
+}
+
 std::vector<IpAddress> gatewaysOf(rtnl_route* r) {
     std::vector<IpAddress> out;
     const int n = rtnl_route_get_nnexthops(r);

@@ -7,6 +7,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <netlink/socket.h>
 
 #include <memory>
@@ -25,5 +26,6 @@ using NlRtAddr = std::unique_ptr<rtnl_addr, NlFree<rtnl_addr, rtnl_addr_put>>;
 using NlRoute = std::unique_ptr<rtnl_route, NlFree<rtnl_route, rtnl_route_put>>;
 using NlMsg = std::unique_ptr<nl_msg, NlFree<nl_msg, nlmsg_free>>;
 using NlLink = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_put>>;
+using NlRule = std::unique_ptr<rtnl_rule, NlFree<rtnl_rule, rtnl_rule_put>>;
 
 }  // namespace netcfg

@@ -1,3 +1,4 @@
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -194,6 +195,20 @@ static std::string checkWhat(const ServiceCheck& c) {
     return "";
 }
 
+namespace {
+// Policy rules that match ipproto and sport came with Linux 4.17: the NAT reply path
+// cannot be built on an older kernel (nullopt: this one has them, or cannot be told).
+std::optional<std::string> natKernelProblem() {
+    utsname u{};
+    if (::uname(&u) != 0) return std::nullopt;
+    int major = 0, minor = 0;
+    if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return std::nullopt;
+    if (major > 4 || (major == 4 && minor >= 17)) return std::nullopt;
+    return std::string("this kernel (") + u.release +
+           ") cannot match policy rules on ipproto and sport, which the NAT reply path needs: Linux 4.17 or later";
+}
+}  // namespace
+
 int runCheck(const Options& o) {
     auto cfg = loadOrReport(o);
     if (!cfg) return kUsage;
@@ -212,10 +227,23 @@ int runCheck(const Options& o) {
         std::printf("  bind %s on lo%s\n", vip.address.hostCidr().c_str(), from.c_str());
         if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.address.hostCidr().c_str());
     }
-    for (const auto& iface : cfg->arp.interfaces)
-        std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
-                    cfg->arp.announce);
-    std::printf("  bring lo up if it is down\n");
+    if (!cfg->vips.empty() || !cfg->nat.enabled()) {  // as desiredFrom: a NAT-only server binds no VIP
+        for (const auto& iface : cfg->arp.interfaces)
+            std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
+                        cfg->arp.announce);
+        std::printf("  bring lo up if it is down\n");
+    }
+    if (const auto& n = cfg->nat; n.enabled()) {
+        std::string ports;
+        for (const auto& p : n.ports)
+            ports += (ports.empty() ? "" : ", ") + p.name() +
+                     (p.virtualPort != p.port ? " (the director's virtual port " + std::to_string(p.virtualPort) + ")" : "");
+        for (const auto& d : n.directors)
+            std::printf("  send the replies from %s (this server's address on %s's subnet) via the director %s: a rule per port at "
+                        "priority %u looking up table %u, which holds only that default route; the host's other traffic keeps its "
+                        "own gateway\n",
+                        ports.c_str(), d.str().c_str(), d.str().c_str(), n.priority, n.table);
+    }
     if (const auto& t = cfg->tunnel; t.enabled()) {
         std::string ifaces, directors, encaps;
         for (const auto& i : t.interfaces) ifaces += (ifaces.empty() ? "" : ", ") + i;
@@ -237,6 +265,12 @@ int runCheck(const Options& o) {
     }
     // What start would refuse on this host, check refuses too (the same words): an
     // interface that does not exist, a VIP on a real interface, ... --offline: the file alone.
+    if (!o.offline && cfg->nat.enabled())
+        if (const auto p = natKernelProblem()) {
+            logError(*p);
+            logError("the configuration is valid, but start would refuse it on this host");
+            return kUsage;
+        }
     if (!o.offline) {
         const Desired desired = desiredFrom(*cfg);
         auto session = Session::open(o.stateDir);
@@ -245,12 +279,16 @@ int runCheck(const Options& o) {
             logError("cannot look at this host (" + observed.error() + "); check --offline validates the file alone");
             return kUnknown;
         }
-        if (const Plan p = plan(desired, *observed, Owned{}); p.hasConflicts()) {
+        const Plan p = plan(desired, *observed, Owned{});
+        if (p.hasConflicts()) {
             std::fflush(stdout);
             for (const auto& c : p.conflicts()) logError(describe(c));
             logError("the configuration is valid, but start would refuse it on this host (check --offline validates the file alone)");
             return kUsage;
         }
+        // The NAT reply path as it would be on this host (its address facing the director).
+        for (const auto& a : p.actions)
+            if (const auto* op = std::get_if<netcfg::NetOp>(&a); op && op->nat()) std::printf("    %s\n", describe(a).c_str());
     }
     std::printf("run would also:\n");
     std::printf("  re-read the ARP settings every %d ms, look at the whole kernel state every %d s\n", cfg->checkIntervalMs,

@@ -329,7 +329,7 @@ Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
     Problems problems(source);
     const json doc = readDocument(text, problems);
-    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel"};
+    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel", "nat"};
     known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
     rejectUnknownKeys(doc, "", known, problems);
 
@@ -347,11 +347,11 @@ Config parseConfig(const std::string& text, const std::string& source,
                 cfg.vips.push_back({.address = *ip, .prefixLen = -1, .source = "--vip"});
         }
     } else if (!doc.contains("vips")) {
-        if (otherVips.empty())
+        if (otherVips.empty() && !doc.contains("nat"))
             problems.add("vips", "missing: list the virtual IP addresses, e.g. \"vips\": [\"198.51.100.188\"] (here or in a drop-in)");
     } else if (const json& v = doc["vips"]; !v.is_array()) {
         problems.add("vips", "must be a list of address strings");
-    } else if (v.empty() && otherVips.empty()) {
+    } else if (v.empty() && otherVips.empty() && !doc.contains("nat")) {
         problems.add("vips", "is empty: list at least one virtual IP address (here or in a drop-in)");
     } else {
         cfg.vips = parseVipList(v, source, problems).vips;
@@ -366,10 +366,16 @@ Config parseConfig(const std::string& text, const std::string& source,
     }
     if (doc.contains("announce")) parseAnnounce(doc["announce"], problems, cfg.announce);
     if (doc.contains("tunnel")) parseTunnel(doc["tunnel"], problems, cfg);
-    // services may name the drop-ins' VIPs too
+    if (doc.contains("nat")) parseNat(doc["nat"], problems, cfg);
+    // services may name the drop-ins' VIPs too, and the NAT VIPs (probed where the director
+    // sends: this server's address facing it)
     std::set<netcfg::IpAddress> named(otherVips.begin(), otherVips.end());
     for (const auto& v : cfg.vips) named.insert(v.address);
+    for (const auto& v : cfg.nat.vips) named.insert(v);
     parseRuntime(doc, problems, cfg, named);
+    for (auto& s : cfg.services)
+        if (cfg.nat.isVip(s.vip))
+            if (const auto* d = cfg.nat.director(s.vip.family)) s.natDirector = *d;
     problems.throwIfAny();
     return cfg;
 }

@@ -42,6 +42,10 @@ struct ServiceCheck {
     int timeoutMs = 1000;
     int rise = 2;  // consecutive successes to go up
     int fall = 3;  // consecutive failures to go down
+    // A NAT VIP's check (its VIP lives on the director): the director of the VIP's family.
+    // The probe then goes where the director sends, this server's own address facing it
+    // (the source the kernel picks to reach the director, found at each probe), on `port`.
+    std::optional<netcfg::IpAddress> natDirector{};
 
     // Its identity, kept across a reload and shown to operators: "tcp 198.51.100.188:80",
     // "https 198.51.100.188:443/health host www.example.org", "exec 198.51.100.188
@@ -100,6 +104,41 @@ struct TunnelConfig {
 // of the configured families and encapsulations.
 int tunnelMss(const TunnelConfig& t, unsigned mtu);
 
+// VS/NAT real server: the director rewrites VIP:virtual_port to this server's RIP:port, and
+// the replies must go back through it (it rewrites their source back to the VIP). The
+// agent sends only these services' replies there, by policy routing: a rule per port
+// (`from RIP ipproto P sport N lookup table`) and `default via DIRECTOR` in that table.
+struct NatPort {
+    int ipProto = 6;      // IPPROTO_TCP (6) or IPPROTO_UDP (17)
+    int port = 0;         // where this server's service answers: the rules' source port
+    int virtualPort = 0;  // the director's virtual service port (= port unless NAT maps it)
+    // "tcp/80", "udp/53", "tcp/8080" (the virtual port is shown where it is used)
+    std::string name() const;
+    bool operator==(const NatPort&) const = default;
+};
+inline constexpr std::uint32_t kDefaultNatTable = 201;
+inline constexpr std::uint32_t kDefaultNatPriority = 1000;
+struct NatConfig {
+    std::vector<netcfg::IpAddress> directors;  // the director's address on this server's network, at most one per family
+    std::vector<netcfg::IpAddress> vips;       // the director's virtual addresses (never bound here)
+    std::vector<NatPort> ports;
+    std::uint32_t table = kDefaultNatTable;
+    std::uint32_t priority = kDefaultNatPriority;
+    bool enabled() const { return !directors.empty(); }
+    // The director of a family (AF_INET, AF_INET6), or nullptr.
+    const netcfg::IpAddress* director(int family) const {
+        for (const auto& d : directors)
+            if (d.family == family) return &d;
+        return nullptr;
+    }
+    bool isVip(const netcfg::IpAddress& ip) const {
+        for (const auto& v : vips)
+            if (v == ip) return true;
+        return false;
+    }
+    bool operator==(const NatConfig&) const = default;
+};
+
 // The widest ranges accepted: a /16 of IPv4 (65,536 addresses), a /64 of IPv6.
 inline constexpr int kWidestRange4 = 16;
 inline constexpr int kWidestRange6 = 64;
@@ -139,7 +178,9 @@ struct Config {
     ApiSettings api;
     std::vector<ServiceCheck> services;
     // The director's own address, for doctor: DR replies must not route back through it.
+    // (NAT is the opposite: its replies must; "nat" names its director itself.)
     std::optional<netcfg::IpAddress> director;
+    NatConfig nat;
 
     // The VIP keyed by vip (a range by its network address), or nullptr.
     const Vip* find(const netcfg::IpAddress& vip) const;

@@ -68,6 +68,12 @@ void parseRuntime(const nlohmann::json& doc, Problems& problems, Config& cfg, co
 // "tunnel": {"interfaces": [...], "encap": [...], "directors": [...], "gue_port": N, "mss": N}
 // into cfg.tunnel; the directors must not be VIPs of cfg.
 void parseTunnel(const nlohmann::json& t, Problems& problems, Config& cfg);
+// text as a director's address (no prefix, not loopback, multicast or unspecified) into
+// out, or why not.
+std::optional<std::string> directorProblem(const std::string& text, netcfg::IpAddress& out);
+// "nat": {"director", "vips", "ports", "table", "priority"} into cfg.nat; its VIPs must not
+// be cfg's DR VIPs, nor its table the announce table.
+void parseNat(const nlohmann::json& n, Problems& problems, Config& cfg);
 // A "services" list, appended to cfg.services (each names one of vips; a service checked
 // twice, here or before, is a problem).
 void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);

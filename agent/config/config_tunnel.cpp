@@ -61,6 +61,8 @@ std::optional<std::vector<std::string>> stringList(const json& t, const std::str
     return out;
 }
 
+}  // namespace
+
 std::optional<std::string> directorProblem(const std::string& text, netcfg::IpAddress& out) {
     auto ip = netcfg::IpAddress::parse(text);
     if (!ip) return quoteInput(text) + " is not an IPv4 or IPv6 address (the director's source address, no prefix)";
@@ -77,8 +79,6 @@ std::optional<std::string> directorProblem(const std::string& text, netcfg::IpAd
     out = *ip;
     return std::nullopt;
 }
-
-}  // namespace
 
 void parseTunnel(const json& t, Problems& problems, Config& cfg) {
     if (!t.is_object()) {

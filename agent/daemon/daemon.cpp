@@ -260,6 +260,7 @@ void Daemon::onTick() {
     const long long resyncEvery = std::max<long long>(1, cfg_.resyncSeconds * 1000LL / cfg_.checkIntervalMs);
     if (ticks_ % resyncEvery == 0) resyncPending_ = true;
     reconciler_->checkSysctls();
+    reconciler_->checkNatPaths();
     reconciler_->checkTunnel();
     if (drainsNeedCounts() || countsWanted(Clock::now())) progressDrains();
     bool changed = false;

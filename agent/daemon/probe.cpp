@@ -57,23 +57,52 @@ int waitFor(int fd, short events, Prober::Clock::time_point deadline, ProbeCance
     }
 }
 
-std::expected<UniqueFd, std::string> connectTo(const ServiceCheck& c, Prober::Clock::time_point deadline, ProbeCancel& cancel) {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (c.vip.isV4()) {
+namespace {
+socklen_t socketAddress(const netcfg::IpAddress& ip, int port, sockaddr_storage& ss) {
+    ss = {};
+    if (ip.isV4()) {
         auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
         sin->sin_family = AF_INET;
-        sin->sin_port = htons(static_cast<uint16_t>(c.port));
-        std::memcpy(&sin->sin_addr, c.vip.bytes.data(), 4);
-        len = sizeof *sin;
-    } else {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(static_cast<uint16_t>(c.port));
-        std::memcpy(&sin6->sin6_addr, c.vip.bytes.data(), 16);
-        len = sizeof *sin6;
+        sin->sin_port = htons(static_cast<uint16_t>(port));
+        std::memcpy(&sin->sin_addr, ip.bytes.data(), 4);
+        return sizeof *sin;
     }
-    UniqueFd fd(::socket(c.vip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(&sin6->sin6_addr, ip.bytes.data(), 16);
+    return sizeof *sin6;
+}
+}  // namespace
+
+std::expected<netcfg::IpAddress, std::string> targetOf(const ServiceCheck& c) {
+    if (!c.natDirector) return c.vip;
+    const netcfg::IpAddress& d = *c.natDirector;
+    sockaddr_storage ss{};
+    const socklen_t len = socketAddress(d, 9, ss);
+    UniqueFd fd(::socket(d.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        return std::unexpected("no route to the NAT director " + d.str() + ": " + std::strerror(errno));
+    sockaddr_storage local{};
+    socklen_t localLen = sizeof local;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &localLen) != 0)
+        return std::unexpected(std::string("getsockname: ") + std::strerror(errno));
+    netcfg::IpAddress ip;
+    ip.family = d.family;
+    if (d.isV4())
+        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, 4);
+    else
+        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, 16);
+    return ip;
+}
+
+std::expected<UniqueFd, std::string> connectTo(const ServiceCheck& c, Prober::Clock::time_point deadline, ProbeCancel& cancel) {
+    const auto target = targetOf(c);
+    if (!target) return std::unexpected(target.error());
+    sockaddr_storage ss{};
+    const socklen_t len = socketAddress(*target, c.port, ss);
+    UniqueFd fd(::socket(target->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) return fd;
     if (errno != EINPROGRESS) return std::unexpected(std::string("connect: ") + std::strerror(errno));

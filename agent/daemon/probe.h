@@ -55,6 +55,9 @@ std::unique_ptr<Prober> makeProber(const ServiceCheck& check);
 namespace probe_detail {
 // Milliseconds left until the deadline (0 once past it).
 int remainingMs(Prober::Clock::time_point deadline);
+// Where a probe of c goes: its VIP, or for a NAT VIP's check this server's address facing
+// the director (the source the kernel picks for it: a UDP connect, no packet sent).
+std::expected<netcfg::IpAddress, std::string> targetOf(const ServiceCheck& c);
 // Connects a TCP socket to VIP:port within the deadline: the socket, or why not.
 std::expected<UniqueFd, std::string> connectTo(const ServiceCheck& c, Prober::Clock::time_point deadline, ProbeCancel& cancel);
 // Waits for events on fd, or the deadline, or a cancel: >0 ready, 0 deadline, -1 cancelled.

@@ -81,10 +81,12 @@ public:
         Channel ch;
         if (const int e = ares_init_options(ch.out(), &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES); e != ARES_SUCCESS)
             return {.up = false, .reason = std::string("c-ares: ") + ares_strerror(e)};
+        const auto target = probe_detail::targetOf(check_);
+        if (!target) return {.up = false, .reason = target.error()};
         ares_addr_port_node server{};
-        server.family = check_.vip.family;
-        std::memcpy(check_.vip.isV4() ? static_cast<void*>(&server.addr.addr4) : static_cast<void*>(&server.addr.addr6), check_.vip.bytes.data(),
-                    check_.vip.size());
+        server.family = target->family;
+        std::memcpy(target->isV4() ? static_cast<void*>(&server.addr.addr4) : static_cast<void*>(&server.addr.addr6), target->bytes.data(),
+                    target->size());
         server.udp_port = check_.port;
         server.tcp_port = check_.port;
         if (const int e = ares_set_servers_ports(ch.get(), &server); e != ARES_SUCCESS)

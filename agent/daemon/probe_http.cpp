@@ -81,6 +81,11 @@ public:
         int status = 0;
         bool statusOk = false, found = false;
         std::string body;
+        if (check_.natDirector) {  // where the director sends: this server's address facing it, now
+            const auto target = probe_detail::targetOf(check_);
+            if (!target) return {.up = false, .reason = target.error()};
+            client_->set_hostname_addr_map({{check_.host.value_or(check_.vip.str()), target->str()}});
+        }
         cancel.onCancel([this] { client_->stop(); });
         ERR_clear_error();
         const auto res = client_->Get(

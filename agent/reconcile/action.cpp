@@ -17,6 +17,8 @@ Subject subjectOf(const Action& a) {
     if (const auto* t = std::get_if<TunnelOp>(&a)) return Subject::tunnel(t->iface);
     const auto& op = std::get<NetOp>(a);
     if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
+    if (op.kind == K::AddRule || op.kind == K::DeleteRule) return Subject::nat(op.rule.src.family);
+    if (op.nat()) return Subject::nat(op.gateway.family);
     if (op.announce()) return Subject::announce(op.address);
     return Subject::address(op.address);
 }

@@ -11,6 +11,7 @@ std::string describe(const Subject& s) {
         case Subject::Kind::Vip: return s.vip.str();
         case Subject::Kind::Announce: return s.vip.family == 0 ? "announce table" : "announce " + s.vip.str();
         case Subject::Kind::Tunnel: return s.iface.empty() ? "tunnel program" : "tunnel " + s.iface;
+        case Subject::Kind::Nat: return s.vip.isV4() ? "nat reply path (IPv4)" : "nat reply path (IPv6)";
     }
     return "?";
 }
@@ -20,7 +21,8 @@ bool isConflict(FindingKind k) {
     return k == FindingKind::OnRealInterface || k == FindingKind::RouteViaOtherDevice || k == FindingKind::Unreadable ||
            k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback || k == FindingKind::AnnounceBlocked ||
            k == FindingKind::AnnounceTableInUse || k == FindingKind::RangeCoversAddress || k == FindingKind::RangeCoversGateway ||
-           k == FindingKind::TunnelNoInterface || k == FindingKind::TunnelUnsupported;
+           k == FindingKind::TunnelNoInterface || k == FindingKind::TunnelUnsupported || k == FindingKind::NatNoPath ||
+           k == FindingKind::NatTableInUse || k == FindingKind::NatPathElsewhere;
 }
 
 const char* name(FindingKind k) {
@@ -45,6 +47,11 @@ const char* name(FindingKind k) {
         case FindingKind::TunnelMapsStale: return "tunnel_maps_stale";
         case FindingKind::TunnelNoInterface: return "conflict_tunnel_interface_missing";
         case FindingKind::TunnelUnsupported: return "conflict_tunnel_unsupported";
+        case FindingKind::NatNoPath: return "conflict_nat_no_path";
+        case FindingKind::NatRouteMissing: return "nat_route_missing";
+        case FindingKind::NatRuleMissing: return "nat_rule_missing";
+        case FindingKind::NatTableInUse: return "conflict_nat_table_in_use";
+        case FindingKind::NatPathElsewhere: return "conflict_nat_path_elsewhere";
     }
     return "?";
 }
@@ -94,6 +101,17 @@ std::string describe(const Finding& f) {
             return "interface " + f.other + " (tunnel.interfaces) does not exist: nothing is decapsulated there";
         case FindingKind::TunnelUnsupported:
             return "this kernel refuses the tunnel decapsulation: " + f.detail;
+        case FindingKind::NatNoPath:
+            return "no interface has an address on the NAT director " + f.detail +
+                   "'s subnet: the replies have no way to it (nat.director must be on this server's network)";
+        case FindingKind::NatRouteMissing: return "the NAT reply route (" + f.detail + ") is missing";
+        case FindingKind::NatRuleMissing: return "the NAT reply rule (" + f.detail + ") is missing";
+        case FindingKind::NatPathElsewhere:
+            return "the kernel sends the replies of " + f.other + " " + f.detail +
+                   ", not via the NAT director: a rule or route of another program comes first";
+        case FindingKind::NatTableInUse:
+            return "the NAT table " + std::to_string(f.expected) + " holds what the agent did not add (" + f.detail +
+                   "): another program uses it; choose a table of its own for nat.table";
     }
     return subject + ": ?";
 }

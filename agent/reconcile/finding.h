@@ -16,7 +16,7 @@ struct Subject {
     // The order of a plan: settings, lo, VIPs, the tunnel's decapsulation, then the
     // announce table and each VIP's route in it (after the VIPs, so nothing there holds a
     // VIP back).
-    enum class Kind { Loopback, Sysctl, Vip, Tunnel, Announce };
+    enum class Kind { Loopback, Sysctl, Vip, Tunnel, Announce, Nat };
     Kind kind = Kind::Vip;
     sysctl::ConfKey key;    // Sysctl
     netcfg::IpAddress vip;  // Vip, Announce (none: the announce table itself)
@@ -29,6 +29,8 @@ struct Subject {
     static Subject announceTable() { return {.kind = Kind::Announce, .key = {}, .vip = {}}; }
     static Subject tunnel(const std::string& iface) { return {.kind = Kind::Tunnel, .key = {}, .vip = {}, .iface = iface}; }
     static Subject tunnelMaps() { return tunnel(""); }
+    // The NAT reply path of a family (AF_INET, AF_INET6): its rules and its table's route.
+    static Subject nat(int family) { return {.kind = Kind::Nat, .key = {}, .vip = {.family = family, .bytes = {}}}; }
 
     auto operator<=>(const Subject&) const = default;
 };
@@ -58,6 +60,11 @@ enum class FindingKind {
     TunnelMapsStale,      // the program's VIPs, directors or settings differ from the configuration
     TunnelNoInterface,    // conflict: tunnel.interfaces names an interface that does not exist
     TunnelUnsupported,    // conflict: the kernel refused the program (`detail`: its answer)
+    NatNoPath,            // conflict: no interface address shares a subnet with the NAT director (`detail`: the director)
+    NatRouteMissing,      // the NAT table's default route via the director is missing (`detail`: the route)
+    NatRuleMissing,       // a NAT port's rule is missing (`detail`: the rule)
+    NatTableInUse,        // conflict: the NAT table holds another program's route or rule (`detail`: one)
+    NatPathElsewhere,     // conflict: the kernel sends a port's replies elsewhere than the director (`other`: the port, `detail`: where)
 };
 
 // A conflict is something the agent will not change by itself (an unreadable setting

@@ -55,6 +55,10 @@ bool record(Owned& owned, const Action& a, netcfg::Effect effect, Records which)
                 return true;
             }
             return owned.routes.erase(op.address) > 0;
+        case K::AddRule: return made && owned.natRules.insert(op.rule).second;
+        case K::DeleteRule: return releases && owned.natRules.erase(op.rule) > 0;
+        case K::AddGatewayRoute: return made && owned.natRoutes.insert(op.gatewayRoute()).second;
+        case K::DeleteGatewayRoute: return releases && owned.natRoutes.erase(op.gatewayRoute()) > 0;
         case K::LinkUp:
         case K::LinkDown: return false;
     }
@@ -69,6 +73,8 @@ bool applyForget(Owned& owned, const Forget& f) {
     for (const auto& [vip, a] : f.announced) changed |= owned.announced.erase(vip) > 0;
     for (const auto& r : f.localRoutes) changed |= owned.localRoutes.erase(r) > 0;
     for (const auto& [iface, created] : f.tunnelHooks) changed |= owned.tunnelHooks.erase(iface) > 0;
+    for (const auto& r : f.natRules) changed |= owned.natRules.erase(r) > 0;
+    for (const auto& r : f.natRoutes) changed |= owned.natRoutes.erase(r) > 0;
     return changed;
 }
 

@@ -54,6 +54,9 @@ public:
                 else
                     announced(s.vip);
                 break;
+            case Subject::Kind::Nat:
+                if (!desired_.holdNat) natPath(s.vip.family);
+                break;
             case Subject::Kind::Tunnel:
                 if (desired_.holdTunnel) break;
                 if (s.iface.empty())
@@ -201,6 +204,111 @@ private:
         else
             ph_.detach.push_back(TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = iface, .ifindex = link->ifindex,
                                           .removeClsact = own->second});
+    }
+
+    // A family's NAT reply path: `default via DIRECTOR dev IF table T` and a rule per port
+    // `from RIP ipproto P sport N lookup T` (RIP: this server's address on the director's
+    // subnet, IF its link) while configured; what the agent owned of it otherwise goes,
+    // rules first (nothing is left looking up a table being emptied).
+    void natPath(int family) {
+        const Subject s = Subject::nat(family);
+        const auto& k = observed_.kernel;
+        const netcfg::IpAddress* director = desired_.nat ? desired_.nat->director(family) : nullptr;
+        std::set<netcfg::Rule> wantRules;
+        std::optional<netcfg::GatewayRoute> wantRoute;
+        netcfg::IpAddress ripAddress;
+        if (director) {
+            const auto rip = k.addressFacing(*director);
+            if (!rip) {
+                finding({.subject = s, .kind = FindingKind::NatNoPath, .detail = director->str()});
+            } else {
+                const auto& n = *desired_.nat;
+                ripAddress = rip->address;
+                wantRoute = netcfg::GatewayRoute{.gateway = *director, .ifindex = rip->ifindex, .table = n.table,
+                                                 .protocol = netcfg::kRouteProtocol};
+                for (const auto& [proto, port] : n.ports)
+                    wantRules.insert({.src = rip->address, .ipProto = proto, .sport = port, .table = n.table,
+                                      .priority = n.priority, .protocol = netcfg::kRouteProtocol});
+            }
+        }
+        // Rules first, then the route: none of the agent's is left behind a change of RIP,
+        // port or table.
+        for (const auto& r : owned_.natRules) {
+            if (r.src.family != family || wantRules.contains(r)) continue;
+            if (k.rules().contains(r))
+                ph_.deleteRoutes.push_back(natOp(K::DeleteRule, r));
+            else
+                plan_.forget.natRules.insert(r);
+        }
+        for (const auto& g : owned_.natRoutes) {
+            if (g.gateway.family != family || (wantRoute && g == *wantRoute)) continue;
+            if (k.gatewayRoutes().contains(g))
+                ph_.deleteRoutes.push_back(natRouteOp(K::DeleteGatewayRoute, g));
+            else
+                plan_.forget.natRoutes.insert(g);
+        }
+        if (!wantRoute) return;
+        // Another program's default route or rule in the table: the agent adds nothing there.
+        for (const auto& g : k.gatewayRoutes())
+            if (g.table == wantRoute->table && g != *wantRoute && (g.gateway.family == family || g.gateway.family == 0) &&
+                !owned_.natRoutes.contains(g)) {
+                finding({.subject = s, .kind = FindingKind::NatTableInUse, .expected = static_cast<int>(wantRoute->table),
+                         .detail = "default via " + (g.gateway.family ? g.gateway.str() : std::string("(no gateway)")) +
+                                   " proto " + std::to_string(g.protocol)});
+                return;
+            }
+        for (const auto& r : k.rules())
+            if (r.table == wantRoute->table && r.protocol != netcfg::kRouteProtocol) {
+                finding({.subject = s, .kind = FindingKind::NatTableInUse, .expected = static_cast<int>(wantRoute->table),
+                         .detail = "rule " + (r.src.family ? netcfg::describe(r) : "lookup " + std::to_string(r.table)) +
+                                   " proto " + std::to_string(r.protocol)});
+                return;
+            }
+        if (!k.gatewayRoutes().contains(*wantRoute)) {
+            finding({.subject = s, .kind = FindingKind::NatRouteMissing,
+                     .detail = "default via " + wantRoute->gateway.str() + " dev " + k.linkName(wantRoute->ifindex) + " table " +
+                               std::to_string(wantRoute->table)});
+            ph_.addRoutes.push_back(natRouteOp(K::AddGatewayRoute, *wantRoute));
+        }
+        bool complete = k.gatewayRoutes().contains(*wantRoute);
+        for (const auto& r : wantRules)
+            if (!k.rules().contains(r)) {
+                complete = false;
+                finding({.subject = s, .kind = FindingKind::NatRuleMissing, .detail = netcfg::describe(r)});
+                ph_.addRoutes.push_back(natOp(K::AddRule, r));
+            }
+        if (!complete) return;
+        // In place: where the kernel's own lookup sends each port's replies (asked at each tick).
+        for (const auto& [proto, port] : desired_.nat->ports) {
+            const auto p = observed_.natPaths.find({family, proto, port});
+            if (p == observed_.natPaths.end() || p->second.src != ripAddress) continue;  // not asked yet for this address
+            const auto& a = p->second.answer;
+            const std::string name = std::string(proto == 17 ? "udp/" : "tcp/") + std::to_string(port);
+            if (!p->second.error.empty()) {
+                finding({.subject = s, .kind = FindingKind::NatPathElsewhere, .other = name, .detail = "(the lookup failed: " + p->second.error + ")"});
+            } else if (a.gateway != wantRoute->gateway || a.oif != wantRoute->ifindex) {
+                finding({.subject = s, .kind = FindingKind::NatPathElsewhere, .other = name,
+                         .detail = (a.gateway.family ? "via " + a.gateway.str() : std::string("directly")) + " dev " + k.linkName(a.oif) +
+                                   " (table " + std::to_string(a.table) + ")"});
+            }
+        }
+    }
+
+    static NetOp natOp(K kind, const netcfg::Rule& r) {
+        NetOp o;
+        o.kind = kind;
+        o.table = r.table;
+        o.rule = r;
+        return o;
+    }
+    NetOp natRouteOp(K kind, const netcfg::GatewayRoute& g) const {
+        NetOp o;
+        o.kind = kind;
+        o.ifindex = g.ifindex;
+        o.ifname = observed_.kernel.linkName(g.ifindex);
+        o.table = g.table;
+        o.gateway = g.gateway;
+        return o;
     }
 
     void desiredSysctl(const sysctl::ConfKey& key, int value) {
@@ -378,6 +486,12 @@ std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
     if (!desired.holdTunnel)
         for (const auto& iface : tunnelInterfaces(desired, owned)) all.insert(Subject::tunnel(iface));
     if (desired.tunnel && !desired.holdTunnel) all.insert(Subject::tunnelMaps());
+    if (!desired.holdNat) {
+        if (desired.nat)
+            for (const auto& d : desired.nat->directors) all.insert(Subject::nat(d.family));
+        for (const auto& r : owned.natRules) all.insert(Subject::nat(r.src.family));
+        for (const auto& g : owned.natRoutes) all.insert(Subject::nat(g.gateway.family));
+    }
     return all;
 }
 
@@ -400,7 +514,8 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
         for (const auto& s : rest)
             if (s.kind == Subject::Kind::Vip) planner.item(s);
         for (const auto& s : rest)
-            if (s.kind == Subject::Kind::Sysctl || s.kind == Subject::Kind::Tunnel || s.kind == Subject::Kind::Announce)
+            if (s.kind == Subject::Kind::Sysctl || s.kind == Subject::Kind::Tunnel || s.kind == Subject::Kind::Announce ||
+                s.kind == Subject::Kind::Nat)
                 planner.item(s);
     }
     p.actions = planner.actions();

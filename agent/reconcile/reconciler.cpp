@@ -34,6 +34,10 @@ std::string settingOf(const Action& a) {
         case K::DeleteLocalRoute: return "local route " + op.cidr();
         case K::LinkUp:
         case K::LinkDown: return "link " + op.ifname;
+        case K::AddRule:
+        case K::DeleteRule: return "nat rule " + netcfg::describe(op.rule);
+        case K::AddGatewayRoute:
+        case K::DeleteGatewayRoute: return "nat route via " + op.gateway.str() + " table " + std::to_string(op.table);
     }
     return "?";
 }
@@ -50,6 +54,10 @@ std::string kindOf(const Action& a) {
         case K::DeleteLocalRoute: return "local_route";
         case K::LinkUp:
         case K::LinkDown: return "link";
+        case K::AddRule:
+        case K::DeleteRule: return "nat_rule";
+        case K::AddGatewayRoute:
+        case K::DeleteGatewayRoute: return "nat_route";
     }
     return "?";
 }
@@ -86,6 +94,14 @@ void Reconciler::markVip(const netcfg::IpAddress& ip) {
     if (desired_.wanted.contains(ip) || owned_.addresses.contains(ip) || owned_.routes.contains(ip) ||
         (local != owned_.localRoutes.end() && local->first == ip))
         dirty_.insert(Subject::address(ip));
+}
+
+void Reconciler::markNat(int family) {
+    if (desired_.holdNat) return;
+    bool mine = desired_.nat && desired_.nat->director(family);
+    for (const auto& r : owned_.natRules) mine = mine || r.src.family == family;
+    for (const auto& g : owned_.natRoutes) mine = mine || g.gateway.family == family;
+    if (mine) dirty_.insert(Subject::nat(family));
 }
 
 void Reconciler::markAnnounce(const netcfg::IpAddress& ip) {
@@ -179,6 +195,7 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
             case CK::AddressRemoved:
                 if (!k.apply(c)) break;
                 markVip(c.address.address);
+                markNat(c.address.address.family);  // this server's address facing the director may have changed
                 for (const auto& [net, len] : desired_.ranges)  // an address inside a range: the range's conflict
                     if (net.covers(len, c.address.address)) markVip(net);
                 break;
@@ -190,8 +207,19 @@ void Reconciler::onChanges(const std::vector<netcfg::Change>& changes) {
                 else
                     markAnnounce(c.route.dst);
                 break;
+            case CK::RuleAdded:
+            case CK::RuleRemoved:
+                if (k.apply(c)) markNat(c.rule.src.family);
+                break;
+            case CK::GatewayRouteAdded:
+            case CK::GatewayRouteRemoved:
+                if (k.apply(c)) markNat(c.gatewayRoute.gateway.family);
+                break;
             case CK::LinkChanged:
             case CK::LinkRemoved: {
+                // A link going down takes its routes (the NAT table's too) without a word
+                // for each: with a NAT reply path, a full look follows.
+                if (desired_.nat || !owned_.natRoutes.empty()) resyncDue_ = true;
                 const bool wasLo = c.link.ifindex == k.loIndex();
                 if (!k.apply(c)) break;
                 // The kernel flushes the routes of a link going down without announcing
@@ -237,6 +265,14 @@ void Reconciler::checkSysctls() {
     }
     for (const auto& key : readerKeys_)
         if (recordSysctl(key, reader_.read(key), observed_)) dirty_.insert(Subject::setting(key));
+}
+
+void Reconciler::checkNatPaths() {
+    auto now = lookupNatPaths(netlink_, observed_.kernel, desired_);
+    if (now == observed_.natPaths) return;
+    if (desired_.nat)
+        for (const auto& d : desired_.nat->directors) dirty_.insert(Subject::nat(d.family));
+    observed_.natPaths = std::move(now);
 }
 
 void Reconciler::checkTunnel() {
@@ -307,6 +343,10 @@ void Reconciler::confirm(const Action& a) {
         case K::AddLocalRoute: k.add(route); break;
         case K::DeleteRoute:
         case K::DeleteLocalRoute: k.remove(route); break;
+        case K::AddRule: k.add(op.rule); break;
+        case K::DeleteRule: k.remove(op.rule); break;
+        case K::AddGatewayRoute: k.add(op.gatewayRoute()); break;
+        case K::DeleteGatewayRoute: k.remove(op.gatewayRoute()); break;
         case K::LinkUp:
         case K::LinkDown:
             if (const auto* l = k.link(op.ifindex)) {
@@ -345,7 +385,11 @@ Reconciler::Repaired Reconciler::repair(Clock::time_point now, bool countAsRepai
                 continue;
             }
             out.changed.push_back(a);
-            if (countAsRepairs) repairs.push_back({.item = s, .aspect = kindOf(a), .label = settingOf(a)});
+            // A NAT family's rules are one item but each its own setting: a fight over one
+            // rule is damped, another rule deleted once is not.
+            const auto* op = std::get_if<NetOp>(&a);
+            if (countAsRepairs)
+                repairs.push_back({.item = s, .aspect = op && op->nat() ? settingOf(a) : kindOf(a), .label = settingOf(a)});
             continue;
         }
         const ActionError e = k < results.size() ? results[k].error() : ActionError{.err = 0, .message = "not attempted"};

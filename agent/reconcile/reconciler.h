@@ -70,6 +70,9 @@ public:
     bool resyncDue() const { return resyncDue_; }
     // Reads the sysctls again; marks the ones whose value changed.
     void checkSysctls();
+    // Asks the kernel for each NAT port's reply path (its own lookup, as a reply would
+    // go); a family whose answer changed is planned again.
+    void checkNatPaths();
     // Asks the tunnel driver again (no events tell of tc filters); marks what changed.
     void checkTunnel();
     tunnel::TunnelDriver* tunnel() const { return tunnel_; }
@@ -107,6 +110,7 @@ private:
     void markAll();
     void markVip(const netcfg::IpAddress& ip);
     void markAnnounce(const netcfg::IpAddress& ip);
+    void markNat(int family);
     void confirm(const Action& a);  // an acked action, into the mirror
     Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log, tunnel_}; }
     Clock::time_point allowedAt(const Subject& s) const;

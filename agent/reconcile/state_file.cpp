@@ -26,7 +26,16 @@ constexpr int kFormatRanges = 3;
 // Format 4 adds "tunnel_hooks" (the interfaces holding the agent's tc filters), written
 // only while there are some: an older agent would not remove them.
 constexpr int kFormatTunnel = 4;
-constexpr int kNewestFormat = kFormatTunnel;
+// Format 5 adds "nat_rules" and "nat_routes" (the NAT reply path's), written only while
+// there are some: an older agent would leave them behind.
+constexpr int kFormatNat = 5;
+constexpr int kNewestFormat = kFormatNat;
+
+netcfg::IpAddress address(const json& v) {
+    auto ip = netcfg::IpAddress::parse(v.get<std::string>());
+    if (!ip) throw std::runtime_error("bad address " + v.get<std::string>());
+    return *ip;
+}
 
 bool hasRanges(const Owned& o) {
     return !o.localRoutes.empty() ||
@@ -36,7 +45,8 @@ bool hasRanges(const Owned& o) {
 std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
 json toJson(const Owned& o) {
-    const int format = !o.tunnelHooks.empty() ? kFormatTunnel
+    const int format = !o.natRules.empty() || !o.natRoutes.empty() ? kFormatNat
+                       : !o.tunnelHooks.empty() ? kFormatTunnel
                        : hasRanges(o)          ? kFormatRanges
                        : o.announced.empty()   ? kFormat
                                                : kFormatAnnounced;
@@ -48,6 +58,11 @@ json toJson(const Owned& o) {
     }
     for (const auto& [net, len] : o.localRoutes) j["local_routes"].push_back(net.cidr(len));
     for (const auto& [iface, created] : o.tunnelHooks) j["tunnel_hooks"].push_back({{"interface", iface}, {"created_clsact", created}});
+    for (const auto& r : o.natRules)
+        j["nat_rules"].push_back({{"from", r.src.str()}, {"ipproto", r.ipProto}, {"sport", r.sport}, {"table", r.table},
+                                  {"priority", r.priority}});
+    for (const auto& r : o.natRoutes)
+        j["nat_routes"].push_back({{"via", r.gateway.str()}, {"ifindex", r.ifindex}, {"table", r.table}});
     for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
     for (const auto& r : o.routes) j["routes"].push_back(r.str());
     for (const auto& [k, v] : o.sysctlOriginals)
@@ -87,6 +102,22 @@ Owned fromJson(const json& j) {
             if (!sysctl::isValidInterfaceName(iface)) throw std::runtime_error("bad interface " + iface);
             o.tunnelHooks[iface] = e.at("created_clsact").get<bool>();
         }
+    if (format >= kFormatNat && j.contains("nat_rules"))
+        for (const auto& e : j.at("nat_rules")) {
+            netcfg::Rule r{.src = address(e.at("from")), .ipProto = e.at("ipproto").get<int>(), .sport = e.at("sport").get<int>(),
+                           .table = e.at("table").get<std::uint32_t>(), .priority = e.at("priority").get<std::uint32_t>(),
+                           .protocol = netcfg::kRouteProtocol};
+            if ((r.ipProto != 6 && r.ipProto != 17) || r.sport < 1 || r.sport > 65535 || r.table == 0)
+                throw std::runtime_error("bad rule " + e.dump());
+            o.natRules.insert(r);
+        }
+    if (format >= kFormatNat && j.contains("nat_routes"))
+        for (const auto& e : j.at("nat_routes")) {
+            netcfg::GatewayRoute r{.gateway = address(e.at("via")), .ifindex = e.at("ifindex").get<int>(),
+                                   .table = e.at("table").get<std::uint32_t>(), .protocol = netcfg::kRouteProtocol};
+            if (r.ifindex <= 0 || r.table == 0) throw std::runtime_error("bad route " + e.dump());
+            o.natRoutes.insert(r);
+        }
     if (format >= kFormatRanges && j.contains("local_routes"))
         for (const auto& e : j.at("local_routes")) {
             const std::string text = e.get<std::string>();
@@ -111,6 +142,8 @@ Owned unite(const Owned& a, const Owned& b) {
     u.announced.insert(b.announced.begin(), b.announced.end());
     u.localRoutes.insert(b.localRoutes.begin(), b.localRoutes.end());
     for (const auto& [iface, created] : b.tunnelHooks) u.tunnelHooks[iface] = u.tunnelHooks[iface] || created;
+    u.natRules.insert(b.natRules.begin(), b.natRules.end());
+    u.natRoutes.insert(b.natRoutes.begin(), b.natRoutes.end());
     return u;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "netcfg/ip_address.h"
+#include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
@@ -37,10 +38,13 @@ struct Owned {
     // The interfaces whose clsact hooks hold the agent's tunnel filters, and whether the
     // agent created the clsact qdisc there (then it goes too, once nothing else is on it).
     std::map<std::string, bool> tunnelHooks;
+    // NAT reply paths: the policy rules and the default routes (in the NAT table) it added.
+    std::set<netcfg::Rule> natRules;
+    std::set<netcfg::GatewayRoute> natRoutes;
 
     bool empty() const {
         return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty() && localRoutes.empty() &&
-               tunnelHooks.empty();
+               tunnelHooks.empty() && natRules.empty() && natRoutes.empty();
     }
     bool operator==(const Owned&) const = default;
 };

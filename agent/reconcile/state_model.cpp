@@ -7,6 +7,9 @@ namespace agent {
 netcfg::RouteTables tablesFor(const Desired& desired, const Owned& owned) {
     auto t = desired.tables();
     t.ranges = t.ranges || !owned.localRoutes.empty();
+    // The NAT table while the agent still owns something there (to remove it).
+    if (t.nat == 0 && !owned.natRoutes.empty()) t.nat = owned.natRoutes.begin()->table;
+    if (t.nat == 0 && !owned.natRules.empty()) t.nat = owned.natRules.begin()->table;
     return t;
 }
 
@@ -19,9 +22,16 @@ Desired desiredFrom(const Config& cfg) {
         if (v.isRange()) d.ranges.emplace(v.address, v.prefixLen);
         if (cfg.announce.enabled() && v.announce) d.announceable.insert(v.address);
     }
-    for (const auto& iface : cfg.arp.interfaces) {
-        d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
-        d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
+    // The ARP settings are DR's (and the tunnel's): a NAT-only server binds no VIP.
+    if (!cfg.vips.empty() || !cfg.nat.enabled())
+        for (const auto& iface : cfg.arp.interfaces) {
+            d.sysctls[{.iface = iface, .name = "arp_ignore"}] = cfg.arp.ignore;
+            d.sysctls[{.iface = iface, .name = "arp_announce"}] = cfg.arp.announce;
+        }
+    if (cfg.nat.enabled()) {
+        NatDesired n{.directors = cfg.nat.directors, .ports = {}, .table = cfg.nat.table, .priority = cfg.nat.priority};
+        for (const auto& p : cfg.nat.ports) n.ports.emplace_back(p.ipProto, p.port);
+        d.nat = std::move(n);
     }
     if (cfg.tunnel.enabled()) {
         TunnelDesired t{.interfaces = cfg.tunnel.interfaces, .maps = {}, .mssOverhead = 0};
@@ -68,6 +78,7 @@ Desired addedTo(Desired d, const Owned& owned) {
         }
     d.holdOwnedSysctls = true;
     d.holdTunnel = true;  // the tunnel's filters and maps are the configuration's, not --vip's
+    d.holdNat = true;     // and so are the NAT reply paths
     return d;
 }
 
@@ -79,12 +90,17 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
             d.wanted.insert(vip);
             ownedRanges(owned, vip, d);
         }
-    if (d.vips.empty()) return nothingDesired();
+    if (d.vips.empty()) {
+        Desired none = nothingDesired();
+        none.holdNat = true;  // a NAT reply path is the configuration's: `stop` (all) removes it
+        return none;
+    }
     // A route only where the agent added routes: stop never adds what start did not.
     d.hostRoutes = !owned.routes.empty();
     d.holdOwnedSysctls = true;
     d.holdAnnounced = true;  // the others' announce routes stay; the dropped VIPs' go
     d.holdTunnel = true;     // the tunnel's filters stay while a VIP of the agent's does
+    d.holdNat = true;
     return d;
 }
 
@@ -92,6 +108,8 @@ KernelView::KernelView(const netcfg::KernelState& k) {
     for (const auto& l : k.links) links_[l.ifindex] = l;
     for (const auto& a : k.addresses) addresses_.emplace(a.address, a);
     for (const auto& r : k.routes) add(r);
+    rules_.insert(k.rules.begin(), k.rules.end());
+    gatewayRoutes_.insert(k.gatewayRoutes.begin(), k.gatewayRoutes.end());
     gateways_ = k.gateways;
     foreignInAnnounce_ = k.foreignInAnnounce;
     foreignExample_ = k.foreignExample;
@@ -128,8 +146,22 @@ bool KernelView::apply(const netcfg::Change& c) {
         case K::RouteRemoved: return remove(c.route);
         case K::LinkChanged: return setLink(c.link);
         case K::LinkRemoved: return removeLink(c.link.ifindex);
+        case K::RuleAdded: return add(c.rule);
+        case K::RuleRemoved: return remove(c.rule);
+        case K::GatewayRouteAdded: return add(c.gatewayRoute);
+        case K::GatewayRouteRemoved: return remove(c.gatewayRoute);
     }
     return false;
+}
+
+std::optional<netcfg::InterfaceAddress> KernelView::addressFacing(const netcfg::IpAddress& ip) const {
+    std::optional<netcfg::InterfaceAddress> best;
+    for (const auto& [addr, a] : addresses_) {
+        if (a.ifindex == loIndex_ || addr.family != ip.family || a.prefixlen >= addr.hostPrefix()) continue;
+        if (!addr.covers(a.prefixlen, ip) || addr == ip) continue;
+        if (!best || a.prefixlen > best->prefixlen) best = a;
+    }
+    return best;
 }
 
 bool KernelView::add(const netcfg::InterfaceAddress& a) {
@@ -340,7 +372,41 @@ std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::
     o.kernel = KernelView(*kernel);
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);
     o.tunnel = observeTunnel(tunnel, o.kernel, desired, owned, mayLoad);
+    o.natPaths = lookupNatPaths(nl, o.kernel, desired);
     return o;
+}
+
+namespace {
+// A client address off every subnet of this server, for the reply path's lookup (a
+// documentation address; the first that no local prefix holds).
+std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family) {
+    const std::vector<const char*> v4{"192.0.2.254", "198.51.100.254", "203.0.113.254", "198.18.255.254"};
+    const std::vector<const char*> v6{"2001:db8:ffff::fe", "2001:db8:fffe::fe"};
+    for (const char* c : family == AF_INET ? v4 : v6) {
+        const auto ip = netcfg::IpAddress::parse(c);
+        if (!k.addressFacing(*ip)) return ip;
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired) {
+    std::map<NatPathKey, NatPath> out;
+    if (!desired.nat || desired.holdNat) return out;
+    for (const auto& d : desired.nat->directors) {
+        const auto rip = k.addressFacing(d);
+        const auto client = clientProbe(k, d.family);
+        if (!rip || !client) continue;  // the plan says why (no address facing the director)
+        for (const auto& [proto, port] : desired.nat->ports) {
+            NatPath p{.src = rip->address};
+            if (auto a = nl.lookup(rip->address, *client, proto, port))
+                p.answer = *a;
+            else
+                p.error = a.error().message;
+            out[{d.family, proto, port}] = p;
+        }
+    }
+    return out;
 }
 
 const netcfg::Link* KernelView::linkNamed(const std::string& name) const {

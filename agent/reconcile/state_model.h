@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "agent/config/config.h"
@@ -26,6 +27,21 @@ struct TunnelDesired {
     // this (the encapsulation's headers and TCP/IP's own).
     int mssOverhead = 0;
     bool operator==(const TunnelDesired&) const = default;
+};
+
+// The NAT reply paths wanted: per director (one per family), `default via DIRECTOR` in
+// `table` and a rule per port from this server's address on the director's subnet.
+struct NatDesired {
+    std::vector<netcfg::IpAddress> directors;
+    std::vector<std::pair<int, int>> ports;  // (IPPROTO_TCP or IPPROTO_UDP, port)
+    std::uint32_t table = 0;
+    std::uint32_t priority = 0;
+    const netcfg::IpAddress* director(int family) const {
+        for (const auto& d : directors)
+            if (d.family == family) return &d;
+        return nullptr;
+    }
+    bool operator==(const NatDesired&) const = default;
 };
 
 struct Desired {
@@ -55,7 +71,14 @@ struct Desired {
     // `start --vip`, `stop --vip`: the agent's tunnel filters and maps stay as they are.
     bool holdTunnel = false;
 
-    netcfg::RouteTables tables() const { return {.announce = announceTable, .ranges = !ranges.empty()}; }
+    // nullopt: no NAT reply path; the agent's rules and routes go (unless held).
+    std::optional<NatDesired> nat{};
+    // `start --vip`, `stop --vip`: the agent's NAT rules and routes stay as they are.
+    bool holdNat = false;
+
+    netcfg::RouteTables tables() const {
+        return {.announce = announceTable, .ranges = !ranges.empty(), .nat = nat ? nat->table : 0};
+    }
     int rangeLength(const netcfg::IpAddress& vip) const {
         const auto it = ranges.find(vip);
         return it == ranges.end() ? -1 : it->second;
@@ -128,7 +151,28 @@ public:
     std::size_t routeCount() const { return routes_.size(); }
     std::size_t localRouteCount() const { return local_.size(); }
 
+    // NAT: the policy rules and the NAT table's default routes (as the dump and the
+    // notifications of RouteTables::nat give them).
+    bool add(const netcfg::Rule& r) { return rules_.insert(r).second; }
+    bool remove(const netcfg::Rule& r) { return rules_.erase(r) > 0; }
+    // A table holds one default route per family: a new one replaced the one before
+    // (`ip route replace` announces only the new route).
+    bool add(const netcfg::GatewayRoute& r) {
+        std::erase_if(gatewayRoutes_, [&](const netcfg::GatewayRoute& g) {
+            return g.table == r.table && g.gateway.family == r.gateway.family && g != r;
+        });
+        return gatewayRoutes_.insert(r).second;
+    }
+    bool remove(const netcfg::GatewayRoute& r) { return gatewayRoutes_.erase(r) > 0; }
+    const std::set<netcfg::Rule>& rules() const { return rules_; }
+    const std::set<netcfg::GatewayRoute>& gatewayRoutes() const { return gatewayRoutes_; }
+    // The address of a link other than lo whose subnet holds ip (the longest such prefix):
+    // this server's address facing the NAT director (its RIP).
+    std::optional<netcfg::InterfaceAddress> addressFacing(const netcfg::IpAddress& ip) const;
+
 private:
+    std::set<netcfg::Rule> rules_;
+    std::set<netcfg::GatewayRoute> gatewayRoutes_;
     void findLoopback();
     std::map<int, netcfg::Link> links_;
     std::multimap<netcfg::IpAddress, netcfg::InterfaceAddress> addresses_;
@@ -148,8 +192,20 @@ struct TunnelObserved {
     bool operator==(const TunnelObserved&) const = default;
 };
 
+// A NAT port's reply path as the kernel's own lookup answers it (RTM_GETROUTE from the
+// RIP with the port's protocol and source port to a client address off this server's
+// subnets), or why it could not be asked.
+struct NatPath {
+    netcfg::IpAddress src;
+    netcfg::PathAnswer answer{};
+    std::string error{};
+    bool operator==(const NatPath&) const = default;
+};
+using NatPathKey = std::tuple<int, int, int>;  // family, IPPROTO_TCP or IPPROTO_UDP, port
+
 struct Observed {
     KernelView kernel;
+    std::map<NatPathKey, NatPath> natPaths;  // asked at each tick while a NAT reply path is wanted
     TunnelObserved tunnel;
     std::map<sysctl::ConfKey, int> sysctls;                       // values read
     std::map<sysctl::ConfKey, sysctl::SysctlError> sysctlErrors;  // keys that could not be read
@@ -172,6 +228,9 @@ std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owne
 // With mayLoad false (status, dry runs) only a program that runs is taken up.
 TunnelObserved observeTunnel(tunnel::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
                              const Owned& owned, bool mayLoad = true);
+
+// Each NAT port's reply path, as the kernel's own lookup answers it now.
+std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired);
 
 // Dumps the kernel once and reads the sysctls the plan and the report need (and the
 // tunnel's hooks and maps, through `tunnel`).

@@ -100,6 +100,72 @@ std::string hostPort(const std::string& host, int port) {
     return host + ":" + std::to_string(port);
 }
 
+// keepalived's real_server block: weight 0 while the check fails, the check on `path`.
+void keepalivedRealServer(std::ostringstream& out, const std::string& realServer, int port, const std::string& path,
+                          const DirectorTarget& t) {
+    out << "    real_server " << realServer << " " << port << " {\n"
+        << "        weight 100\n"
+        << "        # weight 0 instead of removal while not ready: established connections go on\n"
+        << "        inhibit_on_failure\n"
+        << "        HTTP_GET {\n"
+        << "            url {\n"
+        << "                path " << path << "\n"
+        << "                status_code 200\n"
+        << "            }\n"
+        << "            connect_ip " << t.rip << "\n"
+        << "            connect_port " << t.apiPort << "\n"
+        << "            connect_timeout 3\n"
+        << "            retry 2\n"
+        << "            delay_before_retry 1\n"
+        << "        }\n"
+        << "    }\n"
+        << "}\n";
+}
+
+// VS/NAT: a virtual service per NAT VIP and port, forwarded to this server's RIP and its
+// port (which may differ: NAT rewrites it), the check on /ready (the server's readiness,
+// which holds the reply path's).
+std::string natNote(const Config& cfg) {
+    std::string directors;
+    for (const auto& d : cfg.nat.directors) directors += (directors.empty() ? "" : ", ") + d.str();
+    return "# VS/NAT (\"nat\"): the director rewrites VIP:virtual_port to this server's address and port; this\n"
+           "# server sends those replies back via " + directors + " (policy rules at priority " + std::to_string(cfg.nat.priority) +
+           ", table " + std::to_string(cfg.nat.table) + "),\n"
+           "# so the director must forward (net.ipv4.ip_forward=1, net.ipv6.conf.all.forwarding=1) and hold that\n"
+           "# address on this server's network. The check polls /ready: 200 only while the reply path is in place.\n";
+}
+
+void renderNat(const Config& cfg, DirectorFormat format, const DirectorTarget& t, std::ostringstream& out) {
+    if (!cfg.nat.enabled()) return;
+    const bool ripV4 = netcfg::IpAddress::parse(t.rip).value().isV4();
+    out << natNote(cfg);
+    for (const auto& vip : cfg.nat.vips) {
+        const std::string& rs = vip.isV4() == ripV4 ? t.rip : t.otherRip;
+        if (rs.empty()) continue;  // directorTarget() refuses this
+        for (const auto& p : cfg.nat.ports) {
+            const bool udp = p.ipProto == 17;
+            if (format == DirectorFormat::Ipvsadm) {
+                const std::string service = std::string(udp ? "-u " : "-t ") + netcfg::hostPort(vip, p.virtualPort);
+                out << "ipvsadm -A " << service << " -s wlc\n"
+                    << "ipvsadm -a " << service << " -r " << hostPort(rs, p.port) << " -m -w 100\n";
+            } else if (format == DirectorFormat::Keepalived) {
+                out << "virtual_server " << vip.str() << " " << p.virtualPort << " {\n"
+                    << "    delay_loop 2\n"
+                    << "    lb_algo wlc\n"
+                    << "    lb_kind NAT\n"
+                    << "    protocol " << (udp ? "UDP" : "TCP") << "\n";
+                keepalivedRealServer(out, rs, p.port, "/ready", t);
+            } else if (!udp) {  // HAProxy proxies TCP: this server is an ordinary backend server at RIP:port
+                out << "backend lvs_nat_" << label(vip) << "_" << p.virtualPort << "\n"
+                    << "    option httpchk GET /ready\n"
+                    << "    http-check expect status 200\n"
+                    << "    server rs_" << label(netcfg::IpAddress::parse(rs).value()) << " " << hostPort(rs, p.port) << " check addr "
+                    << t.rip << " port " << t.apiPort << " inter 2s fall 2 rise 2\n";
+            }
+        }
+    }
+}
+
 }  // namespace
 
 namespace {
@@ -147,8 +213,10 @@ std::expected<DirectorTarget, std::string> directorTarget(const Config& cfg, con
         if (!t->otherRip.empty()) return std::unexpected("--rip given twice for " + std::string(checkV4 ? "IPv6" : "IPv4"));
         t->otherRip = ip->str();
     }
+    std::vector<netcfg::IpAddress> vips = cfg.addresses();
+    vips.insert(vips.end(), cfg.nat.vips.begin(), cfg.nat.vips.end());
     if (format != DirectorFormat::Haproxy && t->otherRip.empty())
-        for (const auto& vip : cfg.addresses())
+        for (const auto& vip : vips)
             if (vip.isV4() != checkV4)
                 return std::unexpected("VIP " + vip.str() + " is " + (checkV4 ? "IPv6" : "IPv4") + ", and the director forwards it to a real server address of that family: give --rip " +
                                        (checkV4 ? "IPV6-RIP (e.g. --rip 2001:db8::60)" : "IPV4-RIP (e.g. --rip 198.51.100.60)") +
@@ -194,7 +262,7 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
     auto realServerOf = [&](const Service& s) -> const std::string& { return s.vip.isV4() == ripV4 ? t.rip : t.otherRip; };
     if (format == DirectorFormat::Ipvsadm) {
         out << "# ipvsadm: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
-            << forwardingNote(cfg, t, services)
+            << (services.empty() ? std::string() : forwardingNote(cfg, t, services))
             << "# -A once per virtual service on the director, -a for each of its real servers. ipvsadm\n"
             << "# checks nothing: while http://" << hostPort(t.rip, t.apiPort) << "/ready/<vip> does not answer 200, set this\n"
             << "# server's weight to 0 (ipvsadm -e ... -w 0), never delete it (-d): at weight 0 IPVS sends it\n"
@@ -211,11 +279,12 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
             out << "ipvsadm -A -t " << service << " -s wlc\n"
                 << "ipvsadm -a -t " << service << " -r " << hostPort(realServer, s.port) << " " << ipvsadmKind(t, s) << " -w 100\n";
         }
+        renderNat(cfg, format, t, out);
         return out.str();
     }
     if (format == DirectorFormat::Keepalived) {
         out << "# keepalived: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
-            << forwardingNote(cfg, t, services)
+            << (services.empty() ? std::string() : forwardingNote(cfg, t, services))
             << "# The check polls the agent's /ready/<vip>: 200 only when the VIP is bound, its ARP settings\n"
             << "# are right, its services answer on the VIP and the server is not draining.\n";
         for (const auto& s : services) {
@@ -230,25 +299,10 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
                 << "    delay_loop 2\n"
                 << "    lb_algo wlc\n"
                 << "    " << keepalivedKind(t, s) << "\n"
-                << "    protocol TCP\n"
-                << "    real_server " << realServer << " " << s.port << " {\n"
-                << "        weight 100\n"
-                << "        # weight 0 instead of removal while not ready: established connections go on\n"
-                << "        inhibit_on_failure\n"
-                << "        HTTP_GET {\n"
-                << "            url {\n"
-                << "                path /ready/" << s.vip.str() << "\n"
-                << "                status_code 200\n"
-                << "            }\n"
-                << "            connect_ip " << t.rip << "\n"
-                << "            connect_port " << t.apiPort << "\n"
-                << "            connect_timeout 3\n"
-                << "            retry 2\n"
-                << "            delay_before_retry 1\n"
-                << "        }\n"
-                << "    }\n"
-                << "}\n";
+                << "    protocol TCP\n";
+            keepalivedRealServer(out, realServer, s.port, "/ready/" + s.vip.str(), t);
         }
+        renderNat(cfg, format, t, out);
         return out.str();
     }
     out << "# HAProxy: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
@@ -275,6 +329,7 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
                 << "\\n\" agent-inter 2s";
         out << "\n";
     }
+    renderNat(cfg, format, t, out);
     return out.str();
 }
 

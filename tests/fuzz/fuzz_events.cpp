@@ -18,8 +18,12 @@ netcfg::Change undo(netcfg::Change c) {
         case K::AddressRemoved: c.kind = K::AddressAdded; break;
         case K::RouteAdded: c.kind = K::RouteRemoved; break;
         case K::RouteRemoved: c.kind = K::RouteAdded; break;
+        case K::RuleAdded: c.kind = K::RuleRemoved; break;
+        case K::RuleRemoved: c.kind = K::RuleAdded; break;
         case K::LinkChanged:
-        case K::LinkRemoved: break;
+        case K::LinkRemoved:
+        case K::GatewayRouteAdded:
+        case K::GatewayRouteRemoved: break;
     }
     return c;
 }
@@ -39,16 +43,24 @@ void check(const std::uint8_t* data, std::size_t size, const netcfg::RouteTables
             if (r.length() < 0 || r.length() > r.dst.hostPrefix()) __builtin_trap();
             if (r.table == netcfg::kLocalTable && r.type != netcfg::kLocalType) __builtin_trap();
             if (r.table == netcfg::kMainTable && r.length() != r.dst.hostPrefix()) __builtin_trap();
+            if (tables.nat != 0 && r.table == tables.nat) __builtin_trap();  // the NAT table's come as GatewayRoute
         }
+        if ((c.kind == K::RuleAdded || c.kind == K::RuleRemoved) &&
+            (tables.nat == 0 || (c.rule.table != tables.nat && c.rule.protocol != netcfg::kRouteProtocol)))
+            __builtin_trap();
+        if ((c.kind == K::GatewayRouteAdded || c.kind == K::GatewayRouteRemoved) && c.gatewayRoute.table != tables.nat) __builtin_trap();
     }
-    // Only address and route changes, applied and then undone in reverse: nothing left.
+    // Address, route and rule changes, applied and then undone in reverse: nothing left. (A
+    // NAT table's default route replaces the one before it, so it cannot be undone alone.)
     agent::KernelView view;
     std::vector<netcfg::Change> applied;
     for (const auto& c : d.changes)
-        if (c.kind != K::LinkChanged && c.kind != K::LinkRemoved && view.apply(c)) applied.push_back(c);
+        if (c.kind != K::LinkChanged && c.kind != K::LinkRemoved && c.kind != K::GatewayRouteAdded &&
+            c.kind != K::GatewayRouteRemoved && view.apply(c))
+            applied.push_back(c);
     for (auto it = applied.rbegin(); it != applied.rend(); ++it)
         if (!view.apply(undo(*it))) __builtin_trap();
-    if (view.addressCount() != 0 || view.routeCount() != 0 || view.localRouteCount() != 0) __builtin_trap();
+    if (view.addressCount() != 0 || view.routeCount() != 0 || view.localRouteCount() != 0 || !view.rules().empty()) __builtin_trap();
 }
 
 }  // namespace
@@ -56,5 +68,6 @@ void check(const std::uint8_t* data, std::size_t size, const netcfg::RouteTables
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     check(data, size, {});
     check(data, size, {.announce = 200, .ranges = true});  // ranges: table local, prefixes in the announce table
+    check(data, size, {.announce = 0, .ranges = false, .nat = 201});  // NAT: rules, the table's default routes
     return 0;
 }

@@ -49,6 +49,9 @@ std::expected<KernelState, NetError> FakeNetlink::dump(const RouteTables& tables
         if (tables.announce != 0 && r.table == tables.announce && r.protocol != kRouteProtocol &&
             out.foreignInAnnounce++ == 0)
             out.foreignExample = r.dst.hostCidr() + " proto " + std::to_string(r.protocol);
+    // As the kernel implementation: the NAT table's routes and rules only with a NAT table.
+    std::erase_if(out.gatewayRoutes, [&](const GatewayRoute& g) { return tables.nat == 0 || g.table != tables.nat; });
+    std::erase_if(out.rules, [&](const Rule& r) { return tables.nat == 0 || (r.table != tables.nat && r.protocol != kRouteProtocol); });
     return out;
 }
 
@@ -60,6 +63,17 @@ std::vector<NetResult> FakeNetlink::apply(const std::vector<NetOp>& ops) {
         if (!results.back()) break;
     }
     return results;
+}
+
+std::expected<PathAnswer, NetError> FakeNetlink::lookup(const IpAddress& src, const IpAddress&, int ipProto, int sport) {
+    std::vector<Rule> rules = state.rules;
+    std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.priority < b.priority; });
+    for (const auto& r : rules) {
+        if ((r.src.family != 0 && r.src != src) || (r.ipProto != 0 && r.ipProto != ipProto) || (r.sport != 0 && r.sport != sport)) continue;
+        for (const auto& g : state.gatewayRoutes)
+            if (g.table == r.table && g.gateway.family == src.family) return PathAnswer{.gateway = g.gateway, .oif = g.ifindex, .table = g.table};
+    }
+    return PathAnswer{.gateway = mainGateway, .oif = 2, .table = kMainTable};
 }
 
 void FakeNetlink::announce(Change c) {
@@ -146,6 +160,32 @@ NetResult FakeNetlink::applyOne(const NetOp& op) {
             if (std::none_of(routes.begin(), routes.end(), own)) return Effect::AlreadyDone;
             std::erase_if(routes, own);
             announce({.kind = Change::Kind::RouteRemoved, .address = {}, .route = mine, .link = {}});
+            return Effect::Changed;
+        }
+        case NetOp::Kind::AddRule: {
+            if (std::find(state.rules.begin(), state.rules.end(), op.rule) != state.rules.end()) return Effect::AlreadyDone;
+            state.rules.push_back(op.rule);
+            announce({.kind = Change::Kind::RuleAdded, .rule = op.rule});
+            return Effect::Changed;
+        }
+        case NetOp::Kind::DeleteRule: {
+            if (std::erase(state.rules, op.rule) == 0) return Effect::AlreadyDone;
+            announce({.kind = Change::Kind::RuleRemoved, .rule = op.rule});
+            return Effect::Changed;
+        }
+        case NetOp::Kind::AddGatewayRoute: {
+            const GatewayRoute g = op.gatewayRoute();
+            if (std::any_of(state.gatewayRoutes.begin(), state.gatewayRoutes.end(), [&](const GatewayRoute& r) {
+                    return r.table == g.table && r.gateway.family == g.gateway.family;
+                }))
+                return std::unexpected(NetError{.code = 6, .err = EEXIST, .message = describe(op) + ": File exists"});
+            state.gatewayRoutes.push_back(g);
+            announce({.kind = Change::Kind::GatewayRouteAdded, .gatewayRoute = g});
+            return Effect::Changed;
+        }
+        case NetOp::Kind::DeleteGatewayRoute: {
+            if (std::erase(state.gatewayRoutes, op.gatewayRoute()) == 0) return Effect::AlreadyDone;
+            announce({.kind = Change::Kind::GatewayRouteRemoved, .gatewayRoute = op.gatewayRoute()});
             return Effect::Changed;
         }
         case NetOp::Kind::LinkUp:

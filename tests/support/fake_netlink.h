@@ -48,6 +48,11 @@ public:
 
     std::expected<KernelState, NetError> dump(const RouteTables& tables) override;
     std::vector<NetResult> apply(const std::vector<NetOp>& ops) override;
+    // As the kernel's policy routing: the first rule (by priority) matching src, protocol
+    // and port sends the lookup to its table's default route; otherwise table main's
+    // (`mainGateway` via eth0).
+    std::expected<PathAnswer, NetError> lookup(const IpAddress& src, const IpAddress& dst, int ipProto, int sport) override;
+    IpAddress mainGateway;
 
     // Changes made by "someone else", announced like the kernel would.
     void addAddress(int ifindex, const IpAddress& ip, int prefixlen);
