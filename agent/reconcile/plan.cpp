@@ -240,9 +240,13 @@ private:
             else
                 plan_.forget.natRules.insert(r);
         }
+        // Only one NAT table is read (the desired one, else the one the agent owns): a route
+        // the agent owns in another (nat.table changed) is deleted unseen, which is a no-op
+        // if it went by itself.
+        const std::uint32_t read = tablesFor(desired_, owned_).nat;
         for (const auto& g : owned_.natRoutes) {
             if (g.gateway.family != family || (wantRoute && g == *wantRoute)) continue;
-            if (k.gatewayRoutes().contains(g))
+            if (k.gatewayRoutes().contains(g) || g.table != read)
                 ph_.deleteRoutes.push_back(natRouteOp(K::DeleteGatewayRoute, g));
             else
                 plan_.forget.natRoutes.insert(g);

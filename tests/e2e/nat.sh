@@ -214,13 +214,22 @@ wait_for "and the route" route_back
 wait_for "and the server is ready" ready
 equals "$(get4)" "hello from rs" "the client is served again"
 
+# --- a reload that moves the table: the new one filled, the old one left empty
+sed -i 's/"table": 201/"table": 202/' "$ST/config.json"
+kill -HUP $DAEMON
+moved() { in_ns rs ip route show table 202 | grep -q "default via $DIP dev eth0 proto 177" && [ -z "$(in_ns rs ip route show table 201)" ] &&
+          rules | grep -q "sport 8080 lookup 202 proto 177" && ! rules | grep -q "lookup 201"; }
+wait_for "a reload to nat.table 202 moves the rules and the route, and empties table 201" moved
+equals "$(get4)" "hello from rs" "the client is served through the new table"
+
 # --- the service behind the NAT VIP: probed where the director sends (RIP:8080), not on the VIP
 status_json() { in_ns rs curl -s http://127.0.0.1:9100/status; }
 svc_up() { status_json | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(s['up'] for s in d['services']) else 1)"; }
 wait_for "the NAT VIPs' service checks are up (probed on this server's address facing the director)" svc_up
 kill "$WEB"; wait "$WEB" 2>/dev/null
 wait_for "the web server gone: not ready" not_ready
-contains "$(in_ns rs curl -s http://127.0.0.1:9100/ready)" "service http $VIPN:8080/ is down" "/ready names the NAT VIP's service"
+http_down() { in_ns rs curl -s http://127.0.0.1:9100/ready | grep -qF "service http $VIPN:8080/ is down"; }
+wait_for "/ready names the NAT VIP's service" http_down
 
 # --- stop: everything the agent added goes, nothing else
 kill -TERM $DAEMON; wait $DAEMON; rc=$?
@@ -231,8 +240,8 @@ lacks "$(get4 1)" "hello" "and the client is not served again (nothing left behi
 
 # --- the one-shot commands: start adds the same, stop removes exactly that
 expect_rc 0 "start -c (as root, one shot)" in_ns rs "$AGENT" start -c "$ST/config.json" --state-dir "$ST/cli"
-contains "$(rules)" "from $RIP ipproto tcp sport 8080 lookup 201 proto 177" "start adds the rules"
-contains "$(in_ns rs ip -6 route show table 201)" "default via $DIP6 dev eth0 proto 177" "and the routes"
+contains "$(rules)" "from $RIP ipproto tcp sport 8080 lookup 202 proto 177" "start adds the rules (the reloaded file's table)"
+contains "$(in_ns rs ip -6 route show table 202)" "default via $DIP6 dev eth0 proto 177" "and the routes"
 expect_rc 0 "start again changes nothing" in_ns rs "$AGENT" start -c "$ST/config.json" --state-dir "$ST/cli"
 expect_rc 0 "stop" in_ns rs "$AGENT" stop --state-dir "$ST/cli"
 equals "$(rules)" "$before_rules" "after stop the rules are exactly as before"

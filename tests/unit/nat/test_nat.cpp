@@ -186,6 +186,16 @@ TEST_SUITE("nat") {
                                                      "priority": 900}})");
         applyAll(o, p1);
         owned = ownedAfter(owned, p1);
+        // As the kernel is read then: only the new table's routes (the old table's is not dumped).
+        Observed readNow = o;
+        readNow.kernel.remove(via("198.51.100.50"));
+        CHECK(tablesFor(moved, owned).nat == 202);
+        CHECK(described(plan(moved, readNow, owned)) == std::vector<std::string>{
+                                                            "add route default via 198.51.100.50 dev eth0 table 202",
+                                                            "add rule from 198.51.100.60 ipproto tcp sport 443 lookup 202 priority 900",
+                                                            "remove rule from 198.51.100.60 ipproto tcp sport 443 lookup 201 priority 1000",
+                                                            "remove route default via 198.51.100.50 dev eth0 table 201",
+                                                        });
         const Plan p2 = plan(moved, o, owned);
         CHECK(described(p2) == std::vector<std::string>{
                                    "add route default via 198.51.100.50 dev eth0 table 202",
