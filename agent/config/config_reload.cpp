@@ -84,7 +84,9 @@ ReloadPlan planReload(const Config& running, Config next) {
     ReloadPlan p;
     // The listening sockets: bound anew by the daemon.
     p.apiChanged = !sameListeners(running.api, next.api);
-    p.tableChanged = running.announce.table != next.announce.table || running.hasRanges() != next.hasRanges();
+    // The NAT table too: its routes (and, with NAT, the rules) are what the events follow.
+    p.tableChanged = running.announce.table != next.announce.table || running.hasRanges() != next.hasRanges() ||
+                     running.nat.enabled() != next.nat.enabled() || running.nat.table != next.nat.table;
     p.servicesChanged = !sameServices(next.services, running.services);
     p.intervalChanged = next.checkIntervalMs != running.checkIntervalMs;
     p.applied = std::move(next);

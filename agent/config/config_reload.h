@@ -15,7 +15,7 @@ struct ReloadPlan {
     bool apiChanged = false;  // api.listen, the agent-check port or wait: the API's sockets are bound anew
     bool servicesChanged = false;  // the service checks start afresh
     bool intervalChanged = false;  // check_interval_ms: the timer is re-armed
-    bool tableChanged = false;     // announce.table, or ranges come or go: the tables read change (a full look)
+    bool tableChanged = false;     // announce.table or nat.table, or ranges or NAT come or go: the tables read change (a full look)
 };
 
 ReloadPlan planReload(const Config& running, Config next);

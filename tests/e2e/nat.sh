@@ -220,6 +220,9 @@ kill -HUP $DAEMON
 moved() { in_ns rs ip route show table 202 | grep -q "default via $DIP dev eth0 proto 177" && [ -z "$(in_ns rs ip route show table 201)" ] &&
           rules | grep -q "sport 8080 lookup 202 proto 177" && ! rules | grep -q "lookup 201"; }
 wait_for "a reload to nat.table 202 moves the rules and the route, and empties table 201" moved
+route202_back() { in_ns rs ip route show table 202 | grep -q "default via $DIP dev eth0 proto 177"; }
+in_ns rs ip route del default table 202
+wait_for "after the reload, a deleted route in the new table is put back on its event" route202_back
 equals "$(get4)" "hello from rs" "the client is served through the new table"
 
 # --- the service behind the NAT VIP: probed where the director sends (RIP:8080), not on the VIP

@@ -344,3 +344,19 @@ TEST_SUITE("nat") {
         CHECK(plan(d, o, owned).findings.empty());
     }
 }
+
+#include "agent/config/config_reload.h"
+
+TEST_SUITE("nat") {
+    TEST_CASE("a reload that adds NAT or moves its table changes the tables read (the events follow them)") {
+        const Config dr = parseConfig(R"({"vips": ["198.51.100.188"]})", "cfg.json");
+        const Config nat = parseConfig(R"({"vips": ["198.51.100.188"], "nat": {"director": "198.51.100.50", "vips": ["203.0.113.188"], "ports": [80]}})",
+                                       "cfg.json");
+        const Config moved = parseConfig(R"({"vips": ["198.51.100.188"], "nat": {"director": "198.51.100.50", "vips": ["203.0.113.188"], "ports": [80],
+                                            "table": 202}})", "cfg.json");
+        CHECK(planReload(dr, nat).tableChanged);
+        CHECK(planReload(nat, moved).tableChanged);
+        CHECK(planReload(moved, dr).tableChanged);
+        CHECK_FALSE(planReload(nat, nat).tableChanged);
+    }
+}
