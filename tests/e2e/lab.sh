@@ -77,24 +77,30 @@ replies_seen_by_director() {
 # Which real server answers a request from a given client port.
 lab_get() { in_ns cl curl -s --max-time 3 --local-port "$1" "http://$VIP/"; }
 
-lab_down() {
-  local p n
-  set +e   # runs from EXIT traps: every step must run even if one fails
-  for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  # What still runs in the lab (an agent started through `ip netns exec` in a subshell
-  # outlives that subshell): ended, and waited for - an agent drains before it exits
-  # (at most 35 s here) - so nothing of the test is left behind.
-  local left=()
-  for n in cl dir rs1 rs2 sw; do
+# lab_netns_down NAME...: ends what still runs in the lab's namespaces (an agent started
+# through `ip netns exec` in a subshell outlives that subshell) and waits for it - an agent
+# drains before it exits (at most 35 s here) - then removes the namespaces, so nothing of
+# the test is left behind. For EXIT traps: every step runs even if one fails. (The demo
+# sources this file without tests/netns/lib.sh, so it polls by itself.)
+lab_netns_down() {
+  local p n i alive left=()
+  set +e
+  for n in "$@"; do
     for p in $(ip netns pids "$(ns $n)" 2>/dev/null); do kill "$p" 2>/dev/null && left+=("$p"); done
   done
-  local i alive
-  for i in $(seq 1 700); do
+  for i in $(seq 1 700); do   # polls for the condition every 50 ms, 35 s at most
     alive=0
     for p in "${left[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
     sleep 0.05
   done
-  for n in cl dir rs1 rs2 sw; do ip netns del "$(ns $n)" 2>/dev/null; done
+  for n in "$@"; do ip netns del "$(ns $n)" 2>/dev/null; done
+}
+
+lab_down() {
+  local p
+  set +e   # runs from EXIT traps: every step must run even if one fails
+  for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  lab_netns_down cl dir rs1 rs2 sw
   rm -rf /tmp/"$LAB"-*-www.*
 }

@@ -22,6 +22,7 @@ source "$(dirname "$0")/../netns/lib.sh" "$AGENT"
 for t in nft curl python3 setpriv; do command -v $t >/dev/null || skip_or_fail "$t is not installed"; done
 
 LAB=${LAB:-lvsnat$$}
+source "$(dirname "$0")/lab.sh"   # ns, in_ns, lab_netns_down (this lab's addresses are its own, below)
 CL=203.0.113.10 CL6=2001:db8:c::10
 VIPN=203.0.113.188 VIPN6=2001:db8:c::188
 DIR_OUT=203.0.113.1 DIR_OUT6=2001:db8:c::1
@@ -29,18 +30,12 @@ DIP=198.51.100.50 DIP6=2001:db8:5::50
 GW=198.51.100.1 GW6=2001:db8:5::1
 RIP=198.51.100.60 RIP6=2001:db8:5::60
 PIDS=()
-ns() { echo "$LAB-$1"; }
-in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 
 nat_down() {
+  local p
   set +e
-  local p n left=()
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in cl dir gw rs sw; do
-    for p in $(ip netns pids "$(ns $n)" 2>/dev/null); do kill "$p" 2>/dev/null && left+=("$p"); done
-  done
-  for p in "${left[@]}"; do wait_until 30 bash -c "! kill -0 $p 2>/dev/null"; done
-  for n in cl dir gw rs sw; do ip netns del "$(ns $n)" 2>/dev/null; done
+  lab_netns_down cl dir gw rs sw
   rm -rf "$ST"
 }
 ST=$(mktemp -d /tmp/$LAB-state.XXXXXX)
