@@ -16,6 +16,7 @@ PACKAGES=(
   mmdebstrap systemd-container ansible-core          # the boot test: a booted Debian 12, the Ansible role
   clang-19 libclang-rt-19-dev                        # sanitizer builds, libFuzzer (clang 14 lacks std::expected), the BPF target
   libbpf-dev                                         # the tunnel decapsulation program: loaded and configured with libbpf
+  libnftables-dev                                    # nftables through its own library (doctor's NAT rules, the two-box marks)
   bird2 frr                                          # readiness to routers: the BGP lab, router-config checks
 )
 PACKAGES+=("$@")

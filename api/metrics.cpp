@@ -86,6 +86,22 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         w.family("tunnel_dropped_packets_total", "counter", "Tunnel packets dropped, by reason (not_director, not_vip, malformed, fragment, family, decap, gue_header).");
         for (const auto& [reason, n] : s.tunnel.drops) w.sample("tunnel_dropped_packets_total", "reason=\"" + reason + "\"", static_cast<double>(n));
     }
+    if (s.nat.enabled) {
+        w.family("nat_vip_ready", "gauge", "1 when this NAT VIP (published on the director) is ready: its reply path, its director and its services.");
+        for (const auto& v : s.nat.vips) w.sample("nat_vip_ready", "vip=\"" + label(v.vip) + "\"", natVipReadiness(s, v).ready());
+        w.family("nat_reply_path_ok", "gauge", "1 when the kernel sends this NAT port's replies via the director (its own route lookup, asked every tick).");
+        for (const auto& p : s.nat.ports)
+            w.sample("nat_reply_path_ok", "family=\"" + std::string(p.family == 10 ? "ipv6" : "ipv4") + "\",protocol=\"" + p.protocol + "\",port=\"" +
+                                              std::to_string(p.port) + "\"", p.ok);
+        w.family("nat_director_reachable", "gauge", "1 while the NAT director answers ARP/NDP (verified within a few seconds, no traffic needed).");
+        for (const auto& d : s.nat.directors) w.sample("nat_director_reachable", "director=\"" + label(d.address) + "\"", d.reachable);
+        w.family("nat_director_mac_changes_total", "counter", "Changes of the NAT director's MAC address (a VRRP failover to the other director).");
+        for (const auto& d : s.nat.directors)
+            w.sample("nat_director_mac_changes_total", "director=\"" + label(d.address) + "\"", static_cast<double>(d.macChanges));
+        w.family("nat_director_probes_total", "counter", "Verifications of the NAT director's neighbour entry the agent asked of the kernel.");
+        for (const auto& d : s.nat.directors)
+            w.sample("nat_director_probes_total", "director=\"" + label(d.address) + "\"", static_cast<double>(d.probes));
+    }
     if (s.connections) {
         w.family("vip_connections", "gauge", "TCP connections on the VIP (every state but LISTEN, TIME_WAIT and CLOSE; not from this host), at the last count.");
         s.vips.forEach([&](const VipReadiness& v) {

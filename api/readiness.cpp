@@ -18,6 +18,7 @@ std::string describe(const Reason& r) {
         case Reason::Kind::ServiceDown: return "service " + r.subject + " is down" + (r.detail.empty() ? "" : ": " + r.detail);
         case Reason::Kind::ServiceNotChecked: return "service " + r.subject + " is not checked yet";
         case Reason::Kind::MoreNotInPlace: return "and " + thousands(r.count) + " more VIP(s) not in place";
+        case Reason::Kind::DirectorUnreachable: return "NAT director " + r.subject + " is not reachable: " + r.detail;
     }
     return "";
 }
@@ -70,15 +71,35 @@ namespace {
 Reason finding(const agent::FindingView& f) { return {.kind = Reason::Kind::Finding, .subject = f.subject, .detail = f.message}; }
 
 // What holds every VIP back, in order: the findings on what every VIP needs (the ARP
-// settings, lo), start-up, the last full look's failure, the whole server's drain.
-// f returns false to stop; so does this.
+// settings, lo: forEachCommon), start-up, the last full look's failure, the whole server's
+// drain (forEachLifecycle). f returns false to stop; so does this.
+template <class F>
+bool forEachLifecycle(const Snapshot& s, F&& f) {
+    if (!s.converged() && !f(Reason{.kind = Reason::Kind::Starting})) return false;
+    if (!s.lookError.empty() && !f(Reason{.kind = Reason::Kind::LookFailed, .detail = s.lookError})) return false;
+    if (s.serverDrain && !f(Reason{.kind = s.exiting() ? Reason::Kind::Stopping : Reason::Kind::ServerDraining})) return false;
+    return true;
+}
+
 template <class F>
 bool forEachCommon(const Snapshot& s, F&& f) {
     for (const auto& x : s.commonFindings)
         if (!f(finding(x))) return false;
-    if (!s.converged() && !f(Reason{.kind = Reason::Kind::Starting})) return false;
-    if (!s.lookError.empty() && !f(Reason{.kind = Reason::Kind::LookFailed, .detail = s.lookError})) return false;
-    if (s.serverDrain && !f(Reason{.kind = s.exiting() ? Reason::Kind::Stopping : Reason::Kind::ServerDraining})) return false;
+    return forEachLifecycle(s, f);
+}
+
+// What holds a family's NAT VIPs back (family 0: every family's): the findings of its reply
+// path, its director not answering.
+template <class F>
+bool forEachNat(const Snapshot& s, int family, F&& f) {
+    for (const auto& [fam, list] : s.nat.findings)
+        if (family == 0 || fam == family)
+            for (const auto& x : list)
+                if (!f(finding(x))) return false;
+    for (const auto& d : s.nat.directors)
+        if ((family == 0 || d.family == family) && !d.reachable &&
+            !f(Reason{.kind = Reason::Kind::DirectorUnreachable, .subject = d.address, .detail = d.why}))
+            return false;
     return true;
 }
 
@@ -130,6 +151,20 @@ bool vipReady(const Snapshot& s, const VipReadiness& v) {
     return forEachReason(s, v, Scope::All, [](const Reason&) { return false; });
 }
 
+Readiness natVipReadiness(const Snapshot& s, const NatState::Vip& v) {
+    std::vector<Reason> reasons;
+    auto add = [&](Reason r) {
+        reasons.push_back(std::move(r));
+        return true;
+    };
+    forEachNat(s, v.family, add);
+    forEachLifecycle(s, add);
+    for (const auto& sv : s.services)
+        if (sv.vip == v.vip)
+            if (auto r = serviceReason(sv)) reasons.push_back(std::move(*r));
+    return settle(std::move(reasons), s.serverDrain ? &*s.serverDrain : nullptr);
+}
+
 std::vector<std::string> vipReasons(const Snapshot& s, const VipReadiness& v, Scope scope) {
     return describe(vipReadiness(s, v, scope).reasons);
 }
@@ -146,6 +181,10 @@ Readiness serverReadiness(const Snapshot& s) {
         }
     if (notInPlace > kListedVips) reasons.push_back({.kind = Reason::Kind::MoreNotInPlace, .count = notInPlace - kListedVips});
     forEachCommon(s, [&](Reason r) {
+        reasons.push_back(std::move(r));
+        return true;
+    });
+    forEachNat(s, 0, [&](Reason r) {
         reasons.push_back(std::move(r));
         return true;
     });

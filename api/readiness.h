@@ -38,6 +38,10 @@ enum class Scope {
 // One VIP's readiness. Its reasons in order: its findings, its own drain, (All) what
 // holds every VIP back, its services that are down or not checked yet.
 Readiness vipReadiness(const Snapshot& s, const VipReadiness& v, Scope scope = Scope::All);
+// A NAT VIP's readiness (/ready/<nat vip>): its family's reply path and director, the
+// agent's lifecycle and the whole server's drain, its services. ARP settings and lo do not
+// concern it (a NAT VIP is never bound here).
+Readiness natVipReadiness(const Snapshot& s, const NatState::Vip& v);
 // The same, asking only whether it is ready (no reason is built).
 bool vipReady(const Snapshot& s, const VipReadiness& v);
 

@@ -49,6 +49,7 @@ struct Reason {
         ServiceDown,       // a service check is down (subject: its name, detail: its last error)
         ServiceNotChecked, // a service check has not completed a probe yet (subject: its name)
         MoreNotInPlace,    // the server: `count` more VIPs with findings than are listed
+        DirectorUnreachable,  // NAT: the director does not answer (subject: its address, detail: why)
     };
     Kind kind = Kind::Finding;
     std::string subject{};

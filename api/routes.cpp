@@ -182,6 +182,13 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
                 return {.status = 503, .contentType = "application/json", .body = renderReadyBody(vipReadiness(*snap, *v)), .headers = {},
                         .close = false};
             }
+            // A NAT VIP: published on the director, never bound here; ready when its reply
+            // path, its director and its services are.
+            if (const auto* n = vip.empty() ? nullptr : snap->nat.find(vip)) {
+                const auto r = natVipReadiness(*snap, *n);
+                return {.status = r.ready() ? 200 : 503, .contentType = "application/json", .body = renderReadyBody(r), .headers = {},
+                        .close = false};
+            }
             return jsonResponse(404, {{"error", printable(text, 64) + " is not a VIP managed by this agent"}});
         }
         case Route::Healthz: {

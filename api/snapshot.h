@@ -171,6 +171,51 @@ struct TunnelState {
     std::vector<std::pair<std::string, std::uint64_t>> drops;  // reason -> packets
 };
 
+// The NAT reply paths (NAT-mode real server): each director and whether it answers, each
+// port's reply path as the kernel's own lookup answers it, the NAT VIPs (published on the
+// director, never bound here) and the findings of each family's path.
+struct NatState {
+    bool enabled = false;
+    std::uint32_t table = 0, priority = 0;
+    struct Director {
+        int family = 0;
+        std::string address{}, iface{}, mac{}, neighbourState{};
+        bool reachable = false;
+        std::string why{};  // not reachable: why, in words
+        bool managed = false, isStatic = false;
+        std::uint64_t macChanges = 0, probes = 0;
+    };
+    struct Port {
+        int family = 0;
+        std::string protocol{};  // "tcp", "udp"
+        int port = 0, virtualPort = 0;
+        std::string source{};    // this server's address (RIP) the rule matches
+        std::string via{}, dev{};  // where the kernel sends the replies ("" via: directly)
+        std::uint32_t table = 0;
+        bool ok = false;         // via the director, on the link facing it
+        std::string why{};       // not ok: why
+    };
+    struct Vip {
+        std::string vip{};
+        int family = 0;
+    };
+    std::vector<Director> directors;
+    std::vector<Port> ports;
+    std::vector<Vip> vips;
+    // Each family's findings (the rules, the table's route, the path), family -> findings.
+    std::map<int, std::vector<agent::FindingView>> findings;
+    const Director* director(int family) const {
+        for (const auto& d : directors)
+            if (d.family == family) return &d;
+        return nullptr;
+    }
+    const Vip* find(const std::string& vip) const {
+        for (const auto& v : vips)
+            if (v.vip == vip) return &v;
+        return nullptr;
+    }
+};
+
 struct Snapshot {
     std::string version;
     Lifecycle lifecycle = Lifecycle::Running;  // the board sets it; Starting until the first pass
@@ -238,6 +283,7 @@ struct Snapshot {
     std::size_t announcedVips = 0;
     std::vector<agent::FindingView> announceFindings;  // at most kListedVips
     TunnelState tunnel;
+    NatState nat;
 
     // The loop's work.
     bool fighting = false;

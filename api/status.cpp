@@ -107,6 +107,28 @@ json documentOf(const Snapshot& s) {
         for (const auto& [reason, n] : s.tunnel.drops) drops[reason] = n;
         tunnel = {{"interfaces", std::move(ifaces)}, {"mss", s.tunnel.mss}, {"vips", std::move(vips)}, {"dropped", std::move(drops)}};
     }
+    json nat = nullptr;
+    if (s.nat.enabled) {
+        json directors = json::array(), ports = json::array(), vips = json::array(), nf = json::array();
+        for (const auto& d : s.nat.directors)
+            directors.push_back({{"address", d.address}, {"interface", d.iface}, {"reachable", d.reachable},
+                                 {"why", d.reachable ? json(nullptr) : json(d.why)}, {"mac", d.mac.empty() ? json(nullptr) : json(d.mac)},
+                                 {"neighbour_state", d.neighbourState}, {"managed", d.managed}, {"static", d.isStatic},
+                                 {"mac_changes", d.macChanges}, {"probes", d.probes}});
+        for (const auto& p : s.nat.ports)
+            ports.push_back({{"protocol", p.protocol}, {"port", p.port}, {"virtual_port", p.virtualPort},
+                             {"family", p.family == 10 ? "ipv6" : "ipv4"}, {"source", p.source},
+                             {"via", p.via.empty() ? json(nullptr) : json(p.via)}, {"dev", p.dev}, {"table", p.table}, {"ok", p.ok},
+                             {"why", p.ok ? json(nullptr) : json(p.why)}});
+        for (const auto& v : s.nat.vips) {
+            const auto r = natVipReadiness(s, v);
+            vips.push_back({{"vip", v.vip}, {"ready", r.ready()}, {"state", name(r.state)}, {"reasons", describe(r.reasons)}});
+        }
+        for (const auto& [family, list] : s.nat.findings)
+            for (const auto& f : list) nf.push_back(agent::toJson(f));
+        nat = {{"table", s.nat.table}, {"priority", s.nat.priority}, {"directors", std::move(directors)}, {"ports", std::move(ports)},
+               {"vips", std::move(vips)}, {"findings", std::move(nf)}};
+    }
     json drift = json::array();
     for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
     json drainingVips = json::array();
@@ -132,6 +154,7 @@ json documentOf(const Snapshot& s) {
         {"services", std::move(services)},
         {"announce", std::move(announce)},
         {"tunnel", std::move(tunnel)},
+        {"nat", std::move(nat)},
         {"repairs", s.repairs},
         {"drift_events_total", s.driftEvents},
         {"recent_drift", std::move(drift)},

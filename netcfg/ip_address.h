@@ -6,6 +6,7 @@
 #include <expected>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace netcfg {
@@ -49,5 +50,12 @@ struct HostPortError {
     std::string text;  // the offending part as given
 };
 std::expected<HostPort, HostPortError> parseHostPort(std::string_view text);
+
+// The first address of a family (AF_INET, AF_INET6) in list, or nullptr.
+inline const IpAddress* ofFamily(const std::vector<IpAddress>& list, int family) {
+    for (const auto& a : list)
+        if (a.family == family) return &a;
+    return nullptr;
+}
 
 }  // namespace netcfg

@@ -17,6 +17,12 @@ std::expected<PathAnswer, NetError> Netlink::lookup(const IpAddress& src, const 
     return lookupPath(src, dst, ipProto, sport);
 }
 
+std::expected<std::optional<Neighbour>, NetError> Netlink::neighbour(int ifindex, const IpAddress& ip) { return getNeighbour(ifindex, ip); }
+
+std::expected<void, NetError> Netlink::changeNeighbour(int ifindex, const IpAddress& ip, NeighbourChange what, const Neighbour& now) {
+    return netcfg::changeNeighbour(ifindex, ip, what, now);
+}
+
 std::string describe(const Rule& r) {
     return "from " + r.src.str() + " ipproto " + (r.ipProto == 17 ? "udp" : r.ipProto == 6 ? "tcp" : std::to_string(r.ipProto)) +
            " sport " + std::to_string(r.sport) + " lookup " + std::to_string(r.table) + " priority " + std::to_string(r.priority);

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "netcfg/ip_address.h"
+#include "netcfg/neighbour.h"
 
 namespace netcfg {
 
@@ -179,6 +181,9 @@ public:
     virtual std::vector<NetResult> apply(const std::vector<NetOp>& ops) = 0;
     // The kernel's route for a reply from src (ipProto, sport) to dst: lookupPath() below.
     virtual std::expected<struct PathAnswer, NetError> lookup(const IpAddress& src, const IpAddress& dst, int ipProto, int sport);
+    // One neighbour entry, and the agent's changes to one: netcfg/neighbour.h.
+    virtual std::expected<std::optional<Neighbour>, NetError> neighbour(int ifindex, const IpAddress& ip);
+    virtual std::expected<void, NetError> changeNeighbour(int ifindex, const IpAddress& ip, NeighbourChange what, const Neighbour& now);
 };
 
 // The kernel's answer to a route lookup for a reply: from src, with this protocol and

@@ -144,6 +144,10 @@ int runStatus(const Options& o) {
     }
     ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
     if (auto* t = session->tunnel(); t && t->prepared()) report.tunnel.stats = t->stats();
+    // The NAT directors, looked at once (the daemon verifies them; status changes nothing).
+    if (desired.nat)
+        for (const auto& d : desired.nat->directors)
+            if (auto st = lookAtDirector(session->netlink(), observed->kernel, d)) report.nat.directors.push_back(std::move(*st));
     // The connections on each VIP, counted now (the kernel's socket diagnostics).
     if (auto* counter = session->connections()) {
         std::vector<netcfg::LocalPrefix> prefixes;

@@ -8,6 +8,7 @@
 #include "agent/base/log.h"
 #include "agent/base/text_file.h"
 #include "agent/config/config.h"
+#include "agent/reconcile/director_watch.h"
 #include "agent/reconcile/session.h"
 
 namespace agent {
@@ -90,6 +91,10 @@ int runStop(const Options& o) {
     noteNotOwned(locked->owned, *only);
     const Desired target = stopTarget(locked->owned, *only);
     const std::size_t kept = target.vips.size();
+    // The NAT directors' neighbour entries the agent kept managed (the gateways of its NAT
+    // routes) become plain dynamic ones again, as the daemon leaves them at its exit.
+    if (only->empty())
+        for (const auto& g : locked->owned.natRoutes) releaseManagedNeighbour(session->netlink(), g.ifindex, g.gateway);
     auto reconciler = session->reconciler(std::move(locked->owned), target);
     const auto result = reconciler.converge(logInfo, Reconciler::Verify::Dump);
     if (!result.ok()) return reportFailure(result);

@@ -126,11 +126,7 @@ struct NatConfig {
     std::uint32_t priority = kDefaultNatPriority;
     bool enabled() const { return !directors.empty(); }
     // The director of a family (AF_INET, AF_INET6), or nullptr.
-    const netcfg::IpAddress* director(int family) const {
-        for (const auto& d : directors)
-            if (d.family == family) return &d;
-        return nullptr;
-    }
+    const netcfg::IpAddress* director(int family) const { return netcfg::ofFamily(directors, family); }
     bool isVip(const netcfg::IpAddress& ip) const {
         for (const auto& v : vips)
             if (v == ip) return true;

@@ -166,6 +166,7 @@ Daemon::Exit Daemon::start() {
     state_.phase = Phase::Running;
     board_.rebuild(cfg_, *reconciler_);
     if (restarted && !serve()) return Exit::Failed;
+    watchDirectors();
     publish();
     // The first pass's dump and plan are gone: give their pages back to the system, so
     // RSS is what the agent keeps (at 10,000 VIPs a third of the peak).
@@ -263,7 +264,7 @@ void Daemon::onTick() {
     reconciler_->checkNatPaths();
     reconciler_->checkTunnel();
     if (drainsNeedCounts() || countsWanted(Clock::now())) progressDrains();
-    bool changed = false;
+    bool changed = watchDirectors();
     if (auto line = reconciler_->damper().settle(Clock::now())) {
         logInfo(*line);
         changed = true;
@@ -373,11 +374,30 @@ void Daemon::pass(bool fromReload) {
     if (!r.changed.empty() || !r.followed.empty() || !r.failed.empty() || !r.findingsChanged.empty() || fromReload) publish();
 }
 
+bool Daemon::watchDirectors() {
+    if (!reconciler_->desired().nat && directors_.status().empty()) return false;
+    const auto before = directors_.status();
+    directors_.follow(session_.netlink(), reconciler_->desired(), reconciler_->observed().kernel);
+    for (const auto& line : directors_.step(session_.netlink(), Clock::now())) {
+        if (line.find(" is unreachable") != std::string::npos || line.find("new MAC") != std::string::npos) logWarning(line);
+        else logInfo(line);
+    }
+    // What the snapshot shows (the probes counted too): not the entry's state and age, which
+    // move with every probe.
+    auto shown = [](const std::vector<DirectorStatus>& list) {
+        std::vector<std::tuple<std::string, int, std::string, std::string, bool, std::uint64_t, std::uint64_t>> out;
+        for (const auto& d : list)
+            out.emplace_back(d.director.str(), static_cast<int>(d.reach), d.why, d.mac, d.managed, d.macChanges, d.probes);
+        return out;
+    };
+    return shown(before) != shown(directors_.status());
+}
+
 void Daemon::publish() {
     publishedCounters_ = state_.changesSeen + state_.changesIgnored + state_.fullDumps + state_.overruns;
     publishedResults_ = checker_ ? checker_->results() : 0;  // before the statuses: a result between shows next tick
     const auto services = checker_ ? checker_->statuses() : std::vector<ServiceStatus>{};
-    auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion);
+    auto snap = board_.snapshot(cfg_, *reconciler_, services, state_, kVersion, directors_.status());
     if (checker_) {
         snap->probeDelays = checker_->delays();
         snap->checkWorkers = checker_->workers();

@@ -102,6 +102,9 @@ private:
     void followReadiness(const api::Snapshot& s);
     void wake();
     void armTimer(int intervalMs);  // the tick: every check_interval_ms
+    // NAT: follows the directors of the desired state and looks at each; true when what
+    // the snapshot shows of them changed.
+    bool watchDirectors();
     // --- the drains (daemon_drain.cpp) ---
     // How a drain starting now is set up (its deadline, when it may end).
     api::Drain startDrain(double nowUnix) const;
@@ -155,6 +158,7 @@ private:
     std::unique_ptr<netcfg::EventSource> events_;
     std::optional<DirLock> lock_;
     std::optional<Reconciler> reconciler_;
+    DirectorWatch directors_;  // NAT: whether each director answers (agent/reconcile/director_watch.h)
     UniqueFd epoll_, timer_, signals_, wake_;
     std::atomic<int> pendingDrain_{-1};
     std::mutex pendingVipsMu_;

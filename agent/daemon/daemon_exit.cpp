@@ -98,6 +98,7 @@ Daemon::Exit Daemon::finish() {
     } else if (cfg_.keepOnExit) {
         logInfo("keep_on_exit: VIPs and ARP settings stay in place");
     } else {
+        directors_.release(session_.netlink());  // the NAT directors' entries: plain dynamic ones again
         reconciler_->setDesired(nothingDesired());
         const auto r = reconciler_->converge([](const std::string& l) { logInfo(l); }, Reconciler::Verify::Acks);
         if (!r.ok()) {

@@ -108,9 +108,43 @@ std::optional<std::set<std::size_t>> ReadinessBoard::takeTouched() {
     return std::exchange(touched_, {});
 }
 
+namespace {
+
+// The NAT part: the directors as the watch sees them, each port's reply path as the
+// kernel's lookup answered it, the NAT VIPs, each family's findings.
+void fillNat(api::NatState& n, const Config& cfg, const Reconciler& r, const std::vector<DirectorStatus>& directors) {
+    const auto& want = r.desired().nat;
+    if (!want) return;
+    n.enabled = true;
+    n.table = want->table;
+    n.priority = want->priority;
+    for (const auto& d : directors)
+        n.directors.push_back({.family = d.director.family, .address = d.director.str(), .iface = d.iface, .mac = d.mac,
+                               .neighbourState = d.neighbourState, .reachable = d.reachable(),
+                               .why = d.why.empty() && !d.reachable() ? std::string("not looked at yet") : d.why, .managed = d.managed,
+                               .isStatic = d.isStatic, .macChanges = d.macChanges, .probes = d.probes});
+    for (const auto& p : natPorts(r.desired(), r.observed())) {
+        int virtualPort = p.port;
+        for (const auto& c : cfg.nat.ports)
+            if (c.ipProto == p.ipProto && c.port == p.port) virtualPort = c.virtualPort;
+        n.ports.push_back({.family = p.family, .protocol = p.ipProto == 17 ? "udp" : "tcp", .port = p.port, .virtualPort = virtualPort,
+                           .source = p.source, .via = p.via, .dev = p.dev, .table = p.table, .ok = p.ok, .why = p.why});
+    }
+    for (const auto& v : cfg.nat.vips) n.vips.push_back({.vip = v.str(), .family = v.family});
+    for (const auto& director : want->directors) {
+        auto& list = n.findings[director.family];
+        const auto it = r.findings().find(Subject::nat(director.family));
+        if (it != r.findings().end())
+            for (const auto& f : it->second) list.push_back(view(f));
+    }
+}
+
+}  // namespace
+
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
                                                         const std::vector<ServiceStatus>& services, const DaemonState& state,
-                                                        const std::string& version) const {
+                                                        const std::string& version,
+                                                        const std::vector<DirectorStatus>& directors) const {
     auto s = std::make_shared<api::Snapshot>();
     s->version = version;
     s->lifecycle = lifecycleOf(state.phase);
@@ -181,6 +215,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
         }
     }
     s->lookError = state.error;
+    fillNat(s->nat, cfg, r, directors);
 
     for (const auto& sv : services)
         s->services.push_back(api::ServiceReadiness{.name = sv.check.name(),

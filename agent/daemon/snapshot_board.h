@@ -13,6 +13,7 @@
 #include "agent/config/config.h"
 #include "agent/daemon/daemon_state.h"
 #include "agent/daemon/service_check.h"
+#include "agent/reconcile/director_watch.h"
 #include "agent/reconcile/reconciler.h"
 #include "api/snapshot.h"
 
@@ -30,7 +31,8 @@ public:
     std::optional<std::set<std::size_t>> takeTouched();
 
     std::shared_ptr<api::Snapshot> snapshot(const Config& cfg, const Reconciler& r, const std::vector<ServiceStatus>& services,
-                                            const DaemonState& state, const std::string& version) const;
+                                            const DaemonState& state, const std::string& version,
+                                            const std::vector<DirectorStatus>& directors = {}) const;
 
 private:
     api::VipEntry entry(const netcfg::IpAddress& vip, const Reconciler& r) const;

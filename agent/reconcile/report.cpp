@@ -85,7 +85,45 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         r.tunnel.owned = owned.tunnelHooks;
         r.tunnel.maps = observed.tunnel.maps;
     }
+    if (desired.nat) {
+        r.nat.enabled = true;
+        r.nat.table = desired.nat->table;
+        r.nat.priority = desired.nat->priority;
+        r.nat.ports = natPorts(desired, observed);
+    }
     return r;
+}
+
+std::vector<NatPortReport> natPorts(const Desired& desired, const Observed& observed) {
+    std::vector<NatPortReport> out;
+    if (!desired.nat) return out;
+    const auto& k = observed.kernel;
+    for (const auto& director : desired.nat->directors) {
+        const auto rip = k.addressFacing(director);
+        for (const auto& [proto, port] : desired.nat->ports) {
+            NatPortReport p{.family = director.family, .ipProto = proto, .port = port};
+            const auto it = observed.natPaths.find({director.family, proto, port});
+            if (!rip) {
+                p.why = "no address of this host is on " + director.str() + "'s subnet";
+            } else if (it == observed.natPaths.end()) {
+                p.source = rip->address.str();
+                p.why = "not looked up yet";
+            } else if (p.source = it->second.src.str(); !it->second.error.empty()) {
+                p.why = "the lookup failed: " + it->second.error;
+            } else {
+                const auto& a = it->second.answer;
+                p.via = a.gateway.family ? a.gateway.str() : "";
+                p.dev = k.linkName(a.oif);
+                p.table = a.table;
+                p.ok = a.gateway == director && a.oif == rip->ifindex;
+                if (!p.ok)
+                    p.why = "the kernel sends these replies " + (p.via.empty() ? std::string("directly") : "via " + p.via) + " dev " + p.dev +
+                            " (table " + std::to_string(a.table) + "), not via the director " + director.str();
+            }
+            out.push_back(std::move(p));
+        }
+    }
+    return out;
 }
 
 namespace {
@@ -122,6 +160,27 @@ void renderTunnel(std::ostringstream& out, const TunnelReport& t) {
     out << "\n";
 }
 
+void renderNat(std::ostringstream& out, const NatReport& n) {
+    out << "NAT reply path (rules at priority " << n.priority << ", table " << n.table << "):\n";
+    for (const auto& d : n.directors) {
+        out << "  director " << d.director.str() << (d.iface.empty() ? "" : " on " + d.iface) << ": ";
+        if (d.reachable())
+            out << "reachable, MAC " << d.mac << (d.isStatic ? " (a static entry)" : d.managed ? " (kept resolved by the kernel)" : "");
+        else
+            out << (d.reach == DirectorStatus::Reach::Unreachable ? "UNREACHABLE: " : "not verified: ") << d.why;
+        out << "\n";
+    }
+    for (const auto& p : n.ports) {
+        out << "  " << (p.ipProto == 17 ? "udp/" : "tcp/") << p.port << (p.family == AF_INET6 ? " (IPv6)" : "") << " from "
+            << (p.source.empty() ? "?" : p.source) << ": ";
+        if (p.ok)
+            out << "replies via " << p.via << " dev " << p.dev << " (table " << p.table << "): ok";
+        else
+            out << "NOT via the director: " << p.why;
+        out << "\n";
+    }
+}
+
 }  // namespace
 
 std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
@@ -143,7 +202,7 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
         for (const auto& f : v.findings)
             if (isConflict(f.kind) || f.kind == FindingKind::CannotApply) out << "  problem: " << describe(f) << "\n";
     }
-    out << "ARP settings:\n";
+    if (!r.sysctls.empty()) out << "ARP settings:\n";
     for (const auto& s : r.sysctls) {
         out << "  " << sysctl::dotted(s.key) << ": expected " << s.expected << ", kernel " << valueOr(s.kernel, "?");
         if (s.effective) out << ", effective " << *s.effective;
@@ -151,6 +210,7 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
         out << ": " << (s.ok ? "ok" : "WRONG") << (s.error.empty() ? "" : " (" + s.error + ")") << "\n";
     }
     if (r.tunnel.enabled) renderTunnel(out, r.tunnel);
+    if (r.nat.enabled) renderNat(out, r.nat);
     if (listUnmanaged) {
         out << "addresses on lo not managed by the agent:" << (r.unmanaged.empty() ? " none" : "") << "\n";
         for (const auto& u : r.unmanaged) out << "  " << u << "\n";
@@ -205,6 +265,20 @@ nlohmann::json toJson(const ReadinessReport& r) {
            {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
            {"unmanaged", r.unmanaged}};
     for (const auto& v : r.vips) j["vips"].push_back(toJson(v));
+    j["nat"] = nullptr;
+    if (r.nat.enabled) {
+        json ports = json::array(), directors = json::array();
+        for (const auto& p : r.nat.ports)
+            ports.push_back({{"family", p.family == AF_INET6 ? "ipv6" : "ipv4"}, {"protocol", p.ipProto == 17 ? "udp" : "tcp"},
+                             {"port", p.port}, {"source", p.source}, {"via", p.via.empty() ? json(nullptr) : json(p.via)},
+                             {"dev", p.dev}, {"table", p.table}, {"ok", p.ok}, {"why", p.ok ? json(nullptr) : json(p.why)}});
+        for (const auto& d : r.nat.directors)
+            directors.push_back({{"address", d.director.str()}, {"interface", d.iface},
+                                 {"reachable", d.reachable()}, {"why", d.reachable() ? json(nullptr) : json(d.why)},
+                                 {"mac", d.mac.empty() ? json(nullptr) : json(d.mac)}, {"neighbour_state", d.neighbourState},
+                                 {"managed", d.managed}, {"static", d.isStatic}});
+        j["nat"] = {{"table", r.nat.table}, {"priority", r.nat.priority}, {"ports", std::move(ports)}, {"directors", std::move(directors)}};
+    }
     j["tunnel"] = nullptr;
     if (r.tunnel.enabled) {
         json t{{"interfaces", json::array()}, {"vips", json::array()}, {"dropped", json::object()}};

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/reconcile/director_watch.h"
 #include "agent/reconcile/finding.h"
 #include "agent/reconcile/plan.h"
 #include "agent/reconcile/state_model.h"
@@ -50,8 +51,30 @@ struct TunnelReport {
     std::optional<tunnel::TunnelStats> stats;         // read from its maps
 };
 
+// A NAT port's reply path as the kernel's own lookup answered it.
+struct NatPortReport {
+    int family = 0;
+    int ipProto = 6;
+    int port = 0;
+    std::string source{};      // this server's address the rule matches ("" : none facing the director)
+    std::string via{}, dev{};  // where the kernel sends the replies ("" via: directly)
+    std::uint32_t table = 0;
+    bool ok = false;           // via the director, on the link facing it
+    std::string why{};         // not ok: why
+};
+// Each NAT port of each family (the directors' order, then the ports').
+std::vector<NatPortReport> natPorts(const Desired& desired, const Observed& observed);
+
+struct NatReport {
+    bool enabled = false;
+    std::uint32_t table = 0, priority = 0;
+    std::vector<NatPortReport> ports;
+    std::vector<DirectorStatus> directors;  // looked at once (status), or as the daemon watches them
+};
+
 struct ReadinessReport {
     TunnelReport tunnel;
+    NatReport nat;
     std::vector<VipReport> vips;
     std::vector<SysctlReport> sysctls;
     bool loUp = false;

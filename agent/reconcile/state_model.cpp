@@ -376,9 +376,6 @@ std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::
     return o;
 }
 
-namespace {
-// A client address off every subnet of this server, for the reply path's lookup (a
-// documentation address; the first that no local prefix holds).
 std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family) {
     const std::vector<const char*> v4{"192.0.2.254", "198.51.100.254", "203.0.113.254", "198.18.255.254"};
     const std::vector<const char*> v6{"2001:db8:ffff::fe", "2001:db8:fffe::fe"};
@@ -388,7 +385,6 @@ std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family) {
     }
     return std::nullopt;
 }
-}  // namespace
 
 std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired) {
     std::map<NatPathKey, NatPath> out;

@@ -36,11 +36,7 @@ struct NatDesired {
     std::vector<std::pair<int, int>> ports;  // (IPPROTO_TCP or IPPROTO_UDP, port)
     std::uint32_t table = 0;
     std::uint32_t priority = 0;
-    const netcfg::IpAddress* director(int family) const {
-        for (const auto& d : directors)
-            if (d.family == family) return &d;
-        return nullptr;
-    }
+    const netcfg::IpAddress* director(int family) const { return netcfg::ofFamily(directors, family); }
     bool operator==(const NatDesired&) const = default;
 };
 
@@ -205,7 +201,7 @@ using NatPathKey = std::tuple<int, int, int>;  // family, IPPROTO_TCP or IPPROTO
 
 struct Observed {
     KernelView kernel;
-    std::map<NatPathKey, NatPath> natPaths;  // asked at each tick while a NAT reply path is wanted
+    std::map<NatPathKey, NatPath> natPaths{};  // asked at each tick while a NAT reply path is wanted
     TunnelObserved tunnel;
     std::map<sysctl::ConfKey, int> sysctls;                       // values read
     std::map<sysctl::ConfKey, sysctl::SysctlError> sysctlErrors;  // keys that could not be read
@@ -229,6 +225,9 @@ std::set<std::string> tunnelInterfaces(const Desired& desired, const Owned& owne
 TunnelObserved observeTunnel(tunnel::TunnelDriver* driver, const KernelView& kernel, const Desired& desired,
                              const Owned& owned, bool mayLoad = true);
 
+// A client address off every subnet of this server, for the reply path's lookup (a
+// documentation address; the first that no local prefix holds).
+std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family);
 // Each NAT port's reply path, as the kernel's own lookup answers it now.
 std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired);
 

@@ -123,8 +123,8 @@ void keepalivedRealServer(std::ostringstream& out, const std::string& realServer
 }
 
 // VS/NAT: a virtual service per NAT VIP and port, forwarded to this server's RIP and its
-// port (which may differ: NAT rewrites it), the check on /ready (the server's readiness,
-// which holds the reply path's).
+// port (which may differ: NAT rewrites it), the check on /ready/<nat vip> (the reply path
+// of its family, its director answering, its services).
 std::string natNote(const Config& cfg) {
     std::string directors;
     for (const auto& d : cfg.nat.directors) directors += (directors.empty() ? "" : ", ") + d.str();
@@ -132,7 +132,8 @@ std::string natNote(const Config& cfg) {
            "# server sends those replies back via " + directors + " (policy rules at priority " + std::to_string(cfg.nat.priority) +
            ", table " + std::to_string(cfg.nat.table) + "),\n"
            "# so the director must forward (net.ipv4.ip_forward=1, net.ipv6.conf.all.forwarding=1) and hold that\n"
-           "# address on this server's network. The check polls /ready: 200 only while the reply path is in place.\n";
+           "# address on this server's network. The check polls /ready/<vip>: 200 only while the reply path is in\n"
+           "# place, the director answers and the VIP's services are up.\n";
 }
 
 void renderNat(const Config& cfg, DirectorFormat format, const DirectorTarget& t, std::ostringstream& out) {
@@ -154,10 +155,10 @@ void renderNat(const Config& cfg, DirectorFormat format, const DirectorTarget& t
                     << "    lb_algo wlc\n"
                     << "    lb_kind NAT\n"
                     << "    protocol " << (udp ? "UDP" : "TCP") << "\n";
-                keepalivedRealServer(out, rs, p.port, "/ready", t);
+                keepalivedRealServer(out, rs, p.port, "/ready/" + vip.str(), t);
             } else if (!udp) {  // HAProxy proxies TCP: this server is an ordinary backend server at RIP:port
                 out << "backend lvs_nat_" << label(vip) << "_" << p.virtualPort << "\n"
-                    << "    option httpchk GET /ready\n"
+                    << "    option httpchk GET /ready/" << vip.str() << "\n"
                     << "    http-check expect status 200\n"
                     << "    server rs_" << label(netcfg::IpAddress::parse(rs).value()) << " " << hostPort(rs, p.port) << " check addr "
                     << t.rip << " port " << t.apiPort << " inter 2s fall 2 rise 2\n";

@@ -402,6 +402,67 @@ void checkNetworkManagers(const DoctorInput& in, std::vector<DoctorCheck>& out) 
 const char* verdictWord(V v) { return v == V::Ok ? "ok  " : v == V::Warn ? "warn" : "FAIL"; }
 const char* verdictName(V v) { return v == V::Ok ? "ok" : v == V::Warn ? "warn" : "fail"; }
 
+// The NAT-mode real server: each director answering, each port's replies via it, strict
+// rp_filter against the route back to the clients, a default route via the director (the
+// rules then redundant: fine), NAT rules here that would rewrite the replies.
+void checkNat(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const NatConfig& n = in.config.nat;
+    if (!n.enabled()) return;
+    for (const auto& d : in.natDirectors) {
+        const std::string who = "the NAT director " + d.director.str() + (d.iface.empty() ? "" : " on " + d.iface);
+        if (d.reachable())
+            add(out, "nat-director", V::Ok, who + " answers (MAC " + d.mac + ")");
+        else if (d.reach == DirectorStatus::Reach::Unreachable)
+            add(out, "nat-director", V::Fail, who + " does not answer: " + d.why,
+                "check that the director is up and holds " + d.director.str() + " (in a VRRP pair: the floating DIP)");
+        else
+            add(out, "nat-director", V::Warn, who + ": " + d.why, "the running agent keeps it resolved and verified (lvs-rs-agent run)");
+    }
+    for (const auto& d : n.directors)
+        if (std::none_of(in.natDirectors.begin(), in.natDirectors.end(), [&](const DirectorStatus& s) { return s.director == d; }))
+            add(out, "nat-director", V::Fail, "no address of this host is on the NAT director " + d.str() + "'s subnet",
+                "give this server an address on the director's network (its RIP), or fix nat.director");
+    bool pathOk = true;
+    for (const auto& p : in.natPorts) {
+        if (p.ok) continue;
+        pathOk = false;
+        add(out, "nat-reply-path", V::Fail,
+            std::string(p.ipProto == 17 ? "udp/" : "tcp/") + std::to_string(p.port) + " from " + (p.source.empty() ? "?" : p.source) +
+                ": " + p.why,
+            "start the agent (lvs-rs-agent start or run): it adds a rule per port and the director's route in table " +
+                std::to_string(n.table));
+    }
+    if (pathOk && !in.natPorts.empty())
+        add(out, "nat-reply-path", V::Ok, "every NAT port's replies go via the director (the kernel's own lookup)");
+    for (const auto& d : in.natDirectors) {
+        const auto oif = in.natClientOif.find(d.director.family);
+        if (d.ifindex == 0 || oif == in.natClientOif.end() || oif->second == d.ifindex || d.director.family != AF_INET) continue;
+        const int rp = sysctl::effective(sysctlOf(in, "all", "rp_filter"), sysctlOf(in, d.iface, "rp_filter"));
+        if (rp == 1)
+            add(out, "nat-rp-filter", V::Warn,
+                d.iface + " has strict rp_filter (1) and the route back to clients leaves by another interface: the clients' "
+                          "packets the director forwards on " + d.iface + " may be dropped",
+                "sysctl net.ipv4.conf." + d.iface + ".rp_filter=2 (loose) and net.ipv4.conf.all.rp_filter=2");
+    }
+    for (const auto& d : n.directors)
+        if (std::find(in.defaultGateways.begin(), in.defaultGateways.end(), d.str()) != in.defaultGateways.end())
+            add(out, "nat-default-route", V::Ok,
+                "the default route already goes via the NAT director " + d.str() +
+                    ": the agent's rules are redundant (fine), and all of this host's traffic goes through the director");
+    if (!in.natChainsError.empty())
+        add(out, "nat-rewrite", V::Warn, "cannot list this host's NAT rules: " + in.natChainsError, "run doctor as root");
+    else if (!in.natChains.empty()) {
+        std::string list;
+        for (const auto& c : in.natChains) list += (list.empty() ? "" : ", ") + c;
+        add(out, "nat-rewrite", V::Warn,
+            "this host has NAT chains (" + list + "): a SNAT or masquerade of the replies from the NAT ports breaks LVS-NAT "
+            "(the director matches the replies by RIP and port)",
+            "make sure no NAT rule matches the replies from the NAT ports (e.g. `oifname ... ip saddr RIP tcp sport PORT return` first)");
+    } else {
+        add(out, "nat-rewrite", V::Ok, "no NAT rule on this host can rewrite the replies");
+    }
+}
+
 }  // namespace
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
@@ -416,6 +477,7 @@ std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
     checkLoManagers(in, out);
     checkNetworkManagers(in, out);
     checkTunnel(in, out);
+    checkNat(in, out);
     return out;
 }
 

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/reconcile/director_watch.h"
 #include "agent/reconcile/finding.h"
+#include "agent/reconcile/report.h"
 #include "agent/reconcile/state_model.h"
 #include "agent/base/text_file.h"
 #include "tunnel/tunnel_driver.h"
@@ -55,6 +57,15 @@ struct DoctorInput {
     std::map<std::string, tunnel::TunnelHook> tunnelHooks;
     std::string tunnelError;
     std::optional<std::array<std::uint64_t, tunnel::kTunnelDropReasons>> tunnelDrops;
+    // With "nat": each director as its neighbour entry shows it, each port's reply path as
+    // the kernel answers it, the link of table main's route back to a client (family ->
+    // ifindex: what strict rp_filter compares), and the NAT chains of nftables ("ip nat
+    // POSTROUTING", iptables-nft's included) and iptables-legacy's nat table.
+    std::vector<DirectorStatus> natDirectors;
+    std::vector<NatPortReport> natPorts;
+    std::map<int, int> natClientOif;
+    std::vector<std::string> natChains;
+    std::string natChainsError;  // nftables could not be asked: why
 };
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in);
@@ -63,6 +74,8 @@ std::vector<DoctorCheck> diagnose(const DoctorInput& in);
 std::vector<Listener> parseProcNetTcp(const std::string& text, bool v6);
 std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text);
 std::vector<std::string> parseDefaultGateways(const std::string& procNetRoute);
+// The NAT chains in `nft -j list chains` output: "ip nat POSTROUTING (postrouting)".
+std::vector<std::string> parseNatChains(const std::string& nftJson);
 
 std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, netcfg::Netlink& nl,
                                                           const sysctl::SysctlTree& tree,

@@ -8,6 +8,12 @@
 
 #include "agent/tools/doctor.h"
 
+#include <nftables/libnftables.h>
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
 namespace agent {
 namespace {
 
@@ -105,6 +111,39 @@ std::vector<std::string> parseDefaultGateways(const std::string& procNetRoute) {
     return out;
 }
 
+std::vector<std::string> parseNatChains(const std::string& nftJson) {
+    std::vector<std::string> out;
+    const auto doc = nlohmann::json::parse(nftJson, nullptr, false);
+    if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) return out;
+    for (const auto& e : doc["nftables"]) {
+        if (!e.is_object() || !e.contains("chain") || !e["chain"].is_object()) continue;
+        const auto& c = e["chain"];
+        if (c.value("type", "") != "nat") continue;
+        out.push_back(c.value("family", "?") + " " + c.value("table", "?") + " " + c.value("name", "?") + " (" + c.value("hook", "?") + ")");
+    }
+    return out;
+}
+
+namespace {
+
+// The NAT chains nftables holds (iptables-nft's included), asked through libnftables, the
+// library nft itself is built on: JSON out, parsed above.
+std::expected<std::vector<std::string>, std::string> natChains() {
+    std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free);
+    if (!ctx) return std::unexpected(std::string("libnftables: no context"));
+    nft_ctx_output_set_flags(ctx.get(), nft_ctx_output_get_flags(ctx.get()) | NFT_CTX_OUTPUT_JSON);
+    if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+        return std::unexpected(std::string("libnftables: cannot buffer its output"));
+    if (nft_run_cmd_from_buffer(ctx.get(), "list chains") != 0) {
+        std::string err = nft_ctx_get_error_buffer(ctx.get());
+        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+        return std::unexpected(err.empty() ? std::string("nftables refused to list the chains") : err);
+    }
+    return parseNatChains(nft_ctx_get_output_buffer(ctx.get()));
+}
+
+}  // namespace
+
 std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, netcfg::Netlink& nl,
                                                           const sysctl::SysctlTree& tree,
                                                           const std::filesystem::path& sysroot) {
@@ -124,6 +163,26 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     in.listeners.insert(in.listeners.end(), v6.begin(), v6.end());
     in.ipvs = slurp("/proc/net/ip_vs", kProcTableBytes);
     in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route", kProcTableBytes));
+    if (cfg.nat.enabled()) {
+        const Desired desired = desiredFrom(cfg);
+        Observed o;
+        o.kernel = KernelView(in.kernel);
+        o.natPaths = lookupNatPaths(nl, o.kernel, desired);
+        in.natPorts = natPorts(desired, o);
+        for (const auto& d : cfg.nat.directors) {
+            if (auto st = lookAtDirector(nl, o.kernel, d)) in.natDirectors.push_back(std::move(*st));
+            const auto rip = o.kernel.addressFacing(d);
+            const auto client = clientProbe(o.kernel, d.family);
+            if (rip && client)  // no port: what the host's own traffic (and rp_filter) sees
+                if (auto a = nl.lookup(rip->address, *client, IPPROTO_TCP, 0)) in.natClientOif[d.family] = a->oif;
+        }
+        if (auto c = natChains()) in.natChains = std::move(*c);
+        else in.natChainsError = c.error();
+        const std::string legacy = slurp("/proc/net/ip_tables_names", kProcTableBytes);
+        std::istringstream names(legacy);
+        for (std::string t; std::getline(names, t);)
+            if (t == "nat") in.natChains.push_back("iptables-legacy nat table");
+    }
     collect(sysroot / "etc/sysctl.conf", in.sysctlFiles, sysroot);
     for (const char* d : {"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d"})
         collectDir(sysroot / d, in.sysctlFiles, sysroot, "", ".conf");

@@ -167,6 +167,66 @@ ready() { [ "$(in_ns rs curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:
 not_ready() { [ "$(in_ns rs curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready)" = 503 ]; }
 wait_for "/ready answers 200 with the reply path in place and the services checked" ready
 
+# --- /ready/<nat vip>, and the director kept known with no traffic flowing
+code_of() { in_ns rs curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9100/ready/$1"; }
+vip_ready() { [ "$(code_of "$1")" = 200 ]; }
+vip_not_ready() { [ "$(code_of "$1")" = 503 ]; }
+wait_for "/ready/$VIPN answers 200 (a NAT VIP: published on the director, never bound here)" vip_ready $VIPN
+wait_for "/ready/$VIPN6 answers 200" vip_ready $VIPN6
+equals "$(code_of 203.0.113.77)" "404" "/ready/<an address that is no VIP> answers 404"
+managed() { in_ns rs ip -d neigh show "$1" dev eth0 | grep -q managed; }
+wait_for "the director's neighbour entry is kept managed (NTF_EXT_MANAGED)" managed $DIP
+wait_for "the IPv6 director's too" managed $DIP6
+st=$(in_ns rs "$AGENT" status -c "$ST/config.json" --state-dir "$ST/state")
+contains "$st" "tcp/8080 from $RIP: replies via $DIP dev eth0 (table 201): ok" "status shows each port's reply path as the kernel answers it"
+contains "$st" "director $DIP on eth0: reachable" "status shows the director reachable"
+lacks "$st" "ARP settings:" "a NAT-only server has no ARP settings to show"
+doc=$(in_ns rs "$AGENT" doctor -c "$ST/config.json" 2>&1)
+contains "$doc" "ok    nat-director: the NAT director $DIP on eth0 answers" "doctor: the director answers"
+contains "$doc" "ok    nat-reply-path: every NAT port's replies go via the director" "doctor: the reply path"
+contains "$doc" "ok    nat-rewrite: no NAT rule on this host can rewrite the replies" "doctor: no NAT rule here"
+in_ns rs nft -f - <<NFT
+table ip masq {
+  chain post {
+    type nat hook postrouting priority srcnat
+    oifname "eth0" masquerade
+  }
+}
+NFT
+contains "$(in_ns rs "$AGENT" doctor -c "$ST/config.json" 2>&1)" "warn  nat-rewrite: this host has NAT chains (ip masq post (postrouting))" "doctor: a masquerade here is named"
+in_ns rs nft delete table ip masq
+metrics=$(in_ns rs curl -s http://127.0.0.1:9100/metrics)
+contains "$metrics" 'lvs_rs_agent_nat_reply_path_ok{family="ipv4",protocol="tcp",port="8080"} 1' "metrics: the reply path per port"
+contains "$metrics" "lvs_rs_agent_nat_director_reachable{director=\"$DIP\"} 1" "metrics: the director reachable"
+
+# The director stops answering (every frame to it dropped as it arrives): its NAT VIPs are
+# not ready within seconds, with no traffic flowing to make the kernel notice.
+t0=$(now_us)
+in_ns dir nft -f - <<NFT
+table netdev deaddir {
+  chain in {
+    type filter hook ingress device eth0 priority 0
+    drop
+  }
+}
+NFT
+wait_until 8 vip_not_ready $VIPN && pass "a dead director makes $VIPN not ready ($(( ($(now_us) - t0) / 1000 )) ms after it stopped answering)" ||
+  fail "$VIPN still ready 8 s after the director stopped answering"
+contains "$(in_ns rs curl -s "http://127.0.0.1:9100/ready/$VIPN")" "NAT director $DIP is not reachable" "/ready/$VIPN says the director is not reachable"
+wait_for "and the whole server is not ready" not_ready
+logged() { grep -qF "$1" "$ST/daemon.log"; }
+wait_for "the log says the director is unreachable" logged "NAT director $DIP is unreachable"
+in_ns dir nft delete table netdev deaddir
+wait_for "the director answering again: $VIPN ready again" vip_ready $VIPN
+wait_for "and the log says so" logged "NAT director $DIP is reachable again"
+# A failover to another director's MAC (as VRRP's move does): followed, logged and counted.
+in_ns dir ip link set eth0 address 02:00:5e:00:01:50
+wait_until 20 logged "answers from a new MAC" && pass "a new director MAC is logged" || fail "the director's new MAC was not logged"
+mac_counted() { in_ns rs curl -s http://127.0.0.1:9100/metrics | grep -qF "lvs_rs_agent_nat_director_mac_changes_total{director=\"$DIP\"} 1"; }
+wait_for "and counted" mac_counted
+wait_for "and $VIPN is ready behind the new MAC" vip_ready $VIPN
+equals "$(get4)" "hello from rs" "the client is served through the director's new MAC"
+
 # --- drift: each item is put back on its own rtnetlink event
 rule_back() { rules | grep -q "from $RIP ipproto tcp sport 8080 lookup 201 proto 177"; }
 route_back() { in_ns rs ip route show table 201 | grep -q "default via $DIP dev eth0 proto 177"; }
@@ -232,6 +292,8 @@ wait_for "/ready names the NAT VIP's service" http_down
 # --- stop: everything the agent added goes, nothing else
 kill -TERM $DAEMON; wait $DAEMON; rc=$?
 equals "$rc" "0" "the agent exits 0 on SIGTERM"
+! managed $DIP && ! managed $DIP6 && pass "the directors' neighbour entries are plain dynamic ones again" ||
+  fail "a director's neighbour entry is still managed after the agent exited"
 equals "$(rules)" "$before_rules" "after stop the rules are exactly as before"
 equals "$(in_ns rs ip route show table all; in_ns rs ip -6 route show table all)" "$before_routes" "and the routes too"
 lacks "$(get4 1)" "hello" "and the client is not served again (nothing left behind)"

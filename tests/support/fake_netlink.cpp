@@ -76,6 +76,39 @@ std::expected<PathAnswer, NetError> FakeNetlink::lookup(const IpAddress& src, co
     return PathAnswer{.gateway = mainGateway, .oif = 2, .table = kMainTable};
 }
 
+std::expected<std::optional<Neighbour>, NetError> FakeNetlink::neighbour(int ifindex, const IpAddress& ip) {
+    const auto it = neighbours.find({ifindex, ip});
+    if (it == neighbours.end()) return std::optional<Neighbour>{};
+    return std::optional<Neighbour>{it->second};
+}
+
+std::expected<void, NetError> FakeNetlink::changeNeighbour(int ifindex, const IpAddress& ip, NeighbourChange what, const Neighbour&) {
+    const char* verb = what == NeighbourChange::Manage ? "manage " : what == NeighbourChange::Probe ? "probe " : "release ";
+    neighbourChanges.push_back(verb + ip.str());
+    auto it = neighbours.find({ifindex, ip});
+    switch (what) {
+        case NeighbourChange::Manage:
+            if (it == neighbours.end()) it = neighbours.emplace(std::pair{ifindex, ip}, Neighbour{}).first;
+            it->second.managed = true;
+            break;
+        case NeighbourChange::Probe:
+            if (it == neighbours.end()) return std::unexpected(NetError{.code = 0, .err = ENOENT, .message = "no entry"});
+            it->second.state = 0x10;  // NUD_PROBE
+            it->second.managed = false;
+            break;
+        case NeighbourChange::Release:
+            if (it == neighbours.end()) break;
+            if (it->second.valid()) {
+                it->second.state = 0x04;  // NUD_STALE
+                it->second.managed = false;
+            } else {
+                neighbours.erase(it);
+            }
+            break;
+    }
+    return {};
+}
+
 void FakeNetlink::announce(Change c) {
     if (events) events->push(std::move(c));
 }

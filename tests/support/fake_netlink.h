@@ -5,6 +5,7 @@
 // every change (the agent's own, and the ones a test makes with the helpers below) is
 // announced there, as the kernel's notifications would be.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -53,6 +54,14 @@ public:
     // (`mainGateway` via eth0).
     std::expected<PathAnswer, NetError> lookup(const IpAddress& src, const IpAddress& dst, int ipProto, int sport) override;
     IpAddress mainGateway;
+
+    // Neighbour entries by (ifindex, address), changed as the kernel does for the agent's
+    // requests: Manage creates (NUD_NONE) and sets the flag, leaving the state; Probe sets
+    // NUD_PROBE and clears the flag; Release makes it STALE (or deletes it) unmanaged.
+    std::map<std::pair<int, IpAddress>, Neighbour> neighbours;
+    std::vector<std::string> neighbourChanges;  // "manage 198.51.100.50", "probe ...", "release ..."
+    std::expected<std::optional<Neighbour>, NetError> neighbour(int ifindex, const IpAddress& ip) override;
+    std::expected<void, NetError> changeNeighbour(int ifindex, const IpAddress& ip, NeighbourChange what, const Neighbour& now) override;
 
     // Changes made by "someone else", announced like the kernel would.
     void addAddress(int ifindex, const IpAddress& ip, int prefixlen);

@@ -299,7 +299,7 @@ TEST_SUITE("nat") {
 #include "agent/tools/director_config.h"
 
 TEST_SUITE("nat") {
-    TEST_CASE("director-config: lb_kind NAT and ipvsadm -m to RIP:port from the virtual port, the check on /ready") {
+    TEST_CASE("director-config: lb_kind NAT and ipvsadm -m to RIP:port from the virtual port, the check on /ready/<nat vip>") {
         const Config c = parseConfig(R"({"nat": {"director": ["198.51.100.50", "2001:db8:5::50"], "vips": ["203.0.113.188", "2001:db8:c::188"],
             "ports": [{"port": 8080, "virtual_port": 80}, "udp/53"]}, "api": {"listen": "198.51.100.60:9100"}})", "cfg.json");
         CHECK_FALSE(directorTarget(c, "", {}, DirectorFormat::Keepalived));  // the IPv6 VIP needs --rip
@@ -310,7 +310,8 @@ TEST_SUITE("nat") {
                      "    real_server 198.51.100.60 8080 {") != std::string::npos);
         CHECK(k.find("virtual_server 2001:db8:c::188 53 {") != std::string::npos);
         CHECK(k.find("real_server 2001:db8:5::60 53 {") != std::string::npos);
-        CHECK(k.find("path /ready\n") != std::string::npos);
+        CHECK(k.find("path /ready/203.0.113.188\n") != std::string::npos);
+        CHECK(k.find("path /ready/2001:db8:c::188\n") != std::string::npos);
         CHECK(k.find("Forwarding: direct routing") == std::string::npos);  // no DR VIP here
         const std::string i = renderDirectorConfig(c, DirectorFormat::Ipvsadm, *t);
         CHECK(i.find("ipvsadm -A -t 203.0.113.188:80 -s wlc\nipvsadm -a -t 203.0.113.188:80 -r 198.51.100.60:8080 -m -w 100\n") !=
@@ -320,6 +321,7 @@ TEST_SUITE("nat") {
         const std::string h = renderDirectorConfig(c, DirectorFormat::Haproxy, *t);
         CHECK(h.find("server rs_198_51_100_60 198.51.100.60:8080 check addr 198.51.100.60 port 9100") != std::string::npos);
         CHECK(h.find(":53 ") == std::string::npos);  // UDP is not HAProxy's
+        CHECK(h.find("option httpchk GET /ready/203.0.113.188\n") != std::string::npos);
     }
 }
 

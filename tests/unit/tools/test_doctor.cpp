@@ -8,6 +8,15 @@
 using namespace agent;
 using fixtures::ip;
 
+namespace {
+// A check of that name and verdict whose sentence or fix holds needle.
+bool hasCheck(const std::vector<DoctorCheck>& f, const std::string& check, DoctorCheck::Verdict v, const std::string& needle = "") {
+    return std::any_of(f.begin(), f.end(), [&](const DoctorCheck& x) {
+        return x.check == check && x.verdict == v && (x.what + " / " + x.fix).find(needle) != std::string::npos;
+    });
+}
+}  // namespace
+
 TEST_SUITE("doctor") {
     TEST_CASE("the verdict column is aligned: every check name starts in the same column, fixes under it") {
         using V = DoctorCheck::Verdict;
@@ -91,11 +100,7 @@ TEST_SUITE("doctor") {
         drops[static_cast<std::size_t>(tunnel::TunnelDrop::GueHeader)] = 2;
         in.tunnelDrops = drops;
         const auto f = diagnose(in);
-        auto find = [&](const std::string& check, V v, const std::string& needle) {
-            return std::any_of(f.begin(), f.end(), [&](const DoctorCheck& x) {
-                return x.check == check && x.verdict == v && (x.what + " / " + x.fix).find(needle) != std::string::npos;
-            });
-        };
+        auto find = [&](const std::string& check, V v, const std::string& needle) { return hasCheck(f, check, v, needle); };
         CHECK(find("tunnel-interface", V::Ok, "eth0 is up"));
         CHECK(find("tunnel-interface", V::Fail, "eth1 is down"));
         CHECK(find("tunnel-interface", V::Fail, "eth2 (tunnel.interfaces) does not exist"));
@@ -244,5 +249,47 @@ TEST_SUITE("doctor") {
         CHECK(vip[4].check == "vip-on-real-interface");
         CHECK(vip[4].what.find("198.51.100.4 is also an address of eth0") == 0);
         CHECK(vip[4].fix == "ip addr del 198.51.100.4 dev eth0 (the VIP belongs on lo only)");
+    }
+
+    TEST_CASE("nat: the director, each port's reply path, strict rp_filter, a default route via the director, NAT rules here") {
+        using V = DoctorCheck::Verdict;
+        DoctorInput in;
+        in.config = parseConfig(R"({"nat": {"director": ["198.51.100.50", "2001:db8::50"], "vips": ["203.0.113.188"],
+                                    "ports": [8080]}})", "f");
+        in.natDirectors = {{.director = ip("198.51.100.50"), .ifindex = 2, .iface = "eth0", .reach = DirectorStatus::Reach::Reachable,
+                            .mac = "52:54:00:00:00:50"}};
+        in.natPorts = {{.family = AF_INET, .ipProto = 6, .port = 8080, .source = "198.51.100.60", .via = "198.51.100.1", .dev = "eth0",
+                        .table = 254, .ok = false, .why = "the kernel sends these replies via 198.51.100.1 dev eth0 (table 254)"}};
+        in.natClientOif[AF_INET] = 3;  // the route back to clients leaves by eth1
+        in.sysctls["all"]["rp_filter"] = 1;
+        in.defaultGateways = {"198.51.100.50"};
+        in.natChains = {"ip nat POSTROUTING (postrouting)"};
+        const auto f = diagnose(in);
+        auto find = [&](const std::string& check, V v, const std::string& needle) { return hasCheck(f, check, v, needle); };
+        CHECK(find("nat-director", V::Ok, "the NAT director 198.51.100.50 on eth0 answers (MAC 52:54:00:00:00:50)"));
+        CHECK(find("nat-director", V::Fail, "no address of this host is on the NAT director 2001:db8::50's subnet"));
+        CHECK(find("nat-reply-path", V::Fail, "tcp/8080 from 198.51.100.60: the kernel sends these replies via 198.51.100.1"));
+        CHECK(find("nat-rp-filter", V::Warn, "eth0 has strict rp_filter (1)"));
+        CHECK(find("nat-default-route", V::Ok, "redundant (fine)"));
+        CHECK(find("nat-rewrite", V::Warn, "ip nat POSTROUTING (postrouting)"));
+
+        in.natDirectors[0].reach = DirectorStatus::Reach::Unreachable;
+        in.natDirectors[0].why = "it does not answer ARP on eth0";
+        in.natPorts[0].ok = true;
+        in.natChains.clear();
+        const auto g = diagnose(in);
+        auto has = [&](const std::string& check, V v) { return hasCheck(g, check, v); };
+        CHECK(has("nat-director", V::Fail));
+        CHECK(has("nat-reply-path", V::Ok));
+        CHECK(has("nat-rewrite", V::Ok));
+    }
+
+    TEST_CASE("nat: the NAT chains in nftables' JSON listing") {
+        const std::string json = R"({"nftables": [{"metainfo": {"version": "1.0.6"}},
+            {"chain": {"family": "ip", "table": "nat", "name": "POSTROUTING", "handle": 1, "type": "nat", "hook": "postrouting", "prio": 100}},
+            {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 2, "type": "filter", "hook": "input", "prio": 0}},
+            {"chain": {"family": "ip6", "table": "t", "name": "plain", "handle": 3}}]})";
+        CHECK(parseNatChains(json) == std::vector<std::string>{"ip nat POSTROUTING (postrouting)"});
+        CHECK(parseNatChains("not json").empty());
     }
 }
