@@ -8,11 +8,9 @@
 
 #include "agent/tools/doctor.h"
 
-#include <nftables/libnftables.h>
-
-#include <memory>
-
 #include <nlohmann/json.hpp>
+
+#include "netcfg/nftables.h"
 
 namespace agent {
 namespace {
@@ -129,17 +127,11 @@ namespace {
 // The NAT chains nftables holds (iptables-nft's included), asked through libnftables, the
 // library nft itself is built on: JSON out, parsed above.
 std::expected<std::vector<std::string>, std::string> natChains() {
-    std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free);
-    if (!ctx) return std::unexpected(std::string("libnftables: no context"));
-    nft_ctx_output_set_flags(ctx.get(), nft_ctx_output_get_flags(ctx.get()) | NFT_CTX_OUTPUT_JSON);
-    if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
-        return std::unexpected(std::string("libnftables: cannot buffer its output"));
-    if (nft_run_cmd_from_buffer(ctx.get(), "list chains") != 0) {
-        std::string err = nft_ctx_get_error_buffer(ctx.get());
-        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-        return std::unexpected(err.empty() ? std::string("nftables refused to list the chains") : err);
-    }
-    return parseNatChains(nft_ctx_get_output_buffer(ctx.get()));
+    auto nft = netcfg::Nftables::open();
+    if (!nft) return std::unexpected(nft.error());
+    auto listing = nft->run("list chains", true);
+    if (!listing) return std::unexpected(listing.error());
+    return parseNatChains(*listing);
 }
 
 }  // namespace
