@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
+#include <algorithm>
+
 namespace netcfg {
 
 namespace {
@@ -91,6 +95,60 @@ std::optional<MarkTableSeen> parseMarkTable(const std::string& text) {
         }
     }
     return out;
+}
+
+bool markTableMatches(const MarkTableSeen& seen, const MarkSpec& spec) {
+    if (!onlyPeersDiffer(seen, spec)) return false;
+    return seen.peerMacs == spec.peerMacs;
+}
+
+bool onlyPeersDiffer(const MarkTableSeen& seen, const MarkSpec& spec) {
+    if (!seen.hooked || seen.vips != std::set<IpAddress>(spec.vips.begin(), spec.vips.end()) ||
+        seen.ports != std::set<std::pair<int, int>>(spec.ports.begin(), spec.ports.end()))
+        return false;
+    std::size_t families = 0;
+    for (int family : {AF_INET, AF_INET6})
+        families += std::any_of(spec.vips.begin(), spec.vips.end(), [&](const IpAddress& v) { return v.family == family; });
+    const std::size_t want = spec.marking && !spec.ports.empty() ? families : 0;
+    if (seen.rules.size() != want) return false;
+    const std::string mark = "\"value\":" + std::to_string(spec.mark) + "}";
+    for (const auto& r : seen.rules)
+        if (r.find("\"right\":\"@peer_macs\"") == std::string::npos || r.find("\"op\":\"!=\"") == std::string::npos ||
+            r.find("\"right\":\"@ports\"") == std::string::npos || r.find(mark) == std::string::npos)
+            return false;
+    return true;
+}
+
+namespace {
+
+class KernelMarks final : public MarksDriver {
+public:
+    explicit KernelMarks(Nftables n) : nft_(std::move(n)) {}
+    std::expected<std::optional<MarkTableSeen>, std::string> read() override { return nft_.readMarkTable(); }
+    std::expected<void, std::string> apply(const MarkSpec& spec) override { return done(nft_.run(markTableScript(spec))); }
+    std::expected<void, std::string> updatePeers(const std::set<std::string>& remove, const std::set<std::string>& add) override {
+        const std::string script = peerSetScript(remove, add);
+        return script.empty() ? std::expected<void, std::string>{} : done(nft_.run(script));
+    }
+    std::expected<void, std::string> remove() override {
+        // "table X" first: deleting a table that is not there is then no error.
+        return done(nft_.run(std::string("table inet ") + kMarkTable + "\n" + deleteMarkTableScript()));
+    }
+
+private:
+    static std::expected<void, std::string> done(const std::expected<std::string, std::string>& r) {
+        if (!r) return std::unexpected(r.error());
+        return {};
+    }
+    Nftables nft_;
+};
+
+}  // namespace
+
+std::expected<std::unique_ptr<MarksDriver>, std::string> openKernelMarks() {
+    auto n = Nftables::open();
+    if (!n) return std::unexpected(n.error());
+    return std::make_unique<KernelMarks>(std::move(*n));
 }
 
 void Nftables::Free::operator()(nft_ctx* c) const { nft_ctx_free(c); }

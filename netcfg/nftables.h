@@ -57,9 +57,29 @@ struct MarkTableSeen {
     std::set<std::pair<int, int>> ports;
     std::vector<std::string> rules;  // each rule's expressions (their JSON, canonical), in order
     bool hooked = false;             // the chain is on prerouting at the mangle priority
+    bool operator==(const MarkTableSeen&) const = default;
 };
 // nullopt: the listing holds no such table.
 std::optional<MarkTableSeen> parseMarkTable(const std::string& json);
+
+// Whether what the table holds is what spec asks for: the sets, the chain on its hook, and
+// one marking rule per family with VIPs (none while marking is off), each matching the VIP
+// set, the port set and "not from a peer" and setting spec's mark.
+bool markTableMatches(const MarkTableSeen& seen, const MarkSpec& spec);
+// Only the peer set differs (changed in place; the rest is as spec asks).
+bool onlyPeersDiffer(const MarkTableSeen& seen, const MarkSpec& spec);
+
+// The agent's use of nftables, as an interface: the kernel's (libnftables) and a fake for
+// unit tests (tests/support).
+class MarksDriver {
+public:
+    virtual ~MarksDriver() = default;
+    virtual std::expected<std::optional<MarkTableSeen>, std::string> read() = 0;
+    virtual std::expected<void, std::string> apply(const MarkSpec& spec) = 0;  // the whole table, replaced
+    virtual std::expected<void, std::string> updatePeers(const std::set<std::string>& remove, const std::set<std::string>& add) = 0;
+    virtual std::expected<void, std::string> remove() = 0;  // no table afterwards (none before is fine)
+};
+std::expected<std::unique_ptr<MarksDriver>, std::string> openKernelMarks();
 
 // A libnftables context: commands in, text or JSON out, errors as nft words them.
 class Nftables {

@@ -248,6 +248,14 @@ int runCheck(const Options& o) {
                         "own gateway\n",
                         ports.c_str(), d.str().c_str(), d.str().c_str(), n.priority, n.table);
     }
+    if (const auto& c = cfg->colocated; c.enabled()) {
+        std::string ports, peers;
+        for (const auto& p : c.ports) ports += (ports.empty() ? "" : ", ") + p.name();
+        for (const auto& p : c.peers) peers += (peers.empty() ? "" : ", ") + p.str();
+        std::printf("  keep nftables table inet lvs_rs_agent: fwmark %u on packets for the VIPs and %s whose Ethernet source is not "
+                    "the peer directors' (%s); no rule while a peer's MAC is not known\n",
+                    c.fwmark, ports.c_str(), peers.c_str());
+    }
     if (const auto& t = cfg->tunnel; t.enabled()) {
         std::string ifaces, directors, encaps;
         for (const auto& i : t.interfaces) ifaces += (ifaces.empty() ? "" : ", ") + i;

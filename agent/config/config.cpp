@@ -329,7 +329,7 @@ Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
     Problems problems(source);
     const json doc = readDocument(text, problems);
-    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel", "nat"};
+    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel", "nat", "colocated"};
     known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
     rejectUnknownKeys(doc, "", known, problems);
 
@@ -367,6 +367,7 @@ Config parseConfig(const std::string& text, const std::string& source,
     if (doc.contains("announce")) parseAnnounce(doc["announce"], problems, cfg.announce);
     if (doc.contains("tunnel")) parseTunnel(doc["tunnel"], problems, cfg);
     if (doc.contains("nat")) parseNat(doc["nat"], problems, cfg);
+    if (doc.contains("colocated")) parseColocated(doc["colocated"], problems, cfg);
     // services may name the drop-ins' VIPs too, and the NAT VIPs (probed where the director
     // sends: this server's address facing it)
     std::set<netcfg::IpAddress> named(otherVips.begin(), otherVips.end());
@@ -376,6 +377,17 @@ Config parseConfig(const std::string& text, const std::string& source,
     for (auto& s : cfg.services)
         if (cfg.nat.isVip(s.vip))
             if (const auto* d = cfg.nat.director(s.vip.family)) s.natDirector = *d;
+    // Two boxes: a service on a VIP whose port is not marked would be balanced by a plain
+    // virtual service, and the loop would be back.
+    if (cfg.colocated.enabled())
+        for (std::size_t i = 0; i < cfg.services.size(); ++i) {
+            const auto& s = cfg.services[i];
+            const bool marked = std::any_of(cfg.colocated.ports.begin(), cfg.colocated.ports.end(),
+                                            [&](const NatPort& p) { return p.port == s.port; });
+            if (!cfg.nat.isVip(s.vip) && s.port > 0 && !marked)
+                problems.add("services[" + std::to_string(i) + "]",
+                             "port " + std::to_string(s.port) + " is not in colocated.ports: the fwmark service would not take it");
+        }
     problems.throwIfAny();
     return cfg;
 }

@@ -135,6 +135,18 @@ struct NatConfig {
     bool operator==(const NatConfig&) const = default;
 };
 
+// Two-box clusters ("colocated"): this real server is also a director (keepalived with
+// fwmark virtual services); packets for a VIP and port that no peer director forwarded
+// get the mark, so the local fwmark service balances them, and those a peer forwarded
+// are served here, never balanced again (the forwarding loop of two directors).
+struct ColocatedConfig {
+    std::vector<netcfg::IpAddress> peers;   // the other directors' addresses on the shared segment
+    std::uint32_t fwmark = 0;               // the mark of this node's fwmark virtual service
+    std::vector<NatPort> ports;             // the VIPs' ports (port == virtualPort)
+    bool enabled() const { return fwmark != 0; }
+    bool operator==(const ColocatedConfig&) const = default;
+};
+
 // The widest ranges accepted: a /16 of IPv4 (65,536 addresses), a /64 of IPv6.
 inline constexpr int kWidestRange4 = 16;
 inline constexpr int kWidestRange6 = 64;
@@ -177,6 +189,7 @@ struct Config {
     // (NAT is the opposite: its replies must; "nat" names its director itself.)
     std::optional<netcfg::IpAddress> director;
     NatConfig nat;
+    ColocatedConfig colocated;
 
     // The VIP keyed by vip (a range by its network address), or nullptr.
     const Vip* find(const netcfg::IpAddress& vip) const;

@@ -56,6 +56,8 @@ std::vector<netcfg::IpAddress> parseDirectors(const json& n, Problems& problems)
     return out;
 }
 
+}  // namespace
+
 std::optional<NatPort> parsePort(const json& v, const std::string& where, Problems& problems) {
     auto number = [&](const json& x, const std::string& field) -> int {
         if (!isWholeNumber(x) || wholeNumber(x) < 1 || wholeNumber(x) > 65535) {
@@ -105,8 +107,6 @@ std::optional<NatPort> parsePort(const json& v, const std::string& where, Proble
     if (p.virtualPort == 0) p.virtualPort = p.port;
     return p;
 }
-
-}  // namespace
 
 void parseNat(const json& n, Problems& problems, Config& cfg) {
     if (!n.is_object()) {

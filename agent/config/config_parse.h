@@ -74,6 +74,10 @@ std::optional<std::string> directorProblem(const std::string& text, netcfg::IpAd
 // "nat": {"director", "vips", "ports", "table", "priority"} into cfg.nat; its VIPs must not
 // be cfg's DR VIPs, nor its table the announce table.
 void parseNat(const nlohmann::json& n, Problems& problems, Config& cfg);
+// One port: 80 (TCP), "tcp/80", "udp/53", or {"port": 8080, "virtual_port": 80, "protocol": "tcp"}.
+std::optional<NatPort> parsePort(const nlohmann::json& v, const std::string& where, Problems& problems);
+// "colocated": {"peer_directors", "fwmark", "ports"} into cfg.colocated (needs cfg.vips).
+void parseColocated(const nlohmann::json& c, Problems& problems, Config& cfg);
 // A "services" list, appended to cfg.services (each names one of vips; a service checked
 // twice, here or before, is a problem).
 void parseServices(const nlohmann::json& list, Problems& problems, Config& cfg, const std::set<netcfg::IpAddress>& vips);

@@ -263,6 +263,7 @@ void Daemon::onTick() {
     reconciler_->checkSysctls();
     reconciler_->checkNatPaths();
     reconciler_->checkTunnel();
+    reconciler_->checkMarks();
     if (drainsNeedCounts() || countsWanted(Clock::now())) progressDrains();
     bool changed = watchDirectors();
     if (auto line = reconciler_->damper().settle(Clock::now())) {
@@ -375,7 +376,7 @@ void Daemon::pass(bool fromReload) {
 }
 
 bool Daemon::watchDirectors() {
-    if (!reconciler_->desired().nat && directors_.status().empty()) return false;
+    if (!reconciler_->desired().nat && !reconciler_->desired().colocated && directors_.status().empty()) return false;
     const auto before = directors_.status();
     directors_.follow(session_.netlink(), reconciler_->desired(), reconciler_->observed().kernel);
     for (const auto& line : directors_.step(session_.netlink(), Clock::now())) {

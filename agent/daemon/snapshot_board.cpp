@@ -119,10 +119,11 @@ void fillNat(api::NatState& n, const Config& cfg, const Reconciler& r, const std
     n.table = want->table;
     n.priority = want->priority;
     for (const auto& d : directors)
-        n.directors.push_back({.family = d.director.family, .address = d.director.str(), .iface = d.iface, .mac = d.mac,
-                               .neighbourState = d.neighbourState, .reachable = d.reachable(),
-                               .why = d.why.empty() && !d.reachable() ? std::string("not looked at yet") : d.why, .managed = d.managed,
-                               .isStatic = d.isStatic, .macChanges = d.macChanges, .probes = d.probes});
+        if (d.role == DirectorStatus::Role::Nat)
+            n.directors.push_back({.family = d.director.family, .address = d.director.str(), .iface = d.iface, .mac = d.mac,
+                                   .neighbourState = d.neighbourState, .reachable = d.reachable(),
+                                   .why = d.why.empty() && !d.reachable() ? std::string("not looked at yet") : d.why, .managed = d.managed,
+                                   .isStatic = d.isStatic, .macChanges = d.macChanges, .probes = d.probes});
     for (const auto& p : natPorts(r.desired(), r.observed())) {
         int virtualPort = p.port;
         for (const auto& c : cfg.nat.ports)

@@ -10,11 +10,36 @@ std::string sysctlLine(const SetSysctl& s) {
     return sysctl::dotted(s.key) + ": " + std::to_string(s.from) + " -> " + std::to_string(s.to);
 }
 
+std::string macList(const std::set<std::string>& macs) {
+    std::string out;
+    for (const auto& m : macs) out += (out.empty() ? "" : ", ") + m;
+    return out.empty() ? "none" : out;
+}
+
+// "mark 3 on 2 VIP(s), 2 port(s), not from 52:54:00:00:00:52" / "no mark (a peer's MAC unknown)"
+std::string marksLine(const netcfg::MarkSpec& s) {
+    if (!s.marking) return "no rule: a peer director's MAC is not known yet";
+    return "mark " + std::to_string(s.mark) + " on " + std::to_string(s.vips.size()) + " VIP(s), " + std::to_string(s.ports.size()) +
+           " port(s), not from " + macList(s.peerMacs);
+}
+
+std::string describe(const MarksOp& m) {
+    switch (m.kind) {
+        case MarksOp::Kind::Apply: return "write nftables table inet lvs_rs_agent: " + marksLine(m.spec);
+        case MarksOp::Kind::Peers:
+            return "change the peer directors' MACs in inet lvs_rs_agent in place: " +
+                   (m.remove.empty() ? "" : "-" + macList(m.remove) + (m.add.empty() ? "" : " ")) + (m.add.empty() ? "" : "+" + macList(m.add));
+        case MarksOp::Kind::Remove: return "delete nftables table inet lvs_rs_agent";
+    }
+    return "?";
+}
+
 }  // namespace
 
 Subject subjectOf(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return Subject::setting(s->key);
     if (const auto* t = std::get_if<TunnelOp>(&a)) return Subject::tunnel(t->iface);
+    if (std::holds_alternative<MarksOp>(a)) return Subject::marks();
     const auto& op = std::get<NetOp>(a);
     if (op.kind == K::LinkUp || op.kind == K::LinkDown) return Subject::loopback();
     if (op.kind == K::AddRule || op.kind == K::DeleteRule) return Subject::nat(op.rule.src.family);
@@ -41,11 +66,19 @@ std::string describe(const TunnelOp& t) {
 std::string describe(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return (s->restore ? "restore " : "set ") + sysctlLine(*s);
     if (const auto* t = std::get_if<TunnelOp>(&a)) return describe(*t);
+    if (const auto* m = std::get_if<MarksOp>(&a)) return describe(*m);
     return netcfg::describe(std::get<NetOp>(a));
 }
 
 std::string pastTense(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctlLine(*s) + (s->restore ? " (restored)" : "");
+    if (const auto* m = std::get_if<MarksOp>(&a)) {
+        switch (m->kind) {
+            case MarksOp::Kind::Apply: return "nftables table inet lvs_rs_agent written: " + marksLine(m->spec);
+            case MarksOp::Kind::Peers: return "peer directors' MACs changed in place: now " + describe(*m).substr(describe(*m).find(": ") + 2);
+            case MarksOp::Kind::Remove: return "nftables table inet lvs_rs_agent deleted";
+        }
+    }
     if (const auto* t = std::get_if<TunnelOp>(&a)) {
         switch (t->kind) {
             case TunnelOp::Kind::Sync: return "tunnel program's maps set (" + std::to_string(t->maps.vips.size()) + " VIP(s))";
@@ -69,6 +102,13 @@ Action inverse(const Action& a) {
                                                                 .removeClsact = true};
         if (t->kind == TunnelOp::Kind::Detach) back.kind = TunnelOp::Kind::Attach;
         return back;
+    }
+    if (const auto* m = std::get_if<MarksOp>(&a)) {
+        // A table written by a run that failed goes; a peer change is changed back. (A
+        // removed table comes back on the next pass from the configuration.)
+        if (m->kind == MarksOp::Kind::Apply) return MarksOp{.kind = MarksOp::Kind::Remove};
+        if (m->kind == MarksOp::Kind::Peers) return MarksOp{.kind = MarksOp::Kind::Peers, .spec = {}, .remove = m->add, .add = m->remove};
+        return *m;
     }
     return netcfg::inverse(std::get<NetOp>(a));
 }

@@ -2,11 +2,13 @@
 // What the planner asks for and the executor does: one change each (a sysctl write, a
 // netlink operation, a change of the tunnel's decapsulation), its subject, and its
 // wording (the one place an action is put into words).
+#include <set>
 #include <string>
 #include <variant>
 
 #include "agent/reconcile/finding.h"
 #include "netcfg/netlink.h"
+#include "netcfg/nftables.h"
 #include "sysctl/sysctl.h"
 #include "tunnel/tunnel_driver.h"
 
@@ -34,9 +36,19 @@ struct TunnelOp {
     bool operator==(const TunnelOp&) const = default;
 };
 
-// A change: a sysctl write, a netlink operation (address, host route, link flag), or the
-// tunnel's.
-using Action = std::variant<SetSysctl, netcfg::NetOp, TunnelOp>;
+// A change of the two-box marks' nftables table, through the MarksDriver.
+struct MarksOp {
+    enum class Kind { Apply, Peers, Remove };  // Apply: the whole table (replaced); Peers: the peer set in place
+    Kind kind = Kind::Apply;
+    netcfg::MarkSpec spec{};                // Apply
+    std::set<std::string> remove{}, add{};  // Peers
+
+    bool operator==(const MarksOp&) const = default;
+};
+
+// A change: a sysctl write, a netlink operation (address, host route, link flag), the
+// tunnel's, or the marks'.
+using Action = std::variant<SetSysctl, netcfg::NetOp, TunnelOp, MarksOp>;
 
 // The subject an action changes (its item, for findings, backoff and counters).
 Subject subjectOf(const Action& a);

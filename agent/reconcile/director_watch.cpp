@@ -27,22 +27,25 @@ void describeEntry(DirectorStatus& st, const std::optional<netcfg::Neighbour>& n
 
 void DirectorWatch::follow(netcfg::Netlink& nl, const Desired& desired, const KernelView& k) {
     std::vector<DirectorStatus> next;
-    if (desired.nat && !desired.holdNat)
-        for (const auto& d : desired.nat->directors) {
-            DirectorStatus st{.director = d};
-            if (const auto rip = k.addressFacing(d)) {
-                st.ifindex = rip->ifindex;
-                st.iface = k.linkName(rip->ifindex);
-            }
-            next.push_back(std::move(st));
+    auto add = [&](const netcfg::IpAddress& d, DirectorStatus::Role role) {
+        DirectorStatus st{.director = d, .role = role};
+        if (const auto rip = k.addressFacing(d)) {
+            st.ifindex = rip->ifindex;
+            st.iface = k.linkName(rip->ifindex);
         }
+        next.push_back(std::move(st));
+    };
+    if (desired.nat && !desired.holdNat)
+        for (const auto& d : desired.nat->directors) add(d, DirectorStatus::Role::Nat);
+    if (desired.colocated && !desired.holdMarks)
+        for (const auto& d : desired.colocated->peers) add(d, DirectorStatus::Role::Peer);
     std::vector<Memory> memory(next.size());
     std::vector<std::string> logged(next.size());
     // What is still followed keeps its history; what is not is let go.
     for (std::size_t i = 0; i < status_.size(); ++i) {
         const auto& old = status_[i];
         const auto it = std::find_if(next.begin(), next.end(), [&](const DirectorStatus& s) {
-            return s.director == old.director && s.ifindex == old.ifindex;
+            return s.director == old.director && s.ifindex == old.ifindex && s.role == old.role;
         });
         if (it == next.end()) {
             releaseManagedNeighbour(nl, old.ifindex, old.director);
@@ -60,7 +63,7 @@ void DirectorWatch::follow(netcfg::Netlink& nl, const Desired& desired, const Ke
 
 const DirectorStatus* DirectorWatch::find(int family) const {
     for (const auto& s : status_)
-        if (s.director.family == family) return &s;
+        if (s.role == DirectorStatus::Role::Nat && s.director.family == family) return &s;
     return nullptr;
 }
 
@@ -70,7 +73,7 @@ std::vector<std::string> DirectorWatch::step(netcfg::Netlink& nl, Clock::time_po
     for (std::size_t i = 0; i < status_.size(); ++i) {
         auto& st = status_[i];
         auto& m = memory_[i];
-        const std::string who = "NAT director " + st.director.str();
+        const std::string who = (st.role == DirectorStatus::Role::Nat ? "NAT director " : "peer director ") + st.director.str();
         if (st.ifindex == 0) {
             st.reach = Reach::Unreachable;
             st.why = "no address of this host is on its subnet";

@@ -24,7 +24,9 @@ namespace agent {
 
 struct DirectorStatus {
     enum class Reach { Unknown, Reachable, Unreachable };
+    enum class Role { Nat, Peer };  // a NAT director, or a two-box peer director
     netcfg::IpAddress director;
+    Role role = Role::Nat;
     int ifindex = 0;          // the link facing it (0: no address of this host on its subnet)
     std::string iface{};
     Reach reach = Reach::Unknown;
@@ -46,8 +48,8 @@ public:
     static constexpr double kProbeAfter = 1.0;        // seconds without a confirmation before a probe
     static constexpr double kUnreachableAfter = 3.0;  // ... before the director counts as unreachable
 
-    // The directors of `desired` (each on the link of this host's address facing it).
-    // Those no longer wanted are released.
+    // The directors of `desired`: the NAT directors and the two-box peers (each on the link
+    // of this host's address facing it). Those no longer wanted are released.
     void follow(netcfg::Netlink& nl, const Desired& desired, const KernelView& k);
     // Reads each entry, keeps it resolved and probes it when due. Returns the lines to log
     // (a MAC change, reachable again, unreachable and why).
@@ -55,7 +57,7 @@ public:
     // Lets every entry the agent made managed go back to a plain dynamic one (exit, stop).
     void release(netcfg::Netlink& nl);
     const std::vector<DirectorStatus>& status() const { return status_; }
-    const DirectorStatus* find(int family) const;
+    const DirectorStatus* find(int family) const;  // the NAT director of a family
 
 private:
     struct Memory {

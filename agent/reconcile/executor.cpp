@@ -31,6 +31,14 @@ ActionResult Executor::run(const Action& action) const {
         if (!r) return std::unexpected(fromNet(r.error()));
         return *r;
     }
+    if (const auto* m = std::get_if<MarksOp>(&action)) {
+        if (!marks) return std::unexpected(ActionError{.err = 0, .message = "nftables is not open"});
+        const auto r = m->kind == MarksOp::Kind::Apply   ? marks->apply(m->spec)
+                       : m->kind == MarksOp::Kind::Peers ? marks->updatePeers(m->remove, m->add)
+                                                         : marks->remove();
+        if (!r) return std::unexpected(ActionError{.err = 0, .message = r.error()});
+        return netcfg::Effect::Changed;
+    }
     const auto& set = std::get<SetSysctl>(action);
     if (auto w = sysctls.write(set.key, set.to); !w)
         return std::unexpected(ActionError{.err = w.error().err, .message = w.error().message});

@@ -14,6 +14,7 @@
 
 #include "agent/reconcile/plan.h"
 #include "agent/reconcile/state_file.h"
+#include "netcfg/nftables.h"
 #include "tunnel/tunnel_driver.h"
 #include "netcfg/netlink.h"
 #include "sysctl/sysctl.h"
@@ -34,6 +35,7 @@ struct Executor {
     const StateFile& stateFile;
     LogLine log;  // one line per change and per rollback step
     tunnel::TunnelDriver* tunnel = nullptr;  // the tunnel's actions go through it
+    netcfg::MarksDriver* marks = nullptr;    // and the two-box marks' through this
 
     // On success `owned` records what the plan did. On failure it is what the kernel
     // still holds of the agent's (normally what it was before), and the error names

@@ -12,6 +12,7 @@ std::string describe(const Subject& s) {
         case Subject::Kind::Announce: return s.vip.family == 0 ? "announce table" : "announce " + s.vip.str();
         case Subject::Kind::Tunnel: return s.iface.empty() ? "tunnel program" : "tunnel " + s.iface;
         case Subject::Kind::Nat: return s.vip.isV4() ? "nat reply path (IPv4)" : "nat reply path (IPv6)";
+        case Subject::Kind::Marks: return "two-box marks";
     }
     return "?";
 }
@@ -22,7 +23,8 @@ bool isConflict(FindingKind k) {
            k == FindingKind::InterfaceMissing || k == FindingKind::NoLoopback || k == FindingKind::AnnounceBlocked ||
            k == FindingKind::AnnounceTableInUse || k == FindingKind::RangeCoversAddress || k == FindingKind::RangeCoversGateway ||
            k == FindingKind::TunnelNoInterface || k == FindingKind::TunnelUnsupported || k == FindingKind::NatNoPath ||
-           k == FindingKind::NatTableInUse || k == FindingKind::NatPathElsewhere;
+           k == FindingKind::NatTableInUse || k == FindingKind::NatPathElsewhere || k == FindingKind::MarksUnreadable ||
+           k == FindingKind::PeerIsThisHost;
 }
 
 const char* name(FindingKind k) {
@@ -52,6 +54,11 @@ const char* name(FindingKind k) {
         case FindingKind::NatRuleMissing: return "nat_rule_missing";
         case FindingKind::NatTableInUse: return "conflict_nat_table_in_use";
         case FindingKind::NatPathElsewhere: return "conflict_nat_path_elsewhere";
+        case FindingKind::MarksMissing: return "marks_missing";
+        case FindingKind::MarksChanged: return "marks_changed";
+        case FindingKind::MarksUnreadable: return "conflict_marks_unreadable";
+        case FindingKind::PeerMacUnknown: return "peer_mac_unknown";
+        case FindingKind::PeerIsThisHost: return "conflict_peer_is_this_host";
     }
     return "?";
 }
@@ -112,6 +119,15 @@ std::string describe(const Finding& f) {
         case FindingKind::NatTableInUse:
             return "the NAT table " + std::to_string(f.expected) + " holds what the agent did not add (" + f.detail +
                    "): another program uses it; choose a table of its own for nat.table";
+        case FindingKind::MarksMissing: return "the two-box marks' nftables table (inet lvs_rs_agent) is missing";
+        case FindingKind::MarksChanged:
+            return "the two-box marks' nftables table (inet lvs_rs_agent) differs from the configuration (" + f.detail + ")";
+        case FindingKind::MarksUnreadable: return "nftables cannot be asked for the two-box marks' table: " + f.detail;
+        case FindingKind::PeerMacUnknown:
+            return "the peer director " + f.detail +
+                   "'s MAC is not known yet: nothing is marked (marking without it would bring the forwarding loop back)";
+        case FindingKind::PeerIsThisHost:
+            return "the peer director " + f.detail + " is an address of this host: colocated.peer_directors names the other directors";
     }
     return subject + ": ?";
 }

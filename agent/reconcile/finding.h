@@ -13,10 +13,10 @@
 namespace agent {
 
 struct Subject {
-    // The order of a plan: settings, lo, VIPs, the tunnel's decapsulation, then the
-    // announce table and each VIP's route in it (after the VIPs, so nothing there holds a
-    // VIP back).
-    enum class Kind { Loopback, Sysctl, Vip, Tunnel, Announce, Nat };
+    // The order of a plan: settings, lo, the two-box marks (before the VIPs: what is wrong
+    // with them holds every VIP back), VIPs, the tunnel's decapsulation, then the announce
+    // table and each VIP's route in it (after the VIPs, so nothing there holds a VIP back).
+    enum class Kind { Loopback, Sysctl, Marks, Vip, Tunnel, Announce, Nat };
     Kind kind = Kind::Vip;
     sysctl::ConfKey key;    // Sysctl
     netcfg::IpAddress vip;  // Vip, Announce (none: the announce table itself)
@@ -31,6 +31,8 @@ struct Subject {
     static Subject tunnelMaps() { return tunnel(""); }
     // The NAT reply path of a family (AF_INET, AF_INET6): its rules and its table's route.
     static Subject nat(int family) { return {.kind = Kind::Nat, .key = {}, .vip = {.family = family, .bytes = {}}}; }
+    // The two-box marks: the agent's nftables table and the peer directors' MACs in it.
+    static Subject marks() { return {.kind = Kind::Marks, .key = {}, .vip = {}}; }
 
     auto operator<=>(const Subject&) const = default;
 };
@@ -65,6 +67,11 @@ enum class FindingKind {
     NatRuleMissing,       // a NAT port's rule is missing (`detail`: the rule)
     NatTableInUse,        // conflict: the NAT table holds another program's route or rule (`detail`: one)
     NatPathElsewhere,     // conflict: the kernel sends a port's replies elsewhere than the director (`other`: the port, `detail`: where)
+    MarksMissing,         // the two-box marks' nftables table is missing
+    MarksChanged,         // the table differs from the configuration (`detail`: how)
+    MarksUnreadable,      // conflict: nftables cannot be asked (`detail`: its answer)
+    PeerMacUnknown,       // a peer director's MAC is not known yet: nothing is marked (`detail`: the peer)
+    PeerIsThisHost,       // conflict: a peer director's address is this host's (`detail`: the address)
 };
 
 // A conflict is something the agent will not change by itself (an unreadable setting

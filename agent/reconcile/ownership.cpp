@@ -30,6 +30,16 @@ bool record(Owned& owned, const Action& a, netcfg::Effect effect, Records which)
         }
         return false;
     }
+    if (const auto* m = std::get_if<MarksOp>(&a)) {
+        // The table is the agent's by its name: written by it, it is recorded (before the
+        // write, as every claim); removed, released.
+        switch (m->kind) {
+            case MarksOp::Kind::Apply: return !std::exchange(owned.markTable, true);
+            case MarksOp::Kind::Remove: return releases && std::exchange(owned.markTable, false);
+            case MarksOp::Kind::Peers: return false;
+        }
+        return false;
+    }
     const auto& op = std::get<netcfg::NetOp>(a);
     switch (op.kind) {
         case K::AddAddress: return made && owned.addresses.insert(op.address).second;
@@ -75,6 +85,10 @@ bool applyForget(Owned& owned, const Forget& f) {
     for (const auto& [iface, created] : f.tunnelHooks) changed |= owned.tunnelHooks.erase(iface) > 0;
     for (const auto& r : f.natRules) changed |= owned.natRules.erase(r) > 0;
     for (const auto& r : f.natRoutes) changed |= owned.natRoutes.erase(r) > 0;
+    if (f.markTable && owned.markTable) {
+        owned.markTable = false;
+        changed = true;
+    }
     return changed;
 }
 

@@ -57,6 +57,9 @@ public:
             case Subject::Kind::Nat:
                 if (!desired_.holdNat) natPath(s.vip.family);
                 break;
+            case Subject::Kind::Marks:
+                if (!desired_.holdMarks) marks();
+                break;
             case Subject::Kind::Tunnel:
                 if (desired_.holdTunnel) break;
                 if (s.iface.empty())
@@ -204,6 +207,61 @@ private:
         else
             ph_.detach.push_back(TunnelOp{.kind = TunnelOp::Kind::Detach, .iface = iface, .ifindex = link->ifindex,
                                           .removeClsact = own->second});
+    }
+
+    // The two-box marks: the agent's nftables table as the configuration and the peers'
+    // MACs make it, written whole when missing or changed, its peer set changed in place
+    // when only a MAC moved; removed when no longer configured. No rule at all while a
+    // peer's MAC is unknown (an empty set would mark everything: the loop).
+    void marks() {
+        const Subject s = Subject::marks();
+        const auto& o = observed_.marks;
+        const auto& want = desired_.colocated;
+        if (!want) {
+            if (!owned_.markTable) return;
+            if (!o.error.empty() || o.table) ph_.detach.push_back(MarksOp{.kind = MarksOp::Kind::Remove});
+            else plan_.forget.markTable = true;
+            return;
+        }
+        if (!o.error.empty()) {
+            finding({.subject = s, .kind = FindingKind::MarksUnreadable, .detail = o.error});
+            return;
+        }
+        netcfg::MarkSpec spec{.mark = want->mark, .vips = want->vips, .ports = want->ports, .peerMacs = {}, .marking = true};
+        for (const auto& peer : want->peers) {
+            if (!observed_.kernel.addressesOf(peer).empty()) {
+                finding({.subject = s, .kind = FindingKind::PeerIsThisHost, .detail = peer.str()});
+                return;
+            }
+            const auto mac = o.peerMacs.find(peer);
+            if (mac == o.peerMacs.end() || mac->second.empty()) {
+                spec.marking = false;
+                finding({.subject = s, .kind = FindingKind::PeerMacUnknown, .detail = peer.str()});
+            } else {
+                spec.peerMacs.insert(mac->second);
+            }
+        }
+        if (!spec.marking) spec.peerMacs.clear();
+        if (!o.table) {
+            finding({.subject = s, .kind = FindingKind::MarksMissing});
+            ph_.tunnel.push_back(MarksOp{.kind = MarksOp::Kind::Apply, .spec = spec});
+        } else if (netcfg::markTableMatches(*o.table, spec)) {
+            return;
+        } else if (spec.marking && netcfg::onlyPeersDiffer(*o.table, spec)) {
+            // A peer's MAC moved (a NIC swap, a failover): the set follows, no rule rewritten.
+            MarksOp op{.kind = MarksOp::Kind::Peers};
+            for (const auto& m : o.table->peerMacs)
+                if (!spec.peerMacs.contains(m)) op.remove.insert(m);
+            for (const auto& m : spec.peerMacs)
+                if (!o.table->peerMacs.contains(m)) op.add.insert(m);
+            ph_.tunnel.push_back(std::move(op));
+        } else {
+            const bool rulesOnly = netcfg::onlyPeersDiffer(*o.table, {.mark = spec.mark, .vips = spec.vips, .ports = spec.ports,
+                                                                       .peerMacs = o.table->peerMacs, .marking = spec.marking});
+            finding({.subject = s, .kind = FindingKind::MarksChanged,
+                     .detail = rulesOnly ? "its peer set" : "its sets, chain or rules"});
+            ph_.tunnel.push_back(MarksOp{.kind = MarksOp::Kind::Apply, .spec = spec});
+        }
     }
 
     // A family's NAT reply path: `default via DIRECTOR dev IF table T` and a rule per port
@@ -398,8 +456,10 @@ private:
         const Subject s = Subject::address(vip);
         const auto& k = observed_.kernel;
         bool blocked = false;
+        // Two boxes: the active director (keepalived's VRRP master) holds the VIP on the
+        // shared interface too; that is its role, not a conflict (it answers ARP there).
         for (const auto& a : k.addressesOf(vip))
-            if (a.ifindex != lo_) {
+            if (a.ifindex != lo_ && !desired_.colocated) {
                 blocked = true;
                 finding({.subject = s, .kind = FindingKind::OnRealInterface, .other = k.linkName(a.ifindex)});
             }
@@ -496,6 +556,7 @@ std::set<Subject> allSubjects(const Desired& desired, const Owned& owned) {
         for (const auto& r : owned.natRules) all.insert(Subject::nat(r.src.family));
         for (const auto& g : owned.natRoutes) all.insert(Subject::nat(g.gateway.family));
     }
+    if (!desired.holdMarks && (desired.colocated || owned.markTable)) all.insert(Subject::marks());
     return all;
 }
 
@@ -514,6 +575,7 @@ Plan plan(const Desired& desired, const Observed& observed, const Owned& owned, 
         };
         for (const auto& [key, v] : desired.sysctls) once(Subject::setting(key));
         once(Subject::loopback());
+        once(Subject::marks());
         for (const auto& vip : desired.vips) once(Subject::address(vip));
         for (const auto& s : rest)
             if (s.kind == Subject::Kind::Vip) planner.item(s);

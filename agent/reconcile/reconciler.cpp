@@ -22,6 +22,7 @@ std::map<Subject, std::vector<Finding>> bySubject(const std::vector<Finding>& fi
 std::string settingOf(const Action& a) {
     if (const auto* s = std::get_if<SetSysctl>(&a)) return sysctl::dotted(s->key);
     if (const auto* t = std::get_if<TunnelOp>(&a)) return t->iface.empty() ? "tunnel program" : "tunnel " + t->iface;
+    if (std::holds_alternative<MarksOp>(a)) return "two-box marks";
     const auto& op = std::get<NetOp>(a);
     switch (op.kind) {
         case K::AddAddress:
@@ -45,6 +46,7 @@ std::string settingOf(const Action& a) {
 std::string kindOf(const Action& a) {
     if (std::holds_alternative<SetSysctl>(a)) return "sysctl";
     if (std::holds_alternative<TunnelOp>(a)) return "tunnel";
+    if (std::holds_alternative<MarksOp>(a)) return "marks";
     switch (std::get<NetOp>(a).kind) {
         case K::AddAddress:
         case K::DeleteAddress: return "address";
@@ -127,7 +129,7 @@ void Reconciler::setAnnounced(std::set<netcfg::IpAddress> vips) {
 }
 
 std::expected<Plan, std::string> Reconciler::lookAndPlan() {
-    auto observed = observe(netlink_, sysctls_, desired_, owned_, tunnel_);
+    auto observed = observe(netlink_, sysctls_, desired_, owned_, tunnel_, true, marks_);
     if (!observed) return std::unexpected(observed.error());
     observed_ = std::move(*observed);
     Plan p = plan(desired_, observed_, owned_);
@@ -275,6 +277,20 @@ void Reconciler::checkNatPaths() {
     observed_.natPaths = std::move(now);
 }
 
+void Reconciler::checkMarks() {
+    if (desired_.holdMarks || (!desired_.colocated && !owned_.markTable)) return;
+    auto now = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
+    // Planned again when what is seen changed, or when the last plan left it not in place
+    // (a pass whose own read-back already saw a peer's MAC arrive).
+    const auto f = findings_.find(Subject::marks());
+    const bool pending = f != findings_.end() && std::any_of(f->second.begin(), f->second.end(), [](const Finding& x) {
+        return x.kind == FindingKind::MarksMissing || x.kind == FindingKind::MarksChanged;
+    });
+    if (now == observed_.marks && !pending) return;
+    observed_.marks = std::move(now);
+    dirty_.insert(Subject::marks());
+}
+
 void Reconciler::checkTunnel() {
     const auto ifaces = tunnelInterfaces(desired_, owned_);
     if (ifaces.empty() || desired_.holdTunnel) return;
@@ -315,6 +331,10 @@ std::optional<Reconciler::Clock::time_point> Reconciler::nextRepairAt() const {
 }
 
 void Reconciler::confirm(const Action& a) {
+    if (std::holds_alternative<MarksOp>(a)) {  // read back: the table as nftables holds it now
+        observed_.marks = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
+        return;
+    }
     if (const auto* s = std::get_if<SetSysctl>(&a)) {
         observed_.sysctls[s->key] = s->to;
         observed_.sysctlErrors.erase(s->key);

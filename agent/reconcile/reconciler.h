@@ -76,6 +76,11 @@ public:
     // Asks the tunnel driver again (no events tell of tc filters); marks what changed.
     void checkTunnel();
     tunnel::TunnelDriver* tunnel() const { return tunnel_; }
+    // The two-box marks' table, through driver (nullptr: none can be written).
+    void setMarks(netcfg::MarksDriver* driver) { marks_ = driver; }
+    // Reads the marks' table and the peers' MACs again (no event tells of nftables here);
+    // the marks' item is planned again when either changed.
+    void checkMarks();
 
     struct Repaired {
         std::vector<Action> changed;  // succeeded (what the kernel now has)
@@ -112,11 +117,12 @@ private:
     void markAnnounce(const netcfg::IpAddress& ip);
     void markNat(int family);
     void confirm(const Action& a);  // an acked action, into the mirror
-    Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log, tunnel_}; }
+    Executor executor(const LogLine& log) const { return Executor{netlink_, sysctls_, stateFile_, log, tunnel_, marks_}; }
     Clock::time_point allowedAt(const Subject& s) const;
 
     netcfg::Netlink& netlink_;
     tunnel::TunnelDriver* tunnel_;
+    netcfg::MarksDriver* marks_ = nullptr;
     const sysctl::SysctlTree& sysctls_;
     sysctl::SysctlReader reader_;  // the sysctls checked every tick, kept open
     std::set<sysctl::ConfKey> readerKeys_;  // the keys reader_ holds open

@@ -85,6 +85,25 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         r.tunnel.owned = owned.tunnelHooks;
         r.tunnel.maps = observed.tunnel.maps;
     }
+    if (desired.colocated) {
+        auto& c = r.colocated;
+        c.enabled = true;
+        c.mark = desired.colocated->mark;
+        netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true};
+        for (const auto& p : desired.colocated->peers) {
+            const auto it = observed.marks.peerMacs.find(p);
+            const std::string mac = it == observed.marks.peerMacs.end() ? "" : it->second;
+            c.peers.emplace_back(p.str(), mac);
+            if (mac.empty()) spec.marking = false;
+            else spec.peerMacs.insert(mac);
+        }
+        if (!spec.marking) spec.peerMacs.clear();
+        c.tableInPlace = observed.marks.table && netcfg::markTableMatches(*observed.marks.table, spec);
+        c.marking = observed.marks.table && !observed.marks.table->rules.empty();
+        for (const auto& v : desired.colocated->vips)
+            for (const auto& a : k.addressesOf(v))
+                if (a.ifindex != k.loIndex()) c.activeOn.push_back(v.str() + " on " + k.linkName(a.ifindex));
+    }
     if (desired.nat) {
         r.nat.enabled = true;
         r.nat.table = desired.nat->table;
@@ -211,6 +230,14 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     }
     if (r.tunnel.enabled) renderTunnel(out, r.tunnel);
     if (r.nat.enabled) renderNat(out, r.nat);
+    if (const auto& c = r.colocated; c.enabled) {
+        out << "two-box marks (fwmark " << c.mark << "): table inet lvs_rs_agent " << (c.tableInPlace ? "in place" : "NOT in place")
+            << (c.marking ? ", marking" : ", NOT marking (a peer director's MAC is not known)") << "\n";
+        for (const auto& [peer, mac] : c.peers) out << "  peer director " << peer << ": " << (mac.empty() ? "MAC not known" : "MAC " + mac) << "\n";
+        std::string on;
+        for (const auto& a : c.activeOn) on += (on.empty() ? "" : ", ") + a;
+        out << "  role now: " << (on.empty() ? "a backup director (the VIPs on lo only)" : "the active director (" + on + ")") << "\n";
+    }
     if (listUnmanaged) {
         out << "addresses on lo not managed by the agent:" << (r.unmanaged.empty() ? " none" : "") << "\n";
         for (const auto& u : r.unmanaged) out << "  " << u << "\n";
@@ -265,6 +292,13 @@ nlohmann::json toJson(const ReadinessReport& r) {
            {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
            {"unmanaged", r.unmanaged}};
     for (const auto& v : r.vips) j["vips"].push_back(toJson(v));
+    j["colocated"] = nullptr;
+    if (const auto& c = r.colocated; c.enabled) {
+        json peers = json::array();
+        for (const auto& [peer, mac] : c.peers) peers.push_back({{"address", peer}, {"mac", mac.empty() ? json(nullptr) : json(mac)}});
+        j["colocated"] = {{"fwmark", c.mark}, {"table_in_place", c.tableInPlace}, {"marking", c.marking}, {"peers", std::move(peers)},
+                          {"active_director", !c.activeOn.empty()}, {"vips_on_interfaces", c.activeOn}};
+    }
     j["nat"] = nullptr;
     if (r.nat.enabled) {
         json ports = json::array(), directors = json::array();

@@ -72,8 +72,19 @@ struct NatReport {
     std::vector<DirectorStatus> directors;  // looked at once (status), or as the daemon watches them
 };
 
+// The two-box marks: the table, the peers' MACs, and this node's role now.
+struct ColocatedReport {
+    bool enabled = false;
+    std::uint32_t mark = 0;
+    std::vector<std::pair<std::string, std::string>> peers;  // address, MAC ("": not known)
+    bool tableInPlace = false;  // as the configuration and the peers' MACs make it
+    bool marking = false;       // its rules are there (every peer's MAC known)
+    std::vector<std::string> activeOn;  // "198.51.100.188 on eth0": VIPs held on a real interface (the active director)
+};
+
 struct ReadinessReport {
     TunnelReport tunnel;
+    ColocatedReport colocated;
     NatReport nat;
     std::vector<VipReport> vips;
     std::vector<SysctlReport> sysctls;

@@ -24,7 +24,9 @@ Session::Session(std::unique_ptr<netcfg::Netlink> nl, std::string stateDir, sysc
 std::expected<Session, std::string> Session::open(const std::string& stateDir) {
     auto nl = netcfg::openKernelNetlink();
     if (!nl) return std::unexpected(nl.error().message);
-    return Session(std::move(*nl), stateDir, sysctl::SysctlTree(), tunnel::makeKernelTunnelDriver(), netcfg::makeKernelConnectionCounter());
+    Session s(std::move(*nl), stateDir, sysctl::SysctlTree(), tunnel::makeKernelTunnelDriver(), netcfg::makeKernelConnectionCounter());
+    if (auto marks = netcfg::openKernelMarks()) s.setMarks(std::move(*marks));  // else the marks' item says "nftables is not open"
+    return s;
 }
 
 std::expected<Session::Locked, std::string> Session::lockAndLoad(std::chrono::milliseconds wait) {

@@ -30,11 +30,16 @@ public:
     const StateFile& stateFile() const { return stateFile_; }
 
     std::expected<Observed, std::string> observe(const Desired& d, const Owned& owned) {
-        return agent::observe(*netlink_, sysctls_, d, owned, tunnel_.get(), /*mayLoad=*/false);
+        return agent::observe(*netlink_, sysctls_, d, owned, tunnel_.get(), /*mayLoad=*/false, marks_.get());
     }
     Reconciler reconciler(Owned owned, Desired desired) {
-        return Reconciler(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired), tunnel_.get());
+        Reconciler r(*netlink_, sysctls_, stateFile_, std::move(owned), std::move(desired), tunnel_.get());
+        r.setMarks(marks_.get());
+        return r;
     }
+    // The two-box marks' table (nullptr: nftables could not be opened).
+    netcfg::MarksDriver* marks() { return marks_.get(); }
+    void setMarks(std::unique_ptr<netcfg::MarksDriver> m) { marks_ = std::move(m); }
 
     // Takes the state-dir lock (waiting up to `wait`), then reads what the agent owns.
     struct Locked {
@@ -48,6 +53,7 @@ public:
 private:
     std::unique_ptr<netcfg::Netlink> netlink_;
     std::unique_ptr<tunnel::TunnelDriver> tunnel_;
+    std::unique_ptr<netcfg::MarksDriver> marks_;
     std::unique_ptr<netcfg::ConnectionCounter> connections_;
     sysctl::SysctlTree sysctls_;
     StateFile stateFile_;

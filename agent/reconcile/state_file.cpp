@@ -29,7 +29,9 @@ constexpr int kFormatTunnel = 4;
 // Format 5 adds "nat_rules" and "nat_routes" (the NAT reply path's), written only while
 // there are some: an older agent would leave them behind.
 constexpr int kFormatNat = 5;
-constexpr int kNewestFormat = kFormatNat;
+// Format 6: the two-box marks' nftables table ("mark_table").
+constexpr int kFormatMarks = 6;
+constexpr int kNewestFormat = kFormatMarks;
 
 netcfg::IpAddress address(const json& v) {
     auto ip = netcfg::IpAddress::parse(v.get<std::string>());
@@ -45,7 +47,8 @@ bool hasRanges(const Owned& o) {
 std::string sysErr(const std::string& doing) { return doing + ": " + std::strerror(errno); }
 
 json toJson(const Owned& o) {
-    const int format = !o.natRules.empty() || !o.natRoutes.empty() ? kFormatNat
+    const int format = o.markTable                                  ? kFormatMarks
+                       : !o.natRules.empty() || !o.natRoutes.empty() ? kFormatNat
                        : !o.tunnelHooks.empty() ? kFormatTunnel
                        : hasRanges(o)          ? kFormatRanges
                        : o.announced.empty()   ? kFormat
@@ -63,6 +66,7 @@ json toJson(const Owned& o) {
                                   {"priority", r.priority}});
     for (const auto& r : o.natRoutes)
         j["nat_routes"].push_back({{"via", r.gateway.str()}, {"ifindex", r.ifindex}, {"table", r.table}});
+    if (o.markTable) j["mark_table"] = true;
     for (const auto& a : o.addresses) j["addresses"].push_back(a.str());
     for (const auto& r : o.routes) j["routes"].push_back(r.str());
     for (const auto& [k, v] : o.sysctlOriginals)
@@ -118,6 +122,7 @@ Owned fromJson(const json& j) {
             if (r.ifindex <= 0 || r.table == 0) throw std::runtime_error("bad route " + e.dump());
             o.natRoutes.insert(r);
         }
+    if (format >= kFormatMarks && j.contains("mark_table")) o.markTable = j.at("mark_table").get<bool>();
     if (format >= kFormatRanges && j.contains("local_routes"))
         for (const auto& e : j.at("local_routes")) {
             const std::string text = e.get<std::string>();
@@ -144,6 +149,7 @@ Owned unite(const Owned& a, const Owned& b) {
     for (const auto& [iface, created] : b.tunnelHooks) u.tunnelHooks[iface] = u.tunnelHooks[iface] || created;
     u.natRules.insert(b.natRules.begin(), b.natRules.end());
     u.natRoutes.insert(b.natRoutes.begin(), b.natRoutes.end());
+    u.markTable = a.markTable || b.markTable;
     return u;
 }
 

@@ -41,10 +41,12 @@ struct Owned {
     // NAT reply paths: the policy rules and the default routes (in the NAT table) it added.
     std::set<netcfg::Rule> natRules;
     std::set<netcfg::GatewayRoute> natRoutes;
+    // Two-box clusters: the agent's nftables table (inet lvs_rs_agent) is its own.
+    bool markTable = false;
 
     bool empty() const {
         return addresses.empty() && routes.empty() && sysctlOriginals.empty() && announced.empty() && localRoutes.empty() &&
-               tunnelHooks.empty() && natRules.empty() && natRoutes.empty();
+               tunnelHooks.empty() && natRules.empty() && natRoutes.empty() && !markTable;
     }
     bool operator==(const Owned&) const = default;
 };

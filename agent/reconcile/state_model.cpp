@@ -33,6 +33,11 @@ Desired desiredFrom(const Config& cfg) {
         for (const auto& p : cfg.nat.ports) n.ports.emplace_back(p.ipProto, p.port);
         d.nat = std::move(n);
     }
+    if (cfg.colocated.enabled()) {
+        ColocatedDesired c{.mark = cfg.colocated.fwmark, .vips = cfg.addresses(), .ports = {}, .peers = cfg.colocated.peers};
+        for (const auto& p : cfg.colocated.ports) c.ports.emplace_back(p.ipProto, p.port);
+        d.colocated = std::move(c);
+    }
     if (cfg.tunnel.enabled()) {
         TunnelDesired t{.interfaces = cfg.tunnel.interfaces, .maps = {}, .mssOverhead = 0};
         t.maps.settings = {.ipip = cfg.tunnel.ipip, .gue = cfg.tunnel.gue,
@@ -79,6 +84,7 @@ Desired addedTo(Desired d, const Owned& owned) {
     d.holdOwnedSysctls = true;
     d.holdTunnel = true;  // the tunnel's filters and maps are the configuration's, not --vip's
     d.holdNat = true;     // and so are the NAT reply paths
+    d.holdMarks = true;   // and the two-box marks
     return d;
 }
 
@@ -93,6 +99,7 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
     if (d.vips.empty()) {
         Desired none = nothingDesired();
         none.holdNat = true;  // a NAT reply path is the configuration's: `stop` (all) removes it
+        none.holdMarks = true;
         return none;
     }
     // A route only where the agent added routes: stop never adds what start did not.
@@ -101,6 +108,7 @@ Desired ownedWithout(const Owned& owned, const std::set<netcfg::IpAddress>& drop
     d.holdAnnounced = true;  // the others' announce routes stay; the dropped VIPs' go
     d.holdTunnel = true;     // the tunnel's filters stay while a VIP of the agent's does
     d.holdNat = true;
+    d.holdMarks = true;
     return d;
 }
 
@@ -365,7 +373,7 @@ TunnelObserved observeTunnel(tunnel::TunnelDriver* driver, const KernelView& ker
 
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned, tunnel::TunnelDriver* tunnel,
-                                             bool mayLoad) {
+                                             bool mayLoad, netcfg::MarksDriver* marks) {
     Observed o;
     auto kernel = nl.dump(tablesFor(desired, owned));
     if (!kernel) return std::unexpected(kernel.error().message);
@@ -373,7 +381,29 @@ std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::
     for (const auto& k : sysctlKeys(desired, owned)) readSysctl(tree, k, o);
     o.tunnel = observeTunnel(tunnel, o.kernel, desired, owned, mayLoad);
     o.natPaths = lookupNatPaths(nl, o.kernel, desired);
+    o.marks = observeMarks(nl, marks, o.kernel, desired, owned);
     return o;
+}
+
+MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, const KernelView& k, const Desired& desired,
+                           const Owned& owned) {
+    MarksObserved m;
+    if (desired.holdMarks || (!desired.colocated && !owned.markTable)) return m;
+    if (!driver) {
+        m.error = "nftables is not open";
+    } else if (auto t = driver->read(); !t) {
+        m.error = t.error();
+    } else {
+        m.table = std::move(*t);
+    }
+    if (desired.colocated)
+        for (const auto& peer : desired.colocated->peers) {
+            std::string mac;
+            if (const auto facing = k.addressFacing(peer))
+                if (auto n = nl.neighbour(facing->ifindex, peer); n && *n && (*n)->valid()) mac = (*n)->mac;
+            m.peerMacs[peer] = mac;
+        }
+    return m;
 }
 
 std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family) {

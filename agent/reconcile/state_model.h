@@ -14,6 +14,7 @@
 #include "tunnel/tunnel_driver.h"
 #include "netcfg/events.h"
 #include "netcfg/netlink.h"
+#include "netcfg/nftables.h"
 #include "sysctl/sysctl.h"
 
 namespace agent {
@@ -38,6 +39,16 @@ struct NatDesired {
     std::uint32_t priority = 0;
     const netcfg::IpAddress* director(int family) const { return netcfg::ofFamily(directors, family); }
     bool operator==(const NatDesired&) const = default;
+};
+
+// The two-box marks wanted (colocated): the mark on packets for these VIPs and ports whose
+// Ethernet source is no peer director's.
+struct ColocatedDesired {
+    std::uint32_t mark = 0;
+    std::vector<netcfg::IpAddress> vips;
+    std::vector<std::pair<int, int>> ports;  // (IPPROTO_TCP or IPPROTO_UDP, port)
+    std::vector<netcfg::IpAddress> peers;
+    bool operator==(const ColocatedDesired&) const = default;
 };
 
 struct Desired {
@@ -71,6 +82,10 @@ struct Desired {
     std::optional<NatDesired> nat{};
     // `start --vip`, `stop --vip`: the agent's NAT rules and routes stay as they are.
     bool holdNat = false;
+
+    // nullopt: no two-box marks; the agent's table goes (unless held).
+    std::optional<ColocatedDesired> colocated{};
+    bool holdMarks = false;  // `start --vip`, `stop --vip`: the table stays as it is
 
     netcfg::RouteTables tables() const {
         return {.announce = announceTable, .ranges = !ranges.empty(), .nat = nat ? nat->table : 0};
@@ -199,8 +214,18 @@ struct NatPath {
 };
 using NatPathKey = std::tuple<int, int, int>;  // family, IPPROTO_TCP or IPPROTO_UDP, port
 
+// The two-box marks as found: the agent's nftables table, and each peer director's MAC in
+// the neighbour table (its entry on the link facing it; "" : not known).
+struct MarksObserved {
+    std::optional<netcfg::MarkTableSeen> table{};
+    std::string error{};  // nftables could not be asked: nothing is planned for the marks
+    std::map<netcfg::IpAddress, std::string> peerMacs{};
+    bool operator==(const MarksObserved&) const = default;
+};
+
 struct Observed {
     KernelView kernel;
+    MarksObserved marks{};
     std::map<NatPathKey, NatPath> natPaths{};  // asked at each tick while a NAT reply path is wanted
     TunnelObserved tunnel;
     std::map<sysctl::ConfKey, int> sysctls;                       // values read
@@ -231,10 +256,15 @@ std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family);
 // Each NAT port's reply path, as the kernel's own lookup answers it now.
 std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired);
 
+// The marks' table (through `driver`, when the marks are desired or owned) and the peers' MACs.
+MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, const KernelView& k, const Desired& desired,
+                           const Owned& owned);
+
 // Dumps the kernel once and reads the sysctls the plan and the report need (and the
-// tunnel's hooks and maps, through `tunnel`).
+// tunnel's hooks and maps, through `tunnel`; the marks' table through `marks`).
 std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::SysctlTree& tree,
                                              const Desired& desired, const Owned& owned,
-                                             tunnel::TunnelDriver* tunnel = nullptr, bool mayLoad = true);
+                                             tunnel::TunnelDriver* tunnel = nullptr, bool mayLoad = true,
+                                             netcfg::MarksDriver* marks = nullptr);
 
 }  // namespace agent

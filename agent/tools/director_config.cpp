@@ -1,5 +1,7 @@
 #include "agent/tools/director_config.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -102,8 +104,8 @@ std::string hostPort(const std::string& host, int port) {
 
 // keepalived's real_server block: weight 0 while the check fails, the check on `path`.
 void keepalivedRealServer(std::ostringstream& out, const std::string& realServer, int port, const std::string& path,
-                          const DirectorTarget& t) {
-    out << "    real_server " << realServer << " " << port << " {\n"
+                          const DirectorTarget& t, const std::string& comment = "", bool close = true, const std::string& connectIp = "") {
+    out << "    real_server " << realServer << (port > 0 ? " " + std::to_string(port) : std::string()) << " {" << comment << "\n"
         << "        weight 100\n"
         << "        # weight 0 instead of removal while not ready: established connections go on\n"
         << "        inhibit_on_failure\n"
@@ -112,14 +114,60 @@ void keepalivedRealServer(std::ostringstream& out, const std::string& realServer
         << "                path " << path << "\n"
         << "                status_code 200\n"
         << "            }\n"
-        << "            connect_ip " << t.rip << "\n"
+        << "            connect_ip " << (connectIp.empty() ? t.rip : connectIp) << "\n"
         << "            connect_port " << t.apiPort << "\n"
         << "            connect_timeout 3\n"
         << "            retry 2\n"
         << "            delay_before_retry 1\n"
         << "        }\n"
-        << "    }\n"
-        << "}\n";
+        << "    }\n";
+    if (close) out << "}\n";
+}
+
+// Two boxes ("colocated"): one fwmark virtual service per family, this node and each peer
+// director as its real servers (DR), and no plain VIP:port service for the marked ports:
+// IPVS would balance the unmarked packets (the peer's forwards) through it, and the loop
+// would be back. The VRRP instance is the operator's.
+std::string renderColocated(const Config& cfg, DirectorFormat format, const DirectorTarget& t) {
+    const auto& c = cfg.colocated;
+    std::ostringstream out;
+    std::string ports;
+    for (const auto& p : c.ports) ports += (ports.empty() ? "" : ", ") + p.name();
+    out << "# Two-box cluster (\"colocated\"): this node (" << t.rip << ") and its peer director(s) are directors and real\n"
+        << "# servers. The agent marks the packets for the VIPs and " << ports << " that no peer director forwarded\n"
+        << "# with fwmark " << c.fwmark << "; the fwmark service below balances them, and what a peer forwarded is\n"
+        << "# served here, never balanced again. Do not add a plain VIP:port virtual service for these ports:\n"
+        << "# IPVS would balance the peer's forwards through it and the loop would be back. The VRRP instance\n"
+        << "# holding the VIPs is yours (keepalived's vrrp_instance); each node runs this same service.\n";
+    for (int family : {AF_INET, AF_INET6}) {
+        bool vips = false;
+        for (const auto& v : cfg.vips) vips = vips || v.address.family == family;
+        if (!vips) continue;
+        const auto self = netcfg::IpAddress::parse(t.rip);
+        const std::string selfHere = self && self->family == family ? t.rip : t.otherRip;
+        std::vector<std::string> nodes;
+        if (!selfHere.empty()) nodes.push_back(selfHere);
+        for (const auto& p : c.peers)
+            if (p.family == family) nodes.push_back(p.str());
+        if (format == DirectorFormat::Ipvsadm) {
+            const std::string fam = family == AF_INET6 ? " -6" : "";
+            out << "ipvsadm -A -f " << c.fwmark << fam << " -s wlc\n";
+            for (const auto& n : nodes) out << "ipvsadm -a -f " << c.fwmark << fam << " -r " << n << " -g -w 100\n";
+            continue;
+        }
+        out << "virtual_server fwmark " << c.fwmark << " {\n"
+            << "    delay_loop 2\n"
+            << "    lb_algo wlc\n"
+            << "    lb_kind DR\n"
+            << (family == AF_INET6 ? "    ip_family inet6\n" : "");
+        // A fwmark service has no protocol and its real servers no port (keepalived clears them).
+        for (const auto& n : nodes)
+            // each node's own agent answers for it (a peer's at its address, on the same port)
+            keepalivedRealServer(out, n, 0, "/ready", t, n == selfHere ? "  # this node" : "  # a peer director", false,
+                                 n == selfHere ? t.rip : n);
+        out << "}\n";
+    }
+    return out.str();
 }
 
 // VS/NAT: a virtual service per NAT VIP and port, forwarded to this server's RIP and its
@@ -261,6 +309,11 @@ std::string renderDirectorConfig(const Config& cfg, DirectorFormat format, const
     // DR and the tunnel forward to the real server's address of the VIP's family; the
     // check polls the agent wherever the director reaches it.
     auto realServerOf = [&](const Service& s) -> const std::string& { return s.vip.isV4() == ripV4 ? t.rip : t.otherRip; };
+    if (cfg.colocated.enabled() && format != DirectorFormat::Haproxy) {  // fwmark services only (the NAT part as ever)
+        out << renderColocated(cfg, format, t);
+        renderNat(cfg, format, t, out);
+        return out.str();
+    }
     if (format == DirectorFormat::Ipvsadm) {
         out << "# ipvsadm: this real server (" << t.rip << ") for each of its VIPs, generated by lvs-rs-agent.\n"
             << (services.empty() ? std::string() : forwardingNote(cfg, t, services))

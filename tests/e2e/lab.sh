@@ -15,16 +15,22 @@ in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 mac_of() { ip -n "$(ns "$1")" -br link show eth0 | awk '{print $3}'; }
 
 # The namespaces on one bridge, with their addresses (the VIP on the director's wire).
-lab_net() {
+# lab_switch NAME...: a namespace per NAME (lo up) and a "switch" namespace whose bridge
+# br0 has each one's eth0 on port pNAME.
+lab_switch() {
   local n
-  for n in sw cl dir rs1 rs2; do ip netns add "$(ns $n)"; ip -n "$(ns $n)" link set lo up; done
+  for n in sw "$@"; do ip netns add "$(ns $n)"; ip -n "$(ns $n)" link set lo up; done
   ip -n "$(ns sw)" link add br0 type bridge
   ip -n "$(ns sw)" link set br0 up
-  for n in cl dir rs1 rs2; do
+  for n in "$@"; do
     ip link add eth0 netns "$(ns $n)" type veth peer name "p$n" netns "$(ns sw)"
     ip -n "$(ns sw)" link set "p$n" master br0 up
     ip -n "$(ns $n)" link set eth0 up
   done
+}
+
+lab_net() {
+  lab_switch cl dir rs1 rs2
   ip -n "$(ns cl)" addr add $CLIENT_IP/24 dev eth0
   ip -n "$(ns dir)" addr add $DIP/24 dev eth0
   ip -n "$(ns dir)" addr add $VIP/32 dev eth0

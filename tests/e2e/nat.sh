@@ -22,7 +22,7 @@ source "$(dirname "$0")/../netns/lib.sh" "$AGENT"
 for t in nft curl python3 setpriv; do command -v $t >/dev/null || skip_or_fail "$t is not installed"; done
 
 LAB=${LAB:-lvsnat$$}
-source "$(dirname "$0")/lab.sh"   # ns, in_ns, lab_netns_down (this lab's addresses are its own, below)
+source "$(dirname "$0")/lab.sh"   # ns, in_ns, lab_switch, lab_netns_down (this lab's addresses are its own, below)
 CL=203.0.113.10 CL6=2001:db8:c::10
 VIPN=203.0.113.188 VIPN6=2001:db8:c::188
 DIR_OUT=203.0.113.1 DIR_OUT6=2001:db8:c::1
@@ -41,14 +41,8 @@ nat_down() {
 ST=$(mktemp -d /tmp/$LAB-state.XXXXXX)
 trap nat_down EXIT
 
-for n in sw cl dir gw rs; do ip netns add "$(ns $n)"; ip -n "$(ns $n)" link set lo up; done
-ip -n "$(ns sw)" link add br0 type bridge
-ip -n "$(ns sw)" link set br0 up
-for n in dir gw rs; do
-  ip link add eth0 netns "$(ns $n)" type veth peer name "p$n" netns "$(ns sw)"
-  ip -n "$(ns sw)" link set "p$n" master br0 up
-  ip -n "$(ns $n)" link set eth0 up
-done
+lab_switch dir gw rs
+ip netns add "$(ns cl)"; ip -n "$(ns cl)" link set lo up  # the client is on the director's other side
 ip link add eth0 netns "$(ns cl)" type veth peer name eth1 netns "$(ns dir)"
 ip -n "$(ns cl)" link set eth0 up
 ip -n "$(ns dir)" link set eth1 up

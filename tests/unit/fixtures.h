@@ -64,4 +64,16 @@ inline std::vector<std::string> described(const agent::Plan& p) {
     return out;
 }
 
+// The problems parseConfig finds in text, one per line ("" when it is accepted).
+inline std::string configProblems(const std::string& text) {
+    try {
+        agent::parseConfig(text, "cfg.json");
+    } catch (const agent::ConfigError& e) {
+        std::string all;
+        for (const auto& p : e.problems()) all += p + "\n";
+        return all;
+    }
+    return "";
+}
+
 }  // namespace fixtures

@@ -80,7 +80,7 @@ const BadCase kBad[] = {
     {"announce unknown key", R"({"vips": ["198.51.100.1"], "announce": {"table": 200, "tabel": 1}})", "announce.tabel: unknown key"},
     {"a VIP's announce not a bool", R"({"vips": [{"address": "198.51.100.1", "announce": "no"}]})", "vips[0].announce: must be true or false"},
     {"typo vip", R"({"vip": ["198.51.100.1"]})", "cfg.json: vip: unknown key \"vip\" (did you mean \"vips\"?)"},
-    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, announce, tunnel, nat, check_interval_ms, drain, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
+    {"unknown key", R"({"vips": ["198.51.100.1"], "colour": 1})", "colour: unknown key \"colour\" (known keys: vips, arp, host_routes, announce, tunnel, nat, colocated, check_interval_ms, drain, drain_seconds, resync_interval_seconds, keep_on_exit, api, services, director)"},
     {"missing vips", "{}", "vips: missing"},
     {"vips not a list", R"({"vips": "198.51.100.1"})", "vips: must be a list of address strings"},
     {"empty vips", R"({"vips": []})", "vips: is empty"},

@@ -26,16 +26,7 @@ namespace {
 constexpr const char* kNat = R"({"nat": {"director": "198.51.100.50", "vips": ["203.0.113.188"],
                                          "ports": [{"port": 8080, "virtual_port": 80}, "udp/53", 443]}})";
 
-std::string problems(const std::string& text) {
-    try {
-        parseConfig(text, "cfg.json");
-    } catch (const ConfigError& e) {
-        std::string all;
-        for (const auto& p : e.problems()) all += p + "\n";
-        return all;
-    }
-    return "";
-}
+std::string problems(const std::string& text) { return configProblems(text); }
 
 Desired natDesired(const std::string& text = kNat) { return desiredFrom(parseConfig(text, "cfg.json")); }
 

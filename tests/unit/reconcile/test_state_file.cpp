@@ -97,10 +97,10 @@ TEST_SUITE("state_file") {
 
     TEST_CASE("a state file of a newer format (a downgrade) is refused by name, not as damage") {
         TempDir dir;
-        std::ofstream(dir.path / "state.json") << R"({"format": 6, "addresses": [], "routes": [], "sysctl_originals": []})";
+        std::ofstream(dir.path / "state.json") << R"({"format": 7, "addresses": [], "routes": [], "sysctl_originals": []})";
         auto r = StateFile(dir.path).load();
         REQUIRE_FALSE(r);
-        CHECK(r.error().find("has format 6, written by a newer lvs-rs-agent; this version reads format 5") != std::string::npos);
+        CHECK(r.error().find("has format 7, written by a newer lvs-rs-agent; this version reads format 6") != std::string::npos);
         CHECK(r.error().find("is damaged") == std::string::npos);
     }
 
