@@ -280,13 +280,7 @@ void Reconciler::checkNatPaths() {
 void Reconciler::checkMarks() {
     if (desired_.holdMarks || (!desired_.colocated && !owned_.markTable)) return;
     auto now = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
-    // Planned again when what is seen changed, or when the last plan left it not in place
-    // (a pass whose own read-back already saw a peer's MAC arrive).
-    const auto f = findings_.find(Subject::marks());
-    const bool pending = f != findings_.end() && std::any_of(f->second.begin(), f->second.end(), [](const Finding& x) {
-        return x.kind == FindingKind::MarksMissing || x.kind == FindingKind::MarksChanged;
-    });
-    if (now == observed_.marks && !pending) return;
+    if (now == observed_.marks) return;
     observed_.marks = std::move(now);
     dirty_.insert(Subject::marks());
 }
@@ -331,8 +325,12 @@ std::optional<Reconciler::Clock::time_point> Reconciler::nextRepairAt() const {
 }
 
 void Reconciler::confirm(const Action& a) {
-    if (std::holds_alternative<MarksOp>(a)) {  // read back: the table as nftables holds it now
-        observed_.marks = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
+    if (std::holds_alternative<MarksOp>(a)) {
+        // Read back: the table as nftables holds it now. Only the table: a peer's MAC that
+        // arrived meanwhile is news for checkMarks, which plans the item again.
+        auto now = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
+        observed_.marks.table = std::move(now.table);
+        observed_.marks.error = std::move(now.error);
         return;
     }
     if (const auto* s = std::get_if<SetSysctl>(&a)) {
