@@ -102,6 +102,19 @@ std::string renderMetrics(const Snapshot& s, double nowUnix) {
         for (const auto& d : s.nat.directors)
             w.sample("nat_director_probes_total", "director=\"" + label(d.address) + "\"", static_cast<double>(d.probes));
     }
+    if (const auto& c = s.colocated; c.enabled) {
+        w.family("marks_in_place", "gauge", "1 while the two-box marks' nftables table (inet lvs_rs_agent) is as the configuration and the peers' MACs make it.");
+        w.sample("marks_in_place", "fwmark=\"" + std::to_string(c.mark) + "\"", c.tableInPlace);
+        w.family("marks_marking", "gauge", "1 while the table marks packets (0: a peer director's MAC is not known, so nothing is marked).");
+        w.sample("marks_marking", "fwmark=\"" + std::to_string(c.mark) + "\"", c.marking);
+        w.family("active_director", "gauge", "1 while a VIP is also held on a real interface here (this node is the active director).");
+        w.sample("active_director", "", !c.activeOn.empty());
+        w.family("peer_director_mac_known", "gauge", "1 while the peer director's MAC is known (its packets are told from the clients').");
+        for (const auto& p : c.peers) w.sample("peer_director_mac_known", "peer=\"" + label(p.address) + "\"", !p.mac.empty());
+        w.family("peer_director_mac_changes_total", "counter", "Changes of the peer director's MAC address (a NIC swap; the marks follow it).");
+        for (const auto& p : c.peers)
+            w.sample("peer_director_mac_changes_total", "peer=\"" + label(p.address) + "\"", static_cast<double>(p.macChanges));
+    }
     if (s.connections) {
         w.family("vip_connections", "gauge", "TCP connections on the VIP (every state but LISTEN, TIME_WAIT and CLOSE; not from this host), at the last count.");
         s.vips.forEach([&](const VipReadiness& v) {

@@ -216,6 +216,23 @@ struct NatState {
     }
 };
 
+// The two-box marks (colocated): the agent's nftables table, each peer director's MAC as the
+// agent follows it, and this node's role now (the VIPs on a real interface: the active
+// director).
+struct ColocatedState {
+    bool enabled = false;
+    std::uint32_t mark = 0;
+    bool tableInPlace = false;  // as the configuration and the peers' MACs make it
+    bool marking = false;       // its rules are there (every peer's MAC known)
+    std::string error{};        // nftables could not be asked: why
+    struct Peer {
+        std::string address{}, iface{}, mac{};  // mac "": not known
+        std::uint64_t macChanges = 0, probes = 0;
+    };
+    std::vector<Peer> peers;
+    std::vector<std::string> activeOn;  // "198.51.100.188 on eth0"
+};
+
 struct Snapshot {
     std::string version;
     Lifecycle lifecycle = Lifecycle::Running;  // the board sets it; Starting until the first pass
@@ -284,6 +301,7 @@ struct Snapshot {
     std::vector<agent::FindingView> announceFindings;  // at most kListedVips
     TunnelState tunnel;
     NatState nat;
+    ColocatedState colocated;
 
     // The loop's work.
     bool fighting = false;

@@ -129,6 +129,16 @@ json documentOf(const Snapshot& s) {
         nat = {{"table", s.nat.table}, {"priority", s.nat.priority}, {"directors", std::move(directors)}, {"ports", std::move(ports)},
                {"vips", std::move(vips)}, {"findings", std::move(nf)}};
     }
+    json colocated = nullptr;
+    if (const auto& c = s.colocated; c.enabled) {
+        json peers = json::array();
+        for (const auto& p : c.peers)
+            peers.push_back({{"address", p.address}, {"interface", p.iface}, {"mac", p.mac.empty() ? json(nullptr) : json(p.mac)},
+                             {"mac_changes", p.macChanges}, {"probes", p.probes}});
+        colocated = {{"fwmark", c.mark}, {"table_in_place", c.tableInPlace}, {"marking", c.marking},
+                     {"error", c.error.empty() ? json(nullptr) : json(c.error)}, {"peers", std::move(peers)},
+                     {"active_director", !c.activeOn.empty()}, {"vips_on_interfaces", c.activeOn}};
+    }
     json drift = json::array();
     for (const auto& d : s.recentDrift) drift.push_back({{"at", d.atUnix}, {"what", d.what}});
     json drainingVips = json::array();
@@ -155,6 +165,7 @@ json documentOf(const Snapshot& s) {
         {"announce", std::move(announce)},
         {"tunnel", std::move(tunnel)},
         {"nat", std::move(nat)},
+        {"colocated", std::move(colocated)},
         {"repairs", s.repairs},
         {"drift_events_total", s.driftEvents},
         {"recent_drift", std::move(drift)},

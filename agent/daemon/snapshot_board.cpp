@@ -140,6 +140,25 @@ void fillNat(api::NatState& n, const Config& cfg, const Reconciler& r, const std
     }
 }
 
+// The two-box part: the marks as the last look found them, the peers' MACs with what the
+// watch counted.
+void fillColocated(api::ColocatedState& c, const Reconciler& r, const std::vector<DirectorStatus>& directors) {
+    const ColocatedReport report = colocatedReport(r.desired(), r.observed());
+    if (!report.enabled) return;
+    c = {.enabled = true, .mark = report.mark, .tableInPlace = report.tableInPlace, .marking = report.marking,
+         .error = report.error, .peers = {}, .activeOn = report.activeOn};
+    for (const auto& [address, mac] : report.peers) {
+        api::ColocatedState::Peer p{.address = address, .mac = mac};
+        for (const auto& d : directors)
+            if (d.role == DirectorStatus::Role::Peer && d.director.str() == address) {
+                p.iface = d.iface;
+                p.macChanges = d.macChanges;
+                p.probes = d.probes;
+            }
+        c.peers.push_back(std::move(p));
+    }
+}
+
 }  // namespace
 
 std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const Reconciler& r,
@@ -217,6 +236,7 @@ std::shared_ptr<api::Snapshot> ReadinessBoard::snapshot(const Config& cfg, const
     }
     s->lookError = state.error;
     fillNat(s->nat, cfg, r, directors);
+    fillColocated(s->colocated, r, directors);
 
     for (const auto& sv : services)
         s->services.push_back(api::ServiceReadiness{.name = sv.check.name(),

@@ -49,6 +49,30 @@ std::vector<std::string> unmanagedOnLo(const Desired& desired, const KernelView&
     return out;
 }
 
+ColocatedReport colocatedReport(const Desired& desired, const Observed& observed) {
+    ColocatedReport c;
+    if (!desired.colocated) return c;
+    const KernelView& k = observed.kernel;
+    c.enabled = true;
+    c.mark = desired.colocated->mark;
+    netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true};
+    for (const auto& p : desired.colocated->peers) {
+        const auto it = observed.marks.peerMacs.find(p);
+        const std::string mac = it == observed.marks.peerMacs.end() ? "" : it->second;
+        c.peers.emplace_back(p.str(), mac);
+        if (mac.empty()) spec.marking = false;
+        else spec.peerMacs.insert(mac);
+    }
+    if (!spec.marking) spec.peerMacs.clear();
+    c.tableInPlace = observed.marks.table && netcfg::markTableMatches(*observed.marks.table, spec);
+    c.marking = observed.marks.table && !observed.marks.table->rules.empty();
+    c.error = observed.marks.error;
+    for (const auto& v : desired.colocated->vips)
+        for (const auto& a : k.addressesOf(v))
+            if (a.ifindex != k.loIndex()) c.activeOn.push_back(v.str() + " on " + k.linkName(a.ifindex));
+    return c;
+}
+
 ReadinessReport buildReport(const Desired& desired, const Observed& observed, const Owned& owned,
                             const std::vector<Finding>& findings) {
     ReadinessReport r;
@@ -85,25 +109,7 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         r.tunnel.owned = owned.tunnelHooks;
         r.tunnel.maps = observed.tunnel.maps;
     }
-    if (desired.colocated) {
-        auto& c = r.colocated;
-        c.enabled = true;
-        c.mark = desired.colocated->mark;
-        netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true};
-        for (const auto& p : desired.colocated->peers) {
-            const auto it = observed.marks.peerMacs.find(p);
-            const std::string mac = it == observed.marks.peerMacs.end() ? "" : it->second;
-            c.peers.emplace_back(p.str(), mac);
-            if (mac.empty()) spec.marking = false;
-            else spec.peerMacs.insert(mac);
-        }
-        if (!spec.marking) spec.peerMacs.clear();
-        c.tableInPlace = observed.marks.table && netcfg::markTableMatches(*observed.marks.table, spec);
-        c.marking = observed.marks.table && !observed.marks.table->rules.empty();
-        for (const auto& v : desired.colocated->vips)
-            for (const auto& a : k.addressesOf(v))
-                if (a.ifindex != k.loIndex()) c.activeOn.push_back(v.str() + " on " + k.linkName(a.ifindex));
-    }
+    r.colocated = colocatedReport(desired, observed);
     if (desired.nat) {
         r.nat.enabled = true;
         r.nat.table = desired.nat->table;

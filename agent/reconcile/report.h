@@ -80,7 +80,10 @@ struct ColocatedReport {
     bool tableInPlace = false;  // as the configuration and the peers' MACs make it
     bool marking = false;       // its rules are there (every peer's MAC known)
     std::vector<std::string> activeOn;  // "198.51.100.188 on eth0": VIPs held on a real interface (the active director)
+    std::string error{};                // nftables could not be asked: why
 };
+// The marks as desired against the marks as observed (not enabled: no "colocated").
+ColocatedReport colocatedReport(const Desired& desired, const Observed& observed);
 
 struct ReadinessReport {
     TunnelReport tunnel;

@@ -164,6 +164,7 @@ void checkRpFilter(const DoctorInput& in, std::vector<DoctorCheck>& out) {
 }
 
 void checkIpvs(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    if (in.config.colocated.enabled()) return;  // a two-box node is a director by design: checkColocated
     const auto virtuals = parseIpvsVirtualAddresses(in.ipvs);
     bool any = false;
     for (const auto& vip : in.config.addresses())
@@ -172,7 +173,7 @@ void checkIpvs(const DoctorInput& in, std::vector<DoctorCheck>& out) {
             add(out, "ipvs-director", V::Fail,
                 vip.str() + " is also an IPVS virtual service on this host: director and real server on one box "
                             "loop packets between each other",
-                "use fwmark-based virtual services (iptables -t mangle ... MARK) on both directors, or remove the service");
+                "make it a two-box cluster: \"colocated\" in the configuration (the agent marks the packets) and fwmark virtual services (lvs-rs-agent director-config); or remove the service");
         }
     if (!any) add(out, "ipvs-director", V::Ok, "this host is not an IPVS director for its VIPs");
 }
@@ -463,6 +464,63 @@ void checkNat(const DoctorInput& in, std::vector<DoctorCheck>& out) {
     }
 }
 
+// The two-box node: no plain IPVS service for a VIP (IPVS would balance again what the
+// peer director forwarded: the loop), this node's fwmark service, the marks' table as the
+// configuration makes it, each peer director's MAC known.
+void checkColocated(const DoctorInput& in, std::vector<DoctorCheck>& out) {
+    const ColocatedConfig& c = in.config.colocated;
+    if (!c.enabled()) return;
+    const std::string mark = std::to_string(c.fwmark);
+    const std::string fix = "let keepalived use the configuration of `lvs-rs-agent director-config --format keepalived` "
+                            "(virtual_server fwmark " + mark + ")";
+    const auto vips = in.config.addresses();
+    bool plain = false, fwmark = false;
+    for (const auto& s : parseIpvsServices(in.ipvs)) {
+        fwmark = fwmark || s.fwmark == c.fwmark;
+        if (s.fwmark != 0 || std::find(vips.begin(), vips.end(), s.address) == vips.end()) continue;
+        plain = true;
+        add(out, "colocated-ipvs", V::Fail,
+            s.protocol + " " + (s.address.isV4() ? s.address.str() : "[" + s.address.str() + "]") + ":" + std::to_string(s.port) + " is a plain IPVS virtual service for a VIP of this two-box node: IPVS "
+            "balances again the packets the peer director forwarded, and the two directors loop them",
+            "remove it; " + fix);
+    }
+    if (!plain && fwmark)
+        add(out, "colocated-ipvs", V::Ok, "IPVS has the fwmark " + mark + " virtual service and no plain one for the VIPs");
+    else if (!plain)
+        add(out, "colocated-ipvs", V::Warn,
+            in.ipvs.empty() ? "IPVS is not loaded on this host (no /proc/net/ip_vs): no fwmark " + mark + " service balances the marked packets"
+                            : "IPVS has no fwmark " + mark + " virtual service: the marked packets are not balanced here",
+            fix);
+    const ColocatedReport& r = in.colocated;
+    const std::string table = "the marks' table inet " + std::string(netcfg::kMarkTable);
+    if (!r.error.empty())
+        add(out, "colocated-marks", V::Warn, "cannot read " + table + ": " + r.error, "run doctor as root");
+    else if (r.tableInPlace && r.marking)
+        add(out, "colocated-marks", V::Ok, table + " marks " + mark + " on the VIPs' packets no peer director forwarded");
+    else if (r.tableInPlace)
+        add(out, "colocated-marks", V::Fail, table + " is in place but marks nothing while a peer director's MAC is unknown: "
+                                             "the fwmark service takes no client packet",
+            "see colocated-peer below");
+    else
+        add(out, "colocated-marks", V::Fail, table + " is missing or not as configured: the clients' packets are not marked, "
+                                             "so the fwmark service does not take them",
+            "lvs-rs-agent start (or run the service)");
+    const KernelView k(in.kernel);
+    for (const auto& [peer, mac] : r.peers) {
+        const auto ip = netcfg::IpAddress::parse(peer);
+        if (ip && !k.addressFacing(*ip))
+            add(out, "colocated-peer", V::Fail, "no address of this host is on the peer director " + peer + "'s subnet",
+                "the peers are the other directors on this node's segment: fix colocated.peer_directors");
+        else if (!mac.empty())
+            add(out, "colocated-peer", V::Ok, "the peer director " + peer + " is at MAC " + mac + ": its packets are told from the clients'");
+        else
+            add(out, "colocated-peer", V::Fail,
+                "the peer director " + peer + "'s MAC is not in the neighbour table: its packets cannot be told from the clients', "
+                "so nothing is marked",
+                "check that " + peer + " is up; the running agent resolves it itself (lvs-rs-agent run)");
+    }
+}
+
 }  // namespace
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
@@ -478,6 +536,7 @@ std::vector<DoctorCheck> diagnose(const DoctorInput& in) {
     checkNetworkManagers(in, out);
     checkTunnel(in, out);
     checkNat(in, out);
+    checkColocated(in, out);
     return out;
 }
 

@@ -66,13 +66,24 @@ struct DoctorInput {
     std::map<int, int> natClientOif;
     std::vector<std::string> natChains;
     std::string natChainsError;  // nftables could not be asked: why
+    // With "colocated": the marks' table and the peers' MACs as found (nothing resolved).
+    ColocatedReport colocated;
+};
+
+// A virtual service of /proc/net/ip_vs: a protocol, address and port, or a firewall mark.
+struct IpvsService {
+    std::string protocol;  // "TCP", "UDP", "SCTP", "FWM"
+    netcfg::IpAddress address{};
+    int port = 0;
+    std::uint32_t fwmark = 0;  // FWM: the mark (the address is then unset)
 };
 
 std::vector<DoctorCheck> diagnose(const DoctorInput& in);
 
 // Parsers of /proc files, exposed for tests.
 std::vector<Listener> parseProcNetTcp(const std::string& text, bool v6);
-std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text);
+std::vector<IpvsService> parseIpvsServices(const std::string& text);
+std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text);  // the non-fwmark services' addresses
 std::vector<std::string> parseDefaultGateways(const std::string& procNetRoute);
 // The NAT chains in `nft -j list chains` output: "ip nat POSTROUTING (postrouting)".
 std::vector<std::string> parseNatChains(const std::string& nftJson);

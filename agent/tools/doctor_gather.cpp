@@ -73,23 +73,44 @@ std::vector<Listener> parseProcNetTcp(const std::string& text, bool v6) {
     return out;
 }
 
-std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text) {
-    std::vector<netcfg::IpAddress> out;
+std::vector<IpvsService> parseIpvsServices(const std::string& text) {
+    auto hexNumber = [](const std::string& h, std::uint32_t& v) {
+        if (h.empty() || h.size() > 8 || !std::all_of(h.begin(), h.end(), [](unsigned char c) { return std::isxdigit(c); })) return false;
+        v = static_cast<std::uint32_t>(std::stoul(h, nullptr, 16));
+        return true;
+    };
+    std::vector<IpvsService> out;
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream f(line);
         std::string proto, addr;
-        if (!(f >> proto >> addr) || (proto != "TCP" && proto != "UDP" && proto != "SCTP")) continue;
-        const auto colon = addr.rfind(':');
-        if (colon == std::string::npos) continue;
-        std::string host = addr.substr(0, colon);
-        if (!host.empty() && host.front() == '[') {
-            if (auto ip = netcfg::IpAddress::parse(host.substr(1, host.size() - 2))) out.push_back(*ip);
-        } else if (auto ip = fromHex(host, false, false); ip.family != 0) {
-            out.push_back(ip);
+        if (!(f >> proto >> addr)) continue;
+        IpvsService s{.protocol = proto};
+        if (proto == "FWM") {
+            if (hexNumber(addr, s.fwmark) && s.fwmark != 0) out.push_back(std::move(s));
+            continue;
         }
+        if (proto != "TCP" && proto != "UDP" && proto != "SCTP") continue;
+        const auto colon = addr.rfind(':');
+        std::uint32_t port = 0;
+        if (colon == std::string::npos || !hexNumber(addr.substr(colon + 1), port) || port > 65535) continue;
+        s.port = static_cast<int>(port);
+        const std::string host = addr.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+            if (auto ip = netcfg::IpAddress::parse(host.substr(1, host.size() - 2))) s.address = *ip;
+        } else if (std::uint32_t v = 0; host.size() == 8 && hexNumber(host, v)) {
+            s.address = fromHex(host, false, false);
+        }
+        if (s.address.family != 0) out.push_back(std::move(s));
     }
+    return out;
+}
+
+std::vector<netcfg::IpAddress> parseIpvsVirtualAddresses(const std::string& text) {
+    std::vector<netcfg::IpAddress> out;
+    for (const auto& s : parseIpvsServices(text))
+        if (s.fwmark == 0) out.push_back(s.address);
     return out;
 }
 
@@ -155,6 +176,16 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     in.listeners.insert(in.listeners.end(), v6.begin(), v6.end());
     in.ipvs = slurp("/proc/net/ip_vs", kProcTableBytes);
     in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route", kProcTableBytes));
+    if (cfg.colocated.enabled()) {
+        // Read only: the table as it is, the peers' MACs as the neighbour table has them.
+        const Desired desired = desiredFrom(cfg);
+        Observed o;
+        o.kernel = KernelView(in.kernel);
+        auto marks = netcfg::openKernelMarks();
+        o.marks = observeMarks(nl, marks ? marks->get() : nullptr, o.kernel, desired, Owned{});
+        if (!marks) o.marks.error = marks.error();
+        in.colocated = colocatedReport(desired, o);
+    }
     if (cfg.nat.enabled()) {
         const Desired desired = desiredFrom(cfg);
         Observed o;

@@ -54,8 +54,9 @@ table netdev ipvs_standin {
 NFT
 }
 forward_to_n1
-# node1's observer: after the mangle priority, the marked and the unmarked packets for VIP:80.
-in_ns n1 nft -f - <<NFT
+# Each node's observer: after the mangle priority, the marked and the unmarked packets for VIP:80.
+observe() {
+  in_ns "$1" nft -f - <<NFT
 table inet observe {
   chain pre {
     type filter hook prerouting priority mangle + 10
@@ -64,7 +65,9 @@ table inet observe {
   }
 }
 NFT
-counted() { in_ns n1 nft list chain inet observe pre | grep "comment \"$1\"" | grep -o 'packets [0-9]*' | awk '{print $2}'; }
+}
+observe n1
+counted() { in_ns "${2:-n1}" nft list chain inet observe pre | grep "comment \"$1\"" | grep -o 'packets [0-9]*' | awk '{print $2}'; }
 # A SYN from the client to VIP:80 through the director at $1 (node1 itself, or node2's).
 send_via() {
   in_ns cl ip route replace $VIPC/32 via "$1"
@@ -117,6 +120,39 @@ unmarked_more() { [ "$(counted unmarked)" -ge $((u0 + 3)) ]; }
 wait_for "the packets node2's director forwards reach node1 unmarked (served here, never balanced again)" unmarked_more
 equals "$(counted marked)" "$m1" "and none of them marked"
 
+# --- node2 marks the same way, the roles swapped: the client's packets marked, node1's not
+in_ns n2 nft delete table netdev ipvs_standin
+observe n2
+m0=$(counted marked n2) u0=$(counted unmarked n2)
+for i in 1 2 3; do send_via $N2; done
+marked_more2() { [ "$(counted marked n2)" -ge $((m0 + 3)) ]; }
+wait_for "node2: the client's packets are marked" marked_more2
+in_ns n1 nft -f - <<NFT
+table netdev ipvs_standin {
+  chain ingress {
+    type filter hook ingress device "eth0" priority 0
+    ip daddr $VIPC tcp dport 80 ether saddr set $(mac_of n1) ether daddr set $(mac_of n2) fwd to "eth0"
+  }
+}
+NFT
+for i in 1 2 3; do send_via $N1; done
+unmarked_more2() { [ "$(counted unmarked n2)" -ge $((u0 + 3)) ]; }
+wait_for "node2: the packets node1's director forwards are not marked" unmarked_more2
+equals "$(counted marked n2)" "$((m0 + 3))" "node2 marked only the client's"
+in_ns n1 nft delete table netdev ipvs_standin
+forward_to_n1
+
+# --- what the running agent shows: /status, the metrics, doctor
+stj=$(in_ns n1 curl -s http://127.0.0.1:9100/status)
+contains "$stj" '"table_in_place":true' "/status: the marks' table in place"
+metrics() { in_ns n1 curl -s http://127.0.0.1:9100/metrics; }
+contains "$(metrics)" 'lvs_rs_agent_marks_in_place{fwmark="3"} 1' "metrics: the table in place"
+contains "$(metrics)" "lvs_rs_agent_peer_director_mac_known{peer=\"$N2\"} 1" "metrics: the peer's MAC known"
+expect_rc 1 "doctor on node1 (no IPVS in this kernel: its fwmark service is a warning)" in_ns n1 "$AGENT" doctor -c "$ST/n1.json"
+contains "$OUT" "ok    colocated-marks: the marks' table inet lvs_rs_agent marks 3" "doctor: the marks in place"
+contains "$OUT" "ok    colocated-peer: the peer director $N2 is at MAC $(mac_of n2)" "doctor: the peer's MAC known"
+contains "$OUT" "warn  colocated-ipvs: IPVS is not loaded on this host" "doctor: no fwmark service here"
+
 # --- drift: the table deleted, or its rule changed, is written again
 in_ns n1 nft delete table inet lvs_rs_agent
 table_back() { in_ns n1 nft list chain inet lvs_rs_agent prerouting 2>/dev/null | grep -q "meta mark set 0x00000003"; }
@@ -140,6 +176,8 @@ for i in 1 2 3; do send_via $N2; done
 unmarked_again() { [ "$(counted unmarked)" -ge $((u2 + 3)) ]; }
 wait_for "node2's packets from its new MAC reach node1 unmarked" unmarked_again
 grep -q "new MAC" "$ST/n1.log" && pass "the log says the peer's MAC changed" || fail "no log line for the peer's new MAC"
+counted_change() { metrics | grep -q "lvs_rs_agent_peer_director_mac_changes_total{peer=\"$N2\"} 1"; }
+wait_for "metrics: the peer's MAC change counted" counted_change
 
 # --- a peer whose MAC is unknown: not ready, and nothing marked (never "mark everything")
 config n1 $N2 $GHOST
@@ -149,6 +187,8 @@ wait_for "a peer that never answers makes node1 not ready" not_ready n1
 contains "$(in_ns n1 curl -s http://127.0.0.1:9100/ready)" "the peer director $GHOST's MAC is not known yet" "/ready says which peer"
 no_rule() { ! in_ns n1 nft list chain inet lvs_rs_agent prerouting | grep -q "meta mark set"; }
 wait_for "and the table marks nothing meanwhile" no_rule
+contains "$(metrics)" 'lvs_rs_agent_marks_marking{fwmark="3"} 0' "metrics: not marking"
+contains "$(metrics)" "lvs_rs_agent_peer_director_mac_known{peer=\"$GHOST\"} 0" "metrics: that peer's MAC not known"
 u3=$(counted unmarked) m3=$(counted marked)
 send_via $N1
 unmarked_now() { [ "$(counted unmarked)" -gt "$u3" ]; }
@@ -165,6 +205,8 @@ in_ns n1 ip addr add $VIPC/32 dev eth0
 vip_held_ok() { ready n1 && ! grep -q "also an address of eth0" "$ST/n1.log"; }
 wait_for "the VIP also on node1's eth0 (VRRP master) is no conflict: still ready" vip_held_ok
 contains "$(in_ns n1 "$AGENT" status -c "$ST/n1.json" --state-dir "$ST/n1")" "role now: the active director ($VIPC on eth0)" "status says node1 is the active director now"
+active() { metrics | grep -q "^lvs_rs_agent_active_director 1"; }
+wait_for "metrics: node1 is the active director" active
 in_ns n1 ip addr del $VIPC/32 dev eth0
 
 # --- the directors' configuration for the two-box layout, accepted by keepalived
@@ -182,4 +224,6 @@ kill -TERM $D1; wait $D1; rc=$?
 equals "$rc" "0" "node1's agent exits 0 on SIGTERM"
 lacks "$(in_ns n1 nft list tables)" "lvs_rs_agent" "its table is gone"
 contains "$(in_ns n1 nft list tables)" "table inet observe" "the other table is left alone"
+expect_rc 1 "doctor after the agent stopped" in_ns n1 "$AGENT" doctor -c "$ST/n1.json"
+contains "$OUT" "FAIL  colocated-marks: the marks' table inet lvs_rs_agent is missing or not as configured" "doctor: the marks missing"
 finish

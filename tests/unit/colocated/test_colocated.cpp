@@ -194,3 +194,110 @@ TEST_SUITE("colocated") {
         CHECK(i.find("-t 198.51.100.188:80") == std::string::npos);
     }
 }
+
+#include <nlohmann/json.hpp>
+
+#include "agent/reconcile/report.h"
+#include "agent/tools/doctor.h"
+#include "api/metrics.h"
+
+namespace {
+bool hasCheck(const std::vector<DoctorCheck>& f, const std::string& check, DoctorCheck::Verdict v, const std::string& needle) {
+    return std::any_of(f.begin(), f.end(), [&](const DoctorCheck& x) {
+        return x.check == check && x.verdict == v && (x.what + " / " + x.fix).find(needle) != std::string::npos;
+    });
+}
+}  // namespace
+
+TEST_SUITE("colocated") {
+    TEST_CASE("report: the table against the configuration and the peers' MACs, the role from the VIP on a real interface") {
+        const Desired d = twoBox();
+        const auto spec = specFor({"52:54:00:00:00:52"});
+        Observed o = seen("52:54:00:00:00:52", netcfg::FakeMarksDriver::seenOf(spec));
+        auto r = colocatedReport(d, o);
+        CHECK(r.enabled);
+        CHECK(r.tableInPlace);
+        CHECK(r.marking);
+        CHECK(r.activeOn.empty());
+        bind(o, "198.51.100.188", 2);  // keepalived's master holds it on eth0
+        r = colocatedReport(d, o);
+        CHECK(r.activeOn == std::vector<std::string>{"198.51.100.188 on eth0"});
+        o = seen("52:54:00:00:00:99", netcfg::FakeMarksDriver::seenOf(spec));  // the peer's MAC moved on
+        CHECK_FALSE(colocatedReport(d, o).tableInPlace);
+        CHECK_FALSE(colocatedReport(desiredFrom(parseConfig(R"({"vips": ["198.51.100.188"]})", "c")), o).enabled);
+    }
+
+    TEST_CASE("doctor: a plain IPVS service for a VIP fails (the loop), the fwmark service, the table, each peer's MAC") {
+        using V = DoctorCheck::Verdict;
+        DoctorInput in;
+        in.config = parseConfig(kTwoBox, "cfg.json");
+        in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
+        in.kernel.addresses = {{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24}};
+        in.ipvs = "IP Virtual Server version 1.2.1 (size=4096)\n"
+                  "Prot LocalAddress:Port Scheduler Flags\n"
+                  "TCP  C63364BC:0050 wlc\n"
+                  "FWM  00000003 wlc\n";
+        in.colocated = colocatedReport(twoBox(), seen(""));
+        auto f = diagnose(in);
+        CHECK(hasCheck(f, "colocated-ipvs", V::Fail, "TCP 198.51.100.188:80 is a plain IPVS virtual service"));
+        CHECK(hasCheck(f, "colocated-ipvs", V::Fail, "virtual_server fwmark 3"));
+        CHECK(std::none_of(f.begin(), f.end(), [](const DoctorCheck& c) { return c.check == "ipvs-director"; }));  // by design here
+        CHECK(hasCheck(f, "colocated-marks", V::Fail, "is missing or not as configured"));
+        CHECK(hasCheck(f, "colocated-peer", V::Fail, "the peer director 198.51.100.52's MAC is not in the neighbour table"));
+
+        in.ipvs = "FWM  00000003 wlc\n";
+        const auto spec = specFor({"52:54:00:00:00:52"});
+        in.colocated = colocatedReport(twoBox(), seen("52:54:00:00:00:52", netcfg::FakeMarksDriver::seenOf(spec)));
+        f = diagnose(in);
+        CHECK(hasCheck(f, "colocated-ipvs", V::Ok, "the fwmark 3 virtual service and no plain one"));
+        CHECK(hasCheck(f, "colocated-marks", V::Ok, "marks 3 on the VIPs' packets"));
+        CHECK(hasCheck(f, "colocated-peer", V::Ok, "198.51.100.52 is at MAC 52:54:00:00:00:52"));
+
+        in.ipvs.clear();
+        in.colocated.error = "Operation not permitted";
+        in.config = parseConfig(R"({"vips": ["198.51.100.188"],
+            "colocated": {"peer_directors": ["203.0.113.52"], "fwmark": 3, "ports": [80]}})", "cfg.json");
+        in.colocated.peers = {{"203.0.113.52", ""}};
+        f = diagnose(in);
+        CHECK(hasCheck(f, "colocated-ipvs", V::Warn, "IPVS is not loaded on this host"));
+        CHECK(hasCheck(f, "colocated-marks", V::Warn, "Operation not permitted"));
+        CHECK(hasCheck(f, "colocated-peer", V::Fail, "no address of this host is on the peer director 203.0.113.52's subnet"));
+    }
+
+    TEST_CASE("/proc/net/ip_vs: fwmark services, ports, and lines that are not services") {
+        const auto s = parseIpvsServices("FWM  0000000A rr\nTCP  C63364BC:01BB wlc\nUDP  [2001:0db8:0000:0000:0000:0000:0000:0188]:0035 rr\n"
+                                         "TCP  ZZ:0050 rr\nFWM  00000000 rr\nTCP  C63364BC:FFFFFF rr\n  -> C663643C:0050 Route 1 0 0\n");
+        REQUIRE(s.size() == 3);
+        CHECK(s[0].fwmark == 10);
+        CHECK(s[1].address == ip("198.51.100.188"));
+        CHECK(s[1].port == 443);
+        CHECK(s[2].address == ip("2001:db8::188"));
+        CHECK(s[2].protocol == "UDP");
+        CHECK(parseIpvsVirtualAddresses("FWM  00000003 rr\n").empty());
+    }
+
+    TEST_CASE("metrics and /status: the table, marking, the role, each peer's MAC and its changes") {
+        api::Snapshot s;
+        s.server = api::Readiness::readyNow();
+        s.colocated = {.enabled = true, .mark = 3, .tableInPlace = true, .marking = false, .error = "",
+                       .peers = {{.address = "198.51.100.52", .iface = "eth0", .mac = "", .macChanges = 2, .probes = 5}},
+                       .activeOn = {"198.51.100.188 on eth0"}};
+        const std::string m = api::renderMetrics(s, 0);
+        for (const char* needle : {"lvs_rs_agent_marks_in_place{fwmark=\"3\"} 1\n", "lvs_rs_agent_marks_marking{fwmark=\"3\"} 0\n",
+                                   "lvs_rs_agent_active_director 1\n", "lvs_rs_agent_peer_director_mac_known{peer=\"198.51.100.52\"} 0\n",
+                                   "# TYPE lvs_rs_agent_peer_director_mac_changes_total counter\n",
+                                   "lvs_rs_agent_peer_director_mac_changes_total{peer=\"198.51.100.52\"} 2\n"}) {
+            CAPTURE(needle);
+            CHECK(m.find(needle) != std::string::npos);
+        }
+        const auto j = nlohmann::json::parse(s.statusBody());
+        CHECK(j["colocated"]["fwmark"] == 3);
+        CHECK(j["colocated"]["marking"] == false);
+        CHECK(j["colocated"]["active_director"] == true);
+        CHECK(j["colocated"]["peers"][0]["mac"].is_null());
+        CHECK(j["colocated"]["peers"][0]["mac_changes"] == 2);
+        api::Snapshot plain;
+        CHECK(api::renderMetrics(plain, 0).find("marks_in_place") == std::string::npos);
+        CHECK(nlohmann::json::parse(plain.statusBody())["colocated"].is_null());
+    }
+}
