@@ -169,7 +169,9 @@ std::string readinessReply(const Snapshot& s) {
                    {"draining", s.draining()},
                    {"exiting", s.exiting()},
                    {"drained_vips", std::move(drained)},
-                   {"drained_count", s.drainedCount()}};
+                   {"drained_count", s.drainedCount()},
+                   {"config_source", s.config ? s.config->source : std::string()},
+                   {"config_loaded_at", s.lastReloadSuccessUnix}};
     // dump() escapes nothing that could break the line: control characters become \uXXXX.
     return "ok " + doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }

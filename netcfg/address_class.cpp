@@ -14,8 +14,6 @@ AddressClass classify(const IpAddress& a) {
         if (b[0] >= 224 && b[0] <= 239) return AddressClass::Multicast;
         if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return AddressClass::Broadcast;
         if (b[0] >= 240) return AddressClass::Reserved;
-        if (b[3] == 0) return AddressClass::NetworkHostZero;
-        if (b[3] == 255) return AddressClass::BroadcastHost255;
         return AddressClass::Unicast;
     }
     const auto zero = [&](std::size_t n) { return std::all_of(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n), [](auto x) { return x == 0; }); };
@@ -40,8 +38,6 @@ std::optional<std::string> hostAddressProblem(const IpAddress& a) {
         case AddressClass::Multicast: return s + " is a multicast address";
         case AddressClass::Broadcast: return s + " is the broadcast address";
         case AddressClass::Reserved: return s + " is in the reserved range 240.0.0.0/4";
-        case AddressClass::NetworkHostZero: return s + " is a network address (host part .0); a VIP must be a host address";
-        case AddressClass::BroadcastHost255: return s + " is a broadcast address (host part .255); a VIP must be a host address";
         case AddressClass::V4Compatible: {
             const auto& b = a.bytes;
             const std::string v4text = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) + "." +

@@ -17,8 +17,6 @@ enum class AddressClass {
     Multicast,         // 224/4, ff00::/8
     Broadcast,         // 255.255.255.255
     Reserved,          // 240/4
-    NetworkHostZero,   // IPv4 ending in .0 (the network address of a /24)
-    BroadcastHost255,  // IPv4 ending in .255 (the broadcast address of a /24)
     V4Compatible,      // ::a.b.c.d (deprecated, RFC 4291)
     V4Mapped,          // ::ffff:a.b.c.d
 };

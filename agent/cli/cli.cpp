@@ -1,5 +1,7 @@
 #include "agent/cli/cli.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -242,10 +244,18 @@ std::expected<Options, std::string> parseArgs(const std::vector<std::string>& ar
         return std::unexpected("--timeout " + quoteInput(o.timeout, false) + ": a whole number of seconds");
     if (o.command == "exit-hook" && !o.vips.empty())
         return std::unexpected("exit-hook asks systemd about the whole unit; --vip means nothing to it");
-    if (o.command == "director-config" && o.format != "keepalived" && o.format != "haproxy" && o.format != "ipvsadm")
-        return std::unexpected("director-config needs --format keepalived, haproxy or ipvsadm");
-    if (o.command == "router-config" && o.format != "bird" && o.format != "frr")
-        return std::unexpected("router-config needs --format bird or --format frr");
+    auto formatProblem = [&](const std::vector<std::string>& known) -> std::optional<std::string> {
+        if (std::find(known.begin(), known.end(), o.format) != known.end()) return std::nullopt;
+        std::string list;
+        for (std::size_t i = 0; i < known.size(); ++i) list += (i == 0 ? "" : i + 1 == known.size() ? " or " : ", ") + known[i];
+        return o.format.empty() ? o.command + " needs --format " + list
+                                : o.command + ": unknown format " + nlohmann::json(o.format).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                      " (known formats: " + list + ")";
+    };
+    if (o.command == "director-config")
+        if (auto p = formatProblem({"keepalived", "haproxy", "ipvsadm"})) return std::unexpected(*p);
+    if (o.command == "router-config")
+        if (auto p = formatProblem({"bird", "frr"})) return std::unexpected(*p);
     if (o.command == "router-config" && !o.vips.empty())
         return std::unexpected("router-config reads \"announce\" from the configuration file; --vip means nothing to it");
     return o;

@@ -14,6 +14,7 @@ int runRouterConfig(const Options& o) {
         logError(target.error());
         return kUsage;
     }
+    for (const auto& w : target->warnings) logWarning(w);
     std::fputs(renderRouterConfig(*cfg, o.format == "bird" ? RouterFormat::Bird : RouterFormat::Frr, *target).c_str(), stdout);
     if (o.format == "frr")
         if (const auto plain = connectedInFrr(*cfg); !plain.empty())

@@ -1,6 +1,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -123,26 +124,86 @@ std::pair<std::string, json> daemonPart(const DaemonProbe& p) {
 
 }  // namespace
 
+namespace {
+
+// What status says beside the report: the file on disk against what runs, what could not
+// be read. Printed after the report (text) or as "notes" (JSON).
+struct StatusNotes {
+    std::vector<std::string> lines;
+    void add(std::string line) { lines.push_back(std::move(line)); }
+};
+
+// The configuration status looks at: the file (or --vip), or, when it cannot be used, what
+// the agent owns (its state file): status must work exactly when the file is broken.
+std::optional<Config> statusConfig(const Options& o, StatusNotes& notes, const DaemonProbe& daemon) {
+    try {
+        return loadConfig(o.config, o.vips, o.configDir, !o.offline);
+    } catch (const ConfigError& e) {
+        std::string why;
+        for (const auto& p : e.problems()) why += (why.empty() ? "" : "; ") + p;
+        notes.add("the configuration on disk cannot be used: " + why);
+        notes.add(daemon.state == DaemonProbe::State::Running
+                      ? "shown: what the agent owns; the running daemon keeps what it loaded before (`lvs-rs-agent reload` would refuse the file as it is)"
+                      : "shown: what the agent owns (its state file), against the default ARP settings");
+        return std::nullopt;
+    }
+}
+
+// The daemon runs another file, or loaded this one before it changed.
+void compareWithDaemon(const Config& cfg, const DaemonProbe& daemon, StatusNotes& notes) {
+    if (daemon.state != DaemonProbe::State::Running || !daemon.readiness) return;
+    const auto& r = *daemon.readiness;
+    const std::string runs = r.value("config_source", std::string());
+    if (runs.empty()) return;
+    if (runs != cfg.source) {
+        notes.add("the daemon runs " + runs + ", not " + cfg.source + ": the findings above are against " + cfg.source);
+        return;
+    }
+    std::error_code ec;
+    const auto written = std::filesystem::last_write_time(cfg.source, ec);
+    const double loadedAt = r.value("config_loaded_at", 0.0);
+    if (ec || loadedAt <= 0) return;
+    const double writtenUnix = std::chrono::duration<double>(std::chrono::file_clock::to_sys(written).time_since_epoch()).count();
+    if (writtenUnix > loadedAt + 0.5)
+        notes.add(cfg.source + " changed on disk after the daemon loaded it: `lvs-rs-agent reload` applies it");
+}
+
+}  // namespace
+
 int runStatus(const Options& o) {
-    auto cfg = loadOrReport(o);
-    if (!cfg) return kUsage;
-    const Desired desired = desiredFrom(*cfg);
+    StatusNotes notes;
+    const DaemonProbe daemon = probeDaemon(o.stateDir, 3);
+    // A bad --vip is the command line's fault (exit 2); a file's problem is only a note.
+    const bool commandLineOnly = !o.config && !o.vips.empty();
+    const std::optional<Config> cfg = commandLineOnly ? loadOrReport(o) : statusConfig(o, notes, daemon);
+    if (commandLineOnly && !cfg) return kUsage;
     auto session = Session::open(o.stateDir);
     if (!session) {
         logError("cannot tell: " + session.error());
         return kUnknown;
     }
-    auto owned = session->stateFile().load();
-    if (!owned) {
-        logError("cannot tell: " + owned.error());
+    // The state file is root's: a user sees the kernel side (readable by anyone) without it.
+    Owned owned;
+    bool stateUnreadable = false;
+    if (auto loaded = session->stateFile().load()) {
+        owned = std::move(*loaded);
+    } else if (::access(o.stateDir.c_str(), X_OK) != 0 || ::access((std::filesystem::path(o.stateDir) / "state.json").c_str(), R_OK) != 0) {
+        stateUnreadable = true;
+        notes.add("what the agent owns (" + o.stateDir + ") is readable by root only: shown without it (run status as root for the whole state)");
+    } else {
+        logError("cannot tell: " + loaded.error());
         return kUnknown;
     }
-    auto observed = session->observe(desired, *owned);
+    if (cfg) compareWithDaemon(*cfg, daemon, notes);
+    if (!cfg && owned.empty() && !stateUnreadable) notes.add("the agent owns nothing on this host (" + o.stateDir + ")");
+    const Desired desired = cfg ? desiredFrom(*cfg) : owned.empty() ? nothingDesired() : addedTo(desiredFrom(Config{}), owned);
+    auto observed = session->observe(desired, owned);
     if (!observed) {
         logError("cannot tell: " + observed.error());
         return kUnknown;
     }
-    ReadinessReport report = buildReport(desired, *observed, *owned, plan(desired, *observed, *owned).findings);
+    ReadinessReport report = buildReport(desired, *observed, owned, plan(desired, *observed, owned).findings);
+    report.ownershipUnknown = stateUnreadable;
     if (auto* t = session->tunnel(); t && t->prepared()) report.tunnel.stats = t->stats();
     // The NAT directors, looked at once (the daemon verifies them; status changes nothing).
     if (desired.nat)
@@ -155,24 +216,36 @@ int runStatus(const Options& o) {
         if (auto c = counter->count(prefixes))
             for (std::size_t i = 0; i < report.vips.size(); ++i) report.vips[i].connections = c->perPrefix[i];
     }
-    const DaemonProbe daemon = probeDaemon(o.stateDir, 3);
-    const Readiness readiness = daemon.state == DaemonProbe::State::Running && daemon.readiness ? fromDaemon(*daemon.readiness)
-                                                                                               : fromKernel(report);
+    const bool daemonAnswers = daemon.state == DaemonProbe::State::Running && daemon.readiness;
+    Readiness readiness = daemonAnswers ? fromDaemon(*daemon.readiness) : fromKernel(report);
+    // Without the daemon no service is probed: readiness with service checks cannot be told.
+    const std::size_t unprobed = !daemonAnswers && cfg ? cfg->services.size() : 0;
+    if (unprobed > 0) {
+        readiness.doc["ready"] = nullptr;
+        readiness.doc["unknown"] = true;
+        readiness.text = "readiness (no daemon runs): UNKNOWN: " + std::to_string(unprobed) +
+                         " service check(s) are probed only by the running daemon (`lvs-rs-agent run`); the kernel side is " +
+                         (report.inPlace() ? "in place" : "NOT in place") + "\n";
+    }
     const auto [daemonText, daemonJson] = daemonPart(daemon);
-    const bool dead = daemon.state == DaemonProbe::State::Dead && !owned->empty();
+    const bool dead = daemon.state == DaemonProbe::State::Dead && !owned.empty();
     if (o.json) {
         auto doc = toJson(report);
         doc["readiness"] = readiness.doc;
         doc["daemon"] = daemonJson;
+        doc["notes"] = notes.lines;
+        doc["configuration"] = cfg ? json(cfg->source) : json(nullptr);
         std::printf("%s\n", doc.dump(2).c_str());
     } else {
         std::fputs(renderText(report, o.all).c_str(), stdout);
         std::fputs(readiness.text.c_str(), stdout);
         std::fputs(daemonText.c_str(), stdout);
+        for (const auto& n : notes.lines) std::printf("note: %s\n", n.c_str());
     }
-    if (report.unknown) return kUnknown;
+    if (report.unknown || stateUnreadable) return kUnknown;
     if (dead) return kFailed;  // LSB 1: dead, but its state is left behind
     if (!report.inPlace()) return kNotRunning;
+    if (o.ready && unprobed > 0) return kUnknown;
     return o.ready && !readiness.ready ? kNotRunning : kOk;
 }
 

@@ -31,7 +31,7 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
     if (arp.contains("ignore")) {
         const json& v = arp["ignore"];
         if (!isWholeNumber(v)) {
-            problems.add("arp.ignore", "must be a whole number (1, 2, 3 or 8)");
+            problems.add("arp.ignore", notWholeNumber(v, "1, 2, 3 or 8"));
         } else if (const auto n = wholeNumber(v); n < 0 || n > 8) {
             problems.add("arp.ignore", v.dump() + " is out of the kernel's range 0-8");
         } else if (n == 0) {
@@ -45,7 +45,7 @@ void parseArp(const json& arp, Problems& problems, ArpSettings& out) {
     if (arp.contains("announce")) {
         const json& v = arp["announce"];
         if (!isWholeNumber(v)) {
-            problems.add("arp.announce", "must be a whole number (1 or 2)");
+            problems.add("arp.announce", notWholeNumber(v, "1 or 2"));
         } else if (const auto n = wholeNumber(v); n < 0 || n > 2) {
             problems.add("arp.announce", v.dump() + " is out of the kernel's range 0-2");
         } else if (n == 0) {
@@ -92,7 +92,7 @@ void parseAnnounce(const json& a, Problems& problems, AnnounceSettings& out) {
     if (!a.contains("table")) {
         problems.add("announce.table", "missing: the kernel route table to keep the ready VIPs in, e.g. 200");
     } else if (const json& t = a["table"]; !isWholeNumber(t)) {
-        problems.add("announce.table", "must be a whole number (a kernel route table id, e.g. 200)");
+        problems.add("announce.table", notWholeNumber(t, "a kernel route table id, e.g. 200"));
     } else if (const auto n = wholeNumber(t); n < 1 || n > 4294967295LL) {
         problems.add("announce.table", t.dump() + " is out of the kernel's range 1-4294967295");
     } else if (n == 253 || n == 254 || n == 255) {
@@ -105,7 +105,7 @@ void parseAnnounce(const json& a, Problems& problems, AnnounceSettings& out) {
     if (a.contains("metric")) {
         const json& m = a["metric"];
         if (!isWholeNumber(m))
-            problems.add("announce.metric", "must be a whole number (the route's metric, 0-4294967295)");
+            problems.add("announce.metric", notWholeNumber(m, "the route's metric, 0-4294967295"));
         else if (const auto n = wholeNumber(m); n < 0 || n > 4294967295LL)
             problems.add("announce.metric", m.dump() + " is out of the kernel's range 0-4294967295");
         else
@@ -220,6 +220,31 @@ std::string jsonMessage(const nlohmann::json::exception& e) {
     return tag == std::string::npos ? what : what.substr(tag + 2);
 }
 
+// A syntax error where an editor shows it (line and column of the offending character),
+// in plain words for the usual slips; the library's own words otherwise.
+std::string jsonSyntaxProblem(const std::string& text, const nlohmann::json::parse_error& e) {
+    const std::size_t at = e.byte == 0 ? 0 : std::min(e.byte - 1, text.size());  // e.byte counts from 1
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < at && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    const std::string where = "not valid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": ";
+    if (at >= text.size()) return where + "the text ends too early (truncated, or a bracket or quote not closed?)";
+    const char c = text[at];
+    std::size_t before = at;
+    while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
+    if ((c == ']' || c == '}') && before > 0 && text[before - 1] == ',')
+        return where + "a trailing comma before '" + std::string(1, c) + "' (JSON allows none: remove the comma)";
+    if (c == '\'') return where + "a single quote: JSON strings take double quotes (\"198.51.100.188\")";
+    if (c == '/' || c == '#') return where + "a comment: JSON has none";
+    return where + jsonMessage(e);
+}
+
 // One entry of a "vips" list: an address string, an object {"address": "198.51.100.188",
 // "drained": true, "announce": false} (drained: reported not ready from the start, for
 // planned maintenance; announce false: never put in the announce table), or a range
@@ -289,8 +314,7 @@ json readDocument(const std::string& text, Problems& problems) {
     try {
         doc = parseStrictJson(text, problems);
     } catch (const json::parse_error& e) {
-        problems.add("(document)", std::string("not valid JSON (truncated or mistyped?) at byte ") +
-                                       std::to_string(e.byte) + ": " + jsonMessage(e));
+        problems.add("(document)", jsonSyntaxProblem(text, e));
         problems.throwIfAny();
     } catch (const json::exception& e) {
         // A number too large for a double (1e400) is valid JSON text that nlohmann::json
@@ -329,9 +353,7 @@ Config parseConfig(const std::string& text, const std::string& source,
                    const std::vector<std::string>& cliVips, const std::vector<netcfg::IpAddress>& otherVips) {
     Problems problems(source);
     const json doc = readDocument(text, problems);
-    std::vector<std::string> known{"vips", "arp", "host_routes", "announce", "tunnel", "nat", "colocated"};
-    known.insert(known.end(), kRuntimeKeys.begin(), kRuntimeKeys.end());
-    rejectUnknownKeys(doc, "", known, problems);
+    rejectUnknownKeys(doc, "", kMainFileKeys, problems);
 
     Config cfg;
     cfg.source = source;

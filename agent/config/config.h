@@ -241,6 +241,10 @@ std::vector<std::string> serviceHostProblems(const Config& cfg, unsigned self);
 // Where the drop-ins of a configuration file are looked for by default.
 std::string defaultConfigDir(const std::string& configPath);
 inline const std::vector<std::string> kDropInKeys{"vips", "services"};
+// Every key of the main file (its sections' own keys are checked where they are parsed).
+inline const std::vector<std::string> kMainFileKeys{"vips", "arp", "host_routes", "announce", "tunnel", "nat", "colocated",
+                                                    "check_interval_ms", "drain", "drain_seconds", "resync_interval_seconds",
+                                                    "keep_on_exit", "api", "services", "director"};
 
 // text as a VIP ("198.51.100.188", or with its host prefix "/32"), or why it is not one.
 std::expected<netcfg::IpAddress, std::string> parseVip(const std::string& text);

@@ -50,7 +50,9 @@ void parseColocated(const json& c, Problems& problems, Config& cfg) {
     }
     if (!c.contains("fwmark")) {
         problems.add("colocated.fwmark", "missing: the firewall mark of this node's fwmark virtual service, e.g. 3");
-    } else if (const json& m = c["fwmark"]; !isWholeNumber(m) || wholeNumber(m) < 1 || wholeNumber(m) > 0xFFFFFFFFLL) {
+    } else if (const json& m = c["fwmark"]; !isWholeNumber(m)) {
+        problems.add("colocated.fwmark", notWholeNumber(m, "1-4294967295"));
+    } else if (wholeNumber(m) < 1 || wholeNumber(m) > 0xFFFFFFFFLL) {
         problems.add("colocated.fwmark", m.dump() + " is not a firewall mark: 1-4294967295 (0 means no mark)");
     } else {
         out.fwmark = static_cast<std::uint32_t>(wholeNumber(m));

@@ -56,9 +56,13 @@ std::vector<DropIn> readDropIns(const std::string& dir, const std::string& mainF
             auto text = readLimited(file, {.maxBytes = kMaxConfigBytes, .deadline = std::chrono::seconds(5), .allowPipe = false});
             if (!text) throw ConfigError({file + ": cannot read: " + text.error().message});
             DropIn d{.path = file, .doc = readDocument(*text, problems), .vips = {}, .index = {}};
-            for (const auto& [key, value] : d.doc.items())
-                if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) == kDropInKeys.end())
+            for (const auto& [key, value] : d.doc.items()) {
+                if (std::find(kDropInKeys.begin(), kDropInKeys.end(), key) != kDropInKeys.end()) continue;
+                if (std::find(kMainFileKeys.begin(), kMainFileKeys.end(), key) != kMainFileKeys.end())
                     problems.add(key, "not allowed in a drop-in, which holds only \"vips\" and \"services\"; global settings go in " + mainFile);
+                else  // a typo: the main file's did-you-mean, among what a drop-in may hold
+                    problems.add(quoteInput(key, false), unknownKey(key, kDropInKeys) + "; a drop-in holds only \"vips\" and \"services\"");
+            }
             if (d.doc.contains("vips")) {
                 if (!d.doc["vips"].is_array()) {
                     problems.add("vips", "must be a list of address strings");
@@ -111,7 +115,8 @@ Config loadConfig(const std::optional<std::string>& path, const std::vector<std:
         problems.insert(problems.begin(), e.problems().begin(), e.problems().end());
         throw ConfigError(problems);
     }
-    if (!problems.empty()) throw ConfigError(problems);
+    // The drop-ins' own problems do not stop here: their services are checked too, so the
+    // operator sees every problem at once.
     // The drop-ins' VIPs after the file's, each in one file only; then their services.
     std::map<netcfg::IpAddress, std::string> from;
     for (const auto& v : cfg.vips) from.emplace(v.address, file);

@@ -60,7 +60,11 @@ std::vector<netcfg::IpAddress> parseDirectors(const json& n, Problems& problems)
 
 std::optional<NatPort> parsePort(const json& v, const std::string& where, Problems& problems) {
     auto number = [&](const json& x, const std::string& field) -> int {
-        if (!isWholeNumber(x) || wholeNumber(x) < 1 || wholeNumber(x) > 65535) {
+        if (!isWholeNumber(x)) {
+            problems.add(field, notWholeNumber(x, "a port, 1-65535"));
+            return 0;
+        }
+        if (wholeNumber(x) < 1 || wholeNumber(x) > 65535) {
             problems.add(field, x.dump() + " is not a port (1-65535)");
             return 0;
         }

@@ -1,6 +1,7 @@
 #include "agent/config/config_parse.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <set>
 
@@ -54,6 +55,24 @@ void rejectUnknownKeys(const nlohmann::json& obj, const std::string& prefix, con
 }
 
 bool isWholeNumber(const nlohmann::json& v) { return v.is_number_integer() || v.is_number_unsigned(); }
+
+std::string notWholeNumber(const nlohmann::json& v, const std::string& want) {
+    std::string got;
+    if (v.is_string()) {
+        const std::string text = v.get<std::string>();
+        const bool digits = !text.empty() && text.size() <= 20 &&
+                            std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+        got = "the string " + (text.size() > 40 ? nlohmann::json(text.substr(0, 40) + "...").dump() : v.dump()) +
+              (digits ? " (write " + text + ", without quotes)" : "");
+    } else if (v.is_boolean() || v.is_null()) {
+        got = v.dump();
+    } else if (v.is_number_float()) {
+        got = v.dump() + ", which is not whole";
+    } else {
+        got = v.is_array() ? "a list" : "an object";
+    }
+    return "expected a whole number (" + want + "), got " + got;
+}
 
 long long wholeNumber(const nlohmann::json& v) {
     if (v.is_number_unsigned()) {
@@ -117,7 +136,7 @@ int boundedInt(const nlohmann::json& obj, const std::string& key, const std::str
     const auto& v = obj[key];
     const std::string range = std::to_string(lo) + "-" + std::to_string(hi);
     if (!isWholeNumber(v)) {
-        problems.add(field, "must be a whole number (" + range + ")");
+        problems.add(field, notWholeNumber(v, range));
         return fallback;
     }
     const long long n = wholeNumber(v);

@@ -36,6 +36,9 @@ std::string unknownKey(const std::string& key, const std::vector<std::string>& k
 void rejectUnknownKeys(const nlohmann::json& obj, const std::string& prefix, const std::vector<std::string>& known,
                        Problems& problems);
 bool isWholeNumber(const nlohmann::json& v);
+// "expected a whole number (WANT), got the string \"80\" (write 80, without quotes)": what a
+// value that is not a whole number was, in words.
+std::string notWholeNumber(const nlohmann::json& v, const std::string& want);
 // A whole number's value, saturated to the range of long long (18446744073709551615 is
 // "very large", never -1). Report the value itself with v.dump().
 long long wholeNumber(const nlohmann::json& v);

@@ -252,8 +252,12 @@ void parseService(const json& s, const std::string& where, const std::set<netcfg
     c.timeoutMs = boundedInt(s, "timeout_ms", where + ".timeout_ms", 10, 60000, c.timeoutMs, problems);
     c.rise = boundedInt(s, "rise", where + ".rise", 1, 100, c.rise, problems);
     c.fall = boundedInt(s, "fall", where + ".fall", 1, 100, c.fall, problems);
+    // Unset, the timeout is the default or the interval, whichever is shorter: a short
+    // interval alone is never refused for a timeout nobody wrote.
+    if (!s.contains("timeout_ms")) c.timeoutMs = std::min(c.timeoutMs, c.intervalMs);
     if (c.timeoutMs > c.intervalMs)
-        problems.add(where + ".timeout_ms", std::to_string(c.timeoutMs) + " is longer than interval_ms " + std::to_string(c.intervalMs));
+        problems.add(where + ".timeout_ms", std::to_string(c.timeoutMs) + " is longer than interval_ms " + std::to_string(c.intervalMs) +
+                                                ": a probe must end before the next one starts");
     if (problems.lines().size() == before) out.push_back(std::move(c));
 }
 

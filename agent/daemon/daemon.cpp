@@ -100,6 +100,7 @@ std::expected<void, std::string> Daemon::setUp() {
     auto locked = session_.lockAndLoad(std::chrono::seconds(5));
     if (!locked) return std::unexpected(locked.error());
     lock_.emplace(std::move(locked->lock));
+    markerBefore_ = daemonMarker(options_.stateDir).has_value();
     if (auto m = writeDaemonMarker(options_.stateDir); !m) logWarning(m.error() + "; `status` cannot tell a crashed daemon, ignoring");
     if (!locked->owned.empty()) logInfo("adopting the state of an earlier run from " + session_.stateFile().path().string());
     reconciler_.emplace(session_.reconciler(std::move(locked->owned), desiredFrom(cfg_)));
@@ -149,7 +150,11 @@ Daemon::Exit Daemon::start() {
         if (!s) logError(s.error());
         return s.has_value();
     };
-    if (!restarted && !serve()) return Exit::Failed;
+    if (!restarted && !serve()) {  // an address not of this host, a port in use: the configuration's
+        forgetStart();
+        logError("nothing was changed");
+        return Exit::Refused;
+    }
     // The first pass is the same as `start`: a conflict refuses to run at all. Its result
     // is verified by the kernel's acks; the notifications it causes confirm it again.
     const auto first = reconciler_->converge([](const std::string& l) { logInfo(l); }, Reconciler::Verify::Acks);
@@ -157,6 +162,7 @@ Daemon::Exit Daemon::start() {
     if (first.outcome == Reconciler::PassResult::Outcome::Refused) {
         for (const auto& c : first.conflicts) logError(describe(c));
         logError("refused; nothing was changed");
+        forgetStart();
         return Exit::Refused;
     }
     if (!first.ok()) {
@@ -176,6 +182,10 @@ Daemon::Exit Daemon::start() {
     if (const auto d = state_.drained.names(); !d.empty())
         logInfo("drained by the configuration (\"drained\": true): " + summarise(std::vector<std::string>(d.begin(), d.end()), d.size()));
     return Exit::Ok;
+}
+
+void Daemon::forgetStart() {
+    if (!markerBefore_) clearDaemonMarker(options_.stateDir);
 }
 
 Daemon::Exit Daemon::run() {

@@ -157,6 +157,10 @@ private:
     Session session_;
     std::unique_ptr<netcfg::EventSource> events_;
     std::optional<DirLock> lock_;
+    bool markerBefore_ = false;  // a daemon.pid was there before this run wrote its own (a crashed run's)
+    // A start that changed nothing: the marker goes (unless a crashed run's was there), so
+    // status does not call this run dead.
+    void forgetStart();
     std::optional<Reconciler> reconciler_;
     DirectorWatch directors_;  // NAT: whether each director answers (agent/reconcile/director_watch.h)
     UniqueFd epoll_, timer_, signals_, wake_;

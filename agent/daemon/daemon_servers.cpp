@@ -43,7 +43,11 @@ std::expected<Daemon::ApiServers, std::string> Daemon::bindApi(const ApiSettings
     UniqueFd kept = inheritedListener(inherited_, "http", api.host, api.port, notifier_);
     const bool adopted = static_cast<bool>(kept);
     auto port = out.http->start(std::move(kept));
-    if (!port) return std::unexpected("api.listen: " + port.error());
+    if (!port)
+        return std::unexpected("api.listen: " + port.error() +
+                               (port.error().find("Cannot assign requested address") != std::string::npos
+                                    ? " (" + api.host + " is not an address of this host)"
+                                    : ""));
     out.lines.push_back("HTTP API listening on " + api.host + ":" + std::to_string(*port) + (adopted ? " (the socket kept across the restart)" : ""));
     out.httpFresh = !adopted;
     if (api.agentCheckPort > 0) {

@@ -101,7 +101,11 @@ ReadinessReport buildReport(const Desired& desired, const Observed& observed, co
         r.sysctls.push_back(std::move(s));
     }
 
-    r.unmanaged = unmanagedOnLo(desired, k);
+    const auto mine = ownedVips(owned);
+    for (auto& u : unmanagedOnLo(desired, k)) {
+        const auto ip = netcfg::IpAddress::parse(u.substr(0, u.find('/')));
+        (ip && mine.contains(*ip) ? r.ownedElsewhere : r.unmanaged).push_back(std::move(u));
+    }
     if (desired.tunnel) {
         r.tunnel.enabled = true;
         r.tunnel.interfaces = desired.tunnel->interfaces;
@@ -215,14 +219,17 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
         out << (v.rangeLen < 0 ? "VIP " : "range ") << v.text() << ": " << (v.ok() ? "in place" : "NOT in place");
         if (v.connections) out << ", " << *v.connections << " connection" << (*v.connections == 1 ? "" : "s");
         out << "\n";
-        const std::string owner = v.bound ? (v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)") : "";
+        const std::string unknownOwner = " (whose: the agent's state is root's)";
+        const std::string owner = !v.bound ? "" : r.ownershipUnknown ? unknownOwner
+                                  : v.addressOwned ? " (added by the agent)" : " (was already there; left alone by stop)";
         if (v.rangeLen >= 0)
             out << "  local route " << v.text() << " dev lo table local: " << yesNo(v.bound) << owner << "\n";
         else
             out << "  address " << v.vip.hostCidr() << " on lo: " << yesNo(v.bound) << owner << "\n";
         if (v.routeWanted)
             out << "  host route " << v.vip.hostCidr() << " dev lo: " << yesNo(v.routePresent)
-                << (v.routePresent ? (v.routeOwned ? " (added by the agent)" : " (not the agent's; left alone by stop)") : "")
+                << (!v.routePresent ? "" : r.ownershipUnknown ? unknownOwner
+                                       : v.routeOwned ? " (added by the agent)" : " (not the agent's; left alone by stop)")
                 << "\n";
         for (const auto& f : v.findings)
             if (isConflict(f.kind) || f.kind == FindingKind::CannotApply) out << "  problem: " << describe(f) << "\n";
@@ -247,6 +254,10 @@ std::string renderText(const ReadinessReport& r, bool listUnmanaged) {
     if (listUnmanaged) {
         out << "addresses on lo not managed by the agent:" << (r.unmanaged.empty() ? " none" : "") << "\n";
         for (const auto& u : r.unmanaged) out << "  " << u << "\n";
+        if (!r.ownedElsewhere.empty()) {
+            out << "addresses on lo owned by the agent, not in this configuration (`start --vip`; `stop --vip ADDR` removes one):\n";
+            for (const auto& u : r.ownedElsewhere) out << "  " << u << "\n";
+        }
     }
     if (r.unknown)
         out << "result: cannot tell (permission denied; run as root)\n";
@@ -296,7 +307,8 @@ nlohmann::json toJson(const ReadinessReport& r) {
     const auto [problems, findings] = rendered(r.findings);
     json j{{"in_place", r.inPlace()}, {"unknown", r.unknown}, {"lo_up", r.loUp},
            {"problems", problems}, {"findings", findings}, {"vips", json::array()}, {"sysctls", json::array()},
-           {"unmanaged", r.unmanaged}};
+           {"unmanaged", r.unmanaged}, {"owned_not_configured", r.ownedElsewhere},
+           {"ownership_known", !r.ownershipUnknown}};
     for (const auto& v : r.vips) j["vips"].push_back(toJson(v));
     j["colocated"] = nullptr;
     if (const auto& c = r.colocated; c.enabled) {

@@ -94,7 +94,9 @@ struct ReadinessReport {
     bool loUp = false;
     std::vector<Finding> findings;       // every unmet condition
     std::vector<std::string> unmanaged;  // addresses on lo the agent does not manage
+    std::vector<std::string> ownedElsewhere;  // on lo, added by the agent (`start --vip`) but not in this configuration
     bool unknown = false;                // something could not be read (permission)
+    bool ownershipUnknown = false;       // the agent's state could not be read: whose is not known
 
     bool inPlace() const { return findings.empty() && !unknown; }
 };

@@ -58,6 +58,24 @@ void checkVips(const DoctorInput& in, std::vector<DoctorCheck>& out) {
                     add(out, "range-conflict", V::Fail, describe(f), "narrow the range in the configuration");
             continue;
         }
+        // A .0 or .255 VIP is a host in a /23 or wider; it is not where it is the network or
+        // broadcast address of a subnet on this host (the kernel takes packets to it as broadcast).
+        if (vip.isV4())
+            for (const auto& a : in.kernel.addresses) {
+                if (!a.address.isV4() || a.prefixlen > 30 || a.ifindex == observed.kernel.loIndex()) continue;
+                std::uint32_t net = 0, addr = 0;
+                for (int i = 0; i < 4; ++i) {
+                    net = (net << 8) | a.address.bytes[static_cast<std::size_t>(i)];
+                    addr = (addr << 8) | vip.bytes[static_cast<std::size_t>(i)];
+                }
+                const std::uint32_t mask = a.prefixlen == 0 ? 0 : ~std::uint32_t{0} << (32 - a.prefixlen);
+                if ((net & mask) != (addr & mask) || ((addr & ~mask) != 0 && (addr & ~mask) != ~mask)) continue;
+                add(out, "vip-subnet", V::Fail,
+                    vip.str() + " is the " + ((addr & ~mask) == 0 ? "network" : "broadcast") + " address of " +
+                        observed.kernel.linkName(a.ifindex) + "'s subnet " + a.address.str() + "/" + std::to_string(a.prefixlen) +
+                        ": this host takes packets to it as broadcast",
+                    "choose a VIP that is a host address of that subnet (or outside it)");
+            }
         if (widerOnLo)
             add(out, "vip-on-lo", V::Fail,
                 vip.str() + " is bound on lo as /" + std::to_string(*widerOnLo) + ": lo then claims the whole subnet",

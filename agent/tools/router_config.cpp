@@ -1,5 +1,7 @@
 #include "agent/tools/router_config.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <sstream>
 
@@ -129,7 +131,6 @@ std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const s
         if (!ip) return std::unexpected("--neighbor \"" + n + "\": not an IPv4 or IPv6 address");
         t.neighbors.push_back(ip->str());
     }
-    if (t.neighbors.empty()) t.neighbors.push_back("192.0.2.1");  // a placeholder to replace
     auto l = asNumber(localAs, "--local-as", t.localAs);
     if (!l) return std::unexpected(l.error());
     auto p = asNumber(peerAs, "--peer-as", t.peerAs);
@@ -141,6 +142,22 @@ std::expected<RouterTarget, std::string> routerTarget(const Config& cfg, const s
         const auto id = netcfg::IpAddress::parse(routerId);
         if (!id || !id->isV4()) return std::unexpected("--router-id \"" + routerId + "\": a router id is an IPv4 address");
         t.routerId = id->str();
+    }
+    if (t.neighbors.empty())
+        return std::unexpected("router-config needs --neighbor ROUTER: each BGP peer's address (repeat it per router; "
+                               "an IPv6 neighbor carries the IPv6 VIPs)");
+    if (localAs.empty() || peerAs.empty())
+        t.warnings.push_back("AS numbers not given: the output uses local AS " + std::to_string(t.localAs) + " and peer AS " +
+                             std::to_string(t.peerAs) + " (documentation numbers); give --local-as and --peer-as");
+    if (routerId.empty())
+        t.warnings.push_back("no --router-id: the output uses " + t.routerId + " (a documentation address); give this server's own");
+    for (const bool v4 : {true, false}) {
+        if (!anyFamily(cfg, v4)) continue;
+        const bool carried = std::any_of(t.neighbors.begin(), t.neighbors.end(),
+                                         [&](const std::string& n) { return (n.find(':') == std::string::npos) == v4; });
+        if (!carried)
+            t.warnings.push_back(std::string("the ") + (v4 ? "IPv4" : "IPv6") + " VIPs get no BGP session: no " + (v4 ? "IPv4" : "IPv6") +
+                                 " --neighbor was given");
     }
     return t;
 }

@@ -20,6 +20,9 @@ struct RouterTarget {
     long long localAs = 64500;           // documentation ASNs (RFC 5398) by default
     long long peerAs = 64496;
     std::string routerId = "192.0.2.10";  // an IPv4 address (--router-id)
+    // What the operator must look at before using the output: defaults taken for the AS
+    // numbers or the router id, a VIP family no neighbor's session carries.
+    std::vector<std::string> warnings;
 };
 
 // Checks --neighbor (addresses), --local-as and --peer-as (1-4294967295); the

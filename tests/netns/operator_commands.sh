@@ -36,7 +36,10 @@ contains "$OUT" "serve the readiness API on 127.0.0.1:9100" "check shows the API
 contains "$OUT" "answer HAProxy's agent-check on 127.0.0.1:9101" "check shows agent-check"
 contains "$OUT" "check http $A:80/h every 2000 ms (timeout 1000 ms, rise 2, fall 3)" "check shows the service check"
 printf '{"vips": [' > "$STATE/bad.json"
-for cmd in check status doctor "director-config --format haproxy"; do
+# status never exits 2 for the file (shown then: what the agent owns, and a note)
+expect_rc 0 "status with a broken file: what the agent owns (nothing here)" agent status -c "$STATE/bad.json"
+contains "$OUT" "note: the configuration on disk cannot be used: $STATE/bad.json: (document): not valid JSON at line 1, column 11: the text ends too early" "status names the broken file"
+for cmd in check doctor "director-config --format haproxy"; do
   # shellcheck disable=SC2086
   expect_rc 2 "$cmd with a broken file" agent $cmd -c "$STATE/bad.json"
   lacks "$OUT" "nothing was changed" "$cmd, which changes nothing, does not say so"

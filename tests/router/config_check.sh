@@ -42,7 +42,7 @@ echo '{"vips": ["198.51.100.188"]}' > "$D/plain.json"
 "$AGENT" router-config -c "$D/plain.json" --format bird > "$D/out" 2>"$D/err"; rc=$?
 [ $rc = 2 ] && grep -q 'no "announce"' "$D/err" && [ ! -s "$D/out" ] && ok "no announce: refused with what to add (exit 2)" || bad "no announce: exit $rc: $(cat "$D/err")"
 "$AGENT" router-config -c "$D/config.json" --format quagga > "$D/out" 2>"$D/err"; rc=$?
-[ $rc = 2 ] && grep -q "needs --format bird or --format frr" "$D/err" && ok "--format quagga refused" || bad "--format quagga: exit $rc: $(cat "$D/err")"
+[ $rc = 2 ] && grep -q 'unknown format "quagga" (known formats: bird or frr)' "$D/err" && ok "--format quagga refused" || bad "--format quagga: exit $rc: $(cat "$D/err")"
 "$AGENT" router-config -c "$D/config.json" --format bird --peer-as 0 > "$D/out" 2>"$D/err"; rc=$?
 [ $rc = 2 ] && grep -q 'peer-as "0"' "$D/err" && [ ! -s "$D/out" ] && ok "--peer-as 0 refused" || bad "--peer-as 0: exit $rc: $(cat "$D/err")"
 [ $FAILS -eq 0 ] && { echo "all checks passed"; exit 0; } || { echo "$FAILS check(s) failed"; exit 1; }

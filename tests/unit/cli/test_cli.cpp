@@ -85,7 +85,9 @@ TEST_SUITE("cli") {
         CHECK(o->format == "haproxy");
         CHECK(o->directorCheck == "http://198.51.100.60:9100");
         CHECK(parseArgs({"director-config"}).error() == "director-config needs --format keepalived, haproxy or ipvsadm");
-        CHECK(parseArgs({"director-config", "--format", "nginx"}).error() == "director-config needs --format keepalived, haproxy or ipvsadm");
+        CHECK(parseArgs({"director-config", "--format", "nginx"}).error() ==
+              "director-config: unknown format \"nginx\" (known formats: keepalived, haproxy or ipvsadm)");
+        CHECK(parseArgs({"router-config", "--format", "quagga"}).error() == "router-config: unknown format \"quagga\" (known formats: bird or frr)");
         CHECK(parseArgs({"start", "--format", "haproxy"}).error() == "--format is not an option of start");
         auto t = parseArgs({"director-config", "--format", "ipvsadm", "--method", "tun", "--encap=gue"});
         REQUIRE(t);

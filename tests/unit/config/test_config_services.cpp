@@ -37,6 +37,13 @@ ServiceCheck only(const std::string& inside) {
 }  // namespace
 
 TEST_SUITE("config_services") {
+    TEST_CASE("a short interval alone takes a timeout no longer than itself, an explicit longer one is refused") {
+        CHECK(only(R"("type": "tcp", "port": 80, "interval_ms": 500)").timeoutMs == 500);
+        CHECK(only(R"("type": "tcp", "port": 80)").timeoutMs == 1000);
+        CHECK(problemsOf(withCheck(R"("type": "tcp", "port": 80, "interval_ms": 500, "timeout_ms": 800)"))
+                  .find("timeout_ms: 800 is longer than interval_ms 500") != std::string::npos);
+    }
+
     TEST_CASE("http and https: path, host, statuses, body, verify and ca_file, with their defaults") {
         const auto h = only(R"("type": "http")");
         CHECK(h.port == 80);

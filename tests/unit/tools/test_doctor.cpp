@@ -292,4 +292,16 @@ TEST_SUITE("doctor") {
         CHECK(parseNatChains(json) == std::vector<std::string>{"ip nat POSTROUTING (postrouting)"});
         CHECK(parseNatChains("not json").empty());
     }
+
+    TEST_CASE("a .0 or .255 VIP is a host of a wider subnet: refused only where a subnet here makes it its network or broadcast") {
+        CHECK(parseConfig(R"({"vips": ["203.0.113.255", "198.51.100.0"]})", "f").vips.size() == 2);
+        DoctorInput in;
+        in.config = parseConfig(R"({"vips": ["198.51.100.255", "203.0.113.255"]})", "f");
+        in.kernel.links = {{.ifindex = 1, .name = "lo", .up = true, .loopback = true}, {.ifindex = 2, .name = "eth0", .up = true, .loopback = false}};
+        in.kernel.addresses = {{.ifindex = 2, .address = ip("198.51.100.60"), .prefixlen = 24},
+                               {.ifindex = 2, .address = ip("203.0.112.1"), .prefixlen = 22}};
+        const auto f = diagnose(in);
+        CHECK(hasCheck(f, "vip-subnet", DoctorCheck::Verdict::Fail, "198.51.100.255 is the broadcast address of eth0's subnet 198.51.100.60/24"));
+        CHECK(std::count_if(f.begin(), f.end(), [](const DoctorCheck& c) { return c.check == "vip-subnet"; }) == 1);  // 203.0.113.255 is a host of the /22
+    }
 }

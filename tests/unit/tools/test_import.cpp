@@ -107,14 +107,14 @@ TEST_SUITE("import") {
                                    "echo 2 > /proc/sys/net/ipv4/conf/al\x9a/arp_announce\n"
                                    "ip addr add 198.51.100.5/99999999999999999 dev lo\n"
                                    "ip addr add 198.51.100.6/32 dev lo\n"
-                                   "ip addr add 198.51.100.0/32 dev lo\n";
+                                   "ip addr add 224.0.0.5/32 dev lo\n";
         const auto r = importSetup({{.path = "/etc/rc.local", .content = script}});
         CHECK(r.vips == std::vector<std::string>{"198.51.100.5", "198.51.100.6"});
         CHECK(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
             return n == "/etc/rc.local:2: \"al\x9a\" is not an interface name, ignoring";
         }));
         CHECK(std::find(r.notes.begin(), r.notes.end(),
-                        "/etc/rc.local:5: 198.51.100.0 is a network address (host part .0); a VIP must be a host address; left out") != r.notes.end());
+                        "/etc/rc.local:5: 224.0.0.5 is a multicast address; left out") != r.notes.end());
         // Whatever it derives, the agent itself accepts.
         CHECK_NOTHROW((void)parseConfig(r.configJson(), "imported"));
     }

@@ -7,9 +7,15 @@ using namespace agent;
 TEST_SUITE("router_config") {
     TEST_CASE("the target: neighbors, AS numbers and router id checked, defaults from the documentation ranges") {
         Config cfg = parseConfig(R"({"vips": ["198.51.100.188"], "announce": {"table": 200}})", "f");
-        auto t = routerTarget(cfg, {}, "", "", "");
+        CHECK(routerTarget(cfg, {}, "", "", "").error().find("router-config needs --neighbor ROUTER") == 0);
+        auto t = routerTarget(cfg, {"192.0.2.1"}, "", "", "");
         REQUIRE(t);
         CHECK(t->neighbors == std::vector<std::string>{"192.0.2.1"});
+        REQUIRE(t->warnings.size() == 2);  // the AS numbers and the router id defaulted
+        CHECK(t->warnings[0].find("local AS 64500 and peer AS 64496") != std::string::npos);
+        Config both = parseConfig(R"({"vips": ["198.51.100.188", "2001:db8::188"], "announce": {"table": 200}})", "f");
+        const auto w = routerTarget(both, {"192.0.2.1"}, "64500", "64496", "192.0.2.11")->warnings;
+        CHECK(w == std::vector<std::string>{"the IPv6 VIPs get no BGP session: no IPv6 --neighbor was given"});
         CHECK(t->localAs == 64500);
         CHECK(t->peerAs == 64496);
         CHECK(t->routerId == "192.0.2.10");
@@ -24,7 +30,7 @@ TEST_SUITE("router_config") {
         CHECK(routerTarget(cfg, {}, "64500x", "", "").error().find("--local-as") == 0);
         CHECK(routerTarget(cfg, {}, "", "", "2001:db8::1").error() == "--router-id \"2001:db8::1\": a router id is an IPv4 address");
         Config none = parseConfig(R"({"vips": ["198.51.100.188"]})", "f");
-        CHECK(routerTarget(none, {}, "", "", "").error().find("no \"announce\"") != std::string::npos);
+        CHECK(routerTarget(none, {"192.0.2.1"}, "", "", "").error().find("no \"announce\"") != std::string::npos);
     }
 
     TEST_CASE("BIRD: learns the announce table, only the agent's host routes, and exports them per family") {
