@@ -315,13 +315,25 @@ std::optional<std::string> ControlServer::onClient(LineServer::Client& c, LineSe
         c.ticket = control_.requestReload();
         return wait(kReloadDeadline);
     }
+    auto requester = [&](const std::string& what) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        const std::string who = ::getsockopt(c.fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
+                                    ? "uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) + ") on the control socket"
+                                    : std::string("a client of the control socket");
+        control_.logRequest(std::string(drain ? "drain" : "undrain") + " of " + what + " requested by " + who);
+    };
     if (!cmd->vips.empty()) {
         if (vipsAre(*snap, cmd->vips, drain)) return controlVipsDone(drain, cmd->vips, true);
+        std::string list;
+        for (const auto& v : cmd->vips) list += (list.empty() ? "" : ", ") + v;
+        requester(list);
         control_.requestVipDrain(cmd->vips, drain);
         return wait(kConfirmDeadline);
     }
     if (snap->draining() == drain) return controlDone(drain, true, *snap);
     if (!drain && snap->exiting()) return std::string("error undrain refused: the agent is exiting and drains before it does\n");
+    requester("the whole server");
     control_.requestDrain(drain);
     return wait(kConfirmDeadline);
 }

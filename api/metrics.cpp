@@ -1,5 +1,9 @@
 #include "api/metrics.h"
 
+#include <cmath>
+
+#include <charconv>
+
 #include "agent/base/text_file.h"
 #include "api/readiness.h"
 
@@ -30,10 +34,14 @@ std::string label(const std::string& v) {
     return out;
 }
 
+// The shortest text that reads back as exactly v (a timestamp keeps its sub-second part,
+// not 1.79653881e+09), in Prometheus' spelling of the special values.
 std::string num(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 class Writer {

@@ -144,6 +144,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             HttpResponse refusal;
             if (!authorized(req, refusal)) return refusal;
             const bool drain = route == Route::Drain;
+            control_.logRequest(std::string(drain ? "drain" : "undrain") + " of the whole server requested by HTTP client " + printable(req.client, 64));
             control_.requestDrain(drain);
             auto r = jsonResponse(200, {{"draining", drain}});
             r.close = true;
@@ -158,6 +159,7 @@ HttpResponse Routes::answer(const HttpRequest& req) const {
             const std::string vip = canonicalAddress(text);
             if (vip.empty() || !store_.get()->findExact(vip))
                 return refuse(404, printable(text, 64) + " is not a VIP managed by this agent; nothing changed");
+            control_.logRequest(std::string(drain ? "drain" : "undrain") + " of " + vip + " requested by HTTP client " + printable(req.client, 64));
             control_.requestVipDrain({vip}, drain);
             auto r = jsonResponse(200, {{"vip", vip}, {"draining", drain}});
             r.close = true;

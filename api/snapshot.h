@@ -443,6 +443,9 @@ public:
     // Read the configuration again (as SIGHUP). Returns a ticket: the outcome is published
     // with Snapshot::reloadServed >= ticket (a reload that started after the request).
     virtual std::uint64_t requestReload() { return 0; }
+    // Who asked for a drain or an undrain, for the log ("drain of 198.51.100.1 requested by
+    // HTTP client 192.0.2.7", "... by uid 0 on the control socket").
+    virtual void logRequest(const std::string& /*line*/) {}
     // Someone reads the connection counts (/metrics, /status): count them while they do.
     virtual void wantConnectionCounts() {}
     // The connections on one VIP (canonical text) or, nullopt, on all; at most `limit` listed.

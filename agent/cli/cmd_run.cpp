@@ -20,6 +20,7 @@ int reportFailure(const Reconciler::PassResult& r) {
 }
 
 int runRun(const Options& o) {
+    logTimestamps(true);
     auto cfg = loadOrReport(o, true);
     if (!cfg) {
         // Under systemd this line is what `systemctl status` shows next to the failure.

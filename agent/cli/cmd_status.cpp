@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <sstream>
+#include <cstdarg>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -286,29 +288,84 @@ std::optional<std::string> natKernelProblem() {
 }
 }  // namespace
 
+namespace {
+
+// check's verdict: what start would do (printed only when everything passed, so a check
+// never says both "valid" and "refused"), or the problems; as text or, with --json, one
+// JSON object {"valid", "configuration", "problems", "would"}.
+class CheckReport {
+public:
+    explicit CheckReport(bool json) : json_(json) {}
+    [[gnu::format(printf, 2, 3)]] void say(const char* format, ...) {
+        va_list args, again;
+        va_start(args, format);
+        va_copy(again, args);
+        const int n = std::vsnprintf(nullptr, 0, format, args);
+        va_end(args);
+        if (n > 0) {
+            std::string line(static_cast<std::size_t>(n) + 1, '\0');
+            std::vsnprintf(line.data(), line.size(), format, again);
+            line.resize(static_cast<std::size_t>(n));
+            text_ += line;
+        }
+        va_end(again);
+    }
+    void problem(const std::string& p) { problems_.push_back(p); }
+    // The verdict: exit code rc, the plan shown only when rc is 0.
+    int finish(int rc, const std::string& source) {
+        if (json_) {
+            std::vector<std::string> lines;
+            std::istringstream in(text_);
+            for (std::string l; std::getline(in, l);) lines.push_back(l);
+            const nlohmann::json doc{{"valid", rc == kOk}, {"exit", rc}, {"configuration", source.empty() ? nlohmann::json(nullptr) : nlohmann::json(source)},
+                                     {"problems", problems_}, {"would", rc == kOk ? nlohmann::json(lines) : nlohmann::json::array()}};
+            std::printf("%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        } else if (rc == kOk) {
+            std::fputs(text_.c_str(), stdout);
+        } else {
+            for (const auto& p : problems_) logError(p);
+        }
+        return rc;
+    }
+
+private:
+    bool json_;
+    std::string text_;
+    std::vector<std::string> problems_;
+};
+
+}  // namespace
+
 int runCheck(const Options& o) {
-    auto cfg = loadOrReport(o);
-    if (!cfg) return kUsage;
-    std::printf("configuration %s is valid", cfg->source.c_str());
-    if (!cfg->dropIns.empty()) std::printf(" (with %zu drop-in(s))", cfg->dropIns.size());
-    std::printf("; start would:\n");
+    CheckReport out(o.json);
+    std::optional<Config> cfg;
+    try {
+        cfg = loadConfig(o.config, o.vips, o.configDir, !o.offline);
+    } catch (const ConfigError& e) {
+        for (const auto& p : e.problems()) out.problem(p);
+        out.problem("configuration rejected");
+        return out.finish(kUsage, o.config.value_or(o.vips.empty() ? kDefaultConfigPath : ""));
+    }
+    out.say("configuration %s is valid", cfg->source.c_str());
+    if (!cfg->dropIns.empty()) out.say(" (with %zu drop-in(s))", cfg->dropIns.size());
+    out.say("; start would:\n");
     std::size_t drained = 0;
     for (const auto& vip : cfg->vips) {
         const std::string from = vip.source != cfg->source ? " (from " + vip.source + ")" : "";
         drained += vip.drained ? 1 : 0;
         if (vip.isRange()) {
-            std::printf("  add local route %s dev lo in table local (this host takes every address of it)%s\n", vip.name().c_str(),
+            out.say("  add local route %s dev lo in table local (this host takes every address of it)%s\n", vip.name().c_str(),
                         from.c_str());
             continue;
         }
-        std::printf("  bind %s on lo%s\n", vip.address.hostCidr().c_str(), from.c_str());
-        if (cfg->hostRoutes) std::printf("  add host route %s dev lo in table main\n", vip.address.hostCidr().c_str());
+        out.say("  bind %s on lo%s\n", vip.address.hostCidr().c_str(), from.c_str());
+        if (cfg->hostRoutes) out.say("  add host route %s dev lo in table main\n", vip.address.hostCidr().c_str());
     }
     if (!cfg->vips.empty() || !cfg->nat.enabled()) {  // as desiredFrom: a NAT-only server binds no VIP
         for (const auto& iface : cfg->arp.interfaces)
-            std::printf("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
+            out.say("  set net.ipv4.conf.%s.arp_ignore = %d, arp_announce = %d\n", iface.c_str(), cfg->arp.ignore,
                         cfg->arp.announce);
-        std::printf("  bring lo up if it is down\n");
+        out.say("  bring lo up if it is down\n");
     }
     if (const auto& n = cfg->nat; n.enabled()) {
         std::string ports;
@@ -316,7 +373,7 @@ int runCheck(const Options& o) {
             ports += (ports.empty() ? "" : ", ") + p.name() +
                      (p.virtualPort != p.port ? " (the director's virtual port " + std::to_string(p.virtualPort) + ")" : "");
         for (const auto& d : n.directors)
-            std::printf("  send the replies from %s (this server's address on %s's subnet) via the director %s: a rule per port at "
+            out.say("  send the replies from %s (this server's address on %s's subnet) via the director %s: a rule per port at "
                         "priority %u looking up table %u, which holds only that default route; the host's other traffic keeps its "
                         "own gateway\n",
                         ports.c_str(), d.str().c_str(), d.str().c_str(), n.priority, n.table);
@@ -325,7 +382,7 @@ int runCheck(const Options& o) {
         std::string ports, peers;
         for (const auto& p : c.ports) ports += (ports.empty() ? "" : ", ") + p.name();
         for (const auto& p : c.peers) peers += (peers.empty() ? "" : ", ") + p.str();
-        std::printf("  keep nftables table inet lvs_rs_agent: fwmark %u on packets for the VIPs and %s whose Ethernet source is not "
+        out.say("  keep nftables table inet lvs_rs_agent: fwmark %u on packets for the VIPs and %s whose Ethernet source is not "
                     "the peer directors' (%s); no rule while a peer's MAC is not known\n",
                     c.fwmark, ports.c_str(), peers.c_str());
     }
@@ -335,65 +392,70 @@ int runCheck(const Options& o) {
         for (const auto& d : t.directors) directors += (directors.empty() ? "" : ", ") + d.str();
         if (t.ipip) encaps = "IPIP";
         if (t.gue) encaps += (encaps.empty() ? "" : " and ") + std::string("GUE to UDP port ") + std::to_string(t.guePort);
-        std::printf("  attach the tunnel decapsulation to %s (clsact: lvs_decap on ingress, lvs_mss on egress): %s from %s\n",
+        out.say("  attach the tunnel decapsulation to %s (clsact: lvs_decap on ingress, lvs_mss on egress): %s from %s\n",
                     ifaces.c_str(), encaps.c_str(), directors.c_str());
-        if (t.mss > 0) std::printf("  lower the VIPs' SYN-ACK MSS to %d\n", t.mss);
-        else std::printf("  lower the VIPs' SYN-ACK MSS to fit the interfaces' MTU once encapsulated (%d at MTU 1500)\n", tunnelMss(t, 1500));
+        if (t.mss > 0) out.say("  lower the VIPs' SYN-ACK MSS to %d\n", t.mss);
+        else out.say("  lower the VIPs' SYN-ACK MSS to fit the interfaces' MTU once encapsulated (%d at MTU 1500)\n", tunnelMss(t, 1500));
         // The kernel is asked whether it takes the program: loaded, then let go at once
         // (never attached, nothing changed), as start would load it.
         if (!o.offline)
             if (auto p = tunnel::TunnelProgram::load(); !p) {
-                logError("this kernel refuses the tunnel decapsulation: " + p.error());
-                logError("the configuration is valid, but start would refuse it");
-                return kUsage;
+                // Without CAP_BPF the kernel cannot be asked at all: that is not its refusal.
+                if (p.error().find("Operation not permitted") != std::string::npos) {
+                    out.problem("cannot ask this kernel whether it takes the tunnel decapsulation: loading a BPF program needs "
+                                "CAP_BPF (root); run check as root, or check --offline for the file alone");
+                    return out.finish(kUnknown, cfg->source);
+                }
+                out.problem("this kernel refuses the tunnel decapsulation: " + p.error());
+                out.problem("the configuration is valid, but start would refuse it");
+                return out.finish(kUsage, cfg->source);
             }
     }
     // What start would refuse on this host, check refuses too (the same words): an
     // interface that does not exist, a VIP on a real interface, ... --offline: the file alone.
     if (!o.offline && cfg->nat.enabled())
         if (const auto p = natKernelProblem()) {
-            logError(*p);
-            logError("the configuration is valid, but start would refuse it on this host");
-            return kUsage;
+            out.problem(*p);
+            out.problem("the configuration is valid, but start would refuse it on this host");
+            return out.finish(kUsage, cfg->source);
         }
     if (!o.offline) {
         const Desired desired = desiredFrom(*cfg);
         auto session = Session::open(o.stateDir);
         auto observed = session ? session->observe(desired, Owned{}) : std::unexpected(session.error());
         if (!observed) {
-            logError("cannot look at this host (" + observed.error() + "); check --offline validates the file alone");
-            return kUnknown;
+            out.problem("cannot look at this host (" + observed.error() + "); check --offline validates the file alone");
+            return out.finish(kUnknown, cfg->source);
         }
         const Plan p = plan(desired, *observed, Owned{});
         if (p.hasConflicts()) {
-            std::fflush(stdout);
-            for (const auto& c : p.conflicts()) logError(describe(c));
-            logError("the configuration is valid, but start would refuse it on this host (check --offline validates the file alone)");
-            return kUsage;
+            for (const auto& c : p.conflicts()) out.problem(describe(c));
+            out.problem("the configuration is valid, but start would refuse it on this host (check --offline validates the file alone)");
+            return out.finish(kUsage, cfg->source);
         }
         // The NAT reply path as it would be on this host (its address facing the director).
         for (const auto& a : p.actions)
-            if (const auto* op = std::get_if<netcfg::NetOp>(&a); op && op->nat()) std::printf("    %s\n", describe(a).c_str());
+            if (const auto* op = std::get_if<netcfg::NetOp>(&a); op && op->nat()) out.say("    %s\n", describe(a).c_str());
     }
-    std::printf("run would also:\n");
-    std::printf("  re-read the ARP settings every %d ms, look at the whole kernel state every %d s\n", cfg->checkIntervalMs,
+    out.say("run would also:\n");
+    out.say("  re-read the ARP settings every %d ms, look at the whole kernel state every %d s\n", cfg->checkIntervalMs,
                 cfg->resyncSeconds);
     if (cfg->api.enabled) {
         const std::string host = cfg->api.host.find(':') != std::string::npos ? "[" + cfg->api.host + "]" : cfg->api.host;
-        std::printf("  serve the readiness API on %s:%d (GET /ready, /ready/<vip>, /status, /metrics)%s\n", host.c_str(), cfg->api.port,
+        out.say("  serve the readiness API on %s:%d (GET /ready, /ready/<vip>, /status, /metrics)%s\n", host.c_str(), cfg->api.port,
                     cfg->api.token.empty() ? "; remote drain refused (no token_file)" : "; remote drain with the token");
         if (cfg->api.agentCheckPort > 0)
-            std::printf("  answer HAProxy's agent-check on %s:%d\n", host.c_str(), cfg->api.agentCheckPort);
+            out.say("  answer HAProxy's agent-check on %s:%d\n", host.c_str(), cfg->api.agentCheckPort);
     } else {
-        std::printf("  serve no HTTP API (no \"api\"): the control socket only\n");
+        out.say("  serve no HTTP API (no \"api\"): the control socket only\n");
     }
     for (const auto& s : cfg->services)
-        std::printf("  check %s every %d ms (timeout %d ms, rise %d, fall %d): %s\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
+        out.say("  check %s every %d ms (timeout %d ms, rise %d, fall %d): %s\n", s.name().c_str(), s.intervalMs, s.timeoutMs, s.rise,
                     s.fall, checkWhat(s).c_str());
-    if (drained > 0) std::printf("  report %zu VIP(s) drained (\"drained\": true)\n", drained);
-    std::printf("  on SIGTERM: drain until no connection is left on the VIPs (at least %d s, at most %d s), then %s\n",
+    if (drained > 0) out.say("  report %zu VIP(s) drained (\"drained\": true)\n", drained);
+    out.say("  on SIGTERM: drain until no connection is left on the VIPs (at least %d s, at most %d s), then %s\n",
                 cfg->drain.minSeconds, cfg->drain.maxSeconds, cfg->keepOnExit ? "leave everything in place (keep_on_exit)" : "undo everything");
-    return kOk;
+    return out.finish(kOk, cfg->source);
 }
 
 }  // namespace agent

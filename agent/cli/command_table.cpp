@@ -50,12 +50,14 @@ const std::map<std::string, CommandSpec>& commands() {
          "the effective ARP values (max of all and the interface), and readiness exactly as\n"
          "/ready computes it: from the running daemon when there is one (service checks,\n"
          "drains, conflicts), otherwise \"in place\".\n"
-         "  --ready     also exit 3 when something is in place but not ready (a rollout gate)\n"
+         "  --ready     also exit 3 when something is in place but not ready (a rollout gate);\n"
+         "              with service checks and no daemon to probe them, exit 4 (unknown)\n"
          "  --json      the same as JSON\n"
          "  --all       also list addresses on lo that the agent does not manage\n"
          "Exit (LSB): 0 in place (and the daemon running, where `run` owns the state),\n"
          "1 the daemon is dead but left its VIPs and state behind, 3 not in place (or, with\n"
-         "--ready, not ready), 4 cannot tell, 2 bad usage or configuration.\n",
+         "--ready, not ready), 4 cannot tell, 2 bad usage. Never 2 for the file: a missing or\n"
+         "broken one is a note, and what the agent owns (or the daemon runs) is shown.\n",
           .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--state-dir DIR] [--ready] [--json] [--all]",
           .run = runStatus}},
         {"run",
@@ -198,16 +200,19 @@ const std::map<std::string, CommandSpec>& commands() {
           .synopsis = " --format bird|frr [-c FILE [--config-dir DIR]] [--neighbor ADDR ...] [--local-as N] [--peer-as N] [--router-id ADDR]",
           .run = runRouterConfig}},
         {"check",
-         {.flags = {"--offline"},
+         {.flags = {"--offline", "--json"},
           .help =
          "Validates a configuration and prints what start would apply; touches nothing.\n"
          "Then looks at this host as start would and refuses what start would refuse (an\n"
          "interface of arp.interfaces or tunnel.interfaces that does not exist, a VIP on a\n"
          "real interface, ...), with start's words. With \"tunnel\", asks the kernel whether\n"
          "it takes the decapsulation program (loaded and let go at once, never attached).\n"
+         "One verdict: the plan when everything passed, else only the problems.\n"
          "  --offline   the file alone: no look at this host (pipelines off the host)\n"
-         "Exit: 0 valid, 2 invalid or refused on this host, 4 this host could not be read.\n",
-          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--offline]",
+         "  --json      the verdict as JSON: {\"valid\", \"exit\", \"configuration\", \"problems\", \"would\"} (for CI)\n"
+         "Exit: 0 valid, 2 invalid or refused on this host, 4 this host could not be read\n"
+         "(or, with \"tunnel\", the kernel could not be asked: loading BPF needs CAP_BPF).\n",
+          .synopsis = " [-c FILE [--config-dir DIR] | --vip ADDR ...] [--offline] [--json]",
           .run = runCheck}},
     };
     return specs;
@@ -220,7 +225,7 @@ std::string usage() {
            "Commands:\n"
            "  start    make this real server DR-ready, then verify\n"
            "  stop     undo what start did, restoring the original sysctls\n"
-           "  status   show expected and actual state (exit 0 ok, 3 not in place, 4 unknown)\n"
+           "  status   show expected and actual state (exit 0 in place, 1 daemon dead, 3 not in place, 4 unknown)\n"
            "  check    validate the configuration and show what start would apply\n"
            "  run      apply, then keep it in place and serve the readiness API (daemon)\n"
            "  drain    make the running daemon report not ready (VIPs stay bound); --vip: one VIP\n"
@@ -230,6 +235,7 @@ std::string usage() {
            "  import   derive a config.json from an old rc.local / ifcfg / sysctl setup\n"
            "  director-config  print the keepalived, HAProxy or ipvsadm configuration for this server\n"
            "  router-config    print the BIRD or FRR configuration that announces the ready VIPs\n"
+           "  exit-hook        the systemd unit's ExecStop= (tells a restart from a stop); not for a shell\n"
            "\n"
            "Options for every command:\n"
            "  -c, --config FILE   configuration (default /etc/lvs-rs-agent/config.json)\n"

@@ -82,6 +82,8 @@ std::uint64_t Daemon::requestReload() {
     return ticket;
 }
 
+void Daemon::logRequest(const std::string& line) { logInfo(line); }
+
 void Daemon::requestDrain(bool drain) {
     pendingDrain_.store(drain ? 1 : 0);
     wake();

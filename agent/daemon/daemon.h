@@ -68,6 +68,7 @@ public:
 
     void requestDrain(bool drain) override;  // any thread
     void requestVipDrain(const std::vector<std::string>& vips, bool drain) override;  // any thread
+    void logRequest(const std::string& line) override;  // any thread
     std::uint64_t requestReload() override;  // any thread
     void wantConnectionCounts() override;    // any thread
     std::expected<api::ConnectionListing, std::string> listConnections(const std::optional<std::string>& vip,

@@ -142,7 +142,7 @@ agent_up() {
 }
 agent_answers() {
   kill -0 "${AGENT_PID[$1]}" 2>/dev/null || return 2
-  grep -q "^running:" "$BLAB_DIR/$1/daemon.log" && in_bns "$1" curl -s -o /dev/null http://127.0.0.1:9100/healthz
+  grep -qE "(^| )running:" "$BLAB_DIR/$1/daemon.log" && in_bns "$1" curl -s -o /dev/null http://127.0.0.1:9100/healthz
 }
 agent_cli() { local n=$1; shift; in_bns "$n" "$AGENT" "$@" --state-dir "$BLAB_DIR/$n/state"; }
 

@@ -94,7 +94,7 @@ for n in n1 n2; do
   PIDS+=($!)
 done
 D1=${PIDS[0]}
-up() { kill -0 $D1 2>/dev/null || return 2; grep -q "^running:" "$ST/n1.log" && in_ns n1 curl -s -o /dev/null http://127.0.0.1:9100/healthz; }
+up() { kill -0 $D1 2>/dev/null || return 2; grep -qE "(^| )running:" "$ST/n1.log" && in_ns n1 curl -s -o /dev/null http://127.0.0.1:9100/healthz; }
 wait_until 30 up || { fail "node1's agent did not come up"; cat "$ST/n1.log"; finish; }
 code() { in_ns "$1" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/ready; }
 ready() { [ "$(code "${1:-n1}")" = 200 ]; }

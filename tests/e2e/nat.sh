@@ -137,7 +137,7 @@ ip netns exec "$(ns rs)" setpriv --reuid=65534 --regid=65534 --clear-groups --in
   "$AGENT" run -c "$ST/config.json" --state-dir "$ST/state" > "$ST/daemon.log" 2>&1 &
 DAEMON=$!
 PIDS+=($DAEMON)
-up() { kill -0 $DAEMON 2>/dev/null || return 2; grep -q "^running:" "$ST/daemon.log" && in_ns rs curl -s -o /dev/null http://127.0.0.1:9100/healthz; }
+up() { kill -0 $DAEMON 2>/dev/null || return 2; grep -qE "(^| )running:" "$ST/daemon.log" && in_ns rs curl -s -o /dev/null http://127.0.0.1:9100/healthz; }
 wait_until 30 up || { fail "the agent did not come up"; cat "$ST/daemon.log"; finish; }
 pass "the agent runs with CAP_NET_ADMIN only"
 

@@ -98,7 +98,7 @@ serving() { in_ns "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; }
 wait_until 20 serving rs1 80 && wait_until 20 serving rs2 80 && wait_until 20 serving rs1 81 && wait_until 20 serving rs2 81 || { echo "FAIL: web servers did not start"; exit 1; }
 
 # check: what start would attach, and whether the kernel takes the program (a user
-# without CAP_BPF is refused the way start would be, exit 2).
+# without CAP_BPF cannot ask: one verdict, "cannot tell", exit 4).
 expect_rc 0 "check with a tunnel" in_ns rs1 "$AGENT" check -c "$ST1/config.json"
 contains "$OUT" "attach the tunnel decapsulation to eth0 (clsact: lvs_decap on ingress, lvs_mss on egress): IPIP and GUE to UDP port 6080 from 198.51.100.50, 2001:db8:d::50" "check names the tunnel it would attach"
 # With the unit's privileges alone (no root, CAP_BPF and CAP_NET_ADMIN) the verifier is
@@ -106,9 +106,11 @@ contains "$OUT" "attach the tunnel decapsulation to eth0 (clsact: lvs_decap on i
 expect_rc 0 "check as a user with CAP_BPF and CAP_NET_ADMIN only (the unit's): the kernel takes the program" \
   in_ns rs1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+net_admin --ambient-caps=+bpf,+net_admin \
   "$AGENT" check -c /dev/stdin < "$ST1/config.json"
-expect_rc 2 "check without CAP_BPF: the kernel refuses the program" \
+expect_rc 4 "check without CAP_BPF: the kernel cannot be asked" \
   in_ns rs1 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$AGENT" check -c /dev/stdin < "$ST1/config.json"
-contains "$OUT" "this kernel refuses the tunnel decapsulation" "check says the kernel refuses it"
+contains "$OUT" "loading a BPF program needs CAP_BPF (root)" "check says what it needs"
+lacks "$OUT" "is valid; start would" "and not also that the configuration is fine (one verdict)"
+lacks "$OUT" "this kernel refuses" "nor that the kernel refuses it"
 
 # rs1: the daemon; rs2: start.
 ip netns exec "$(ns rs1)" "$AGENT" run -c "$ST1/config.json" --state-dir "$ST1" >"$ST1/daemon.log" 2>&1 &

@@ -45,7 +45,7 @@ contains "$(cat $STATE/daemon.log)" "drift repaired: added $VIP4/32 to lo" "repa
 FOUGHT=198.51.100.189
 addr_repairs() { curl -s http://$API/metrics | awk '/^lvs_rs_agent_repairs_total\{kind="address"\}/ {print $2}'; }
 fighting_metric() { [ "$(curl -s http://$API/metrics | awk '/^lvs_rs_agent_fighting / {print $2}')" = 1 ]; }
-r0=$(addr_repairs); l0=$(grep -c "^fighting:" "$STATE/daemon.log")
+r0=$(addr_repairs); l0=$(grep -cE "(^| )fighting:" "$STATE/daemon.log")
 t0=$(now_us)
 for i in $(seq 1 7); do
   wait_until 60 has_addr $FOUGHT 32 || { fail "VIP not repaired before deletion $i"; break; }
@@ -57,7 +57,7 @@ elapsed_ms=$(( ($(now_us) - t0) / 1000 ))
 equals "$(( $(addr_repairs) - r0 ))" "7" "one repair per deletion, no spinning"
 [ "$elapsed_ms" -ge 1500 ] && pass "repairs backed off: 7 deletions took $elapsed_ms ms (>= 100+200+400+800 before repairs 4-7)" || fail "no backoff: 7 repairs in $elapsed_ms ms"
 contains "$(cat $STATE/daemon.log)" "fighting: something keeps undoing address $FOUGHT/32; next repair in" "the fight is logged with the backoff"
-steps=$(( $(grep -c "^fighting:" "$STATE/daemon.log") - l0 ))
+steps=$(( $(grep -cE "(^| )fighting:" "$STATE/daemon.log") - l0 ))
 equals "$steps" "5" "one log line per backoff step"
 curl -s http://$API/status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["fighting"]["active"] and "address 198.51.100.189/32" in d["fighting"]["with"], d["fighting"]' \
   && pass "/status names what is fought over" || fail "/status fighting"

@@ -20,11 +20,11 @@ equals "$(http_code http://$API/ready)" "503" "the aggregate /ready waits for ev
 equals "$(cat /proc/sys/net/ipv4/conf/all/arp_ignore)" "1" "the ARP repair stays (nothing rolled back)"
 lacks "$(cat $STATE/daemon.log)" "rolled back" "no rollback in run"
 lacks "$(cat $STATE/daemon.log)" "(restored)" "no setting restored in run"
-failures=$(grep "cannot repair $VIP6" "$STATE/daemon.log" | grep -vc "^readiness: ")
+failures=$(grep "cannot repair $VIP6" "$STATE/daemon.log" | grep -vcE "(^| )readiness: ")
 [ "$failures" -le 2 ] && pass "the failure is logged once, not at every retry ($failures)" || fail "$failures failure lines"
 # The readiness transitions it caused: one line for the VIP, one for the server, not one per retry.
-equals "$(grep -c "^readiness: VIP $VIP6 not ready: .*cannot repair $VIP6" "$STATE/daemon.log")" "1" "the VIP's readiness transition logged once"
-equals "$(grep -c "^readiness: server not ready: .*cannot repair $VIP6" "$STATE/daemon.log")" "1" "the server's readiness transition logged once"
+equals "$(grep -cE "(^| )readiness: VIP $VIP6 not ready: .*cannot repair $VIP6" "$STATE/daemon.log")" "1" "the VIP's readiness transition logged once"
+equals "$(grep -cE "(^| )readiness: server not ready: .*cannot repair $VIP6" "$STATE/daemon.log")" "1" "the server's readiness transition logged once"
 
 echo 0 > /proc/sys/net/ipv6/conf/lo/disable_ipv6
 wait_until 40 has_addr $VIP6 128 && pass "the IPv6 VIP comes back at its next retry" || fail "IPv6 VIP not re-added"

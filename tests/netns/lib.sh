@@ -81,7 +81,7 @@ start_daemon() {
 }
 daemon_up() {
   kill -0 "$DAEMON" 2>/dev/null || return 2
-  grep -q "^running:" "$STATE/daemon.log" 2>/dev/null && curl -s -o /dev/null "http://$API/healthz"
+  grep -qE "(^| )running:" "$STATE/daemon.log" 2>/dev/null && curl -s -o /dev/null "http://$API/healthz"
 }
 # For EXIT traps: end what the test started (by PID) and wait, so the daemon has finished
 # writing into $STATE before it is removed.

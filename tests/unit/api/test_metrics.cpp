@@ -50,6 +50,8 @@ TEST_SUITE("metrics") {
             CAPTURE(needle);
             CHECK(m.find(needle) != std::string::npos);
         }
+        s.lastReloadSuccessUnix = 1796538812.375;  // full precision, not 1.79653881e+09
+        CHECK(api::renderMetrics(s, 0).find(" 1796538812.375\n") != std::string::npos);
         s.version = "a\"b\\c\nd";
         CHECK(api::renderMetrics(s, 0).find("version=\"a\\\"b\\\\c\\nd\"") != std::string::npos);
     }

@@ -5,6 +5,24 @@
 using agent::parseArgs;
 
 TEST_SUITE("cli") {
+    TEST_CASE("help is consistent: every command the errors offer is in the usage, status's exit codes alike everywhere") {
+        const std::string u = agent::usage();
+        const std::string offered = agent::parseArgs({}).error();
+        for (const char* c : {"start", "stop", "status", "check", "run", "drain", "undrain", "reload", "exit-hook", "doctor", "import",
+                              "director-config", "router-config"}) {
+            CAPTURE(c);
+            CHECK(u.find(std::string("  ") + c + " ") != std::string::npos);
+            CHECK(offered.find(c) != std::string::npos);
+        }
+        CHECK(u.find("exit 0 in place, 1 daemon dead, 3 not in place, 4 unknown") != std::string::npos);
+        const std::string h = agent::commandHelp("status");
+        for (const char* code : {"0 in place", "1 the daemon is dead", "3 not in place", "4 cannot tell", "2 bad usage"}) {
+            CAPTURE(code);
+            CHECK(h.find(code) != std::string::npos);
+        }
+        CHECK(agent::parseArgs({"check", "--json"}).has_value());
+    }
+
     TEST_CASE("import takes its files as arguments, and refuses the options that mean nothing to it") {
         const auto o = parseArgs({"import", "/etc/rc.local", "--from", "/etc/sysctl.conf", "/etc/init.d/realserver"});
         REQUIRE(o);
