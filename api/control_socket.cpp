@@ -350,9 +350,13 @@ std::expected<std::string, std::string> controlRequest(const std::filesystem::pa
     const agent::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return std::unexpected(std::string("socket: ") + std::strerror(errno));
     setTimeout(fd.get(), timeoutSeconds);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (errno == EACCES || errno == EPERM)
+            return std::unexpected("the running agent's control socket " + socketPath.string() +
+                                   " is root's (the state dir is mode 0700): run this as root");
         return std::unexpected("cannot reach the running agent at " + socketPath.string() + ": " + std::strerror(errno) +
                                " (is `lvs-rs-agent run` running with this --state-dir?)");
+    }
     writeAll(fd.get(), command + "\n");
     std::string reply = readLine(fd.get());
     if (reply.empty()) return std::unexpected("no reply from the running agent");

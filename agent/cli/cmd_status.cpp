@@ -90,7 +90,7 @@ Readiness fromKernel(const ReadinessReport& report) {
     return Readiness{.ready = ready,
                      .source = "kernel",
                      .doc = {{"source", "kernel"}, {"ready", ready}, {"reasons", reasons}},
-                     .text = std::string("readiness (no daemon runs: ready means in place): ") + (ready ? "ready" : "NOT READY") + "\n"};
+                     .text = std::string("readiness (from the kernel alone: ready means in place): ") + (ready ? "ready" : "NOT READY") + "\n"};
 }
 
 // The daemon's lines and JSON: running (with drains), dead, or none.
@@ -102,6 +102,8 @@ std::pair<std::string, json> daemonPart(const DaemonProbe& p) {
             return {"daemon: DEAD: `lvs-rs-agent run`" + pid + " owned this state dir but does not answer (" + p.error +
                         "); `systemctl restart lvs-rs-agent` adopts what it left, `lvs-rs-agent stop` undoes it\n",
                     json{{"running", false}, {"dead", true}, {"pid", p.pid}, {"error", p.error}}};
+        case DaemonProbe::State::NoPermission:
+            return {"daemon: cannot tell: " + p.error + "; run status as root\n", json{{"running", nullptr}, {"error", p.error}}};
         case DaemonProbe::State::Running: break;
     }
     json doc{{"running", true}, {"pid", p.pid}};

@@ -1,5 +1,8 @@
 #include "agent/cli/daemon_client.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include "agent/reconcile/session.h"
@@ -9,6 +12,11 @@ namespace agent {
 
 DaemonProbe probeDaemon(const std::string& stateDir, int timeoutSeconds) {
     DaemonProbe p;
+    if (::access(stateDir.c_str(), X_OK) != 0 && (errno == EACCES || errno == EPERM)) {
+        p.state = DaemonProbe::State::NoPermission;
+        p.error = stateDir + " is root's (mode 0700)";
+        return p;
+    }
     const auto marker = daemonMarker(stateDir);
     if (marker) p.pid = *marker;
     const auto sock = std::filesystem::path(stateDir) / "control.sock";

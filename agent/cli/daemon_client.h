@@ -12,6 +12,7 @@ struct DaemonProbe {
         None,     // no daemon owns this state dir
         Running,  // its control socket answered
         Dead,     // `run` owned it (STATE_DIR/daemon.pid) but nothing answers: killed or crashed
+        NoPermission,  // the state dir is not this user's to look into: cannot tell
     };
     State state = State::None;
     std::optional<nlohmann::json> readiness;  // Running: the "readiness" reply (nullopt from an older daemon)

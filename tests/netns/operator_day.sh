@@ -54,6 +54,14 @@ printf '{"vips": ["%s", "%s"], "api": {"listen": "%s"}}' $A $B $API > "$STATE/co
 touch -d '+2 seconds' "$STATE/config.json"
 expect_rc 3 "status after the file changed, before a reload" agent status -c "$STATE/config.json"
 contains "$OUT" "changed on disk after the daemon loaded it: \`lvs-rs-agent reload\` applies it" "says a reload applies it"
+# --- a user other than root: the kernel side, and what needs root said as such
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+expect_rc 4 "status as nobody while the daemon runs" nobody "$AGENT" status -c "$STATE/other.json" --state-dir "$STATE"
+contains "$OUT" "daemon: cannot tell: $STATE is root's" "the daemon is not called 'not running'"
+lacks "$OUT" "no daemon runs" "nor is readiness said to be without a daemon"
+expect_rc 1 "drain as nobody" nobody "$AGENT" drain --state-dir "$STATE"
+contains "$OUT" "control socket $STATE/control.sock is root's (the state dir is mode 0700): run this as root" "drain says it needs root"
+
 # --- the daemon's log: timestamps (not under journald), and who drained
 expect_rc 0 "drain --vip A over the control socket" agent drain --vip $A
 wait_for "the log names who drained" grep -q "drain of $A requested by uid 0 (pid [0-9]*) on the control socket" "$STATE/daemon.log"
