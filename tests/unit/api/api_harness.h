@@ -12,6 +12,8 @@
 #include "api/agent_check.h"
 #include "api/control_socket.h"
 #include "api/http_api.h"
+#include <mutex>
+
 #include "snapshot_fixtures.h"
 #include "support/http_client.h"
 #include "unit/temp_dir.h"
@@ -27,6 +29,12 @@ struct RecordingControl : DrainControl {
     std::vector<std::pair<std::vector<std::string>, bool>> vipRequests;
     void requestDrain(bool d) override { requests.push_back(d); }
     void requestVipDrain(const std::vector<std::string>& vips, bool d) override { vipRequests.emplace_back(vips, d); }
+    std::vector<std::string> logged;  // who asked (the API's threads call it; read after the request's answer)
+    std::mutex loggedMu;
+    void logRequest(const std::string& line) override {
+        std::lock_guard lock(loggedMu);
+        logged.push_back(line);
+    }
 };
 
 inline constexpr const char* kToken = "s3cret-token-0123456789abcdef0123456789";

@@ -107,6 +107,9 @@ TEST_SUITE("http_api") {
         CHECK(h.post("/drain", kBearer)->status == 200);
         CHECK(h.post("/undrain", kBearer, "{}")->status == 200);  // a small body is allowed, and ignored
         CHECK(h.control.requests == std::vector<bool>{true, false});
+        std::lock_guard lock(h.control.loggedMu);
+        REQUIRE(h.control.logged.size() == 2);
+        CHECK(h.control.logged[0] == "drain of the whole server requested by HTTP client 127.0.0.1");
     }
 
     TEST_CASE("POST /drain/<vip> and /undrain/<vip>: the same token rules, a configured VIP only") {
