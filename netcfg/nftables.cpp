@@ -18,8 +18,9 @@ std::string elements(const std::vector<std::string>& items) {
     return out;
 }
 
-std::string setBlock(const std::string& name, const std::string& type, const std::vector<std::string>& items) {
+std::string setBlock(const std::string& name, const std::string& type, const std::vector<std::string>& items, bool interval = false) {
     std::string out = "  set " + name + " {\n    type " + type + "\n";
+    if (interval) out += "    flags interval\n";
     if (!items.empty()) out += "    elements = { " + elements(items) + " }\n";
     return out + "  }\n";
 }
@@ -32,13 +33,18 @@ std::string markTableScript(const MarkSpec& spec) {
     const std::string t = std::string("inet ") + kMarkTable;
     std::vector<std::string> v4, v6, ports;
     for (const auto& v : spec.vips) (v.isV4() ? v4 : v6).push_back(v.str());
+    bool ranges4 = false, ranges6 = false;
+    for (const auto& [net, len] : spec.ranges) {
+        (net.isV4() ? v4 : v6).push_back(net.str() + "/" + std::to_string(len));
+        (net.isV4() ? ranges4 : ranges6) = true;
+    }
     for (const auto& [proto, port] : spec.ports) ports.push_back(std::string(proto == 17 ? "udp" : "tcp") + " . " + std::to_string(port));
     std::string mark = "0x";
     for (int shift = 28; shift >= 0; shift -= 4) mark += hex(spec.mark >> shift);
     std::string s = "table " + t + "\ndelete table " + t + "\ntable " + t + " {\n";
     s += setBlock("peer_macs", "ether_addr", {spec.peerMacs.begin(), spec.peerMacs.end()});
-    if (!v4.empty()) s += setBlock("vips4", "ipv4_addr", v4);
-    if (!v6.empty()) s += setBlock("vips6", "ipv6_addr", v6);
+    if (!v4.empty()) s += setBlock("vips4", "ipv4_addr", v4, ranges4);
+    if (!v6.empty()) s += setBlock("vips6", "ipv6_addr", v6, ranges6);
     s += setBlock("ports", "inet_proto . inet_service", ports);
     s += "  chain prerouting {\n    type filter hook prerouting priority mangle; policy accept;\n";
     if (spec.marking && !ports.empty()) {
@@ -78,6 +84,10 @@ std::optional<MarkTableSeen> parseMarkTable(const std::string& text) {
                     out->peerMacs.insert(el.get<std::string>());
                 } else if ((name == "vips4" || name == "vips6") && el.is_string()) {
                     if (auto ip = IpAddress::parse(el.get<std::string>())) out->vips.insert(*ip);
+                } else if ((name == "vips4" || name == "vips6") && el.is_object() && el.contains("prefix") && el["prefix"].is_object()) {
+                    const auto& p = el["prefix"];
+                    if (p.contains("addr") && p["addr"].is_string() && p.contains("len") && p["len"].is_number_integer())
+                        if (auto ip = IpAddress::parse(p["addr"].get<std::string>())) out->ranges.insert({*ip, p["len"].get<int>()});
                 } else if (name == "ports" && el.is_object() && el.contains("concat") && el["concat"].is_array() && el["concat"].size() == 2) {
                     const auto& c = el["concat"];
                     if (c[0].is_string() && c[1].is_number_integer())
@@ -104,11 +114,13 @@ bool markTableMatches(const MarkTableSeen& seen, const MarkSpec& spec) {
 
 bool onlyPeersDiffer(const MarkTableSeen& seen, const MarkSpec& spec) {
     if (!seen.hooked || seen.vips != std::set<IpAddress>(spec.vips.begin(), spec.vips.end()) ||
+        seen.ranges != std::set<std::pair<IpAddress, int>>(spec.ranges.begin(), spec.ranges.end()) ||
         seen.ports != std::set<std::pair<int, int>>(spec.ports.begin(), spec.ports.end()))
         return false;
     std::size_t families = 0;
     for (int family : {AF_INET, AF_INET6})
-        families += std::any_of(spec.vips.begin(), spec.vips.end(), [&](const IpAddress& v) { return v.family == family; });
+        families += std::any_of(spec.vips.begin(), spec.vips.end(), [&](const IpAddress& v) { return v.family == family; }) ||
+                    std::any_of(spec.ranges.begin(), spec.ranges.end(), [&](const auto& r) { return r.first.family == family; });
     const std::size_t want = spec.marking && !spec.ports.empty() ? families : 0;
     if (seen.rules.size() != want) return false;
     const std::string mark = "\"value\":" + std::to_string(spec.mark) + "}";

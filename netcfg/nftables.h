@@ -4,7 +4,8 @@
 //
 //   table inet lvs_rs_agent {
 //     set peer_macs { type ether_addr; ... }                 the other directors' MACs
-//     set vips4 / vips6 { ... }                               the VIPs of each family
+//     set vips4 / vips6 { ... }                               the VIPs of each family (with
+//                                                               ranges: flags interval, prefixes)
 //     set ports { type inet_proto . inet_service; ... }       tcp . 80, udp . 53
 //     chain prerouting { type filter hook prerouting priority mangle; policy accept;
 //       ip daddr @vips4 meta l4proto . th dport @ports ether saddr != @peer_macs meta mark set MARK
@@ -38,6 +39,7 @@ struct MarkSpec {
     std::vector<std::pair<int, int>> ports;  // (IPPROTO_TCP or IPPROTO_UDP, port)
     std::set<std::string> peerMacs;          // "52:54:00:00:00:52", lower case
     bool marking = true;
+    std::vector<std::pair<IpAddress, int>> ranges{};  // VIP ranges (network, prefix length): the sets then hold intervals
     bool operator==(const MarkSpec&) const = default;
 };
 
@@ -54,6 +56,7 @@ std::string deleteMarkTableScript();
 struct MarkTableSeen {
     std::set<std::string> peerMacs;
     std::set<IpAddress> vips;
+    std::set<std::pair<IpAddress, int>> ranges;  // prefix elements of the VIP sets
     std::set<std::pair<int, int>> ports;
     std::vector<std::string> rules;  // each rule's expressions (their JSON, canonical), in order
     bool hooked = false;             // the chain is on prerouting at the mangle priority

@@ -78,8 +78,6 @@ void parseColocated(const json& c, Problems& problems, Config& cfg) {
     }
     if (cfg.vips.empty())
         problems.add("colocated", "needs \"vips\": the marks are for the VIPs this node serves as a director and a real server");
-    for (const auto& v : cfg.vips)
-        if (v.isRange()) problems.add("colocated", "the range " + v.name() + " cannot be colocated yet: list its addresses as VIPs");
     if (problems.lines().size() == before) cfg.colocated = std::move(out);
 }
 

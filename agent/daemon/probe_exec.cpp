@@ -25,6 +25,13 @@ constexpr std::size_t kOutputKept = 4096;
 
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
+// The child's end when exec did not happen: the system call itself, so that nothing of the
+// parent's (stdio buffers, a sanitizer's exit hooks) runs or writes into the output pipe.
+[[noreturn]] void childExit(int code) {
+    ::syscall(SYS_exit_group, code);
+    __builtin_unreachable();
+}
+
 // In the child, between fork and exec: async-signal-safe calls only.
 [[noreturn]] void becomeCommand(const char* program, char* const argv[], char* const envp[], int out) {
     ::setpgid(0, 0);
@@ -35,7 +42,7 @@ int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // SIGPIPE ignored by the agent: not by its checks
     const int null = ::open("/dev/null", O_RDONLY);
-    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) ::_exit(126);
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) childExit(126);
     ::close_range(3, ~0U, 0);
     (void)!::chdir("/");
     // No capabilities: none inherited (ambient, inheritable), none to regain from the
@@ -52,7 +59,7 @@ int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid
     const char* err = strerrordesc_np(errno);  // a static text: no locale, no allocation
     if (!err) err = "unknown error";
     (void)!::write(1, err, std::strlen(err));
-    ::_exit(127);
+    childExit(127);
 }
 
 class ExecProber final : public Prober {

@@ -227,7 +227,7 @@ private:
             finding({.subject = s, .kind = FindingKind::MarksUnreadable, .detail = o.error});
             return;
         }
-        netcfg::MarkSpec spec{.mark = want->mark, .vips = want->vips, .ports = want->ports, .peerMacs = {}, .marking = true};
+        netcfg::MarkSpec spec{.mark = want->mark, .vips = want->vips, .ports = want->ports, .peerMacs = {}, .marking = true, .ranges = want->ranges};
         for (const auto& peer : want->peers) {
             if (!observed_.kernel.addressesOf(peer).empty()) {
                 finding({.subject = s, .kind = FindingKind::PeerIsThisHost, .detail = peer.str()});
@@ -257,7 +257,8 @@ private:
             ph_.tunnel.push_back(std::move(op));
         } else {
             const bool rulesOnly = netcfg::onlyPeersDiffer(*o.table, {.mark = spec.mark, .vips = spec.vips, .ports = spec.ports,
-                                                                       .peerMacs = o.table->peerMacs, .marking = spec.marking});
+                                                                       .peerMacs = o.table->peerMacs, .marking = spec.marking,
+                                                                       .ranges = spec.ranges});
             finding({.subject = s, .kind = FindingKind::MarksChanged,
                      .detail = rulesOnly ? "its peer set" : "its sets, chain or rules"});
             ph_.tunnel.push_back(MarksOp{.kind = MarksOp::Kind::Apply, .spec = spec});

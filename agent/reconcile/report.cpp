@@ -55,7 +55,8 @@ ColocatedReport colocatedReport(const Desired& desired, const Observed& observed
     const KernelView& k = observed.kernel;
     c.enabled = true;
     c.mark = desired.colocated->mark;
-    netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true};
+    netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true,
+                          .ranges = desired.colocated->ranges};
     for (const auto& p : desired.colocated->peers) {
         const auto it = observed.marks.peerMacs.find(p);
         const std::string mac = it == observed.marks.peerMacs.end() ? "" : it->second;

@@ -34,7 +34,11 @@ Desired desiredFrom(const Config& cfg) {
         d.nat = std::move(n);
     }
     if (cfg.colocated.enabled()) {
-        ColocatedDesired c{.mark = cfg.colocated.fwmark, .vips = cfg.addresses(), .ports = {}, .peers = cfg.colocated.peers};
+        ColocatedDesired c{.mark = cfg.colocated.fwmark, .vips = {}, .ports = {}, .peers = cfg.colocated.peers};
+        for (const auto& v : cfg.vips) {
+            if (v.isRange() && v.prefixLen < v.address.hostPrefix()) c.ranges.emplace_back(v.address, v.prefixLen);
+            else c.vips.push_back(v.address);
+        }
         for (const auto& p : cfg.colocated.ports) c.ports.emplace_back(p.ipProto, p.port);
         d.colocated = std::move(c);
     }

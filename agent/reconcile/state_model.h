@@ -48,6 +48,7 @@ struct ColocatedDesired {
     std::vector<netcfg::IpAddress> vips;
     std::vector<std::pair<int, int>> ports;  // (IPPROTO_TCP or IPPROTO_UDP, port)
     std::vector<netcfg::IpAddress> peers;
+    std::vector<std::pair<netcfg::IpAddress, int>> ranges{};  // VIP ranges (network, length)
     bool operator==(const ColocatedDesired&) const = default;
 };
 

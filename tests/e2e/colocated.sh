@@ -224,6 +224,19 @@ kill -TERM $D1; wait $D1; rc=$?
 equals "$rc" "0" "node1's agent exits 0 on SIGTERM"
 lacks "$(in_ns n1 nft list tables)" "lvs_rs_agent" "its table is gone"
 contains "$(in_ns n1 nft list tables)" "table inet observe" "the other table is left alone"
+# --- a VIP range with colocated: its prefix in the VIP set (an interval set), marked as the rest
+cat > "$ST/range.json" <<JSON
+{"vips": ["$VIPC", {"prefix": "203.0.113.0/28"}], "colocated": {"peer_directors": ["$N2"], "fwmark": 3, "ports": [80]}}
+JSON
+expect_rc 0 "start with a VIP range and colocated" in_ns n1 "$AGENT" start -c "$ST/range.json" --state-dir "$ST/n1r"
+vips4=$(in_ns n1 nft list set inet lvs_rs_agent vips4)
+contains "$vips4" "flags interval" "the VIP set holds intervals"
+contains "$vips4" "203.0.113.0/28" "and the range as its prefix"
+contains "$vips4" "$VIPC" "beside the single VIP"
+expect_rc 0 "status: the marks in place with the range" in_ns n1 "$AGENT" status -c "$ST/range.json" --state-dir "$ST/n1r"
+contains "$OUT" "table inet lvs_rs_agent in place, marking" "the table as configured"
+expect_rc 0 "stop the range's start" in_ns n1 "$AGENT" stop --state-dir "$ST/n1r"
+lacks "$(in_ns n1 nft list tables)" "lvs_rs_agent" "its table is gone again"
 expect_rc 1 "doctor after the agent stopped" in_ns n1 "$AGENT" doctor -c "$ST/n1.json"
 contains "$OUT" "FAIL  colocated-marks: the marks' table inet lvs_rs_agent is missing or not as configured" "doctor: the marks missing"
 finish

@@ -5,11 +5,14 @@
 namespace netcfg {
 
 MarkTableSeen FakeMarksDriver::seenOf(const MarkSpec& spec) {
-    MarkTableSeen t{.peerMacs = spec.peerMacs, .vips = {spec.vips.begin(), spec.vips.end()}, .ports = {spec.ports.begin(), spec.ports.end()},
+    MarkTableSeen t{.peerMacs = spec.peerMacs, .vips = {spec.vips.begin(), spec.vips.end()},
+                    .ranges = {spec.ranges.begin(), spec.ranges.end()}, .ports = {spec.ports.begin(), spec.ports.end()},
                     .rules = {}, .hooked = true};
+    std::vector<IpAddress> all = spec.vips;
+    for (const auto& r : spec.ranges) all.push_back(r.first);
     if (spec.marking && !spec.ports.empty())
         for (int family : {AF_INET, AF_INET6})
-            for (const auto& v : spec.vips)
+            for (const auto& v : all)
                 if (v.family == family) {
                     t.rules.push_back(std::string("[{\"match\":{\"op\":\"==\",\"right\":\"@") + (family == AF_INET ? "vips4" : "vips6") +
                                       "\"}},{\"match\":{\"op\":\"==\",\"right\":\"@ports\"}},{\"match\":{\"op\":\"!=\",\"right\":\"@peer_macs\"}}," +

@@ -300,4 +300,20 @@ TEST_SUITE("colocated") {
         CHECK(api::renderMetrics(plain, 0).find("marks_in_place") == std::string::npos);
         CHECK(nlohmann::json::parse(plain.statusBody())["colocated"].is_null());
     }
+
+    TEST_CASE("VIP ranges: a range is marked as a prefix, the others as addresses") {
+        const Config c = parseConfig(R"({"vips": ["198.51.100.188", {"prefix": "203.0.113.0/28"}],
+            "colocated": {"peer_directors": ["198.51.100.52"], "fwmark": 3, "ports": [80]}})", "cfg.json");
+        const Desired d = desiredFrom(c);
+        REQUIRE(d.colocated);
+        CHECK(d.colocated->vips == std::vector<netcfg::IpAddress>{ip("198.51.100.188")});
+        CHECK(d.colocated->ranges == std::vector<std::pair<netcfg::IpAddress, int>>{{ip("203.0.113.0"), 28}});
+        Observed o = seen("52:54:00:00:00:52");
+        const Plan p = plan(d, o, Owned{});
+        const auto* m = marksOp(p);
+        REQUIRE(m);
+        CHECK(m->spec.ranges == d.colocated->ranges);
+        o.marks.table = netcfg::FakeMarksDriver::seenOf(m->spec);
+        CHECK_FALSE(marksOp(plan(d, o, Owned{.markTable = true})));  // in place: nothing to do
+    }
 }

@@ -80,4 +80,30 @@ TEST_SUITE("nftables") {
         CHECK_FALSE(netcfg::parseMarkTable(R"({"nftables": [{"table": {"family": "ip", "name": "other"}}]})"));
         CHECK_FALSE(netcfg::parseMarkTable("not json"));
     }
+
+    TEST_CASE("VIP ranges: interval sets with prefixes, read back as ranges") {
+        netcfg::MarkSpec spec{.mark = 3, .vips = {ip("198.51.100.188")}, .ports = {{6, 80}}, .peerMacs = {"52:54:00:00:00:52"},
+                              .marking = true, .ranges = {{ip("203.0.113.0"), 28}, {ip("2001:db8:1::"), 64}}};
+        const std::string s = netcfg::markTableScript(spec);
+        CHECK(s.find("set vips4 {\n    type ipv4_addr\n    flags interval\n    elements = { 198.51.100.188, 203.0.113.0/28 }") != std::string::npos);
+        CHECK(s.find("set vips6 {\n    type ipv6_addr\n    flags interval\n    elements = { 2001:db8:1::/64 }") != std::string::npos);
+        CHECK(s.find("ip6 daddr @vips6") != std::string::npos);  // a family with only a range gets its rule
+        const std::string listing = R"({"nftables": [
+          {"table": {"family": "inet", "name": "lvs_rs_agent", "handle": 3}},
+          {"set": {"family": "inet", "name": "vips4", "table": "lvs_rs_agent", "type": "ipv4_addr", "flags": ["interval"],
+                   "elem": [{"prefix": {"addr": "203.0.113.0", "len": 28}}, "198.51.100.188"]}}]})";
+        const auto t = netcfg::parseMarkTable(listing);
+        REQUIRE(t);
+        CHECK(t->vips == std::set<netcfg::IpAddress>{ip("198.51.100.188")});
+        CHECK(t->ranges == std::set<std::pair<netcfg::IpAddress, int>>{{ip("203.0.113.0"), 28}});
+        auto seen = *t;
+        seen.ranges.insert({ip("2001:db8:1::"), 64});
+        seen.hooked = true;
+        seen.ports = {{6, 80}};
+        netcfg::MarkSpec noRules = spec;
+        noRules.marking = false;
+        CHECK(netcfg::onlyPeersDiffer(seen, noRules));
+        seen.ranges.erase({ip("203.0.113.0"), 28});
+        CHECK_FALSE(netcfg::onlyPeersDiffer(seen, noRules));  // a range missing from the set: drift
+    }
 }
