@@ -23,12 +23,15 @@ std::string marksLine(const netcfg::MarkSpec& s) {
            " port(s), not from " + macList(s.peerMacs);
 }
 
+// "-52:54:00:00:00:52 +02:00:5e:00:00:52"
+std::string peersChange(const MarksOp& m) {
+    return (m.remove.empty() ? "" : "-" + macList(m.remove) + (m.add.empty() ? "" : " ")) + (m.add.empty() ? "" : "+" + macList(m.add));
+}
+
 std::string describe(const MarksOp& m) {
     switch (m.kind) {
         case MarksOp::Kind::Apply: return "write nftables table inet lvs_rs_agent: " + marksLine(m.spec);
-        case MarksOp::Kind::Peers:
-            return "change the peer directors' MACs in inet lvs_rs_agent in place: " +
-                   (m.remove.empty() ? "" : "-" + macList(m.remove) + (m.add.empty() ? "" : " ")) + (m.add.empty() ? "" : "+" + macList(m.add));
+        case MarksOp::Kind::Peers: return "change the peer directors' MACs in inet lvs_rs_agent in place: " + peersChange(m);
         case MarksOp::Kind::Remove: return "delete nftables table inet lvs_rs_agent";
     }
     return "?";
@@ -75,7 +78,7 @@ std::string pastTense(const Action& a) {
     if (const auto* m = std::get_if<MarksOp>(&a)) {
         switch (m->kind) {
             case MarksOp::Kind::Apply: return "nftables table inet lvs_rs_agent written: " + marksLine(m->spec);
-            case MarksOp::Kind::Peers: return "peer directors' MACs changed in place: now " + describe(*m).substr(describe(*m).find(": ") + 2);
+            case MarksOp::Kind::Peers: return "peer directors' MACs changed in place: now " + peersChange(*m);
             case MarksOp::Kind::Remove: return "nftables table inet lvs_rs_agent deleted";
         }
     }

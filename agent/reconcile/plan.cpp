@@ -227,21 +227,15 @@ private:
             finding({.subject = s, .kind = FindingKind::MarksUnreadable, .detail = o.error});
             return;
         }
-        netcfg::MarkSpec spec{.mark = want->mark, .vips = want->vips, .ports = want->ports, .peerMacs = {}, .marking = true, .ranges = want->ranges};
         for (const auto& peer : want->peers) {
             if (!observed_.kernel.addressesOf(peer).empty()) {
                 finding({.subject = s, .kind = FindingKind::PeerIsThisHost, .detail = peer.str()});
                 return;
             }
-            const auto mac = o.peerMacs.find(peer);
-            if (mac == o.peerMacs.end() || mac->second.empty()) {
-                spec.marking = false;
+            if (const auto mac = o.peerMacs.find(peer); mac == o.peerMacs.end() || mac->second.empty())
                 finding({.subject = s, .kind = FindingKind::PeerMacUnknown, .detail = peer.str()});
-            } else {
-                spec.peerMacs.insert(mac->second);
-            }
         }
-        if (!spec.marking) spec.peerMacs.clear();
+        const netcfg::MarkSpec spec = wantedMarks(*want, o);
         if (!o.table) {
             finding({.subject = s, .kind = FindingKind::MarksMissing});
             ph_.tunnel.push_back(MarksOp{.kind = MarksOp::Kind::Apply, .spec = spec});
@@ -256,9 +250,9 @@ private:
                 if (!o.table->peerMacs.contains(m)) op.add.insert(m);
             ph_.tunnel.push_back(std::move(op));
         } else {
-            const bool rulesOnly = netcfg::onlyPeersDiffer(*o.table, {.mark = spec.mark, .vips = spec.vips, .ports = spec.ports,
-                                                                       .peerMacs = o.table->peerMacs, .marking = spec.marking,
-                                                                       .ranges = spec.ranges});
+            netcfg::MarkSpec theirPeers = spec;
+            theirPeers.peerMacs = o.table->peerMacs;
+            const bool rulesOnly = netcfg::onlyPeersDiffer(*o.table, theirPeers);
             finding({.subject = s, .kind = FindingKind::MarksChanged,
                      .detail = rulesOnly ? "its peer set" : "its sets, chain or rules"});
             ph_.tunnel.push_back(MarksOp{.kind = MarksOp::Kind::Apply, .spec = spec});

@@ -328,9 +328,7 @@ void Reconciler::confirm(const Action& a) {
     if (std::holds_alternative<MarksOp>(a)) {
         // Read back: the table as nftables holds it now. Only the table: a peer's MAC that
         // arrived meanwhile is news for checkMarks, which plans the item again.
-        auto now = observeMarks(netlink_, marks_, observed_.kernel, desired_, owned_);
-        observed_.marks.table = std::move(now.table);
-        observed_.marks.error = std::move(now.error);
+        readMarkTable(marks_, observed_.marks);
         return;
     }
     if (const auto* s = std::get_if<SetSysctl>(&a)) {

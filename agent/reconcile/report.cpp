@@ -55,16 +55,11 @@ ColocatedReport colocatedReport(const Desired& desired, const Observed& observed
     const KernelView& k = observed.kernel;
     c.enabled = true;
     c.mark = desired.colocated->mark;
-    netcfg::MarkSpec spec{.mark = c.mark, .vips = desired.colocated->vips, .ports = desired.colocated->ports, .peerMacs = {}, .marking = true,
-                          .ranges = desired.colocated->ranges};
     for (const auto& p : desired.colocated->peers) {
         const auto it = observed.marks.peerMacs.find(p);
-        const std::string mac = it == observed.marks.peerMacs.end() ? "" : it->second;
-        c.peers.emplace_back(p.str(), mac);
-        if (mac.empty()) spec.marking = false;
-        else spec.peerMacs.insert(mac);
+        c.peers.emplace_back(p.str(), it == observed.marks.peerMacs.end() ? "" : it->second);
     }
-    if (!spec.marking) spec.peerMacs.clear();
+    const netcfg::MarkSpec spec = wantedMarks(*desired.colocated, observed.marks);
     c.tableInPlace = observed.marks.table && netcfg::markTableMatches(*observed.marks.table, spec);
     c.marking = observed.marks.table && !observed.marks.table->rules.empty();
     c.error = observed.marks.error;

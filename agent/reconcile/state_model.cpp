@@ -389,10 +389,9 @@ std::expected<Observed, std::string> observe(netcfg::Netlink& nl, const sysctl::
     return o;
 }
 
-MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, const KernelView& k, const Desired& desired,
-                           const Owned& owned) {
-    MarksObserved m;
-    if (desired.holdMarks || (!desired.colocated && !owned.markTable)) return m;
+void readMarkTable(netcfg::MarksDriver* driver, MarksObserved& m) {
+    m.table.reset();
+    m.error.clear();
     if (!driver) {
         m.error = "nftables is not open";
     } else if (auto t = driver->read(); !t) {
@@ -400,6 +399,24 @@ MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, con
     } else {
         m.table = std::move(*t);
     }
+}
+
+netcfg::MarkSpec wantedMarks(const ColocatedDesired& want, const MarksObserved& observed) {
+    netcfg::MarkSpec spec{.mark = want.mark, .vips = want.vips, .ports = want.ports, .peerMacs = {}, .marking = true, .ranges = want.ranges};
+    for (const auto& peer : want.peers) {
+        const auto mac = observed.peerMacs.find(peer);
+        if (mac == observed.peerMacs.end() || mac->second.empty()) spec.marking = false;
+        else spec.peerMacs.insert(mac->second);
+    }
+    if (!spec.marking) spec.peerMacs.clear();  // no rule at all: an empty set would mark everything
+    return spec;
+}
+
+MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, const KernelView& k, const Desired& desired,
+                           const Owned& owned) {
+    MarksObserved m;
+    if (desired.holdMarks || (!desired.colocated && !owned.markTable)) return m;
+    readMarkTable(driver, m);
     if (desired.colocated)
         for (const auto& peer : desired.colocated->peers) {
             std::string mac;

@@ -258,6 +258,11 @@ std::optional<netcfg::IpAddress> clientProbe(const KernelView& k, int family);
 std::map<NatPathKey, NatPath> lookupNatPaths(netcfg::Netlink& nl, const KernelView& k, const Desired& desired);
 
 // The marks' table (through `driver`, when the marks are desired or owned) and the peers' MACs.
+// The marks' table alone, into m (its table, or the error).
+void readMarkTable(netcfg::MarksDriver* driver, MarksObserved& m);
+// The table the configuration and the peers' MACs make: no rule (and an empty peer set)
+// while any peer's MAC is unknown.
+netcfg::MarkSpec wantedMarks(const ColocatedDesired& want, const MarksObserved& observed);
 MarksObserved observeMarks(netcfg::Netlink& nl, netcfg::MarksDriver* driver, const KernelView& k, const Desired& desired,
                            const Owned& owned);
 

@@ -176,20 +176,17 @@ std::expected<DoctorInput, std::string> gatherDoctorInput(const Config& cfg, net
     in.listeners.insert(in.listeners.end(), v6.begin(), v6.end());
     in.ipvs = slurp("/proc/net/ip_vs", kProcTableBytes);
     in.defaultGateways = parseDefaultGateways(slurp("/proc/net/route", kProcTableBytes));
+    const Desired desired = desiredFrom(cfg);
+    Observed o;
+    if (cfg.colocated.enabled() || cfg.nat.enabled()) o.kernel = KernelView(in.kernel);
     if (cfg.colocated.enabled()) {
         // Read only: the table as it is, the peers' MACs as the neighbour table has them.
-        const Desired desired = desiredFrom(cfg);
-        Observed o;
-        o.kernel = KernelView(in.kernel);
         auto marks = netcfg::openKernelMarks();
         o.marks = observeMarks(nl, marks ? marks->get() : nullptr, o.kernel, desired, Owned{});
         if (!marks) o.marks.error = marks.error();
         in.colocated = colocatedReport(desired, o);
     }
     if (cfg.nat.enabled()) {
-        const Desired desired = desiredFrom(cfg);
-        Observed o;
-        o.kernel = KernelView(in.kernel);
         o.natPaths = lookupNatPaths(nl, o.kernel, desired);
         in.natPorts = natPorts(desired, o);
         for (const auto& d : cfg.nat.directors) {
